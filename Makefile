@@ -1,0 +1,35 @@
+# Everything a fresh Debian machine with Python 3.11 needs goes through these targets.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.ra-desktop-installed
+
+.PHONY: setup sysdeps run test bench demo-model installer installer-test screenshots clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+sysdeps:
+	bash scripts/install-sysdeps.sh
+
+setup: $(STAMP) sysdeps
+
+# Opens the workstation on the bundled demo cases.
+run: setup
+	$(PY) main.py resources/demo
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	$(VENV)/bin/lint-imports
+
+bench: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench
+
+screenshots: setup
+	$(PY) scripts/screenshots.py --out screenshots
+
+clean:
+	rm -rf build dist .pytest_cache

@@ -1,0 +1,49 @@
+"""Training augmentation as published: rotation within ±45° and brightness ×0.6–1.4."""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from ra_desktop.errors import DataError
+
+AUGMENT_KINDS = ("rotate", "brightness", "both")
+MAX_ROTATION_DEG = 45.0
+BRIGHTNESS_RANGE = (0.6, 1.4)
+
+
+def rotate(unit: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rotate a [0, 1] image about its centre (counter-clockwise), bilinear, filling with 0."""
+    img = Image.fromarray(np.ascontiguousarray(unit, dtype=np.float32))  # mode "F"
+    out = img.rotate(float(angle_deg), resample=Image.Resampling.BILINEAR, expand=False, fillcolor=0.0)
+    return np.asarray(out, dtype=np.float32)
+
+
+def augment(unit: np.ndarray, rng: np.random.Generator, kind: str = "both") -> np.ndarray:
+    """Randomly rotate and/or brighten a [0, 1] image (training only; never on displayed pixels).
+
+    Parameters
+    ----------
+    unit : numpy.ndarray
+        2-D float image in [0, 1].
+    rng : numpy.random.Generator
+        Source of randomness; the same seed gives the same result.
+    kind : {"rotate", "brightness", "both"}
+        ``"rotate"``: angle uniform in [-45°, 45°], fill 0. ``"brightness"``: multiply by a
+        factor uniform in [0.6, 1.4], then clip to [0, 1]. ``"both"``: rotate, then brighten
+        (angle drawn first, then factor).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 image of the same shape, in [0, 1].
+    """
+    if kind not in AUGMENT_KINDS:
+        raise DataError(f"unknown augmentation kind {kind!r}; use one of {AUGMENT_KINDS}")
+    arr = np.asarray(unit, dtype=np.float32)
+    if arr.ndim != 2:
+        raise DataError(f"augment expects a 2-D image, got shape {arr.shape}")
+    if kind in ("rotate", "both"):
+        arr = rotate(arr, rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG))
+    if kind in ("brightness", "both"):
+        arr = arr * np.float32(rng.uniform(*BRIGHTNESS_RANGE))
+    return np.clip(arr, 0.0, 1.0).astype(np.float32, copy=False)

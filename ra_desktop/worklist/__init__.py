@@ -1,1 +1,8 @@
-"""worklist"""
+"""The reading worklist kept in SQLite (no Qt)."""
+from ra_desktop.worklist.store import (
+    ANALYSING, DONE, FAILED, NEW, QUEUED, REVIEWED, STATUSES, CaseRow, NewCase, WorklistStore,
+    result_fields,
+)
+
+__all__ = ["ANALYSING", "DONE", "FAILED", "NEW", "QUEUED", "REVIEWED", "STATUSES", "CaseRow",
+           "NewCase", "WorklistStore", "result_fields"]

@@ -1,0 +1,128 @@
+"""Typed user preferences, stored as JSON in ``paths.user_config_dir()/settings.json``. No Qt.
+
+Clinical parameters (threshold, normalisation) belong to the model manifest, never here.
+QSettings keeps only window geometry. Unknown keys are dropped and wrong types fall back to the
+default, with a logged warning, so a hand-edited or old file never stops the app from starting.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ra_desktop import paths
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DEVICES = ("auto", "cpu", "cuda")
+OVERLAYS = ("gradcam", "shap", "none")
+THEMES = ("dark", "light")
+
+
+@dataclass(frozen=True)
+class Settings:
+    schema_version: int = SCHEMA_VERSION
+    device: str = "auto"
+    model_dir: str = ""  # "" means the bundled default model
+    reader_name: str = ""
+    institution: str = ""
+    default_overlay: str = "gradcam"
+    overlay_opacity: float = 0.45
+    theme: str = "dark"
+    explanations: tuple[str, ...] = ("gradcam", "shap")  # computed when a case is opened
+    batch_explanations: tuple[str, ...] = ("gradcam",)  # computed by "Analyse all"
+    recent_folders: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
+        if self.default_overlay not in OVERLAYS:
+            raise ValueError(f"default_overlay must be one of {OVERLAYS}")
+        if self.theme not in THEMES:
+            raise ValueError(f"theme must be one of {THEMES}")
+        if not 0.0 <= float(self.overlay_opacity) <= 1.0:
+            raise ValueError("overlay_opacity must be between 0 and 1")
+        for name in (*self.explanations, *self.batch_explanations):
+            if name not in ("gradcam", "shap"):
+                raise ValueError(f"unknown explanation {name!r}")
+
+    def model_path(self) -> Path:
+        return Path(self.model_dir) if self.model_dir else paths.default_model_dir()
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def settings_path() -> Path:
+    return paths.user_config_dir() / "settings.json"
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring older files up to SCHEMA_VERSION (version 0 = files without a version field)."""
+    version = int(data.get("schema_version", 0) or 0)
+    if version < 1:
+        if "opacity" in data and "overlay_opacity" not in data:
+            data["overlay_opacity"] = data.pop("opacity")
+    data["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+def from_dict(data: dict[str, Any]) -> Settings:
+    """Build settings from a (possibly old or hand-edited) dict, keeping every valid value."""
+    data = _migrate(dict(data))
+    defaults = Settings()
+    kept: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        if f.name not in data:
+            continue
+        value, default = data[f.name], getattr(defaults, f.name)
+        if isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not type(default):
+            log.warning("settings: %s has type %s, expected %s; using the default",
+                        f.name, type(value).__name__, type(default).__name__)
+            continue
+        try:  # validate one field at a time so one bad value does not reset the others
+            dataclasses.replace(defaults, **{f.name: value})
+        except ValueError as exc:
+            log.warning("settings: %s ignored (%s)", f.name, exc)
+            continue
+        kept[f.name] = value
+    unknown = set(data) - {f.name for f in dataclasses.fields(Settings)}
+    if unknown:
+        log.warning("settings: unknown keys ignored: %s", ", ".join(sorted(unknown)))
+    return dataclasses.replace(defaults, **kept)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or settings_path()
+    if not path.exists():
+        return Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        log.warning("settings: %s unreadable (%s); using defaults", path, exc)
+        return Settings()
+    return from_dict(data)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write atomically (temp file + replace) so a crash never leaves half a file."""
+    path = path or settings_path()
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(settings.to_dict(), indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

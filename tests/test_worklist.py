@@ -1,0 +1,82 @@
+"""The SQLite worklist survives restarts and crashes and never duplicates a case."""
+from __future__ import annotations
+
+import sqlite3
+from types import SimpleNamespace
+
+import pytest
+
+from ra_desktop import paths
+from ra_desktop.worklist import (
+    ANALYSING, DONE, FAILED, NEW, QUEUED, REVIEWED, NewCase, WorklistStore, result_fields,
+)
+
+
+def _cases(n, prefix="c"):
+    return [NewCase(case_id=f"{prefix}{i}", path=f"/data/{prefix}{i}.png", patient_id=f"P{i}") for i in range(n)]
+
+
+def test_default_location_and_wal():
+    store = WorklistStore()
+    assert store.path == paths.user_data_dir() / "worklist.sqlite"
+    mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_adding_again_adds_only_new(tmp_path):
+    store = WorklistStore(tmp_path / "w.sqlite")
+    assert len(store.add_cases(_cases(3))) == 3
+    ids = store.add_cases(_cases(5))
+    assert len(ids) == 2 and len(store) == 5
+    # same content (case id) at another path is a separate row; same path+id is not
+    assert len(store.add_cases([NewCase("c0", "/elsewhere/c0.png")])) == 1
+    assert len(store) == 6
+
+
+def test_unreadable_file_starts_failed_with_reason(tmp_path):
+    store = WorklistStore(tmp_path / "w.sqlite")
+    (rid,) = store.add_cases([NewCase("bad", "/x/bad.dcm", error="not a DICOM file")])
+    row = store.get(rid)
+    assert row.status == FAILED and row.status_note == "not a DICOM file"
+
+
+def test_result_signoff_and_restart(tmp_path):
+    db = tmp_path / "w.sqlite"
+    store = WorklistStore(db)
+    a, b = store.add_cases(_cases(2))
+    fake = SimpleNamespace(probability=0.83, label="RA", threshold=0.5,
+                           ood=SimpleNamespace(distance=3.0, threshold=5.0, in_distribution=True),
+                           timings_ms={"prediction": 12.5}, provenance={"model_name": "m", "model_version": "1"})
+    store.save_result(a, result_fields(fake, model_sha="abc"))
+    store.sign_off(a, "disagree", "Dr Reader", "erosions not convincing")
+    store.set_status(b, ANALYSING)
+    store.close()
+
+    again = WorklistStore(db)  # a "restart" after a crash in the middle of b
+    assert again.recover_interrupted() == 1
+    ra, rb = again.rows()
+    assert (ra.probability, ra.label, ra.ood_flag, ra.timings) == (0.83, "RA", False, {"prediction": 12.5})
+    assert (ra.status, ra.verdict, ra.reader, ra.reader_note) == (REVIEWED, "disagree", "Dr Reader", "erosions not convincing")
+    assert ra.signed_at is not None and ra.model_sha == "abc"
+    assert rb.status == NEW and "interrupted" in rb.status_note
+
+
+def test_reanalysis_keeps_reviewed_status(tmp_path):
+    store = WorklistStore(tmp_path / "w.sqlite")
+    (a,) = store.add_cases(_cases(1))
+    store.sign_off(a, "agree", "R")
+    store.save_result(a, {"probability": 0.1, "label": "normal", "threshold": 0.5})
+    assert store.get(a).status == REVIEWED
+    (b,) = store.add_cases(_cases(1, "d"))
+    store.set_status(b, QUEUED)
+    store.save_result(b, {"probability": 0.1, "label": "normal", "threshold": 0.5})
+    assert store.get(b).status == DONE and store.get(b).ood_flag is None
+
+
+def test_bad_values_rejected(tmp_path):
+    store = WorklistStore(tmp_path / "w.sqlite")
+    (a,) = store.add_cases(_cases(1))
+    with pytest.raises(ValueError):
+        store.set_status(a, "finished")
+    with pytest.raises(ValueError):
+        store.sign_off(a, "maybe", "R")

@@ -9,7 +9,7 @@ import pytest
 from io_fixtures import real_dicom, write_dicom
 from PIL import Image
 from pydicom.encaps import encapsulate
-from pydicom.uid import JPEG2000Lossless, MPEG2MPML
+from pydicom.uid import MPEG2MPML
 
 from ra_desktop.errors import ImageLoadError
 from ra_desktop.io import load_radiograph
@@ -102,7 +102,6 @@ def test_transfer_syntax_whose_plugin_is_missing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Decoder, "is_available", property(lambda self: False))
     _fails(real_dicom("MR_small_jp2klossless.dcm"), "JPEG 2000", "no decoder is installed")
-    assert JPEG2000Lossless  # the syntax the file uses
 
 
 def test_dicom_bomb_refused_before_decoding(tmp_path, monkeypatch):

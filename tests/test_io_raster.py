@@ -138,3 +138,13 @@ def test_one_bit_image(tmp_path, fmt):
     (tmp_path / "bits").write_bytes(buf.getvalue())
     rad = load_radiograph(tmp_path / "bits")
     np.testing.assert_array_equal(rad.pixels > 0, [[False, True], [True, False]])
+
+
+def test_exif_orientation_noted_not_applied(tmp_path):
+    px = _ramp()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW" - a viewer would turn it; we must not
+    Image.fromarray(px).save(tmp_path / "o.jpg", exif=exif, quality=100)
+    rad = load_radiograph(tmp_path / "o.jpg")
+    assert rad.pixels.shape == px.shape
+    assert "EXIF orientation 6 ignored: pixels shown as stored" in rad.notes

@@ -77,7 +77,9 @@ def describe(rad: Radiograph) -> dict[str, Any]:
         transfer_syntax (UID) and its name, case_id, notes.
     """
     px = rad.pixels
-    lo, hi = (px.min(), px.max()) if px.size else (None, None)
+    lo = hi = None
+    if px.size and not (px.dtype.kind == "f" and np.isnan(px).all()):
+        lo, hi = (np.nanmin(px), np.nanmax(px))  # NaN would make the JSON invalid
     return {
         "path": str(rad.source_path),
         "format": rad.format,

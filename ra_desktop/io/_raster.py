@@ -60,6 +60,7 @@ def read_raster(path: Path, data: bytes, *, kind: str, max_pixels: int) -> Radio
                 if reason:
                     raise ImageLoadError(path, reason)
                 n_frames = int(getattr(im, "n_frames", 1) or 1)
+                orientation = _exif_orientation(im)
                 im.load()  # decode now, inside the try: truncation shows up here
                 arr, bits, mode_notes = _to_array(im)
         except ImageLoadError:
@@ -67,12 +68,16 @@ def read_raster(path: Path, data: bytes, *, kind: str, max_pixels: int) -> Radio
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageLoadError(path, f"refused as a possible decompression bomb: {exc}") from None
         except UnidentifiedImageError:
-            raise ImageLoadError(path, "not a readable image (unrecognised or corrupt header)") from None
+            reason = "not a readable image (unrecognised or corrupt header)"
+            raise ImageLoadError(path, reason) from None
         except MemoryError:
             raise ImageLoadError(path, "not enough memory to decode the image") from None
         except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
             raise ImageLoadError(path, f"truncated or corrupt {kind} data: {exc}") from None
     notes.extend(mode_notes)
+    if orientation not in (None, 1):
+        # Laterality is sacred: pixels are shown as stored, never silently rotated or flipped.
+        notes.append(f"EXIF orientation {orientation} ignored: pixels shown as stored")
     if n_frames > 1:
         notes.append(f"multi-frame ({n_frames} frames): first frame shown")
     return Radiograph(
@@ -122,3 +127,11 @@ def _to_array(im: Image.Image) -> tuple[np.ndarray, int, list[str]]:
         notes.append(COLOUR_NOTE)
     return grey, 8, notes
 
+
+
+def _exif_orientation(im: Image.Image) -> int | None:
+    try:
+        value = im.getexif().get(0x0112)  # Orientation tag
+    except Exception:  # a malformed EXIF block must not stop the image from loading
+        return None
+    return int(value) if isinstance(value, int) else None

@@ -1,0 +1,73 @@
+"""Architecture ids, how to build them, and which layers explanations and OOD use."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from ra_desktop.errors import RADesktopError
+
+
+@dataclass(frozen=True)
+class ArchitectureInfo:
+    """Static facts about an architecture id.
+
+    ``gradcam_target_layer`` and ``feature_layer`` are dotted module paths (``module.get_submodule``).
+    """
+
+    arch: str
+    description: str
+    gradcam_target_layer: str
+    feature_layer: str
+    feature_dim: int
+
+
+ARCHITECTURES: dict[str, ArchitectureInfo] = {
+    "vgg8": ArchitectureInfo(
+        "vgg8", "VGG8: 8 conv (3x3) in 5 blocks, FC 25088-512-512-2 (published)",
+        "features.block5.relu2", "classifier.relu2", 512,
+    ),
+    "densenet121": ArchitectureInfo(
+        "densenet121", "DenseNet121 + CBAM attention, 2-way linear head",
+        "attention", "pool", 1024,
+    ),
+    "densenet169": ArchitectureInfo(
+        "densenet169", "DenseNet169 + CBAM attention, 2-way linear head",
+        "attention", "pool", 1664,
+    ),
+}
+
+
+class UnknownArchitecture(RADesktopError):
+    """An architecture id that this version of RA Desktop cannot build."""
+
+
+def architecture_info(arch: str) -> ArchitectureInfo:
+    """Facts for ``arch``; an unknown id raises :class:`UnknownArchitecture`."""
+    try:
+        return ARCHITECTURES[arch]
+    except KeyError:
+        raise UnknownArchitecture(
+            f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}"
+        ) from None
+
+
+def build_model(arch: str) -> nn.Module:
+    """A freshly initialised network for ``arch`` ("vgg8", "densenet121", "densenet169").
+
+    Outputs two logits (normal, RA). No pretrained weights are ever downloaded.
+
+    Raises
+    ------
+    UnknownArchitecture
+        ``arch`` is not in :data:`ARCHITECTURES`, or torchvision is missing for a DenseNet.
+    """
+    architecture_info(arch)
+    from ra_desktop.model.architectures import VGG8, build_densenet
+
+    if arch == "vgg8":
+        return VGG8()
+    try:
+        return build_densenet(int(arch.removeprefix("densenet")))
+    except ImportError as exc:
+        raise UnknownArchitecture(f"{arch} needs torchvision, which is not installed: {exc}") from exc

@@ -1,0 +1,278 @@
+"""The training loop: Adam, class-weighted loss, AMP on CUDA, DDP under torchrun, early stopping on
+validation AUC, a checkpoint every epoch, and a complete model folder at the end (rank 0 only)."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from ra_desktop.errors import DataError
+from ra_desktop.evaluate.metrics import roc_auc
+from ra_desktop.preprocess import PreprocessConfig
+from ra_desktop.train import checkpoint as ckpt
+from ra_desktop.train import distributed as D
+from ra_desktop.train.cache import UnitCache, build_cache, model_input
+from ra_desktop.train.data import DataSet, Sample, check_two_classes, discover, split_by_patient
+
+
+@dataclass
+class TrainOptions:
+    """Everything ``ra-desktop train`` accepts (see ra_desktop/cli/train.py for the meanings)."""
+
+    data: Path
+    arch: str
+    out: Path
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 1e-4
+    val_fraction: float = 0.2
+    seed: int = 0
+    patience: int = 5
+    device: str = "auto"
+    resume: bool = False
+    workers: int = 0
+    name: str | None = None
+    version: str = "0.1.0"
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    weights_dtype: str = "float32"
+    max_per_class: int | None = None
+    synthetic: bool | None = None  # None: detect phantom data
+    command: str = ""
+    progress: bool = True
+
+
+class CachedImages(Dataset):
+    """Model inputs from cached images; augmentation seeded by (seed, epoch, index), so a run and
+    its resumption see the same augmented images whatever the worker count."""
+
+    def __init__(self, cache: UnitCache, config: PreprocessConfig, augment: bool, seed: int):
+        self.units, self.labels = cache.units, cache.labels
+        self.config, self.augment, self.seed, self.epoch = config, augment, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def __getitem__(self, i: int):
+        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augment else None
+        return torch.from_numpy(model_input(self.units[i], self.config, rng)), int(self.labels[i]), i
+
+
+def _say(info: D.DistInfo, msg: str) -> None:
+    if info.is_main:
+        print(msg, flush=True)
+
+
+def _cap_per_class(samples: list[Sample], n: int | None, seed: int) -> list[Sample]:
+    if not n:
+        return samples
+    rng = np.random.default_rng(seed)
+    out: list[Sample] = []
+    for lab in (1, 0):
+        idx = [i for i, s in enumerate(samples) if s.label == lab]
+        keep = sorted(rng.choice(idx, size=min(n, len(idx)), replace=False).tolist()) if idx else []
+        out += [samples[i] for i in keep]
+    return out
+
+
+def prepare_data(opts: TrainOptions, info: D.DistInfo) -> tuple[DataSet, UnitCache, UnitCache]:
+    """Discover, check, split and decode; every failure here happens before any training."""
+    ds = discover(opts.data)
+    if ds.missing:
+        _say(info, f"warning: {len(ds.missing)} file(s) listed in {ds.source.name} do not exist (skipped)")
+    samples = _cap_per_class(ds.samples, opts.max_per_class, opts.seed)
+    check_two_classes(samples, f"training data {opts.data}")
+    train_s, val_s = split_by_patient(samples, opts.val_fraction, opts.seed)
+    check_two_classes(train_s, f"training split of {opts.data} (try a smaller --val-fraction)")
+    train_c = build_cache(train_s, opts.preprocess, opts.workers, opts.progress and info.is_main, "decode train")
+    val_c = build_cache(val_s, opts.preprocess, opts.workers, opts.progress and info.is_main, "decode val")
+    skipped = train_c.skipped + val_c.skipped
+    if skipped:
+        _say(info, f"warning: skipped {len(skipped)} unreadable file(s):")
+        for p, why in skipped:
+            _say(info, f"  {p}: {why}")
+    check_two_classes(train_c.samples, f"readable training images of {opts.data}")
+    if val_s and len(set(val_c.labels.tolist())) < 2:
+        _say(info, "warning: the validation split has one class; validation AUC is undefined, "
+             "early stopping uses the validation loss and the threshold stays 0.5")
+    return ds, train_c, val_c
+
+
+def _class_weights(labels: np.ndarray) -> torch.Tensor:
+    # Inverse frequency, scaled so a balanced set gets weights (1, 1).
+    counts = np.bincount(labels, minlength=2).astype(np.float64)
+    return torch.tensor(labels.size / (2.0 * np.maximum(counts, 1.0)), dtype=torch.float32)
+
+
+def _amp(device: torch.device) -> tuple[bool, torch.dtype | None]:
+    if device.type != "cuda":
+        return False, None
+    return True, (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+
+
+def _loader(dataset, batch_size, info, seed, shuffle, workers) -> tuple[DataLoader, DistributedSampler]:
+    # DistributedSampler also in a single process: its shuffle depends only on (seed, epoch), which
+    # makes --resume reproduce the uninterrupted run exactly.
+    sampler = DistributedSampler(dataset, num_replicas=info.world_size, rank=info.rank,
+                                 shuffle=shuffle, seed=seed, drop_last=False)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                      pin_memory=torch.cuda.is_available()), sampler
+
+
+@torch.no_grad()
+def predict(module: nn.Module, loader: DataLoader, device, amp_dtype, info: D.DistInfo,
+            loss_fn: nn.Module | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """P(RA) and labels for every sample of ``loader`` (gathered over ranks, de-duplicated)."""
+    module.eval()
+    idx, probs, labels, loss_sum = [], [], [], 0.0
+    for x, y, i in loader:
+        x, y = x.to(device, non_blocking=True), y.to(device)
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = module(x)
+        logits = logits.float()
+        if loss_fn is not None:
+            loss_sum += float(loss_fn(logits, y)) * len(y)
+        probs.append(torch.softmax(logits, 1)[:, 1].cpu().numpy())
+        labels.append(y.cpu().numpy())
+        idx.append(i.numpy())
+    local = (np.concatenate(idx) if idx else np.zeros(0, int), np.concatenate(probs) if probs else np.zeros(0),
+             np.concatenate(labels) if labels else np.zeros(0, int), loss_sum)
+    parts = D.all_gather_objects(info, local)
+    order: dict[int, tuple[float, int]] = {}
+    for ids, p, lab, _ in parts:  # DistributedSampler pads with repeats: keep one of each
+        for k, pv, lv in zip(ids.tolist(), p.tolist(), lab.tolist()):
+            order[k] = (pv, lv)
+    keys = sorted(order)
+    n = max(len(keys), 1)
+    loss = sum(part[3] for part in parts) / n
+    return np.array([order[k][0] for k in keys]), np.array([order[k][1] for k in keys], int), loss
+
+
+def train(opts: TrainOptions) -> dict:
+    """Run training; returns a summary (rank 0: includes the model folder path)."""
+    from ra_desktop.model import build_model, pick_device
+
+    info, device = D.setup(pick_device(opts.device))
+    try:
+        return _train(opts, info, device, build_model)
+    finally:
+        D.cleanup(info)
+
+
+def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_model) -> dict:
+    if opts.epochs < 1 or opts.batch_size < 1 or opts.lr <= 0:
+        raise DataError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    ds, train_c, val_c = prepare_data(opts, info)
+    _say(info, f"data: {ds.describe()}")
+    _say(info, f"split: {len(train_c)} train / {len(val_c)} validation images; device {device}"
+         + (f"; DDP {info.world_size} processes ({info.backend})" if info.enabled else ""))
+    ckpt.seed_everything(opts.seed)
+    model = build_model(opts.arch).to(device)
+    ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if info.enabled else model
+    optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    use_amp, amp_dtype = _amp(device)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    loss_fn = nn.CrossEntropyLoss(weight=_class_weights(train_c.labels).to(device))
+    train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed)
+    train_dl, train_sampler = _loader(train_ds, opts.batch_size, info, opts.seed, True, opts.workers)
+    val_dl = _loader(CachedImages(val_c, opts.preprocess, False, opts.seed), opts.batch_size, info,
+                     opts.seed, False, opts.workers)[0] if len(val_c) else None
+
+    split = {"train": [str(s.path) for s in train_c.samples], "val": [str(s.path) for s in val_c.samples]}
+    state = {"epoch": 0, "history": [], "best": {"score": -math.inf, "epoch": 0}, "bad_epochs": 0, "stopped": False}
+    best_weights = ckpt.cpu_state_dict(model)
+    if opts.resume:
+        saved, saved_best = ckpt.load(opts.out, map_location="cpu")
+        if saved["arch"] != opts.arch or saved["split"] != split:
+            raise DataError(f"--resume: checkpoint in {opts.out} was made with --arch {saved['arch']} "
+                            "and another data split; use the same DATA, --arch and --seed, or a new --out")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scaler.load_state_dict(saved["scaler"])
+        ckpt.set_rng_state(saved["rng"])
+        state = saved["loop"]
+        best_weights = saved_best or best_weights
+        _say(info, f"resuming after epoch {state['epoch']} from {opts.out / ckpt.CHECKPOINT_DIR}")
+
+    from tqdm import tqdm
+
+    while state["epoch"] < opts.epochs and not state["stopped"]:
+        epoch = state["epoch"] + 1
+        train_sampler.set_epoch(epoch)
+        train_ds.epoch = epoch
+        ddp.train()
+        t0, seen, loss_sum, ep_p, ep_y = time.perf_counter(), 0, 0.0, [], []
+        bar = tqdm(train_dl, desc=f"epoch {epoch}/{opts.epochs}", unit="batch", disable=not (opts.progress and info.is_main),
+                   leave=False)
+        for x, y, _ in bar:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                logits = ddp(x)
+            loss = loss_fn(logits.float(), y)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            seen += len(y)
+            loss_sum += float(loss.detach()) * len(y)
+            ep_p.append(torch.softmax(logits.detach().float(), 1)[:, 1].cpu().numpy())
+            ep_y.append(y.cpu().numpy())
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", auc=f"{roc_auc(np.concatenate(ep_y), np.concatenate(ep_p)):.3f}")
+        train_time = time.perf_counter() - t0
+        tot_loss, tot_seen = D.all_reduce_sum(info, [loss_sum, float(seen)], device)
+        row = {"epoch": epoch, "train_loss": tot_loss / max(tot_seen, 1),
+               "train_auc": roc_auc(np.concatenate(ep_y), np.concatenate(ep_p)),  # this rank's share
+               "images_per_s": tot_seen / max(train_time, 1e-9), "train_seconds": train_time}
+        val_p = val_y = None
+        if val_dl is not None:
+            val_p, val_y, row["val_loss"] = predict(ddp, val_dl, device, amp_dtype, info, loss_fn)
+            row["val_auc"] = roc_auc(val_y, val_p)
+            row["val_accuracy_at_0.5"] = float(np.mean((val_p >= 0.5) == (val_y == 1))) if len(val_y) else math.nan
+        # Early-stopping score: validation AUC, else minus the validation loss, else the epoch.
+        score = row.get("val_auc", math.nan)
+        score = score if math.isfinite(score) else -row.get("val_loss", -epoch)
+        state["history"].append(row)
+        improved = score > state["best"]["score"]
+        if improved:
+            state["best"] = {"score": score, "epoch": epoch,
+                             "val_probs": None if val_p is None else val_p.tolist(),
+                             "val_labels": None if val_y is None else val_y.tolist()}
+            state["bad_epochs"] = 0
+            best_weights = ckpt.cpu_state_dict(model)
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch
+        state["stopped"] = bool(val_dl is not None and state["bad_epochs"] >= opts.patience)
+        if info.is_main:
+            ckpt.save(opts.out, {"arch": opts.arch, "split": split, "model": ckpt.cpu_state_dict(model),
+                                 "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+                                 "rng": ckpt.rng_state(), "loop": state}, best_weights if improved else None)
+            print(_epoch_line(row, improved), flush=True)
+            if state["stopped"]:
+                print(f"early stopping: no improvement for {opts.patience} epoch(s); "
+                      f"best epoch {state['best']['epoch']}", flush=True)
+        D.barrier(info)
+
+    summary = {"epochs_run": state["epoch"], "best_epoch": state["best"]["epoch"], "history": state["history"],
+               "train_images": len(train_c), "val_images": len(val_c)}
+    if info.is_main:
+        from ra_desktop.train.outputs import write_model_folder
+
+        model.load_state_dict(best_weights)
+        summary["model_dir"] = write_model_folder(opts, ds, model, state, train_c, val_c, device)
+    D.barrier(info)
+    return summary
+
+
+def _epoch_line(row: dict, improved: bool) -> str:
+    parts = [f"epoch {row['epoch']}", f"loss {row['train_loss']:.4f}", f"train AUC {row['train_auc']:.3f}"]
+    if "val_loss" in row:
+        parts += [f"val loss {row['val_loss']:.4f}", f"val AUC {row['val_auc']:.3f}"]
+    parts.append(f"{row['images_per_s']:.1f} img/s")
+    return " | ".join(parts) + ("  *best*" if improved else "")

@@ -148,3 +148,14 @@ def test_dicom_with_pixel_data_but_no_size(tmp_path):
     del ds.Rows
     ds.save_as(path)
     _fails(path, "Rows/Columns")
+
+
+def test_truncated_jpeg2000_dicom_real_file():
+    _fails(real_dicom("emri_small_jpeg_2k_lossless_too_short.dcm"), "truncated")
+
+
+@pytest.mark.parametrize("name", ["JPEG-lossy.dcm", "JPEG2000-embedded-sequence-delimiter.dcm",
+                                  "badVR.dcm", "meta_missing_tsyntax.dcm"])
+def test_awkward_real_files_fail_cleanly(name):
+    # Files pydicom keeps for its own edge cases: we either load them or explain, never crash.
+    _fails(real_dicom(name))

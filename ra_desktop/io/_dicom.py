@@ -42,8 +42,9 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         Unreadable header, no pixel data, too large, no decoder, or a decode failure.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # header quirks are tolerated; decode is what counts
+        # Header quirks are tolerated (decode is what counts); kept to explain a failure.
+        with warnings.catch_warnings(record=True) as header_warnings:
+            warnings.simplefilter("always")
             ds = pydicom.dcmread(io.BytesIO(data), force=force)
     except Exception as exc:  # pydicom raises many exception types on bad bytes
         raise ImageLoadError(path, f"not a readable DICOM file ({_short(exc)})") from None
@@ -51,6 +52,14 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
     if not any(kw in ds for kw in _PIXEL_KEYWORDS):
         if force and len(ds) == 0:
             raise ImageLoadError(path, "not an image: no recognisable DICOM or image header")
+        eof = [w for w in header_warnings if "end of file" in str(w.message).lower()]
+        if eof:
+            raise ImageLoadError(path, f"DICOM file is truncated ({_short(eof[0].message)})")
+        if _get(ds, "Rows") and _get(ds, "Columns"):
+            # Image attributes without the pixel element: parsing stopped early.
+            raise ImageLoadError(
+                path, "DICOM file has image attributes but no pixel data (file truncated?)"
+            )
         raise ImageLoadError(path, f"DICOM file has no pixel data{_describe(ds)}")
 
     rows, cols = _int(_get(ds, "Rows"), 0), _int(_get(ds, "Columns"), 0)

@@ -54,7 +54,8 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
             raise ImageLoadError(path, "not an image: no recognisable DICOM or image header")
         eof = [w for w in header_warnings if "end of file" in str(w.message).lower()]
         if eof:
-            raise ImageLoadError(path, "DICOM file is truncated (" + _short(eof[0].message).replace(" in file <no filename>", "") + ")")
+            detail = _short(eof[0].message).replace(" in file <no filename>", "")
+            raise ImageLoadError(path, f"DICOM file is truncated ({detail})")
         if _get(ds, "Rows") and _get(ds, "Columns"):
             # Image attributes without the pixel element: parsing stopped early.
             raise ImageLoadError(

@@ -1,0 +1,108 @@
+"""``ra-desktop predict FILE_OR_FOLDER...``: RA probability per image, headless.
+
+Exit status: 0 all files analysed, 2 some file failed (the others are still reported),
+1 the model could not be loaded.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ra_desktop.errors import ModelUnavailable, RADesktopError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the ``predict`` options."""
+    parser.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER", help="images or folders of images")
+    parser.add_argument("--model", metavar="DIR", default=None,
+                        help="model folder (manifest.json + weights); default: the bundled model")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where to run the model (default: auto = CUDA if available)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
+    parser.add_argument("--no-recursive", dest="recursive", action="store_false",
+                        help="do not descend into sub-folders")
+
+
+def _record(path: Path, result: Any = None, error: str | None = None, model: Any = None) -> dict[str, Any]:
+    rec: dict[str, Any] = {"file": str(path), "ok": error is None}
+    if error is not None:
+        rec["error"] = error
+        return rec
+    m = model.manifest
+    rec.update(
+        probability=round(float(result.probability), 6),
+        label=result.label,
+        threshold=float(result.threshold),
+        model_name=m.name,
+        model_version=m.version,
+        model_sha256=m.weights_sha256,
+        device=str(model.device),
+        timings_ms={k: round(float(v), 1) for k, v in result.timings_ms.items()},
+        notice=m.notice,
+    )
+    if result.ood is not None:
+        rec["ood"] = {"distance": float(result.ood.distance), "threshold": float(result.ood.threshold),
+                      "in_distribution": bool(result.ood.in_distribution)}
+    return rec
+
+
+def _text(rec: dict[str, Any]) -> str:
+    if not rec["ok"]:
+        return f"{rec['file']}: FAILED: {rec['error']}"
+    t = rec["timings_ms"]
+    ood = ""
+    if "ood" in rec and not rec["ood"]["in_distribution"]:
+        ood = "  WARNING: unlike the training images (out of distribution)"
+    return (
+        f"{rec['file']}: P(RA)={rec['probability']:.3f} -> {rec['label']} "
+        f"(threshold {rec['threshold']:.2f}; {rec['model_name']} {rec['model_version']}) "
+        f"load {t.get('load', 0):.0f} ms, preprocess {t.get('preprocess', 0):.0f} ms, "
+        f"inference {t.get('inference', 0):.0f} ms{ood}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict every image named by ``args.paths``; see the module docstring for exit codes."""
+    from ra_desktop.paths import default_model_dir
+
+    model_dir = Path(args.model) if args.model else default_model_dir()
+    if args.model is None and not model_dir.exists():
+        print(
+            f"error: no model is installed (looked in {model_dir}); pass a model folder with "
+            "--model DIR (a folder holding manifest.json and weights.safetensors, e.g. one written "
+            "by 'ra-desktop train')",
+            file=sys.stderr,
+        )
+        return 1
+    # torch loads here, not at import: `ra-desktop --help` stays fast.
+    from ra_desktop.io import iter_image_files
+    from ra_desktop.model import load_model
+    from ra_desktop.pipeline import predict_file
+
+    try:
+        model = load_model(model_dir, args.device)
+    except ModelUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not args.json:
+        print(f"model: {model.display_name} ({model.manifest.architecture}) on {model.device}; {model.manifest.notice}")
+
+    any_failed = False
+    n = 0
+    for path in iter_image_files([Path(p) for p in args.paths], recursive=args.recursive):
+        n += 1
+        try:
+            rec = _record(path, predict_file(path, model), model=model)
+        except RADesktopError as exc:
+            rec = _record(path, error=getattr(exc, "reason", None) or str(exc))
+        except (OSError, ValueError) as exc:  # anything else a broken file can throw: report, go on
+            rec = _record(path, error=f"{type(exc).__name__}: {exc}")
+        any_failed |= not rec["ok"]
+        print(json.dumps(rec) if args.json else _text(rec), flush=True)
+    if n == 0:
+        print("error: no image files found in " + ", ".join(args.paths), file=sys.stderr)
+        return 2
+    return 2 if any_failed else 0

@@ -1,0 +1,197 @@
+"""One case, start to finish: load -> preprocess -> predict (+OOD) -> explanations.
+
+Pure Python (no Qt). ``analyse`` is a generator so the GUI can show the probability first and each
+explanation as it arrives, and can cancel between stages.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Generator, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ra_desktop import __version__
+from ra_desktop.cancel import CancelToken, check
+from ra_desktop.errors import Cancelled, RADesktopError
+from ra_desktop.io.radiograph import Radiograph
+from ra_desktop.results import (
+    STAGE_FAILED,
+    STAGE_NOT_AVAILABLE,
+    CaseResult,
+    Heatmap,
+    OODResult,
+    RegionScore,
+    StageResult,
+)
+
+if TYPE_CHECKING:  # torch stays out of this module's import
+    from ra_desktop.model import LoadedModel
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def provenance(model: LoadedModel) -> dict[str, Any]:
+    """What produced a result: app and model identity, device, preprocessing."""
+    m = model.manifest
+    return {
+        "app_version": __version__,
+        "model_name": m.name,
+        "model_version": m.version,
+        "model_sha256": m.weights_sha256,
+        "model_architecture": m.architecture,
+        "device": str(model.device),
+        "preprocessing": dict(m.preprocessing),
+        "notice": m.notice,
+        "analysed_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _ood(model: LoadedModel, x) -> OODResult | None:
+    # Optional: ra_desktop.explain provides ood_check(model, x) -> OODResult | None when it can.
+    import ra_desktop.explain as explain
+
+    fn = getattr(explain, "ood_check", None)
+    return None if fn is None else fn(model, x)
+
+
+def _unpack_explanation(out: Any) -> tuple[Heatmap | None, list[RegionScore]]:
+    """Accept a Heatmap, a (Heatmap, regions) pair, or an object with .heatmap/.regions."""
+    if out is None:
+        return None, []
+    if isinstance(out, Heatmap):
+        return out, []
+    if isinstance(out, tuple) and len(out) == 2:
+        return out[0], list(out[1] or [])
+    return getattr(out, "heatmap", None), list(getattr(out, "regions", None) or [])
+
+
+def analyse(
+    source: str | Path | Radiograph,
+    model: LoadedModel,
+    *,
+    explanations: Iterable[str] = ("gradcam", "shap"),
+    cancel: CancelToken | None = None,
+) -> Generator[StageResult, None, CaseResult]:
+    """Analyse one radiograph, yielding a :class:`StageResult` after each stage.
+
+    Parameters
+    ----------
+    source : path or Radiograph
+        A file (loaded with :func:`ra_desktop.io.load_radiograph`) or an already loaded image.
+    model : LoadedModel
+        From :func:`ra_desktop.model.load_model`; its manifest's preprocessing is used.
+    explanations : iterable of str
+        Methods to run after the prediction, in order ("gradcam", "shap"). A method that
+        ``ra_desktop.explain`` does not provide yields a stage with status "not available".
+    cancel : CancelToken, optional
+        Checked between stages; raises :class:`~ra_desktop.errors.Cancelled`.
+
+    Yields
+    ------
+    StageResult
+        ``"prediction"`` first (probability, label, OOD), then one per explanation method.
+
+    Returns
+    -------
+    CaseResult
+        The final result (also the ``result`` of the last yielded stage).
+
+    Raises
+    ------
+    ImageLoadError, DataError, Cancelled
+        Load, preprocessing or cancellation failures. A failing explanation whose error is an
+        :class:`~ra_desktop.errors.RADesktopError` is recorded (status "failed") and the next
+        stage runs; the prediction is never lost to an explanation failure.
+    """
+    from ra_desktop.preprocess import prepare
+
+    timings: dict[str, float] = {}
+    check(cancel)
+    t0 = time.perf_counter()
+    if isinstance(source, Radiograph):
+        radiograph = source
+        timings["load"] = 0.0
+    else:
+        from ra_desktop.io import load_radiograph
+
+        radiograph = load_radiograph(Path(source))
+        timings["load"] = _ms(t0)
+    check(cancel)
+
+    t0 = time.perf_counter()
+    x, geometry = prepare(radiograph, model.preprocess_config)
+    timings["preprocess"] = _ms(t0)
+    check(cancel)
+
+    t0 = time.perf_counter()
+    probability = float(model.predict_proba(x)[0])
+    timings["inference"] = _ms(t0)
+    t0 = time.perf_counter()
+    ood = _ood(model, x)
+    if ood is not None:
+        timings["ood"] = _ms(t0)
+
+    result = CaseResult(
+        radiograph=radiograph,
+        geometry=geometry,
+        probability=probability,
+        label=model.label_for(probability),
+        threshold=model.threshold,
+        ood=ood,
+        timings_ms=dict(timings),
+        provenance=provenance(model),
+        model_input=x,
+    )
+    yield StageResult("prediction", result, timings["inference"])
+
+    import ra_desktop.explain as explain
+
+    for method in explanations:
+        check(cancel)
+        fn = getattr(explain, "explain_case", None)  # looked up late: the explain module may grow
+        if fn is None:
+            result = dataclasses.replace(result, notes=(*result.notes, f"{method}: not available"))
+            yield StageResult(method, result, 0.0, STAGE_NOT_AVAILABLE, "ra_desktop.explain.explain_case missing")
+            continue
+        t0 = time.perf_counter()
+        try:
+            heatmap, regions = _unpack_explanation(fn(model, x, geometry, method, cancel=cancel))
+        except Cancelled:
+            raise
+        except RADesktopError as exc:
+            elapsed = _ms(t0)
+            result = dataclasses.replace(
+                result,
+                notes=(*result.notes, f"{method}: failed: {exc}"),
+                timings_ms={**result.timings_ms, method: elapsed},
+            )
+            yield StageResult(method, result, elapsed, STAGE_FAILED, str(exc))
+            continue
+        elapsed = _ms(t0)
+        heatmaps = dict(result.heatmaps)
+        if heatmap is not None:
+            heatmaps[method] = heatmap
+        result = dataclasses.replace(
+            result,
+            heatmaps=heatmaps,
+            # Regions: the first method that provides them (Grad-CAM runs first, SHAP refines later
+            # only if Grad-CAM gave none).
+            regions=result.regions or regions,
+            timings_ms={**result.timings_ms, method: elapsed},
+        )
+        yield StageResult(method, result, elapsed)
+    return result
+
+
+def predict_file(source: str | Path | Radiograph, model: LoadedModel, cancel: CancelToken | None = None) -> CaseResult:
+    """Load, preprocess and predict one image (no explanations); returns the :class:`CaseResult`."""
+    gen = analyse(source, model, explanations=(), cancel=cancel)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value

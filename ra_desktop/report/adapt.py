@@ -1,0 +1,136 @@
+"""Fill a :class:`ReportInput` from the project's core objects.
+
+Duck-typed on purpose (``getattr`` with defaults): the report must still print when an optional
+part (OOD, SHAP, a sign-off) is missing, and this module must not import torch through
+``ra_desktop.model`` or ``ra_desktop.pipeline``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ra_desktop.report.model import HeatmapData, ModelSummary, OODData, ReportInput, SignOff
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    """First present, non-None attribute or mapping key among ``names``."""
+    for name in names:
+        if isinstance(obj, Mapping):
+            value = obj.get(name)
+        else:
+            value = getattr(obj, name, None)
+        if value is not None:
+            return value
+    return default
+
+
+def model_summary(manifest: Any, provenance: Mapping[str, Any] | None = None) -> ModelSummary:
+    """A :class:`ModelSummary` from a ``Manifest`` (or its dict), else from the case provenance.
+
+    Parameters
+    ----------
+    manifest : Manifest, dict or None
+        The loaded model's manifest.
+    provenance : dict, optional
+        ``CaseResult.provenance`` (model name/version/sha256), used where the manifest is absent.
+    """
+    if isinstance(manifest, ModelSummary):
+        return manifest
+    prov = dict(provenance or {})
+    src = manifest if manifest is not None else {}
+    synthetic = _get(src, "synthetic_training_data")
+    return ModelSummary(
+        name=str(_get(src, "name", default=_get(prov, "model_name", "model", default="unknown model"))),
+        version=str(_get(src, "version", default=_get(prov, "model_version", default="?"))),
+        weights_sha256=str(_get(src, "weights_sha256", default=_get(prov, "model_sha256", "weights_sha256", default=""))),
+        training_data=str(_get(src, "training_data", default="")),
+        validation_metrics=dict(_get(src, "validation_metrics", default={}) or {}),
+        # Unknown provenance prints the synthetic notice: safer to over-warn than to under-warn.
+        synthetic_training_data=True if synthetic is None else bool(synthetic),
+        notice=str(_get(src, "notice", default="")),
+        intended_use=str(_get(src, "intended_use", default="")),
+        architecture=str(_get(src, "architecture", default="")),
+    )
+
+
+def sign_off(record: Any) -> SignOff | None:
+    """A :class:`SignOff` from a worklist record (or dict); ``None`` if nobody signed."""
+    if record is None or isinstance(record, SignOff):
+        return record
+    reader = _get(record, "reader", "reader_name", "signed_by")
+    if not reader:
+        return None
+    agree = _get(record, "agree", "agrees", "agreement", "verdict")
+    if isinstance(agree, str):  # worklists often store "agree" / "disagree"
+        agree = {"agree": True, "disagree": False}.get(agree.strip().lower())
+    ts = _get(record, "timestamp", "signed_at", "time", default="")
+    if isinstance(ts, (int, float)):  # the worklist stores epoch seconds
+        ts = datetime.fromtimestamp(ts)
+    return SignOff(reader=str(reader), agree=agree if isinstance(agree, bool) else None,
+                   note=str(_get(record, "note", "reader_note", "notes", default="")),
+                   timestamp=ts.isoformat(sep=" ", timespec="minutes") if hasattr(ts, "isoformat") else str(ts))
+
+
+def _heatmaps(raw: Any) -> dict[str, HeatmapData]:
+    out: dict[str, HeatmapData] = {}
+    for name, hm in dict(raw or {}).items():
+        if isinstance(hm, np.ndarray):
+            out[name] = HeatmapData(hm, signed=name == "shap", kind=name)
+        else:
+            out[name] = HeatmapData(np.asarray(_get(hm, "values")), bool(_get(hm, "signed", default=False)),
+                                    str(_get(hm, "kind", default=name)))
+    return out
+
+
+def _regions(raw: Any) -> list[tuple[str, float]]:
+    rows = []
+    for r in raw or []:
+        if isinstance(r, (tuple, list)):
+            rows.append((str(r[0]), float(r[1])))
+        else:
+            rows.append((str(_get(r, "name", default="?")), float(_get(r, "score", default=float("nan")))))
+    return rows
+
+
+def from_case(case: Any, manifest: Any = None, signoff: Any = None) -> ReportInput:
+    """Build a :class:`ReportInput` from a ``CaseResult`` (or return a ``ReportInput`` as is).
+
+    Parameters
+    ----------
+    case : CaseResult or ReportInput
+        The pipeline's result for one study.
+    manifest : Manifest, dict or ModelSummary, optional
+        The model's manifest; falls back to ``case.provenance``.
+    signoff : worklist sign-off record or dict, optional
+        The reader's decision, printed when present.
+    """
+    if isinstance(case, ReportInput):
+        changes = {}
+        if manifest is not None:
+            changes["model"] = model_summary(manifest, case.provenance)
+        if signoff is not None:
+            changes["signoff"] = sign_off(signoff)
+        return dataclasses.replace(case, **changes) if changes else case
+    rg = case.radiograph
+    ood_raw = _get(case, "ood")
+    ood = None if ood_raw is None else OODData(float(_get(ood_raw, "distance")), float(_get(ood_raw, "threshold")),
+                                               bool(_get(ood_raw, "in_distribution")))
+    provenance = dict(_get(case, "provenance", default={}) or {})
+    return ReportInput(
+        case_id=str(rg.case_id), pixels=rg.pixels, probability=float(case.probability),
+        threshold=float(case.threshold), label=str(case.label),
+        photometric=str(_get(rg, "photometric", default="MONOCHROME2")),
+        window_center=_get(rg, "window_center"), window_width=_get(rg, "window_width"),
+        source_file=str(_get(rg, "source_path", default="")),
+        patient_name=_get(rg, "patient_name"), patient_id=_get(rg, "patient_id"),
+        study_date=_get(rg, "study_date"), laterality=_get(rg, "laterality"),
+        view_position=_get(rg, "view_position"), modality=_get(rg, "modality"),
+        body_part=_get(rg, "body_part"), pixel_spacing_mm=_get(rg, "pixel_spacing_mm"),
+        ood=ood, heatmaps=_heatmaps(_get(case, "heatmaps")), regions=_regions(_get(case, "regions")),
+        timings_ms={k: float(v) for k, v in dict(_get(case, "timings_ms", default={}) or {}).items()},
+        provenance=provenance, model=model_summary(manifest, provenance), signoff=sign_off(signoff),
+    )

@@ -1,0 +1,375 @@
+"""Lay out a :class:`ReportModel` as PDF bytes with fpdf2. Headless: no display, no Qt.
+
+Text uses DejaVu Sans (Unicode: "—", "≥", "±", "×") when a copy is found; otherwise the core
+Helvetica font with text mapped to Latin-1, so an unusual character never stops a report.
+Images are embedded losslessly (PNG/Flate): the radiograph as 8-bit grey, the overlay as RGB.
+"""
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+from PIL import Image
+
+from ra_desktop.report.model import PAPER_SIZES_MM, SYNTHETIC_NOTICE, ReportImage, ReportModel, Table
+
+MARGIN = 12.0
+_INK = (20, 20, 20)
+_MUTED = (90, 90, 90)
+_WARN_RED = (170, 20, 20)
+_RULE = (170, 170, 170)
+_ASCII = {"\u2014": "-", "\u2013": "-", "\u2265": ">=", "\u2264": "<=", "\u00b1": "+/-",
+          "\u00d7": "x", "\u2026": "...", "\u201c": '"', "\u201d": '"', "\u2018": "'",
+          "\u2019": "'", "\u00b7": "-", "\u2192": "->", "\u2212": "-", "\u00a0": " "}
+
+
+def font_candidates() -> list[Path]:
+    """Folders searched for DejaVuSans.ttf, in order (system, bundle, matplotlib's copy)."""
+    dirs = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]
+    try:
+        from ra_desktop.paths import resource
+        dirs.append(resource("fonts"))
+    except ImportError:  # pragma: no cover - paths is part of the core
+        pass
+    try:  # matplotlib (a dependency) ships DejaVu on every OS, frozen builds included
+        import matplotlib
+        dirs.append(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
+    except ImportError:
+        pass
+    return dirs
+
+
+def find_unicode_font() -> tuple[Path, Path] | None:
+    """Regular and bold DejaVu Sans paths, or ``None`` when no copy is installed."""
+    if os.environ.get("RA_DESKTOP_REPORT_CORE_FONT"):  # tests exercise the fallback with this
+        return None
+    for folder in font_candidates():
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    return None
+
+
+def to_latin1(text: str) -> str:
+    """Map text to Latin-1 for the core fonts: known symbols spelled out, the rest as "?"."""
+    for k, v in _ASCII.items():
+        text = text.replace(k, v)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+class _ReportPDF(FPDF):
+    def __init__(self, report: ReportModel) -> None:
+        super().__init__(unit="mm", format=PAPER_SIZES_MM[report.paper])
+        self.report = report
+        fonts = find_unicode_font()
+        self.unicode = fonts is not None
+        if fonts:
+            self.add_font("DejaVu", "", str(fonts[0]))
+            self.add_font("DejaVu", "B", str(fonts[1]))
+            self.family = "DejaVu"
+        else:
+            self.family = "Helvetica"
+        self.set_margins(MARGIN, MARGIN, MARGIN)
+        self.set_auto_page_break(True, margin=17)
+        self.set_title(f"{report.title} - {report.case_id}")
+        self.set_creator("RA Desktop")
+        self.alias_nb_pages()
+
+    def t(self, text: str) -> str:
+        return text if self.unicode else to_latin1(text)
+
+    def font(self, size: float, bold: bool = False, colour: tuple[int, int, int] = _INK) -> None:
+        self.set_font(self.family, "B" if bold else "", size)
+        self.set_text_color(*colour)
+
+    def footer(self) -> None:
+        # On every page: who the report is about and that the AI result is decision support only.
+        self.set_y(-14)
+        self.font(6.5, colour=_MUTED)
+        # Run details (timings, app version, date) on every page, under a hairline.
+        self.set_draw_color(*_RULE)
+        self.set_line_width(0.2)
+        self.line(self.l_margin, self.get_y() - 0.5, self.w - self.r_margin, self.get_y() - 0.5)
+        self.cell(0, 3.2, self.t("  ·  ".join(self.report.footer)), align="L",
+                  new_x="LMARGIN", new_y="NEXT")
+        left = f"Case {self.report.case_id} · decision support, not a diagnosis"
+        if any(w == SYNTHETIC_NOTICE for w in self.report.warnings):
+            left += f" · {SYNTHETIC_NOTICE}"
+        self.cell(0, 3.6, self.t(left), align="L")
+        self.set_x(self.l_margin)
+        self.cell(0, 3.6, self.t(f"page {self.page_no()}/{{nb}}"), align="R")
+
+    @property
+    def content_w(self) -> float:
+        return self.w - self.l_margin - self.r_margin
+
+
+def _png(rgb: np.ndarray) -> Image.Image:
+    """A PIL image (embedded losslessly), grey (1 channel) when it has no colour, to halve its size."""
+    if rgb.ndim == 3 and np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+        rgb = rgb[..., 0]
+    return Image.fromarray(np.ascontiguousarray(rgb))
+
+
+def _picture(rgb: np.ndarray, big_colour_as_jpeg: bool = True) -> Image.Image | io.BytesIO:
+    """Grey pictures stay lossless; a large colour overlay goes in as JPEG (quality 92).
+
+    The overlay is a smooth colour wash over the same radiograph that is printed losslessly
+    beside it, so JPEG costs nothing visible and keeps a report near 1 MB instead of 2-3 MB.
+    """
+    img = _png(rgb)
+    if img.mode == "L" or not big_colour_as_jpeg or rgb.shape[0] * rgb.shape[1] < 200_000:
+        return img
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=92, subsampling=0, optimize=True)
+    buf.seek(0)
+    return buf
+
+
+def _header(pdf: _ReportPDF, r: ReportModel) -> None:
+    pdf.font(15, bold=True)
+    pdf.multi_cell(0, 7, pdf.t(r.institution), new_x="LMARGIN", new_y="NEXT")
+    pdf.font(9, colour=_MUTED)
+    pdf.cell(pdf.content_w * 0.6, 5, pdf.t(r.title), align="L")
+    pdf.cell(0, 5, pdf.t(f"Case {r.case_id}"), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_draw_color(*_INK)
+    pdf.set_line_width(0.5)
+    pdf.line(pdf.l_margin, pdf.get_y() + 0.5, pdf.w - pdf.r_margin, pdf.get_y() + 0.5)
+    pdf.ln(2.5)
+
+
+def _warnings(pdf: _ReportPDF, r: ReportModel) -> None:
+    if not r.warnings:
+        return
+    pdf.set_draw_color(*_WARN_RED)
+    pdf.set_fill_color(253, 236, 234)
+    pdf.set_line_width(0.4)
+    pdf.font(9.5, bold=True, colour=_WARN_RED)
+    pdf.multi_cell(0, 5, pdf.t("\n".join(f"⚠ {w}" if pdf.unicode else f"! {w}" for w in r.warnings)),
+                   border=1, fill=True, padding=(1.5, 2.5), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
+
+def _finding(pdf: _ReportPDF, r: ReportModel) -> None:
+    f = r.finding
+    pdf.set_fill_color(240, 243, 247)
+    pdf.font(12, bold=True)
+    pdf.multi_cell(0, 6.5, pdf.t(f.sentence), fill=True, padding=(2, 2.5, 0.5, 2.5),
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.font(9, colour=_WARN_RED if f.ood_warning else _INK)
+    pdf.multi_cell(0, 4.8, pdf.t(f"Out-of-distribution check: {f.ood_text}"), fill=True,
+                   padding=(0.5, 2.5, 2, 2.5), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
+
+def _heading(pdf: _ReportPDF, text: str, width: float = 0) -> None:
+    pdf.font(10, bold=True)
+    pdf.cell(width, 5.5, pdf.t(text), new_x="LEFT", new_y="NEXT")
+
+
+def _table(pdf: _ReportPDF, table: Table, x: float, width: float, key_w: float | None = None,
+           size: float = 8.5) -> float:
+    """Draw ``table`` in the column [x, x + width]; returns the y below it."""
+    old = pdf.l_margin
+    pdf.set_left_margin(x)
+    pdf.set_x(x)
+    _heading(pdf, table.title, width)
+    pdf.font(size)
+    pdf.set_draw_color(*_RULE)
+    pdf.set_line_width(0.2)
+    if table.header:
+        widths = (8, width - 8 - 20, 20) if len(table.header) == 3 else None
+        rows = [table.header, *table.rows]
+        heading_style = FontFace(emphasis="BOLD", fill_color=(230, 230, 230))
+    else:
+        kw = key_w or width * 0.32
+        widths, rows, heading_style = (kw, width - kw), table.rows, None
+    if rows:
+        with pdf.table(width=width, col_widths=widths, align="LEFT", text_align="LEFT",
+                       first_row_as_headings=bool(table.header), headings_style=heading_style,
+                       borders_layout="HORIZONTAL_LINES", line_height=4.2, padding=(0.6, 1)) as t:
+            for row in rows:
+                cells = t.row()
+                for i, cell in enumerate(row):
+                    bold = not table.header and i == 0
+                    cells.cell(pdf.t(str(cell)), style=FontFace(emphasis="BOLD") if bold else None)
+    if table.note:
+        pdf.font(8, colour=_MUTED)
+        pdf.multi_cell(width, 4, pdf.t(table.note), new_x="LEFT", new_y="NEXT")
+    y = pdf.get_y()
+    pdf.set_left_margin(old)
+    pdf.set_x(old)
+    return y + 2
+
+
+def _patient(pdf: _ReportPDF, r: ReportModel) -> None:
+    # Two key/value columns side by side keep the identity block short.
+    half = len(r.patient.rows) // 2
+    gap = 6.0
+    w = (pdf.content_w - gap) / 2
+    y0 = pdf.get_y()
+    left = Table(r.patient.title, r.patient.rows[:half])
+    right = Table(" ", r.patient.rows[half:])
+    y1 = _table(pdf, left, pdf.l_margin, w, key_w=26)
+    pdf.set_y(y0)
+    y2 = _table(pdf, right, pdf.l_margin + w + gap, w, key_w=22)
+    pdf.set_y(max(y1, y2))
+
+
+def _colourbar(pdf: _ReportPDF, img: ReportImage, x: float, y: float, h: float) -> None:
+    bar = img.colourbar
+    if bar is None:
+        return
+    bw = 4.0
+    pdf.image(_png(bar.rgb), x=x, y=y, w=bw, h=h)
+    pdf.set_draw_color(*_INK)
+    pdf.set_line_width(0.2)
+    pdf.rect(x, y, bw, h)
+    pdf.font(6.5)
+    for pos, label in bar.ticks:
+        ty = y + (1.0 - pos) * h
+        pdf.line(x + bw, ty, x + bw + 1.2, ty)
+        pdf.set_xy(x + bw + 1.4, ty - 1.6)
+        pdf.multi_cell(17, 3.2, pdf.t(label), new_x="LEFT", new_y="NEXT")
+
+
+def _marker(pdf: _ReportPDF, text: str, x: float, y: float) -> None:
+    # Laterality burned onto the printed image, as on the film (never flip, always show L/R).
+    if not text:
+        return
+    pdf.set_fill_color(0, 0, 0)
+    pdf.font(11, bold=True, colour=(255, 255, 255))
+    pdf.set_xy(x + 1.5, y + 1.5)
+    pdf.cell(7, 7, text, fill=True, align="C")
+
+
+def _images(pdf: _ReportPDF, r: ReportModel) -> None:
+    bar_w = 24.0
+    gap = 5.0
+    n = len(r.images)
+    avail_w = (pdf.content_w - bar_w - gap * (n - 1)) / max(n, 1) if n > 1 else pdf.content_w * 0.55
+    max_h = 90.0 if r.paper == "a4" else 74.0
+    h_img, w_img = r.images[0].rgb.shape[:2]
+    w = min(avail_w, max_h * w_img / h_img)
+    h = w * h_img / w_img
+    needed = h + 28
+    if pdf.get_y() + needed > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    y0 = pdf.get_y()
+    x = pdf.l_margin
+    bottom = y0
+    for img in r.images:
+        pdf.set_xy(x, y0)
+        _heading(pdf, img.title, w)
+        if img.colourbar is not None:  # the scale's name sits above the bar, beside the title
+            pdf.font(7, colour=_MUTED)
+            pdf.set_xy(x + w + 1.0, y0 + 1.2)
+            pdf.cell(bar_w, 4, pdf.t(img.colourbar.title))
+            pdf.set_xy(x, y0 + 5.5)
+        top = pdf.get_y()
+        pdf.image(_picture(img.rgb), x=x, y=top, w=w, h=h, title=img.title)
+        pdf.set_draw_color(*_RULE)
+        pdf.rect(x, top, w, h)
+        _marker(pdf, img.marker, x, top)
+        _colourbar(pdf, img, x + w + 2.0, top, h)
+        pdf.font(7.5, colour=_MUTED)
+        pdf.set_xy(x, top + h + 1)
+        pdf.multi_cell(w, 3.6, pdf.t(img.caption), align="L", new_x="LEFT", new_y="NEXT")
+        bottom = max(bottom, pdf.get_y())
+        x += w + gap + (bar_w if img.colourbar else 0)
+    pdf.set_xy(pdf.l_margin, bottom + 2)
+
+
+def _keep_together(pdf: _ReportPDF, height: float) -> None:
+    """Start a new page unless ``height`` mm still fit (fpdf2 tables cannot be unbreakable)."""
+    if pdf.get_y() + height > pdf.h - pdf.b_margin:
+        pdf.add_page()
+
+
+def _signoff(pdf: _ReportPDF, r: ReportModel, x: float, width: float) -> float:
+    if r.signoff is not None:
+        return _table(pdf, r.signoff, x, width, key_w=22, size=8.5)
+    pdf.set_x(x)
+    _heading(pdf, "Reader sign-off", width)
+    pdf.font(8.5, colour=_MUTED)
+    pdf.set_x(x)
+    pdf.multi_cell(width, 4.2, pdf.t("Not yet reviewed: no reader has signed off this result."),
+                   new_x="LEFT", new_y="NEXT")
+    return pdf.get_y() + 2
+
+
+def _intended_use(pdf: _ReportPDF, r: ReportModel, x: float, width: float) -> float:
+    pdf.set_x(x)
+    _heading(pdf, "Intended use", width)
+    pdf.font(8, colour=_INK)
+    pdf.set_x(x)
+    pdf.multi_cell(width, 3.8, pdf.t(r.intended_use), align="L", new_x="LEFT", new_y="NEXT")
+    return pdf.get_y() + 2
+
+
+def _closing_body(pdf: _ReportPDF, r: ReportModel) -> None:
+    gap = 6.0
+    w = (pdf.content_w - gap) / 2
+    y0 = pdf.get_y()
+    y1 = _signoff(pdf, r, pdf.l_margin, w)
+    pdf.set_y(y0)
+    y2 = _intended_use(pdf, r, pdf.l_margin + w + gap, w)
+    pdf.set_xy(pdf.l_margin, max(y1, y2))
+
+
+def _closing(pdf: _ReportPDF, r: ReportModel) -> None:
+    # Sign-off beside the intended-use statement (what a reader signs against), kept together:
+    # rendered once on a scratch copy to see whether it still fits on this page.
+    with pdf.offset_rendering() as trial:
+        _closing_body(trial, r)
+    if trial.page_break_triggered:
+        pdf.add_page()
+    _closing_body(pdf, r)
+
+
+def render_pdf(report: ReportModel) -> bytes:
+    """Lay out ``report`` and return the PDF file's bytes.
+
+    Parameters
+    ----------
+    report : ReportModel
+        Built by :func:`ra_desktop.report.builder.build_report`.
+
+    Returns
+    -------
+    bytes
+        A complete PDF document (A4 or Letter per ``report.paper``).
+    """
+    pdf = _ReportPDF(report)
+    pdf.add_page()
+    _header(pdf, report)
+    _warnings(pdf, report)
+    _finding(pdf, report)
+    _patient(pdf, report)
+    _images(pdf, report)
+    # Regions and the model card side by side: both are short, and a reader compares them.
+    y0 = pdf.get_y()
+    if y0 + 50 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+        y0 = pdf.get_y()
+    left_w = 62.0
+    y1 = _table(pdf, report.regions, pdf.l_margin, left_w)
+    pdf.set_y(y0)
+    y2 = _table(pdf, report.model_card, pdf.l_margin + left_w + 6, pdf.content_w - left_w - 6, key_w=34)
+    pdf.set_xy(pdf.l_margin, max(y1, y2) if pdf.page_no() == 1 or y2 > y1 else y2)
+    _closing(pdf, report)
+    return bytes(pdf.output())
+
+
+def write_chunks(data: bytes, fh: io.BufferedWriter | io.BytesIO, chunk: int = 1 << 16,
+                 check: Callable[[], None] | None = None) -> None:
+    """Write ``data`` in chunks, calling ``check`` between them (cancellation, tests)."""
+    for start in range(0, len(data), chunk):
+        if check is not None:
+            check()
+        fh.write(data[start:start + chunk])

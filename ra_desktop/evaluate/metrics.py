@@ -168,6 +168,10 @@ def bootstrap_metrics(y, score, threshold: float = 0.5, n_boot: int = 2000,
             arr = arr[np.isfinite(arr)]
             if arr.size and math.isfinite(values[k]):
                 lows[k], highs[k] = (float(v) for v in np.percentile(arr, [a, 100.0 - a]))
+    flat = [k for k in METRIC_NAMES if math.isfinite(lows[k]) and lows[k] == highs[k]]
+    if flat:  # e.g. 8/8 correct: every resample is perfect too, which is not certainty
+        notes.append(f"zero-width interval for {', '.join(flat)}: the percentile bootstrap cannot show "
+                     "the uncertainty of a perfect (or zero) score; more cases are needed")
     if 0 < y.size < 30:
         notes.append(f"only {y.size} cases: intervals are wide and the bootstrap is rough")
     return BinaryReport(

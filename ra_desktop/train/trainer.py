@@ -185,7 +185,7 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
                      opts.seed, False, opts.workers)[0] if len(val_c) else None
 
     split = {"train": [str(s.path) for s in train_c.samples], "val": [str(s.path) for s in val_c.samples]}
-    state = {"epoch": 0, "history": [], "best": {"score": -math.inf, "epoch": 0}, "bad_epochs": 0, "stopped": False}
+    state = {"epoch": 0, "history": [], "best": {"score": [-math.inf, -math.inf], "epoch": 0}, "bad_epochs": 0, "stopped": False}
     best_weights = ckpt.cpu_state_dict(model)
     if opts.resume:
         saved, saved_best = ckpt.load(opts.out, map_location="cpu")
@@ -234,9 +234,10 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
             val_p, val_y, row["val_loss"] = predict(ddp, val_dl, device, amp_dtype, info, loss_fn)
             row["val_auc"] = roc_auc(val_y, val_p)
             row["val_accuracy_at_0.5"] = float(np.mean((val_p >= 0.5) == (val_y == 1))) if len(val_y) else math.nan
-        # Early-stopping score: validation AUC, else minus the validation loss, else the epoch.
-        score = row.get("val_auc", math.nan)
-        score = score if math.isfinite(score) else -row.get("val_loss", -epoch)
+        # Early-stopping score: validation AUC, ties (AUC saturates on small sets) broken by the
+        # lower validation loss; without a usable validation set the latest epoch wins.
+        auc = row.get("val_auc", math.nan)
+        score = [auc if math.isfinite(auc) else -math.inf, -row.get("val_loss", -epoch)]
         state["history"].append(row)
         improved = score > state["best"]["score"]
         if improved:

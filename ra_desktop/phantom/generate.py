@@ -1,0 +1,249 @@
+"""Public entry points: one synthetic case, or a whole labelled data set.
+
+Seeds: each image gets its own generator from ``SeedSequence(seed, spawn_key=(index,))`` so a
+data set is identical whatever the worker count. Seed ranges used by the project: training
+< 100000, held-out test 500000+, bundled demo 900000+.
+"""
+from __future__ import annotations
+
+import csv
+import multiprocessing as mp
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ra_desktop.phantom.anatomy import Frame, build_hand
+from ra_desktop.phantom.lesions import JOINT_NAMES, RA_JOINTS, sample_plan
+from ra_desktop.phantom.render import MAX_VALUE, render
+
+GENERATOR_VERSION = "1.0"
+DEFAULT_SIZE = 2000
+ASPECT = 0.8  # width / height (a portrait 24x30 cm detector field)
+
+
+@dataclass
+class PhantomCase:
+    """One synthetic radiograph with its ground truth.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        uint16, 12-bit values, MONOCHROME2 (bone bright), shape (H, W) with H the long side.
+    ground_truth : dict
+        JSON-serialisable: label, severity, per-joint severity/lesions/centre/radius, laterality,
+        pixel spacing, seed, other (RA-unrelated) findings.
+    mask : numpy.ndarray
+        uint8 lesion mask, value = index + 1 of the joint in ``JOINT_NAMES`` inside RA lesion
+        regions (periarticular region of a diseased joint and its erosions), 0 elsewhere.
+        RA-unrelated findings (DIP OA, old fracture) are never in the mask.
+    """
+
+    image: np.ndarray
+    ground_truth: dict
+    mask: np.ndarray
+
+
+def case_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of image ``index`` of data set ``seed`` (independent of worker count)."""
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(index),)))
+
+
+def is_ra_index(index: int, ra_fraction: float) -> bool:
+    """Exact label balance without knowing n: Bresenham-style interleave of RA and normal."""
+    return int(np.floor((index + 1) * ra_fraction)) - int(np.floor(index * ra_fraction)) == 1
+
+
+def _lesion_mask(shape, joints_px: dict, erosions, sp) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    yy = np.arange(shape[0])[:, None]
+    xx = np.arange(shape[1])[None, :]
+
+    def disk(cx, cy, r, value):
+        r0, r1 = max(int(cy - r), 0), min(int(cy + r) + 2, shape[0])
+        c0, c1 = max(int(cx - r), 0), min(int(cx + r) + 2, shape[1])
+        if r1 <= r0 or c1 <= c0:
+            return
+        inside = (xx[:, c0:c1] - cx) ** 2 + (yy[r0:r1] - cy) ** 2 <= r * r
+        mask[r0:r1, c0:c1][inside] = value
+
+    for name, j in joints_px.items():
+        if j["severity"] > 0:
+            disk(j["center"][0], j["center"][1], 0.6 * j["radius_px"], JOINT_NAMES.index(name) + 1)
+    for st in erosions:
+        disk(st.centre[0] / sp, st.centre[1] / sp, 1.2 * st.radius / sp, JOINT_NAMES.index(st.joint) + 1)
+    return mask
+
+
+def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str = "R",
+                  size: int = DEFAULT_SIZE, *, seed_info=None) -> PhantomCase:
+    """Generate one synthetic PA hand/wrist radiograph.
+
+    Parameters
+    ----------
+    seed_or_rng : int or numpy.random.Generator
+        Seed (an int gives ``case_rng(seed, 0)``) or a generator.
+    label : {"RA", "Normal"}
+    severity : int
+        Case severity 1-3 for RA (ignored for normal).
+    side : {"R", "L"}
+        Laterality; the left hand is the mirror image of the right.
+    size : int
+        Long side (rows) in pixels. The API accepts small sizes (tests); the CLI enforces 1500-3000.
+    seed_info : optional
+        Recorded in the ground truth as ``seed`` (defaults to the int seed).
+
+    Returns
+    -------
+    PhantomCase
+    """
+    if isinstance(seed_or_rng, np.random.Generator):
+        rng = seed_or_rng
+    else:
+        rng = case_rng(int(seed_or_rng), 0)
+        seed_info = seed_info if seed_info is not None else [int(seed_or_rng), 0]
+    if label not in ("RA", "Normal"):
+        raise ValueError(f"label must be 'RA' or 'Normal', not {label!r}")
+    if side not in ("R", "L"):
+        raise ValueError(f"side must be 'R' or 'L', not {side!r}")
+    h = int(size)
+    w = int(round(h * ASPECT))
+    plan = sample_plan(rng, label, severity)
+    scale = float(rng.uniform(0.88, 1.1))
+    fov_h = float(260.0 * rng.uniform(0.96, 1.04) * (0.5 + 0.5 * scale))
+    sp = fov_h / h
+    angle = float(rng.normal(0.0, 3.5))
+    geo_seed = int(rng.integers(2**63))
+    # Build once at the origin to measure the hand, then again placed in the field (same seed).
+    probe = build_hand(np.random.default_rng(geo_seed), plan, Frame(scale, angle, side == "L"))
+    xmin, ymin, xmax, _ = probe.extent
+    top = rng.uniform(6.0, 16.0)
+    cx = (w * sp) / 2 + rng.uniform(-0.04, 0.04) * w * sp
+    offset = (cx - (xmin + xmax) / 2, top - ymin)
+    model = build_hand(np.random.default_rng(geo_seed), plan, Frame(scale, angle, side == "L", offset))
+    image, acq = render(model, (h, w), sp, rng, side)
+
+    joints_px = {}
+    for name in JOINT_NAMES:
+        j = model.joints[name]
+        les = plan.joints[name]
+        joints_px[name] = {
+            "center": [round(float(j["center"][0] / sp), 2), round(float(j["center"][1] / sp), 2)],
+            "radius_px": round(float(j["radius"] / sp), 2),
+            "severity": int(les.severity),
+            "lesions": les.lesion_types(),
+            "ra_joint": name in RA_JOINTS,
+        }
+    mask = _lesion_mask((h, w), joints_px, model.erosions, sp)
+    gt = {
+        "synthetic": True,
+        "generator": f"ra_desktop.phantom {GENERATOR_VERSION}",
+        "label": plan.label,
+        "severity": int(plan.severity),
+        "laterality": side,
+        "view": "PA",
+        "pixel_spacing_mm": [round(sp, 5), round(sp, 5)],
+        "image_shape": [h, w],
+        "bits_stored": 12,
+        "max_value": MAX_VALUE,
+        "seed": seed_info,
+        "joints": joints_px,
+        "other_findings": plan.other_findings(),
+        "mask_encoding": "uint8; 0 = no RA lesion; k = index+1 of the joint in joint_names",
+        "joint_names": list(JOINT_NAMES),
+        "acquisition": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in acq.items()},
+        "hand_scale": round(scale, 4),
+        "rotation_deg": round(angle, 3),
+    }
+    return PhantomCase(image=image, ground_truth=gt, mask=mask)
+
+
+def _case_params(seed: int, index: int, ra_fraction: float, severity_range: tuple[int, int]):
+    rng = case_rng(seed, index)
+    label = "RA" if is_ra_index(index, ra_fraction) else "Normal"
+    sev = int(rng.integers(severity_range[0], severity_range[1] + 1)) if label == "RA" else 0
+    side = "R" if rng.random() < 0.5 else "L"
+    return rng, label, sev, side
+
+
+def _job(args) -> dict:
+    from ra_desktop.phantom.writer import write_case
+
+    out_dir, seed, index, ra_fraction, sev_range, size, formats = args
+    rng, label, sev, side = _case_params(seed, index, ra_fraction, sev_range)
+    case = generate_case(rng, label, sev, side, size, seed_info=[seed, index])
+    return write_case(Path(out_dir), case, seed, index, formats)
+
+
+def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
+                     severity_range: tuple[int, int] = (1, 3), size: int = DEFAULT_SIZE,
+                     formats: tuple[str, ...] = ("png",), workers: int = 2, start_index: int = 0,
+                     progress: bool = True) -> list[dict]:
+    """Generate ``n`` cases into ``out_dir`` (RA/, Normal/, ground_truth/, labels.csv).
+
+    Parameters
+    ----------
+    out_dir : path-like
+    n : int
+        Number of images.
+    seed : int
+        Data-set seed (training < 100000, test 500000+, demo 900000+).
+    ra_fraction : float
+        Fraction of RA cases (exact up to rounding, interleaved).
+    severity_range : (int, int)
+        Inclusive range of RA case severities.
+    size : int
+        Long side in pixels.
+    formats : tuple of {"png", "dcm"}
+    workers : int
+        Processes; the output does not depend on it.
+    start_index : int
+        First case index (to extend a data set).
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    list of dict
+        The labels.csv rows, in index order.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [(str(out_dir), int(seed), i, float(ra_fraction), tuple(severity_range), int(size),
+             tuple(formats)) for i in range(start_index, start_index + n)]
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        tqdm = None
+    bar = tqdm(total=n, desc="phantoms", unit="img", disable=not progress) if tqdm else None
+    rows = []
+    if workers <= 1:
+        for job in jobs:
+            rows.append(_job(job))
+            bar and bar.update()
+    else:
+        ctx = mp.get_context("spawn")  # fork + threads in BLAS is fragile; spawn is portable
+        with ctx.Pool(workers) as pool:
+            for row in pool.imap(_job, jobs, chunksize=1):
+                rows.append(row)
+                bar and bar.update()
+    if bar:
+        bar.close()
+    _write_labels(out_dir / "labels.csv", rows)
+    return rows
+
+
+def _write_labels(path: Path, rows: list[dict]):
+    """Write (or merge into) labels.csv, keyed by path, sorted by path."""
+    existing = {}
+    if path.exists():
+        with path.open(newline="") as f:
+            existing = {r["path"]: r for r in csv.DictReader(f)}
+    for r in rows:
+        existing[r["path"]] = r
+    with path.open("w", newline="") as f:
+        wr = csv.DictWriter(f, fieldnames=["path", "label", "patient_id", "severity"])
+        wr.writeheader()
+        for key in sorted(existing):
+            r = existing[key]
+            wr.writerow({k: r[k] for k in ("path", "label", "patient_id", "severity")})

@@ -244,13 +244,15 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame) -> HandMo
     m.soft.append(SoftShape("polygon", [F.p(q) for q in palm], r0=13.0 * s))
     forearm = [(-31.0 - wr, 30.0), (-36.0 - wr, 230.0), (30.0 + wr, 230.0), (26.0 + wr, 30.0)]
     m.soft.append(SoftShape("polygon", [F.p(q) for q in forearm], r0=14.0 * s))
-    for name in ("radiocarpal", "ulnar_styloid"):
-        if J[name].swelling_mm > 0:
-            jc = m.joints[name]["center"]
-            # Widen the wrist outline; thickness capped near the wrist's own (tmax).
-            m.soft.append(SoftShape("ellipse", [jc], r0=(30.0 + J[name].swelling_mm) * s,
-                                    r1=(16.0 + 1.5 * J[name].swelling_mm) * s, u=F.v((1.0, 0.0)),
-                                    tmax=(26.0 + 1.5 * J[name].swelling_mm) * s))
+    sw = J["radiocarpal"].swelling_mm
+    if sw > 0:  # widen the wrist outline; thickness capped near the wrist's own (tmax)
+        m.soft.append(SoftShape("ellipse", [F.p((-2.0, fore[1] + 16.0))], r0=(27.0 + sw) * s,
+                                r1=(16.0 + 1.5 * sw) * s, u=F.v((1.0, 0.0)),
+                                tmax=(26.0 + 1.5 * sw) * s))
+    sw = J["ulnar_styloid"].swelling_mm
+    if sw > 0:  # ulnar-sided bulge (extensor carpi ulnaris tenosynovitis) over the styloid
+        m.soft.append(SoftShape("ellipse", [F.p(sty_tip + (3.0, 3.0))], r0=14.0 * s,
+                                r1=(9.0 + sw) * s, u=F.v((0.0, -1.0)), tmax=24.0 * s))
 
     # ---- rays
     for ray, spec in _RAYS.items():

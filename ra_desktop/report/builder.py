@@ -88,7 +88,9 @@ def _patient_table(inp: ReportInput, deidentify: bool) -> Table:
 def _finding(inp: ReportInput) -> Finding:
     positive = inp.probability >= inp.threshold
     cmp = "≥" if positive else "<"
-    sentence = (f"RA probability {inp.probability:.2f} {cmp} threshold {inp.threshold:.2f}: "
+    # Two decimals unless that would print "0.50 ≥ 0.50": then three, so the comparison reads true.
+    d = 3 if round(inp.probability, 2) == round(inp.threshold, 2) else 2
+    sentence = (f"RA probability {inp.probability:.{d}f} {cmp} threshold {inp.threshold:.{d}f}: "
                 f"model label \u201c{inp.label}\u201d")
     if inp.ood is None:
         ood_text, warn = "not available (this model has no out-of-distribution statistics)", False
@@ -175,7 +177,7 @@ def _signoff(inp: ReportInput) -> Table | None:
 
 
 def _footer(inp: ReportInput, now: datetime) -> list[str]:
-    order = ["load", "preprocess", "prediction", "gradcam", "shap", "ood", "regions"]
+    order = ["load", "preprocess", "inference", "prediction", "ood", "gradcam", "shap", "regions"]
     stages = sorted(inp.timings_ms, key=lambda k: (order.index(k) if k in order else len(order), k))
     timing = " · ".join(f"{k} {inp.timings_ms[k]:.0f} ms" for k in stages) or "not recorded"
     device = inp.provenance.get("device")

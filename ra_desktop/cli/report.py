@@ -1,0 +1,87 @@
+"""``ra-desktop report FILE... --out DIR``: analyse each image and write one PDF report per study.
+
+Exit status: 0 every report written, 2 some study failed (the others are still written and the
+failure is listed in the summary / on stderr), 1 the model could not be loaded, 130 cancelled.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ra_desktop.errors import ModelUnavailable
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the ``report`` options."""
+    parser.add_argument("paths", nargs="+", metavar="FILE", help="images or folders of images")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the PDF reports")
+    parser.add_argument("--model", metavar="DIR", default=None,
+                        help="model folder (manifest.json + weights); default: the bundled model")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where to run the model (default: auto)")
+    parser.add_argument("--deidentify", action="store_true",
+                        help="leave out patient name, ID, dates and file names; use the case id")
+    parser.add_argument("--overlay", choices=("gradcam", "shap"), default="gradcam",
+                        help="heat map printed over the radiograph (default: gradcam)")
+    parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size (default: a4)")
+    parser.add_argument("--institution", metavar="NAME", default=None,
+                        help="header line (default: the institution in the settings, else 'RA Desktop')")
+    parser.add_argument("--summary", action="store_true",
+                        help="also write a summary table of the batch (CSV and one-page PDF)")
+    parser.add_argument("--no-recursive", dest="recursive", action="store_false",
+                        help="do not descend into sub-folders")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the reports; see the module docstring for exit codes."""
+    from ra_desktop.io import iter_image_files
+    from ra_desktop.paths import default_model_dir
+    from ra_desktop.report.batch import BatchItem, export_batch
+    from ra_desktop.report.model import ReportOptions
+
+    model_dir = Path(args.model) if args.model else default_model_dir()
+    files = list(iter_image_files([Path(p) for p in args.paths], recursive=args.recursive))
+    if not files:
+        print("error: no image files found in " + ", ".join(args.paths), file=sys.stderr)
+        return 2
+    # torch loads here, not at import: `ra-desktop --help` stays fast.
+    from ra_desktop.model import load_model
+    from ra_desktop.pipeline import analyse
+
+    try:
+        model = load_model(model_dir, args.device)
+    except ModelUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    # Grad-CAM is always computed (it gives the regions); SHAP only when it is printed (seconds).
+    methods = ("gradcam",) if args.overlay == "gradcam" else ("gradcam", "shap")
+
+    def produce(path: Path):
+        def run_pipeline(cancel):
+            gen = analyse(path, model, explanations=methods, cancel=cancel)
+            while True:
+                try:
+                    next(gen)
+                except StopIteration as stop:
+                    return stop.value
+        return run_pipeline
+
+    items = [BatchItem(source=str(p), produce=produce(p), manifest=model.manifest) for p in files]
+    options = ReportOptions(deidentify=args.deidentify, overlay=args.overlay, paper=args.paper,
+                            institution=args.institution)
+
+    def progress(done: int, total: int, message: str) -> None:
+        print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+    result = export_batch(items, Path(args.out), progress, options=options, summary=args.summary)
+    for row in result.rows:
+        if row.status == "written":
+            print(f"{row.report_file}\tP(RA)={row.probability}\t{row.label}\tOOD: {row.ood}")
+        else:
+            print(f"{row.source}: {row.status.upper()}: {row.reason}", file=sys.stderr)
+    if result.summary_csv:
+        print(f"summary: {result.summary_csv} {result.summary_pdf}")
+    if result.cancelled:
+        return 130
+    return 2 if result.failed else 0

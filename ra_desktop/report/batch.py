@@ -1,0 +1,175 @@
+"""Write one PDF per study plus a summary; one failing study never stops the others.
+
+Core code (no Qt): the GUI calls :func:`export_batch` from a worker thread with a progress
+callback and a :class:`~ra_desktop.cancel.CancelToken`; the CLI calls it directly.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ra_desktop.cancel import CancelToken, check
+from ra_desktop.errors import Cancelled, RADesktopError
+from ra_desktop.report.adapt import from_case
+from ra_desktop.report.builder import REMOVED, build_report, institution_name
+from ra_desktop.report.files import report_name, write_atomic
+from ra_desktop.report.model import ReportInput, ReportOptions
+from ra_desktop.report.pdf import render_pdf, write_chunks
+from ra_desktop.report.summary import CANCELLED, FAILED, OK, SummaryRow, summary_csv, summary_pdf
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass
+class BatchItem:
+    """One study to export.
+
+    Give either ``case`` (an analysed ``CaseResult`` or a ``ReportInput``) or ``produce``, a
+    callable ``produce(cancel) -> CaseResult`` run inside the batch (the CLI analyses there, so a
+    file that fails to load is reported like any other failure). ``source`` names the study in
+    the summary when it fails before a case id is known.
+    """
+
+    source: str
+    case: Any = None
+    produce: Callable[[CancelToken | None], Any] | None = None
+    manifest: Any = None
+    signoff: Any = None
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did: one row per study, the summary files, and whether it was cancelled."""
+
+    rows: list[SummaryRow] = field(default_factory=list)
+    summary_csv: Path | None = None
+    summary_pdf: Path | None = None
+    cancelled: bool = False
+
+    @property
+    def written(self) -> list[Path]:
+        return [Path(r.report_file) for r in self.rows if r.status == OK]
+
+    @property
+    def failed(self) -> list[SummaryRow]:
+        return [r for r in self.rows if r.status == FAILED]
+
+
+def write_report(
+    case: Any,
+    out_dir: str | Path,
+    *,
+    manifest: Any = None,
+    signoff: Any = None,
+    settings: Any = None,
+    options: ReportOptions | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Build and write one study's PDF atomically; returns the file written.
+
+    The name is ``RA-report_<case id>_<date>.pdf`` (``_2``, ``_3``... if taken); the date is the
+    study date, or today when de-identified or unknown.
+    """
+    report = build_report(case, manifest, signoff, settings, options)
+    data = render_pdf(report)
+    target = Path(out_dir) / report_name(report.case_id, report.file_date)
+    return write_atomic(target, lambda fh: write_chunks(data, fh, check=lambda: check(cancel)))
+
+
+def _row_for(inp: ReportInput, options: ReportOptions) -> SummaryRow:
+    if options.deidentify:
+        patient = REMOVED
+    else:
+        patient = " / ".join(v for v in (inp.patient_name, inp.patient_id) if v) or "not recorded"
+    if inp.ood is None:
+        ood = "not available"
+    else:
+        ood = ("in distribution" if inp.ood.in_distribution else "OUT OF DISTRIBUTION") + \
+            f" ({inp.ood.distance:.2f}/{inp.ood.threshold:.2f})"
+    # The source file name can identify the patient: keep it out of a de-identified summary.
+    source = inp.case_id if options.deidentify else inp.source_file
+    return SummaryRow(source=source, case_id=inp.case_id, patient=patient,
+                      probability=f"{inp.probability:.3f}", label=inp.label, ood=ood)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RADesktopError):
+        return getattr(exc, "reason", None) or str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def export_batch(
+    items: Iterable[BatchItem],
+    out_dir: str | Path,
+    progress_cb: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    *,
+    options: ReportOptions | None = None,
+    settings: Any = None,
+    summary: bool = True,
+) -> BatchSummary:
+    """Export one PDF per study, then a summary CSV and a one-page summary PDF.
+
+    Parameters
+    ----------
+    items : iterable of BatchItem
+        The studies, in order.
+    out_dir : path
+        Destination folder (created if needed).
+    progress_cb : callable, optional
+        ``progress_cb(done, total, message)`` before each study and once at the end.
+    cancel : CancelToken, optional
+        Checked between and inside studies; the current study's file is not left half-written
+        and every study not exported is listed as "cancelled".
+    options : ReportOptions, optional
+        Same for every study (de-identification, overlay, paper...).
+    settings : optional
+        Settings object or dict for the institution name.
+    summary : bool
+        Write ``RA-report-summary_<timestamp>.csv`` and ``.pdf`` too.
+
+    Returns
+    -------
+    BatchSummary
+    """
+    options = options or ReportOptions()
+    items = list(items)
+    total = len(items)
+    out = Path(out_dir)
+    result = BatchSummary()
+    notify = progress_cb or (lambda done, total, message: None)
+    for done, item in enumerate(items):
+        if cancel is not None and cancel.cancelled:
+            result.cancelled = True
+            result.rows += [SummaryRow(source=i.source, status=CANCELLED, reason="batch cancelled")
+                            for i in items[done:]]
+            break
+        notify(done, total, f"Study {done + 1} of {total}: {Path(item.source).name}")
+        row = SummaryRow(source=item.source)
+        try:
+            case = item.case if item.case is not None else item.produce(cancel)  # type: ignore[misc]
+            inp = from_case(case, item.manifest, item.signoff)
+            row = _row_for(inp, options)
+            path = write_report(inp, out, settings=settings, options=options, cancel=cancel)
+            row = SummaryRow(**{**row.__dict__, "report_file": str(path)})
+        except Cancelled:
+            result.cancelled = True
+            result.rows.append(SummaryRow(**{**row.__dict__, "status": CANCELLED, "reason": "batch cancelled"}))
+            result.rows += [SummaryRow(source=i.source, status=CANCELLED, reason="batch cancelled")
+                            for i in items[done + 1:]]
+            break
+        except Exception as exc:  # noqa: BLE001 - one bad study is reported, the batch goes on
+            row = SummaryRow(**{**row.__dict__, "status": FAILED, "reason": _reason(exc)})
+        result.rows.append(row)
+    if summary and result.rows:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        csv_bytes = summary_csv(result.rows)
+        pdf_bytes = summary_pdf(result.rows, institution_name(options, settings), options.paper)
+        result.summary_csv = write_atomic(out / f"RA-report-summary_{stamp}.csv", lambda fh: fh.write(csv_bytes))
+        result.summary_pdf = write_atomic(out / f"RA-report-summary_{stamp}.pdf", lambda fh: fh.write(pdf_bytes))
+    n_ok = len(result.written)
+    notify(total, total, f"{'Cancelled: ' if result.cancelled else ''}{n_ok} of {total} reports written")
+    return result

@@ -1,0 +1,96 @@
+"""The batch summary: one row per study, written as CSV and as a one-page PDF table."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import astuple, dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from ra_desktop import APP_NAME, __version__
+from ra_desktop.report.model import PAPER_SIZES_MM
+from ra_desktop.report.pdf import MARGIN, find_unicode_font, to_latin1
+
+OK = "written"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One study in a batch: what was found and where its report went (or why it failed)."""
+
+    source: str
+    case_id: str = ""
+    patient: str = ""
+    probability: str = ""
+    label: str = ""
+    ood: str = ""
+    status: str = OK
+    report_file: str = ""
+    reason: str = ""
+
+
+HEADER = tuple(f.name for f in fields(SummaryRow))
+
+
+def summary_csv(rows: list[SummaryRow]) -> bytes:
+    """CSV bytes (UTF-8 with BOM so spreadsheet programs show "—" and accents correctly)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(HEADER)
+    w.writerows(astuple(r) for r in rows)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def summary_pdf(rows: list[SummaryRow], institution: str, paper: str = "a4",
+                now: datetime | None = None) -> bytes:
+    """A landscape table of the batch (case, patient, probability, label, OOD, status, file).
+
+    Parameters
+    ----------
+    rows : list of SummaryRow
+    institution : str
+        Header line.
+    paper : {"a4", "letter"}
+    now : datetime, optional
+        Shown in the header (tests pin it).
+    """
+    now = now or datetime.now()
+    w_mm, h_mm = PAPER_SIZES_MM[paper]
+    pdf = FPDF(orientation="L", unit="mm", format=(w_mm, h_mm))
+    fonts = find_unicode_font()
+    if fonts:
+        pdf.add_font("DejaVu", "", str(fonts[0]))
+        pdf.add_font("DejaVu", "B", str(fonts[1]))
+    family = "DejaVu" if fonts else "Helvetica"
+
+    def t(s: str) -> str:
+        return s if fonts else to_latin1(s)
+
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    pdf.set_auto_page_break(True, margin=MARGIN)
+    pdf.add_page()
+    pdf.set_font(family, "B", 14)
+    pdf.cell(0, 7, t(institution), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 9)
+    n_ok = sum(r.status == OK for r in rows)
+    pdf.cell(0, 5, t(f"RA report batch: {n_ok} of {len(rows)} studies written · {APP_NAME} {__version__} · "
+                     f"{now.strftime('%Y-%m-%d %H:%M')}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font(family, "", 7.5)
+    cols = ("Case ID", "Patient", "P(RA)", "Label", "OOD", "Status", "Report file / reason")
+    with pdf.table(col_widths=(44, 38, 14, 16, 30, 18, 100), text_align="LEFT", line_height=3.8,
+                   headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 230)),
+                   borders_layout="HORIZONTAL_LINES", padding=(0.6, 1)) as table:
+        table.row([t(c) for c in cols])
+        for r in rows:
+            last = Path(r.report_file).name if r.status == OK else (r.reason or r.source)
+            style = None if r.status == OK else FontFace(color=(170, 20, 20))
+            cells = table.row(style=style)
+            for v in (r.case_id or r.source, r.patient, r.probability, r.label, r.ood, r.status, last):
+                cells.cell(t(str(v)))
+    return bytes(pdf.output())

@@ -253,3 +253,13 @@ def test_manifest_dict_round_trip(tmp_path):
     m = load_manifest(make_tiny_model_folder(tmp_path))
     assert Manifest.from_dict(json.loads(json.dumps(m.to_dict()))) == m
     assert m.preprocess_config == PreprocessConfig()
+
+
+def test_save_rejects_bad_fields_before_writing(tmp_path):
+    from ra_desktop.errors import DataError
+
+    with pytest.raises(DataError, match="threshold"):
+        _save(build_model("vgg8"), tmp_path / "bad", threshold=1.5)
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(UnknownArchitecture):
+        _save(build_model("vgg8"), tmp_path / "bad", arch="vgg9")

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +19,7 @@ from ra_desktop.model.manifest import (
     WEIGHTS_DTYPES,
     WEIGHTS_FILE,
     Manifest,
+    atomic_write_bytes,
     load_manifest,
     notice_for,
     write_manifest,
@@ -95,31 +94,19 @@ def save_model_folder(
     if weights_dtype not in WEIGHTS_DTYPES:
         raise RADesktopError(f"weights_dtype {weights_dtype!r} is not one of {WEIGHTS_DTYPES}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if weights_dtype == "float16" else torch.float32
     tensors = {
         k: (v.detach().to("cpu", dtype) if v.is_floating_point() else v.detach().cpu()).contiguous()
         for k, v in module.state_dict().items()
     }
-    data = save(tensors, metadata={"architecture": arch, "name": name, "version": version})
-    weights_path = out_dir / WEIGHTS_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{WEIGHTS_FILE}.", suffix=".tmp", dir=out_dir)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, weights_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Validate every manifest field before touching the disk.
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         name=name,
         version=version,
         architecture=arch,
         weights_file=WEIGHTS_FILE,
-        weights_sha256=hashlib.sha256(data).hexdigest(),
+        weights_sha256="0" * 64,  # placeholder: validate before writing anything
         weights_dtype=weights_dtype,
         preprocessing=preprocessing.to_dict(),
         class_names=CLASS_NAMES,
@@ -138,6 +125,10 @@ def save_model_folder(
         app_version=__version__,
         extra=extra,
     )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = save(tensors, metadata={"architecture": arch, "name": name, "version": version})
+    atomic_write_bytes(out_dir / WEIGHTS_FILE, data)
+    manifest = manifest.replace(weights_sha256=hashlib.sha256(data).hexdigest())
     write_manifest(out_dir, manifest)
     return manifest
 

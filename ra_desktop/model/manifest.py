@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ra_desktop.errors import ModelUnavailable
+from ra_desktop.errors import DataError, ModelUnavailable
 from ra_desktop.preprocess.config import PreprocessConfig
 
 SCHEMA_VERSION = 1
@@ -62,7 +62,7 @@ class Manifest:
         object.__setattr__(self, "class_names", tuple(self.class_names))
         problems = self.problems()
         if problems:
-            raise ValueError("; ".join(problems))
+            raise DataError("; ".join(problems))
 
     def problems(self) -> list[str]:
         """Human-readable reasons this manifest is unusable (empty when fine)."""
@@ -107,9 +107,9 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        """Validate and build; missing, unknown or invalid fields raise ``ValueError``."""
+        """Validate and build; missing, unknown or invalid fields raise :class:`DataError`."""
         if not isinstance(data, dict):
-            raise ValueError(f"manifest must be a JSON object, got {type(data).__name__}")
+            raise DataError(f"manifest must be a JSON object, got {type(data).__name__}")
         all_fields = {f.name for f in fields(cls)}
         required = _REQUIRED
         missing = sorted(required - set(data))
@@ -120,7 +120,7 @@ class Manifest:
                 parts.append(f"missing fields {missing}")
             if unknown:
                 parts.append(f"unknown fields {unknown} (put free-form data under 'extra')")
-            raise ValueError("; ".join(parts))
+            raise DataError("; ".join(parts))
         return cls(**data)
 
     def replace(self, **changes: Any) -> Manifest:
@@ -176,5 +176,5 @@ def load_manifest(model_dir: str | Path) -> Manifest:
         raise ModelUnavailable(model_dir, f"{MANIFEST_FILE} is not valid JSON: {exc}") from exc
     try:
         return Manifest.from_dict(data)
-    except (ValueError, TypeError) as exc:
+    except (DataError, TypeError) as exc:  # TypeError: a field of the wrong JSON type
         raise ModelUnavailable(model_dir, f"{MANIFEST_FILE} is invalid: {exc}") from exc

@@ -375,7 +375,8 @@ def _build_ray(m, rng, plan, F, ray, spec, ray_shift, spread, gap_var, dens, tis
         m.soft.append(SoftShape("capsule", [F.p(a), F.p(b)], r0=(finger_r0 - 0.6) * s,
                                 r1=(finger_r0 - 2.0) * s))
     _ = (mcp_c, tip)
-    if ray == 1:  # thenar web between thumb and index
-        m.soft.append(SoftShape("polygon", [F.p(base), F.p(head + u * 8.0),
-                                            F.p(_RAYS[2]["base"] + ray_shift + _dir(-6) * 30.0)],
-                                r0=9.0 * s))
+    if ray == 1:  # first web space: concave edge from the thumb phalanx to the index MCP
+        mc2 = np.array(_RAYS[2]["base"]) + ray_shift
+        web_in = 0.5 * (head + mc2 + _dir(-6) * 45.0) + np.array([6.0, 6.0])
+        m.soft.append(SoftShape("polygon", [F.p(base), F.p(head + u * 12.0), F.p(web_in),
+                                            F.p(mc2 + _dir(-6) * 52.0), F.p(mc2)], r0=9.0 * s))

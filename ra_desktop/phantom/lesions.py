@@ -120,7 +120,7 @@ def _joint_lesion(rng: np.random.Generator, joint: str, sev: int) -> JointLesion
         r = float(rng.uniform(*_EROSION_R_MM[sev]))
         les.erosions.append(Erosion(bone, side, r))
     if sev >= 3 and joint in ("MCP2", "MCP3", "MCP4", "MCP5"):
-        les.deviation_deg = float(rng.uniform(10.0, 24.0))
+        les.deviation_deg = float(rng.uniform(8.0, 18.0))
         if rng.random() < 0.6:
             les.subluxation_mm = float(rng.uniform(1.5, 3.5))
     if sev >= 3 and joint in ("radiocarpal", "intercarpal"):

@@ -253,8 +253,8 @@ def render(model: HandModel, shape: tuple[int, int], sp: float, rng: np.random.G
     xmin, ymin, xmax, ymax = (v / sp for v in model.extent)
     coll = [0, 0, 0, 0]  # left, top, right, bottom (px)
     if rng.random() < 0.7:
-        coll = [int(rng.uniform(0, max(0.0, xmin - 0.02 * w))), int(rng.uniform(0, max(0.0, ymin - 0.01 * h))),
-                int(rng.uniform(0, max(0.0, w - xmax - 0.02 * w))), int(rng.uniform(0, 0.06 * h))]
+        room = [xmin - 0.02 * w, ymin - 0.01 * h, w - xmax - 0.02 * w, 0.05 * h]
+        coll = [int(rng.uniform(0, min(max(r, 0.0), 0.07 * w))) for r in room]
     shutter = "unexposed" if rng.random() < 0.5 else "electronic"
     border = np.zeros(shape, bool)
     border[:, : coll[0]] = True

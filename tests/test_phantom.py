@@ -1,0 +1,106 @@
+"""Synthetic phantom generator: determinism, laterality, lesion ground truth, output layout."""
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+
+from ra_desktop.phantom import JOINT_NAMES, RA_JOINTS, case_rng, generate_case, joint_regions
+
+SIZE = 500  # small images keep every test well under a few seconds
+
+
+def _case(seed, label="RA", sev=2, side="R"):
+    return generate_case(case_rng(seed, 0), label, sev, side, SIZE, seed_info=[seed, 0])
+
+
+def test_deterministic_per_seed_and_seed_sensitive():
+    a, b, c = _case(7), _case(7), _case(8)
+    assert a.image.dtype == np.uint16 and a.image.shape == (SIZE, int(SIZE * 0.8))
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask)
+    assert a.ground_truth == b.ground_truth
+    assert not np.array_equal(a.image, c.image)
+    assert a.image.max() <= 4095  # 12-bit values
+
+
+def test_bone_bright_background_dark():
+    case = _case(3, "Normal", 0)
+    gt_img, gt = case.image.astype(float), case.ground_truth
+    cx, cy = gt["joints"]["MCP3"]["center"]
+    # The metacarpal head just proximal to the MCP3 joint is far brighter than air (top corner).
+    r = gt["joints"]["MCP3"]["radius_px"]
+    head = gt_img[int(cy + 0.5 * r), int(cx)]
+    air = np.median(gt_img[:10, :10])
+    assert head > air + 1000
+
+
+def test_left_is_mirror_of_right_thumb_side():
+    for seed in (1, 2, 3):
+        r = _case(seed, "Normal", 0, "R").ground_truth["joints"]
+        l_ = _case(seed, "Normal", 0, "L").ground_truth["joints"]
+        # PA view: right thumb on the image's left (smaller x) than the little finger; left mirrored.
+        assert r["MCP1"]["center"][0] < r["MCP5"]["center"][0]
+        assert l_["MCP1"]["center"][0] > l_["MCP5"]["center"][0]
+        # Radius (radiocarpal region) on the thumb side, ulnar styloid on the little-finger side.
+        assert r["radiocarpal"]["center"][0] < r["ulnar_styloid"]["center"][0]
+        assert l_["radiocarpal"]["center"][0] > l_["ulnar_styloid"]["center"][0]
+
+
+def test_normal_has_no_ra_lesions():
+    for seed in range(4):
+        case = _case(100 + seed, "Normal", 0)
+        gt = case.ground_truth
+        assert gt["label"] == "Normal" and gt["severity"] == 0
+        assert all(j["severity"] == 0 and j["lesions"] == [] for j in gt["joints"].values())
+        assert case.mask.max() == 0
+
+
+def test_ra_lesions_only_in_ra_joints_and_mask_near_centres():
+    for seed, sev in ((11, 1), (12, 2), (13, 3)):
+        case = _case(seed, "RA", sev)
+        gt = case.ground_truth
+        assert gt["label"] == "RA" and gt["severity"] == sev
+        sevs = {k: v["severity"] for k, v in gt["joints"].items()}
+        assert all(sevs[d] == 0 for d in ("DIP2", "DIP3", "DIP4", "DIP5"))
+        involved = [k for k, s in sevs.items() if s >= 1]
+        assert all(k in RA_JOINTS for k in involved)
+        assert len([k for k in involved if k[:3] in ("MCP", "PIP") or k == "IP1"]) >= 4
+        assert max(sevs.values()) >= sev
+        # Every mask pixel carries a lesioned joint's value and lies within its region radius.
+        ys, xs = np.nonzero(case.mask)
+        assert len(ys) > 0
+        vals = case.mask[ys, xs]
+        for v in np.unique(vals):
+            name = JOINT_NAMES[v - 1]
+            j = gt["joints"][name]
+            assert j["severity"] >= 1
+            sel = vals == v
+            d = np.hypot(xs[sel] - j["center"][0], ys[sel] - j["center"][1])
+            assert d.max() <= j["radius_px"] * 1.2 + 2, name
+
+
+def test_severity_one_changes_the_joints():
+    """Severity 1 is subtle but real: swelling + osteopenia + narrowing at several joints."""
+    case = _case(21, "RA", 1)
+    les = [j["lesions"] for j in case.ground_truth["joints"].values() if j["severity"] >= 1]
+    assert len(les) >= 4
+    for kinds in les:
+        assert {"soft_tissue_swelling", "periarticular_osteopenia", "joint_space_narrowing"} <= set(kinds)
+
+
+def test_joint_regions_names():
+    assert joint_regions() == JOINT_NAMES
+    assert set(JOINT_NAMES) == {*(f"MCP{i}" for i in range(1, 6)), *(f"PIP{i}" for i in range(2, 6)),
+                                "IP1", *(f"DIP{i}" for i in range(2, 6)), "radiocarpal",
+                                "intercarpal", "ulnar_styloid"}
+    gt = _case(5).ground_truth
+    assert set(gt["joints"]) == set(JOINT_NAMES)
+    for j in gt["joints"].values():
+        assert len(j["center"]) == 2 and j["radius_px"] > 0
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError):
+        generate_case(1, "OA", 1, "R", SIZE)
+    with pytest.raises(ValueError):
+        generate_case(1, "RA", 1, "X", SIZE)

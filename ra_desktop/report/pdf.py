@@ -126,7 +126,7 @@ def _picture(rgb: np.ndarray, big_colour_as_jpeg: bool = True) -> Image.Image | 
     if img.mode == "L" or not big_colour_as_jpeg or rgb.shape[0] * rgb.shape[1] < 200_000:
         return img
     buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=92, subsampling=0, optimize=True)
+    img.save(buf, format="JPEG", quality=92, subsampling=0)
     buf.seek(0)
     return buf
 

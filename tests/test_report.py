@@ -1,0 +1,186 @@
+"""Report builder + PDF: content read back with pypdf, pages rendered with pdftoppm."""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from datetime import datetime
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from ra_desktop import INTENDED_USE
+from ra_desktop.render.compose import display_grey, overlay_rgb
+from ra_desktop.report.builder import REMOVED, build_report
+from ra_desktop.report.metrics_text import metric_rows
+from ra_desktop.report.model import (
+    OVERLAY_CAPTION, SYNTHETIC_NOTICE, HeatmapData, ModelSummary, OODData, ReportInput, ReportOptions,
+    SignOff,
+)
+from ra_desktop.report.pdf import render_pdf, to_latin1
+
+NOW = datetime(2026, 1, 2, 3, 4)
+
+
+def make_input(**changes) -> ReportInput:
+    """A synthetic 'hand' (bright bars on a noisy background) with a Grad-CAM blob."""
+    rng = np.random.default_rng(0)
+    h, w = 900, 700
+    px = (1000 + 50 * rng.standard_normal((h, w))).astype(np.float32)
+    px[300:800, 150:550] += 1500
+    yy, xx = np.mgrid[0:h, 0:w]
+    cam = np.exp(-(((xx - 250) / 80.0) ** 2 + ((yy - 400) / 90.0) ** 2)).astype(np.float32)
+    cam[:60] = np.nan  # the model never saw the top strip
+    fields = dict(
+        case_id="1.2.826.0.1.3680043.2.1125.1", pixels=px.astype(np.uint16), probability=0.734,
+        threshold=0.5, label="RA", patient_name="Doe^Jane", patient_id="PID-4711",
+        study_date="20250314", laterality="R", view_position="PA", modality="CR",
+        source_file="/data/Doe_Jane.dcm", ood=OODData(3.2, 5.0, True),
+        heatmaps={"gradcam": HeatmapData(cam), "shap": HeatmapData(cam - 0.3, signed=True, kind="shap")},
+        regions=[("MCP2", 0.31), ("wrist", 0.22), ("PIP3", -0.4)],
+        timings_ms={"load": 4.0, "inference": 80.0, "gradcam": 95.0},
+        model=ModelSummary(name="ra-vgg8-phantom", version="1.2.0", weights_sha256="0123456789abcdef" * 4,
+                           training_data="2,000 synthetic phantoms",
+                           validation_metrics={"n": 100, "metrics": {"auc": {"value": 0.81, "low": 0.72,
+                                                                             "high": 0.89}}},
+                           synthetic_training_data=True),
+    )
+    fields.update(changes)
+    return ReportInput(**fields)
+
+
+def pdf_text(data: bytes) -> tuple[str, PdfReader]:
+    reader = PdfReader(io.BytesIO(data))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    return " ".join(text.split()), reader
+
+
+def image_count(reader: PdfReader) -> int:
+    return sum(len(page.images) for page in reader.pages)
+
+
+def test_pdf_carries_the_result_model_card_and_notices():
+    data = render_pdf(build_report(make_input(), options=ReportOptions(institution="St Example"), now=NOW))
+    assert data.startswith(b"%PDF")
+    text, reader = pdf_text(data)
+    for expected in ("St Example", "PID-4711", "Doe^Jane", "2025-03-14", "0.73", "threshold 0.50",
+                     "ra-vgg8-phantom", "1.2.0", "0123456789ab", SYNTHETIC_NOTICE,
+                     "0.81 (95% CI 0.72–0.89)", "MCP2", "Right", "distance 3.20"):
+        assert expected in text, expected
+    assert "0123456789abcdef0" not in text  # only the first 12 characters of the hash
+    assert " ".join(INTENDED_USE.split()) in text
+    assert "not where the disease is" in text
+    assert image_count(reader) >= 2  # radiograph + overlay (+ colour bar)
+    assert len(reader.pages) == 1
+
+
+def test_deidentified_report_has_no_name_id_dates_or_file_name():
+    inp = make_input()
+    report = build_report(inp, options=ReportOptions(deidentify=True), now=NOW)
+    text, _ = pdf_text(render_pdf(report))
+    for secret in ("PID-4711", "Doe", "2025-03-14", "20250314", "Doe_Jane.dcm"):
+        assert secret not in text, secret
+    assert REMOVED in text and inp.case_id in text
+    assert report.file_date == "20260102"  # the report date, not the study date
+
+
+def test_non_synthetic_model_has_no_synthetic_notice_and_ood_unavailable_is_said():
+    inp = make_input(model=ModelSummary(name="real", synthetic_training_data=False), ood=None)
+    text, _ = pdf_text(render_pdf(build_report(inp, now=NOW)))
+    assert SYNTHETIC_NOTICE not in text
+    assert "Out-of-distribution check: not available" in text
+
+
+def test_out_of_distribution_is_a_warning():
+    report = build_report(make_input(ood=OODData(7.5, 5.0, False)), now=NOW)
+    assert report.finding.ood_warning
+    assert any("Out of distribution" in w for w in report.warnings)
+    assert "distance 7.50 ≥ threshold 5.00" in pdf_text(render_pdf(report))[0]
+
+
+def test_signoff_printed_when_present():
+    so = {"reader": "Dr Who", "verdict": "disagree", "reader_note": "Looks like OA at DIP", "signed_at": 0.0}
+    text, _ = pdf_text(render_pdf(build_report(make_input(), signoff=so, now=NOW)))
+    assert "Dr Who" in text and "disagrees with the AI result" in text and "OA at DIP" in text
+    text2, _ = pdf_text(render_pdf(build_report(make_input(signoff=SignOff("Dr X", True)), now=NOW)))
+    assert "agrees with the AI result" in text2
+
+
+def test_overlay_image_is_the_shared_renderer_output():
+    inp = make_input(window_center=2000.0, window_width=1000.0, photometric="MONOCHROME1")
+    report = build_report(inp, options=ReportOptions(max_image_px=4000), now=NOW)
+    grey = display_grey(inp.pixels, "MONOCHROME1", 2000.0, 1000.0)
+    expected, _ = overlay_rgb(grey, inp.heatmaps["gradcam"].values, "jet", 0.45, False)
+    assert np.array_equal(report.images[0].rgb, grey)  # window then inversion, as on screen
+    assert np.array_equal(report.images[1].rgb, expected)
+    assert OVERLAY_CAPTION in report.images[1].caption and report.images[1].colourbar is not None
+    # MONOCHROME1: the bright (dense) region prints dark.
+    assert grey[500, 300] < grey[100, 50]
+
+
+def test_shap_overlay_uses_a_signed_scale():
+    report = build_report(make_input(), options=ReportOptions(overlay="shap"), now=NOW)
+    bar = report.images[1].colourbar
+    assert "toward RA" in bar.ticks[0][1] and "toward normal" in bar.ticks[-1][1]
+
+
+def test_missing_overlay_is_stated_not_silent():
+    report = build_report(make_input(heatmaps={}), now=NOW)
+    assert len(report.images) == 1
+    assert any("not computed" in w for w in report.warnings)
+    render_pdf(report)
+
+
+def test_images_are_downsampled_and_pdf_is_small():
+    big = make_input(pixels=np.random.default_rng(1).integers(0, 4096, (3000, 2400), dtype=np.uint16),
+                     heatmaps={"gradcam": HeatmapData(np.random.default_rng(2).random((3000, 2400),
+                                                                                       dtype=np.float32))})
+    report = build_report(big, now=NOW)
+    assert max(report.images[1].rgb.shape[:2]) == 1200
+    assert len(render_pdf(report)) < 3_000_000  # worst case: pure noise compresses worst
+
+
+@pytest.mark.parametrize("paper,width_pt", [("a4", 595.3), ("letter", 612.0)])
+def test_paper_sizes(paper, width_pt):
+    _, reader = pdf_text(render_pdf(build_report(make_input(), options=ReportOptions(paper=paper), now=NOW)))
+    assert float(reader.pages[0].mediabox.width) == pytest.approx(width_pt, abs=0.5)
+
+
+def test_core_font_fallback_never_crashes_on_unicode(monkeypatch):
+    monkeypatch.setenv("RA_DESKTOP_REPORT_CORE_FONT", "1")
+    inp = make_input(patient_name="Łukasz Żółć ≥ ± — 中文", label="RA — ≥")
+    text, _ = pdf_text(render_pdf(build_report(inp, now=NOW)))
+    assert "PID-4711" in text and ">=" in text
+    assert to_latin1("a — b ≥ c ± d") == "a - b >= c +/- d"
+
+
+def test_institution_from_settings_then_option_then_default():
+    inp = make_input()
+    assert build_report(inp, settings={"institution": "Clinic A"}, now=NOW).institution == "Clinic A"
+    opts = ReportOptions(institution="Clinic B")
+    assert build_report(inp, settings={"institution": "Clinic A"}, options=opts, now=NOW).institution == "Clinic B"
+    assert build_report(inp, settings={}, now=NOW).institution == "RA Desktop"
+
+
+def test_metric_rows_accept_common_shapes():
+    assert metric_rows({"auc": 0.9}) == [("AUC", "0.90")]
+    assert metric_rows({"test": {"auc": {"value": 0.8, "ci95": [0.7, 0.9]}}}) == [
+        ("test AUC", "0.80 (95% CI 0.70–0.90)")]
+    assert metric_rows(None) == []
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_first_page_renders_to_png(tmp_path):
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(render_pdf(build_report(make_input(), now=NOW)))
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")],
+                   check=True, timeout=60)
+    from PIL import Image
+    png = next(tmp_path.glob("p*.png"))
+    page = np.asarray(Image.open(png).convert("RGB"))
+    assert page.shape[0] > page.shape[1]  # portrait
+    # The page is not blank, and the jet overlay put strong red somewhere on it.
+    assert page.std() > 20
+    red = (page[..., 0] > 180) & (page[..., 1] < 80) & (page[..., 2] < 80)
+    assert red.sum() > 20

@@ -1,0 +1,116 @@
+"""Composition root: logging, error hooks, QApplication, theme, worklist, main window."""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import threading
+import traceback
+from pathlib import Path
+
+from ra_desktop import APP_NAME, __version__, paths
+from ra_desktop.settings import Settings, load_settings
+
+log = logging.getLogger("ra_desktop")
+
+
+def setup_logging() -> Path:
+    """Rotating log file in the user log folder (best effort: never stops the app)."""
+    log_file = paths.user_log_dir() / "ra-desktop.log"
+    root = logging.getLogger()
+    if not any(getattr(h, "_ra_desktop", False) for h in root.handlers):
+        try:
+            handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3,
+                                                           encoding="utf-8")
+        except OSError:
+            handler = logging.StreamHandler()
+        handler._ra_desktop = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    return log_file
+
+
+def install_error_hooks(log_file: Path) -> None:
+    """Unexpected exceptions are logged and shown once; Qt's own messages go to logging."""
+    from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    shown = {"done": False}
+
+    def show_once(text: str) -> None:
+        if shown["done"] or QApplication.instance() is None:
+            return
+        shown["done"] = True
+        QMessageBox.critical(None, f"{APP_NAME}: unexpected error",
+                             f"{text}\n\nThe details are in the log file:\n{log_file}\n\n"
+                             "The app keeps running; further errors are only logged.")
+
+    def excepthook(exc_type, exc, tb) -> None:
+        log.critical("unhandled exception:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        # Qt slots that raise end up here; defer the dialog so it never opens inside a paint event
+        QTimer.singleShot(0, lambda: show_once(f"{exc_type.__name__}: {exc}"))
+
+    def thread_hook(args) -> None:
+        log.critical("unhandled exception in thread %s:\n%s", args.thread,
+                     "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)))
+
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def qt_handler(mode, context, message) -> None:
+        logging.getLogger("qt").log(levels.get(mode, logging.WARNING), "%s", message)
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_hook
+    qInstallMessageHandler(qt_handler)
+
+
+def load_stylesheet(theme: str) -> str:
+    qss = paths.resource("styles", f"{theme}.qss")
+    try:
+        return qss.read_text(encoding="utf-8")
+    except OSError:
+        log.warning("stylesheet %s missing", qss)
+        return ""
+
+
+def create_window(settings: Settings | None = None, store=None, jobs=None):
+    """Build the main window (used by ``main`` and by tests/screenshots)."""
+    from ra_desktop.ui.main_window import MainWindow
+    from ra_desktop.worklist import WorklistStore
+
+    settings = settings or load_settings()
+    store = store or WorklistStore()
+    recovered = store.recover_interrupted()
+    window = MainWindow(store, settings, jobs)
+    if recovered:
+        window._status(f"{recovered} case(s) were interrupted when the app last closed; "
+                       "they are back to 'new'", 15000)
+    return window
+
+
+def main(open_paths: list[str] | None = None, model_dir: str | None = None, device: str | None = None) -> int:
+    log_file = setup_logging()
+    log.info("%s %s starting", APP_NAME, __version__)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("RA Desktop")
+    install_error_hooks(log_file)
+    settings = load_settings()
+    if model_dir:
+        settings = settings.replace(model_dir=str(Path(model_dir).resolve()))
+    if device:
+        settings = settings.replace(device=device)
+    app.setStyleSheet(load_stylesheet(settings.theme))
+    window = create_window(settings)
+    window.show()
+    # Start the model (torch) and the folder scan only once the window is on screen (P14).
+    QTimer.singleShot(0, window.start_services)
+    if open_paths:
+        QTimer.singleShot(0, lambda: window.add_paths(open_paths))
+    return int(app.exec())

@@ -1,0 +1,391 @@
+"""The workstation window: worklist | viewer | findings. Layout, menus and wiring only."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QVBoxLayout, QWidget,
+)
+
+from ra_desktop import APP_NAME, INTENDED_USE, __version__
+from ra_desktop.settings import Settings, save_settings
+from ra_desktop.ui.findings_panel import FindingsPanel
+from ra_desktop.ui.status import BatchStatus, ModelBanner
+from ra_desktop.ui.viewer_host import make_viewer
+from ra_desktop.ui.worklist_panel import WorklistPanel
+from ra_desktop.worker.jobs import JobController
+from ra_desktop.worker.scan import ScanThread
+from ra_desktop.worklist import DONE, FAILED, NEW, QUEUED, REVIEWED, WorklistStore, result_fields
+
+log = logging.getLogger(__name__)
+HEATMAPS = ("gradcam", "shap")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store: WorklistStore, settings: Settings, jobs: JobController | None = None) -> None:
+        super().__init__()
+        self.store, self.settings = store, settings
+        self.jobs = jobs or JobController(parent=self)
+        self.setWindowTitle(f"{APP_NAME} {__version__} — decision support, not for clinical use")
+        self.setAcceptDrops(True)
+        self.current_row_id: int | None = None
+        self.current_result = None  # the live CaseResult of the open case (for the report)
+        self._scans: list[ScanThread] = []
+        self._pending_model: str | None = None
+        self._model_error: str | None = None
+        self._stage_notes: list[str] = []
+
+        self.worklist = WorklistPanel()
+        self.viewer = make_viewer()
+        self.findings = FindingsPanel()
+        self.banner = ModelBanner()
+        centre = QWidget()
+        cl = QVBoxLayout(centre)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(self.banner)
+        cl.addWidget(self.viewer, 1)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(self.findings)
+        scroll.setMinimumWidth(300)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for w in (self.worklist, centre, scroll):
+            self.splitter.addWidget(w)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([560, 800, 340])
+        self.setCentralWidget(self.splitter)
+
+        self.status_text = QLabel("Ready")
+        self._status_timer = QTimer(self, singleShot=True)
+        self._status_timer.timeout.connect(lambda: self.status_text.setText(""))
+        self.pixel_label = QLabel("", objectName="muted")
+        self.model_status = QLabel("", objectName="muted")
+        self.batch_status = BatchStatus()
+        sb = self.statusBar()
+        sb.addWidget(self.status_text, 1)
+        sb.addPermanentWidget(self.pixel_label)
+        sb.addPermanentWidget(self.batch_status)
+        sb.addPermanentWidget(self.model_status)
+        self._build_actions()
+        self._wire()
+        self.findings.set_reader(settings.reader_name)
+        self.worklist.model.set_rows(store.rows())
+        self._apply_layer_defaults()
+        geometry = QSettings("RA Desktop", "ra-desktop").value("main/geometry")
+        if geometry is not None:  # QSettings keeps window layout only (STYLE P12)
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1600, 950)
+
+    # ---- construction ----------------------------------------------------------------------------
+    def _action(self, menu, text, slot, shortcut=None, tip=None) -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        from ra_desktop.ui import export
+
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action(f, "Open files…", self.open_files_dialog, QKeySequence.StandardKey.Open)
+        self._action(f, "Open folder…", self.open_folder_dialog, "Ctrl+Shift+O")
+        self._action(f, "Sample gallery…", self.show_gallery, "Ctrl+G")
+        f.addSeparator()
+        self.export_action = self._action(f, "Export report…", lambda: export.export_current(self), "Ctrl+E")
+        self._action(f, "Export worklist reports…", lambda: export.export_batch(self), "Ctrl+Shift+E")
+        f.addSeparator()
+        self._action(f, "Settings…", self.show_settings, "Ctrl+,")
+        self._action(f, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        a = mb.addMenu("&Analysis")
+        self.analyse_all_action = self._action(a, "Analyse all", self.analyse_all, "Ctrl+R",
+                                               "Analyse every case without a result")
+        self._action(a, "Cancel batch", self.cancel_batch)
+        h = mb.addMenu("&Help")
+        self._action(h, "About / intended use", self.show_about)
+        tb = self.addToolBar("Main")
+        tb.setObjectName("mainToolbar")
+        for act in (f.actions()[0], f.actions()[1], self.analyse_all_action, f.actions()[2],
+                    self.export_action, f.actions()[7]):
+            tb.addAction(act)
+
+    def _wire(self) -> None:
+        j = self.jobs
+        self.worklist.case_selected.connect(self.open_case)
+        self.findings.sign_off_requested.connect(self.sign_off)
+        self.banner.open_settings.connect(self.show_settings)
+        self.batch_status.cancel_requested.connect(self.cancel_batch)
+        if hasattr(self.viewer, "pixel_info"):
+            self.viewer.pixel_info.connect(self.pixel_label.setText)
+        j.open_image.connect(self._on_image)
+        j.open_stage.connect(self._on_stage)
+        j.open_finished.connect(self._on_open_finished)
+        j.open_failed.connect(self._on_open_failed)
+        j.result_ready.connect(self._on_result)
+        j.analysis_failed.connect(self._on_analysis_failed)
+        j.row_started.connect(self._on_row_started)
+        j.batch_progress.connect(self.batch_status.update_progress)
+        j.batch_finished.connect(self._on_batch_finished)
+        j.model_loading.connect(lambda d: self._status(f"Loading model… ({Path(d).name})"))
+        j.model_ready.connect(self._on_model_ready)
+        j.model_failed.connect(self._on_model_failed)
+
+    def _apply_layer_defaults(self) -> None:
+        s = self.settings
+        for name in HEATMAPS:
+            self.viewer.set_layer_opacity(name, s.overlay_opacity)
+            self.viewer.set_layer_visible(name, s.default_overlay == name)
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    def start_services(self) -> None:
+        """Called once the window is on screen: the model (and torch) load on the worker thread."""
+        self.jobs.start(str(self.settings.model_path()), self.settings.device)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        QSettings("RA Desktop", "ra-desktop").setValue("main/geometry", self.saveGeometry())
+        for scan in self._scans:
+            scan.token.cancel()
+            scan.wait(5000)
+        queued = [r.id for r in self.worklist.model.rows() if r.status == QUEUED]
+        self.jobs.shutdown()
+        if queued:
+            self.store.set_status(queued, NEW, "batch stopped when the app closed")
+        super().closeEvent(event)
+
+    def _status(self, text: str, timeout_ms: int = 0) -> None:
+        self.status_text.setText(text)
+        # a member timer (not a bare singleShot lambda) dies with the window: no call on a deleted label
+        self._status_timer.stop()
+        if timeout_ms:
+            self._status_timer.start(timeout_ms)
+
+    # ---- adding cases ----------------------------------------------------------------------------
+    def open_files_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Open radiographs", "", "Images (*.dcm *.dicom *.png *.jpg *.jpeg *.bmp *.tif *.tiff);;All files (*)")
+        if files:
+            self.add_paths(files)
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of radiographs")
+        if folder:
+            self.add_paths([folder])
+
+    def add_paths(self, paths: list[str]) -> ScanThread:
+        scan = ScanThread([str(Path(p).resolve()) for p in paths], self.store.known_paths(), parent=self)
+        scan.found.connect(self._on_found)
+        scan.progress.connect(lambda n, name: self._status(f"Reading files… {n} ({name})"))
+        scan.done.connect(lambda n, cancelled, s=scan: self._on_scan_done(s, n, cancelled))
+        self._scans.append(scan)
+        self._status("Reading files…")
+        scan.start()
+        return scan
+
+    def _on_found(self, cases) -> None:
+        ids = self.store.add_cases(cases)
+        self.worklist.model.add_rows([r for r in (self.store.get(i) for i in ids) if r is not None])
+        if self.current_row_id is None and self.worklist.proxy.rowCount():
+            self.worklist.table.selectRow(0)
+
+    def _on_scan_done(self, scan: ScanThread, n: int, cancelled: bool) -> None:
+        self._scans.remove(scan)
+        scan.wait()
+        bad = sum(1 for r in self.worklist.model.rows() if r.status == FAILED)
+        self._status(f"Worklist: {self.worklist.model.rowCount()} cases ({bad} unreadable or failed)"
+                     if not cancelled else "Reading files cancelled", 8000)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.add_paths(paths)
+
+    # ---- the open case ---------------------------------------------------------------------------
+    def open_case(self, row_id: int) -> None:
+        row = self.worklist.model.row(row_id)
+        if row is None:
+            return
+        self.current_row_id = row_id
+        self._stage_notes = []
+        self.current_result = None
+        self.findings.show_row(row)
+        self.viewer.clear()
+        self.findings.set_stage("Loading image…")
+        self.jobs.open_case(row_id, row.path, self.settings.explanations)
+
+    def _on_image(self, row_id: int, radiograph, gt) -> None:
+        self.viewer.set_radiograph(radiograph)
+        self.viewer.set_ground_truth(gt)
+        self.findings.set_stage("Analysing…" if self.jobs.has_model else "No model: image only")
+
+    def _on_stage(self, row_id: int, stage: str, st) -> None:
+        if st.status != "ok":  # e.g. SHAP not installed or failed: say so, keep the rest
+            self._stage_notes.append(f"{stage}: {st.status}{' — ' + st.message if st.message else ''}")
+        self._show_partial(stage, st.result)
+
+    def _show_partial(self, stage: str, partial) -> None:
+        self.current_result = partial
+        self.findings.show_result(partial)
+        if stage in HEATMAPS and stage in partial.heatmaps:
+            hm = partial.heatmaps[stage]
+            self.viewer.set_layer(stage, hm.values, hm.signed)
+            if partial.geometry is not None:
+                self.viewer.set_seen_mask(partial.geometry.seen_mask())
+        todo = [e for e in self.settings.explanations
+                if e not in partial.heatmaps and not any(n.startswith(e) for n in self._stage_notes)]
+        self.findings.set_stage("\n".join([*self._stage_notes, f"Computing {', '.join(todo)}…" if todo else ""]).strip())
+
+    def _on_open_finished(self, row_id: int, result) -> None:
+        if result is None:
+            self.findings.set_stage("No model installed: image only" if not self.jobs.has_model else "")
+            return
+        self._show_partial("final", result)
+        for name, hm in result.heatmaps.items():
+            self.viewer.set_layer(name, hm.values, hm.signed)
+        self.findings.set_stage("\n".join(self._stage_notes))
+
+    def _on_open_failed(self, row_id: int, reason: str) -> None:
+        self.findings.set_stage(f"Failed: {reason}")
+
+    # ---- results into the database ---------------------------------------------------------------
+    def _refresh(self, row_id: int) -> None:
+        row = self.store.get(row_id)
+        if row is not None:
+            self.worklist.model.update_row(row)
+            if row_id == self.current_row_id:
+                self.findings.show_row(row)
+
+    def _on_row_started(self, row_id: int) -> None:
+        row = self.worklist.model.row(row_id)
+        if row is not None and row.status == QUEUED:
+            self.store.set_status(row_id, "analysing")
+            self._refresh(row_id)
+
+    def _on_result(self, row_id: int, result) -> None:
+        sha = self.jobs.model.sha256 if self.jobs.model else None
+        self.store.save_result(row_id, result_fields(result, model_sha=sha))
+        live = row_id == self.current_row_id
+        self._refresh(row_id)
+        if live:
+            self.findings.show_result(result)
+
+    def _on_analysis_failed(self, row_id: int, reason: str) -> None:
+        self.store.set_status(row_id, FAILED, reason)
+        self._refresh(row_id)
+        row = self.store.get(row_id)
+        self._status(f"{row.file_name if row else row_id}: {reason}", 15000)
+
+    def sign_off(self, verdict: str, note: str) -> None:
+        if self.current_row_id is None:
+            return
+        reader = self.settings.reader_name or "unnamed reader"
+        self.store.sign_off(self.current_row_id, verdict, reader, note)
+        self._refresh(self.current_row_id)
+        self._status(f"Signed off: {verdict}", 5000)
+
+    # ---- batch -------------------------------------------------------------------------------------
+    def analyse_all(self) -> None:
+        if not self.jobs.has_model:
+            QMessageBox.information(self, APP_NAME, self._model_error or "The model is still loading.")
+            return
+        rows = [r for r in self.worklist.model.rows() if r.status in (NEW, FAILED)]
+        if not rows:
+            self._status("Nothing to analyse: every case has a result", 5000)
+            return
+        self.store.set_status([r.id for r in rows], QUEUED)
+        for r in rows:
+            self._refresh(r.id)
+        self.jobs.analyse_batch([(r.id, r.path) for r in rows], self.settings.batch_explanations)
+
+    def cancel_batch(self) -> None:
+        dropped = self.jobs.cancel_batch()
+        if dropped:
+            self.store.set_status(dropped, NEW, "batch cancelled")
+            for rid in dropped:
+                self._refresh(rid)
+
+    def _on_batch_finished(self, progress, cancelled: bool) -> None:
+        self.batch_status.hide()
+        for r in self.worklist.model.rows():  # a cancelled running item goes back to new
+            if r.status in (QUEUED, "analysing") and r.probability is None:
+                self.store.set_status(r.id, NEW, "batch cancelled")
+                self._refresh(r.id)
+        self._status(("Batch cancelled" if cancelled else "Batch finished")
+                     + f": {progress.done} analysed, {progress.failed} failed", 15000)
+
+    # ---- model -------------------------------------------------------------------------------------
+    def _on_model_ready(self, info) -> None:
+        self._model_error = None
+        self.banner.hide()
+        m = info.manifest
+        self.findings.set_model(m, info.sha256, info.device)
+        self.model_status.setText(f"{m.name} {m.version} · {info.device}")
+        self._status(f"Model ready: {m.name} {m.version} on {info.device}", 8000)
+        if self._pending_model is not None and Path(self._pending_model) == Path(info.directory):
+            self.settings = self.settings.replace(model_dir=self._pending_model)
+            save_settings(self.settings)
+            self._pending_model = None
+        if self.current_row_id is not None:  # analyse the case already on screen
+            self.open_case(self.current_row_id)
+
+    def _on_model_failed(self, reason: str, kept_previous: bool) -> None:
+        pending, self._pending_model = self._pending_model, None
+        if kept_previous:
+            QMessageBox.warning(self, "Model not imported",
+                                f"The model folder {pending or ''} cannot be used:\n\n{reason}\n\n"
+                                "The previous model is still in use.")
+            return
+        self._model_error = f"No model installed: {reason}"
+        self.banner.show_missing(pending or str(self.settings.model_path()), reason)
+        self.model_status.setText("no model")
+        self._status("No model installed — see the banner", 8000)
+
+    # ---- dialogs -----------------------------------------------------------------------------------
+    def show_settings(self) -> None:
+        from ra_desktop.ui.settings_dialog import SettingsDialog
+
+        dlg = SettingsDialog(self.settings, self)
+        if not dlg.exec():
+            return
+        new = dlg.result_settings()
+        model_changed = new.model_path() != self.settings.model_path() or new.device != self.settings.device
+        # the model folder is saved only once it has loaded (see _on_model_ready)
+        self.settings = new.replace(model_dir=self.settings.model_dir)
+        save_settings(self.settings)
+        self.findings.set_reader(new.reader_name)
+        self._apply_layer_defaults()
+        if model_changed:
+            self._pending_model = str(new.model_path())
+            self.jobs.load_model(self._pending_model, new.device)
+
+    def show_gallery(self) -> None:
+        from ra_desktop.ui.gallery import GalleryDialog
+
+        dlg = GalleryDialog(self)
+        dlg.case_chosen.connect(self.open_path)
+        dlg.show()
+
+    def open_path(self, path: str) -> None:
+        """Open one file from outside the worklist (gallery): add it if new, then select it."""
+        path = str(Path(path).resolve())
+        for r in self.worklist.model.rows():
+            if r.path == path:
+                self.worklist.select_row(r.id)
+                self.open_case(r.id)
+                return
+        scan = self.add_paths([path])
+        scan.done.connect(lambda *_: self.open_path(path) if any(
+            r.path == path for r in self.worklist.model.rows()) else None)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", f"<b>{APP_NAME} {__version__}</b><p>{INTENDED_USE}</p>")

@@ -1,0 +1,86 @@
+"""Settings: device, model folder, reader, institution, default overlay and opacity, theme."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+    QLineEdit, QPushButton, QSlider, QVBoxLayout, QWidget,
+)
+from PySide6.QtCore import Qt
+
+from ra_desktop import paths
+from ra_desktop.settings import DEVICES, OVERLAYS, THEMES, Settings
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        self._settings = settings
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.device.setCurrentText(settings.device)
+        self.model_dir = QLineEdit(settings.model_dir, placeholderText=f"bundled: {paths.default_model_dir()}")
+        browse = QPushButton("Import model folder…")
+        browse.clicked.connect(self._browse)
+        reset = QPushButton("Use bundled")
+        reset.clicked.connect(lambda: self.model_dir.setText(""))
+        model_row = QWidget()
+        ml = QHBoxLayout(model_row)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addWidget(self.model_dir, 1)
+        ml.addWidget(browse)
+        ml.addWidget(reset)
+        self.reader = QLineEdit(settings.reader_name, placeholderText="e.g. Dr A. Reader")
+        self.institution = QLineEdit(settings.institution)
+        self.overlay = QComboBox()
+        self.overlay.addItems(["Grad-CAM", "SHAP", "None"])
+        self.overlay.setCurrentIndex(OVERLAYS.index(settings.default_overlay))
+        self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
+        self.opacity.setValue(round(settings.overlay_opacity * 100))
+        self.opacity_label = QLabel(f"{self.opacity.value()} %")
+        self.opacity.valueChanged.connect(lambda v: self.opacity_label.setText(f"{v} %"))
+        op_row = QWidget()
+        ol = QHBoxLayout(op_row)
+        ol.setContentsMargins(0, 0, 0, 0)
+        ol.addWidget(self.opacity, 1)
+        ol.addWidget(self.opacity_label)
+        self.shap_on_open = QCheckBox("Compute SHAP when a case is opened (a few seconds on CPU)")
+        self.shap_on_open.setChecked("shap" in settings.explanations)
+        self.theme = QComboBox()
+        self.theme.addItems(list(THEMES))
+        self.theme.setCurrentText(settings.theme)
+
+        form = QFormLayout()
+        form.addRow("Device", self.device)
+        form.addRow("Model folder", model_row)
+        form.addRow("", QLabel("A new model is checked (loaded and verified) before it replaces the current one.",
+                               objectName="muted", wordWrap=True))
+        form.addRow("Reader name", self.reader)
+        form.addRow("Institution", self.institution)
+        form.addRow("Default overlay", self.overlay)
+        form.addRow("Overlay opacity", op_row)
+        form.addRow("", self.shap_on_open)
+        form.addRow("Theme", self.theme)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+        assert set(DEVICES) == {self.device.itemText(i) for i in range(self.device.count())}
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder (manifest.json + weights)")
+        if folder:
+            self.model_dir.setText(folder)
+
+    def result_settings(self) -> Settings:
+        explanations = ("gradcam", "shap") if self.shap_on_open.isChecked() else ("gradcam",)
+        return self._settings.replace(
+            device=self.device.currentText(), model_dir=self.model_dir.text().strip(),
+            reader_name=self.reader.text().strip(), institution=self.institution.text().strip(),
+            default_overlay=OVERLAYS[self.overlay.currentIndex()],
+            overlay_opacity=self.opacity.value() / 100.0, theme=self.theme.currentText(),
+            explanations=explanations,
+        )

@@ -1,0 +1,269 @@
+"""The worklist table: QAbstractTableModel over WorklistStore rows + filter proxy + search bar."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import (
+    QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget,
+)
+
+from ra_desktop.worklist import FAILED, STATUSES, CaseRow
+
+COLUMNS = ("Patient ID", "Study date", "Side / view", "File", "AI result", "Status", "Reader")
+COL_PATIENT, COL_DATE, COL_SIDE, COL_FILE, COL_RESULT, COL_STATUS, COL_READER = range(len(COLUMNS))
+ROW_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+RESULT_FILTERS = ("Any result", "RA", "Normal", "Out of distribution", "Not analysed")
+_RED, _AMBER, _GREEN, _GREY = QColor("#ff6b6b"), QColor("#f0b429"), QColor("#5cc98a"), QColor("#8a93a0")
+
+
+def _date(d: str | None) -> str:
+    return f"{d[:4]}-{d[4:6]}-{d[6:8]}" if d and len(d) == 8 and d.isdigit() else (d or "—")
+
+
+def result_text(r: CaseRow) -> str:
+    if r.probability is None:
+        return "—"
+    text = f"{r.label}  {r.probability * 100:.0f}%"
+    return text + ("  ⚠ OOD" if r.ood_flag else "")
+
+
+def status_text(r: CaseRow) -> str:
+    if r.status == FAILED and r.status_note:
+        return f"failed: {r.status_note}"
+    return r.status
+
+
+def reader_text(r: CaseRow) -> str:
+    if not r.verdict:
+        return ""
+    when = datetime.fromtimestamp(r.signed_at).strftime("%Y-%m-%d %H:%M") if r.signed_at else ""
+    return f"{r.verdict} ({r.reader or 'reader'}, {when})"
+
+
+class WorklistModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[CaseRow] = []
+        self._index: dict[int, int] = {}  # row id -> position
+
+    # ---- data ------------------------------------------------------------------------------------
+    def set_rows(self, rows: list[CaseRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._index = {r.id: i for i, r in enumerate(self._rows)}
+        self.endResetModel()
+
+    def add_rows(self, rows: list[CaseRow]) -> None:
+        rows = [r for r in rows if r.id not in self._index]
+        if not rows:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        for r in rows:
+            self._index[r.id] = len(self._rows)
+            self._rows.append(r)
+        self.endInsertRows()
+
+    def update_row(self, row: CaseRow) -> None:
+        pos = self._index.get(row.id)
+        if pos is None:
+            self.add_rows([row])
+            return
+        self._rows[pos] = row
+        self.dataChanged.emit(self.index(pos, 0), self.index(pos, len(COLUMNS) - 1))
+
+    def row(self, row_id: int) -> CaseRow | None:
+        pos = self._index.get(row_id)
+        return None if pos is None else self._rows[pos]
+
+    def rows(self) -> list[CaseRow]:
+        return list(self._rows)
+
+    def row_at(self, pos: int) -> CaseRow:
+        return self._rows[pos]
+
+    # ---- Qt model API ----------------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r, col = self._rows[index.row()], index.column()
+        if role == ROW_ID_ROLE:
+            return r.id
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (r.patient_id or "—", _date(r.study_date),
+                    " ".join(x for x in (r.laterality, r.view) if x) or "—", r.file_name,
+                    result_text(r), status_text(r), reader_text(r))[col]
+        if role == SORT_ROLE:
+            if col == COL_RESULT:
+                return -1.0 if r.probability is None else r.probability
+            if col == COL_STATUS:
+                return STATUSES.index(r.status)
+            return self.data(index).lower()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_FILE:
+                return r.path
+            if col == COL_STATUS and r.status_note:
+                return r.status_note
+            if col == COL_READER and r.reader_note:
+                return r.reader_note
+            if col == COL_RESULT and r.ood_flag:
+                return "Out of distribution: this image is unlike the model's training data"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == COL_STATUS and r.status == FAILED:
+                return QBrush(_RED)
+            if col == COL_RESULT and r.probability is not None:
+                return QBrush(_AMBER if r.ood_flag else (_RED if r.label == "RA" else _GREEN))
+            if col == COL_STATUS and r.status == "reviewed":
+                return QBrush(_GREEN)
+            if r.probability is None and col == COL_RESULT:
+                return QBrush(_GREY)
+        return None
+
+
+class WorklistFilter(QSortFilterProxyModel):
+    """Status filter, result filter and free-text search (patient ID or file name)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.status = ""  # "" = any
+        self.result = RESULT_FILTERS[0]
+        self.text = ""
+        self.setSortRole(SORT_ROLE)
+
+    def set_filters(self, status: str | None = None, result: str | None = None, text: str | None = None) -> None:
+        # beginFilterChange/endFilterChange (Qt >= 6.10) replace the deprecated invalidateFilter
+        self.beginFilterChange()
+        if status is not None:
+            self.status = status
+        if result is not None:
+            self.result = result
+        if text is not None:
+            self.text = text.strip().lower()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row, source_parent) -> bool:  # noqa: N802 - Qt API
+        r = self.sourceModel().row_at(source_row)
+        if self.status and r.status != self.status:
+            return False
+        res = self.result
+        if res == "RA" and r.label != "RA":
+            return False
+        if res == "Normal" and (r.label is None or r.label == "RA"):
+            return False
+        if res == "Out of distribution" and not r.ood_flag:
+            return False
+        if res == "Not analysed" and r.probability is not None:
+            return False
+        if self.text and self.text not in (r.patient_id or "").lower() and self.text not in r.file_name.lower():
+            return False
+        return True
+
+
+class _Table(QTableView):
+    activated_row = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.activated_row.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class WorklistPanel(QWidget):
+    """Emits ``case_selected(row_id)`` when the reader settles on a row (arrow keys are
+    debounced so holding ↓ does not queue an analysis per row) or presses Enter/double-clicks."""
+
+    case_selected = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.model = WorklistModel(self)
+        self.proxy = WorklistFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.search = QLineEdit(placeholderText="Search patient ID or file name…", clearButtonEnabled=True)
+        self.status_filter = QComboBox()
+        self.status_filter.addItems(["Any status", *STATUSES])
+        self.result_filter = QComboBox()
+        self.result_filter.addItems(RESULT_FILTERS)
+        bar = QHBoxLayout()
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.status_filter)
+        bar.addWidget(self.result_filter)
+        self.table = _Table()
+        self.table.setObjectName("worklistTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # keep the order files were added
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setStretchLastSection(True)
+        for col, width in ((COL_PATIENT, 110), (COL_DATE, 90), (COL_SIDE, 70), (COL_FILE, 150),
+                           (COL_RESULT, 120), (COL_STATUS, 110)):
+            self.table.setColumnWidth(col, width)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.table)
+
+        self._debounce = QTimer(self, singleShot=True, interval=150)
+        self._debounce.timeout.connect(self._emit_current)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._debounce.start())
+        self.table.activated_row.connect(self._emit_now)
+        self.table.doubleClicked.connect(lambda *_: self._emit_now())
+        self.search.textChanged.connect(lambda t: self.proxy.set_filters(text=t))
+        self.status_filter.currentIndexChanged.connect(
+            lambda i: self.proxy.set_filters(status="" if i == 0 else STATUSES[i - 1]))
+        self.result_filter.currentTextChanged.connect(lambda t: self.proxy.set_filters(result=t))
+        self._last_emitted: int | None = None
+
+    def current_row_id(self) -> int | None:
+        idx = self.table.currentIndex()
+        return None if not idx.isValid() else int(idx.data(ROW_ID_ROLE))
+
+    def select_row(self, row_id: int) -> bool:
+        for r in range(self.proxy.rowCount()):
+            idx = self.proxy.index(r, 0)
+            if idx.data(ROW_ID_ROLE) == row_id:
+                self.table.setCurrentIndex(idx)
+                self.table.scrollTo(idx)
+                return True
+        return False
+
+    def visible_row_ids(self) -> list[int]:
+        return [int(self.proxy.index(r, 0).data(ROW_ID_ROLE)) for r in range(self.proxy.rowCount())]
+
+    def _emit_current(self) -> None:
+        rid = self.current_row_id()
+        if rid is not None and rid != self._last_emitted:
+            self._last_emitted = rid
+            self.case_selected.emit(rid)
+
+    def _emit_now(self) -> None:
+        self._debounce.stop()
+        rid = self.current_row_id()
+        if rid is not None:
+            self._last_emitted = rid
+            self.case_selected.emit(rid)

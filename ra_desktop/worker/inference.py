@@ -1,0 +1,232 @@
+"""The one inference lane: a long-lived QThread that owns the warm model (STYLE P3, P5, P6).
+
+The GUI never touches torch. Jobs are plain objects put on a queue guarded by a condition
+variable; the thread takes "load model" first, then the reader's "open" job, then batch jobs.
+Every signal carries the job id so the GUI can drop stale results (latest wins).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from ra_desktop.cancel import CancelToken
+from ra_desktop.errors import Cancelled, ImageLoadError, ModelUnavailable, RADesktopError
+
+log = logging.getLogger(__name__)
+
+OPEN, BATCH = "open", "batch"
+
+
+@dataclass
+class Job:
+    job_id: int
+    row_id: int
+    path: str
+    kind: str = OPEN  # OPEN: the case on screen (image first); BATCH: result only
+    explanations: tuple[str, ...] = ("gradcam", "shap")
+    analyse: bool = True  # False: only load the image (no model installed)
+    token: CancelToken = field(default_factory=CancelToken)
+    preempted: bool = False  # a batch job interrupted by the reader: re-run it, don't report
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI may know about the loaded model (plain data, no torch objects)."""
+
+    directory: str
+    device: str
+    manifest: Any  # the model package's Manifest (frozen dataclass)
+    sha256: str
+
+
+def _model_info(loaded: Any) -> ModelInfo:
+    m = loaded.manifest
+    return ModelInfo(str(loaded.directory), str(loaded.device), m, str(getattr(m, "weights_sha256", "")))
+
+
+class InferenceThread(QThread):
+    model_loading = Signal(str)  # model folder
+    model_ready = Signal(object)  # ModelInfo
+    model_failed = Signal(str, bool)  # reason, whether a previous model is still in use
+    job_started = Signal(int)  # job id
+    image_ready = Signal(int, object, object)  # job id, Radiograph, ground truth dict | None
+    stage_ready = Signal(int, str, object)  # job id, stage name, StageResult (partial CaseResult)
+    job_finished = Signal(int, object)  # job id, final CaseResult (None when analyse=False)
+    job_failed = Signal(int, str)  # job id, reason for the reader
+    job_cancelled = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._cond = threading.Condition()
+        self._load_request: tuple[str, str] | None = None
+        self._open: Job | None = None
+        self._batch: deque[Job] = deque()
+        self._running: Job | None = None
+        self._stop = False
+        self._model: Any = None  # LoadedModel, touched only on this thread
+
+    # ---- called from the GUI thread ----------------------------------------------------------
+    def request_model(self, model_dir: str | Path, device: str = "auto") -> None:
+        with self._cond:
+            self._load_request = (str(model_dir), device)
+            self._cond.notify()
+
+    def submit(self, job: Job) -> None:
+        """Queue a job. An OPEN job replaces a pending OPEN job and cancels the running one;
+        if a BATCH job is running it is pre-empted and re-queued, so the reader never waits."""
+        dropped: Job | None = None
+        with self._cond:
+            if job.kind == OPEN:
+                dropped, self._open = self._open, job
+                if dropped is not None:
+                    dropped.token.cancel()
+                run = self._running
+                if run is not None:
+                    if run.kind == BATCH:
+                        run.preempted = True
+                    run.token.cancel()
+            else:
+                self._batch.append(job)
+            self._cond.notify()
+        if dropped is not None:  # emitted outside the lock: receivers may call back into us
+            self.job_cancelled.emit(dropped.job_id)
+
+    def cancel_batch(self) -> list[int]:
+        """Drop queued batch jobs and cancel the running one. Returns the dropped row ids."""
+        with self._cond:
+            dropped = [j.row_id for j in self._batch]
+            self._batch.clear()
+            if self._running is not None and self._running.kind == BATCH:
+                self._running.preempted = False  # cancelled for good, not re-queued
+                self._running.token.cancel()
+            return dropped
+
+    def cancel_open(self) -> None:
+        with self._cond:
+            for job in (self._open, self._running):
+                if job is not None and job.kind == OPEN:
+                    job.token.cancel()
+
+    def stop(self, wait_ms: int = 10000) -> None:
+        with self._cond:
+            self._stop = True
+            for job in (self._open, self._running, *self._batch):
+                if job is not None:
+                    job.token.cancel()
+            self._cond.notify()
+        self.wait(wait_ms)
+
+    # ---- the worker thread ---------------------------------------------------------------------
+    def run(self) -> None:  # noqa: D401 - QThread entry point
+        while True:
+            with self._cond:
+                while not (self._stop or self._load_request or self._open or self._batch):
+                    self._cond.wait()
+                if self._stop:
+                    return
+                if self._load_request is not None:
+                    task: Any = self._load_request
+                    self._load_request = None
+                elif self._open is not None:
+                    task, self._open = self._open, None
+                else:
+                    task = self._batch.popleft()
+                self._running = task if isinstance(task, Job) else None
+            try:
+                if isinstance(task, Job):
+                    self._run_job(task)
+                else:
+                    self._load(*task)
+            except BaseException:  # noqa: BLE001 - the lane must survive anything
+                log.exception("inference thread: unexpected error")
+            finally:
+                with self._cond:
+                    self._running = None
+
+    def _load(self, model_dir: str, device: str) -> None:
+        self.model_loading.emit(model_dir)
+        try:
+            # torch is imported here, on the worker thread, after the window is on screen (P14).
+            from ra_desktop.model import load_model
+
+            t0 = time.perf_counter()
+            loaded = load_model(Path(model_dir), device)
+            log.info("model %s loaded on %s in %.1f s", model_dir, loaded.device, time.perf_counter() - t0)
+        except ModelUnavailable as exc:
+            self.model_failed.emit(exc.reason, self._model is not None)
+            return
+        except Exception as exc:  # noqa: BLE001 - any broken folder must leave the old model usable
+            log.exception("model load failed")
+            self.model_failed.emit(f"{type(exc).__name__}: {exc}", self._model is not None)
+            return
+        self._model = loaded  # replace only after a successful load: the old one stays otherwise
+        self.model_ready.emit(_model_info(loaded))
+
+    def _run_job(self, job: Job) -> None:
+        if job.token.cancelled:
+            self._finish_cancelled(job)
+            return
+        self.job_started.emit(job.job_id)
+        try:
+            from ra_desktop.io import load_radiograph
+
+            radiograph = load_radiograph(job.path)
+            if job.kind == OPEN:
+                self.image_ready.emit(job.job_id, radiograph, _ground_truth(job.path))
+            if not job.analyse or self._model is None:
+                self.job_finished.emit(job.job_id, None)
+                return
+            job.token.check()
+            from ra_desktop.pipeline import analyse
+
+            gen = analyse(radiograph, self._model, explanations=job.explanations, cancel=job.token)
+            while True:
+                try:
+                    stage = next(gen)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                job.token.check()
+                if job.kind == OPEN:
+                    self.stage_ready.emit(job.job_id, stage.stage, stage)
+            job.token.check()
+            self.job_finished.emit(job.job_id, result)
+        except Cancelled:
+            self._finish_cancelled(job)
+        except ImageLoadError as exc:
+            self.job_failed.emit(job.job_id, exc.reason)
+        except RADesktopError as exc:
+            self.job_failed.emit(job.job_id, str(exc))
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch (P7)
+            log.error("analysis of %s failed:\n%s", job.path, traceback.format_exc())
+            self.job_failed.emit(job.job_id, f"unexpected error: {type(exc).__name__}: {exc}")
+
+    def _finish_cancelled(self, job: Job) -> None:
+        if job.preempted and not self._stop:
+            with self._cond:  # the reader opened a case: run this batch item again afterwards
+                job.preempted = False
+                job.token = CancelToken()
+                self._batch.appendleft(job)
+            return
+        self.job_cancelled.emit(job.job_id)
+
+
+def _ground_truth(path: str) -> dict | None:
+    """Phantom ground truth for educator mode, if the phantom package knows this image."""
+    try:
+        from ra_desktop.phantom import load_ground_truth
+    except ImportError:
+        return None
+    try:
+        return load_ground_truth(Path(path))
+    except Exception:  # noqa: BLE001 - ground truth is a teaching aid, never a reason to fail
+        log.warning("ground truth for %s unreadable", path, exc_info=True)
+        return None

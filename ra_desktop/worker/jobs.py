@@ -1,0 +1,178 @@
+"""GUI-side job bookkeeping: job ids, latest-wins filtering and batch progress (STYLE P5).
+
+The JobController lives on the GUI thread. It hands out increasing job ids, remembers which
+open job is current and forwards only *its* results, so a slow result for a case the reader has
+already left can never be drawn over the next case.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal
+
+from ra_desktop.worker.inference import BATCH, OPEN, InferenceThread, Job, ModelInfo
+
+
+@dataclass
+class BatchProgress:
+    total: int
+    done: int = 0
+    failed: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    def eta_s(self) -> float | None:
+        """Seconds left, from the mean time per finished item; None until one has finished."""
+        if self.finished == 0:
+            return None
+        per_item = (time.monotonic() - self.started) / self.finished
+        return per_item * (self.total - self.finished)
+
+
+class JobController(QObject):
+    # the case on screen (row id first): only the current open job gets through
+    open_image = Signal(int, object, object)  # row id, Radiograph, ground truth
+    open_stage = Signal(int, str, object)  # row id, stage name, StageResult
+    open_finished = Signal(int, object)  # row id, CaseResult | None
+    open_failed = Signal(int, str)  # row id, reason
+    # every analysis result, open or batch, for the worklist database
+    result_ready = Signal(int, object)  # row id, CaseResult
+    analysis_failed = Signal(int, str)  # row id, reason
+    row_started = Signal(int)  # row id now analysing
+    batch_progress = Signal(object)  # BatchProgress
+    batch_finished = Signal(object, bool)  # BatchProgress, cancelled
+    model_loading = Signal(str)
+    model_ready = Signal(object)  # ModelInfo
+    model_failed = Signal(str, bool)
+
+    def __init__(self, thread: InferenceThread | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.thread = thread or InferenceThread()
+        self._ids = itertools.count(1)
+        self._jobs: dict[int, Job] = {}
+        self.current_open_id: int | None = None
+        self.batch: BatchProgress | None = None
+        self.model: ModelInfo | None = None
+        t = self.thread
+        # Signals emitted on the worker thread reach these slots through queued connections,
+        # because this object lives on the GUI thread (AutoConnection picks queued).
+        t.job_started.connect(self._on_started)
+        t.image_ready.connect(self._on_image)
+        t.stage_ready.connect(self._on_stage)
+        t.job_finished.connect(self._on_finished)
+        t.job_failed.connect(self._on_failed)
+        t.job_cancelled.connect(self._on_cancelled)
+        t.model_loading.connect(self.model_loading)
+        t.model_ready.connect(self._on_model_ready)
+        t.model_failed.connect(self.model_failed)
+
+    def start(self, model_dir: str, device: str) -> None:
+        if not self.thread.isRunning():
+            self.thread.start()
+        self.thread.request_model(model_dir, device)
+
+    def load_model(self, model_dir: str, device: str) -> None:
+        self.thread.request_model(model_dir, device)
+
+    def shutdown(self) -> None:
+        self.thread.stop()
+
+    @property
+    def has_model(self) -> bool:
+        return self.model is not None
+
+    # ---- submitting ----------------------------------------------------------------------------
+    def open_case(self, row_id: int, path: str, explanations: tuple[str, ...]) -> int:
+        job = Job(next(self._ids), row_id, path, OPEN, tuple(explanations), analyse=self.has_model)
+        self._jobs[job.job_id] = job
+        self.current_open_id = job.job_id  # from now on, older open jobs are stale
+        self.thread.submit(job)
+        return job.job_id
+
+    def close_case(self) -> None:
+        self.current_open_id = None
+        self.thread.cancel_open()
+
+    def analyse_batch(self, rows: list[tuple[int, str]], explanations: tuple[str, ...]) -> None:
+        if self.batch is None or self.batch.finished >= self.batch.total:
+            self.batch = BatchProgress(total=0)
+        self.batch.total += len(rows)
+        for row_id, path in rows:
+            job = Job(next(self._ids), row_id, path, BATCH, tuple(explanations))
+            self._jobs[job.job_id] = job
+            self.thread.submit(job)
+        self.batch_progress.emit(self.batch)
+
+    def cancel_batch(self) -> list[int]:
+        dropped = self.thread.cancel_batch()
+        for jid in [j for j, job in self._jobs.items() if job.kind == BATCH and job.row_id in dropped]:
+            self._jobs.pop(jid, None)
+        batch, self.batch = self.batch, None
+        if batch is not None:
+            self.batch_finished.emit(batch, True)
+        return dropped
+
+    @property
+    def batch_running(self) -> bool:
+        return self.batch is not None and self.batch.finished < self.batch.total
+
+    # ---- slots (GUI thread) --------------------------------------------------------------------
+    def _on_model_ready(self, info: ModelInfo) -> None:
+        self.model = info
+        self.model_ready.emit(info)
+
+    def _on_started(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and job.analyse:
+            self.row_started.emit(job.row_id)
+
+    def _on_image(self, job_id: int, radiograph, gt) -> None:
+        if job_id == self.current_open_id:
+            self.open_image.emit(self._jobs[job_id].row_id, radiograph, gt)
+
+    def _on_stage(self, job_id: int, stage: str, partial) -> None:
+        if job_id == self.current_open_id:
+            self.open_stage.emit(self._jobs[job_id].row_id, stage, partial)
+
+    def _on_finished(self, job_id: int, result) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        if result is not None:
+            # a finished result belongs to its row even if the reader moved on: save it
+            self.result_ready.emit(job.row_id, result)
+        if job.kind == OPEN and job_id == self.current_open_id:
+            self.open_finished.emit(job.row_id, result)
+        self._count(job, failed=False)
+
+    def _on_failed(self, job_id: int, reason: str) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        self.analysis_failed.emit(job.row_id, reason)
+        if job.kind == OPEN and job_id == self.current_open_id:
+            self.open_failed.emit(job.row_id, reason)
+        self._count(job, failed=True)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is not None and job.kind == BATCH and self.batch is not None:
+            self.batch.total -= 1  # cancelled items leave the batch instead of counting as done
+            self._count(job, failed=None)
+
+    def _count(self, job: Job, failed: bool | None) -> None:
+        if job.kind != BATCH or self.batch is None:
+            return
+        if failed is True:
+            self.batch.failed += 1
+        elif failed is False:
+            self.batch.done += 1
+        self.batch_progress.emit(self.batch)
+        if self.batch.finished >= self.batch.total:
+            batch, self.batch = self.batch, None
+            self.batch_finished.emit(batch, False)

@@ -1,0 +1,201 @@
+"""The workstation end to end, offscreen, with the tiny random model and generated images."""
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from ra_desktop import paths
+from ra_desktop.worklist import DONE, FAILED, REVIEWED, WorklistStore
+from tests.gui.conftest import wait_rows, write_images
+
+pytestmark = pytest.mark.gui
+
+
+def _open(window, row_id):
+    """Open a row the way the reader does: select it and press Enter (no debounce wait)."""
+    window.worklist.select_row(row_id)
+    window.worklist._emit_now()
+
+
+def _row_by_name(window, name):
+    return next(r for r in window.worklist.model.rows() if r.file_name == name)
+
+
+def test_no_model_shows_banner_and_images_still_open(make_window, image_folder, qtbot):
+    w = make_window(None)
+    assert not w.banner.isHidden()
+    assert "No model installed" in w.banner.text.text() and "Settings" in w.banner.text.text()
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    row = _row_by_name(w, "case_01.png")
+    w.worklist.select_row(row.id)
+    qtbot.waitUntil(lambda: w.viewer.radiograph is not None
+                    and w.viewer.radiograph.source_path.name == "case_01.png", timeout=10000)
+    assert w.store.get(row.id).probability is None  # nothing analysed without a model
+
+
+def test_open_folder_failed_file_and_arrow_keys(make_window, image_folder, qtbot):
+    w = make_window(None, wait_model=True)
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    bad = _row_by_name(w, "broken.png")
+    assert bad.status == FAILED and bad.status_note  # the reason is kept in the row
+    assert "failed:" in w.worklist.proxy.index(
+        next(i for i in range(5) if w.worklist.proxy.index(i, 0).data(Qt.ItemDataRole.UserRole + 1) == bad.id),
+        5).data()
+    # opening the same folder again adds nothing
+    w.add_paths([str(image_folder)])
+    qtbot.waitUntil(lambda: not w._scans, timeout=10000)
+    assert w.worklist.model.rowCount() == 5 and len(w.store) == 5
+
+    table = w.worklist.table
+    table.setFocus()
+    w.worklist.select_row(w.worklist.visible_row_ids()[0])
+    first = w.worklist.current_row_id()
+    with qtbot.waitSignal(w.worklist.case_selected, timeout=3000) as sig:
+        qtbot.keyClick(table, Qt.Key.Key_Down)
+    second = w.worklist.current_row_id()
+    assert second != first and sig.args == [second]
+    with qtbot.waitSignal(w.worklist.case_selected, timeout=3000) as sig:
+        qtbot.keyClick(table, Qt.Key.Key_Up)
+    assert sig.args == [first]
+    with qtbot.waitSignal(w.worklist.case_selected, timeout=1000) as sig:  # Enter opens at once
+        qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert sig.args == [first]
+
+
+def test_search_and_filters(make_window, image_folder, qtbot):
+    w = make_window(None)
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    w.worklist.search.setText("case_02")
+    assert w.worklist.proxy.rowCount() == 1
+    w.worklist.search.clear()
+    w.worklist.status_filter.setCurrentText("failed")
+    assert [w.worklist.model.row(i).file_name for i in w.worklist.visible_row_ids()] == ["broken.png"]
+    w.worklist.status_filter.setCurrentIndex(0)
+    w.worklist.result_filter.setCurrentText("Not analysed")
+    assert w.worklist.proxy.rowCount() == 5
+
+
+def test_analysis_layers_and_window_level(make_window, tiny_model_dir, image_folder, qtbot):
+    w = make_window(tiny_model_dir)
+    assert w.banner.isHidden()
+    assert "synthetic" in w.findings.notice.text().lower() and not w.findings.notice.isHidden()
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    row = _row_by_name(w, "case_00.png")
+    with qtbot.waitSignal(w.jobs.open_finished, timeout=30000) as sig:
+        _open(w, row.id)
+    result = sig.args[1]
+    assert sig.args[0] == row.id and 0.0 <= result.probability <= 1.0
+    saved = w.store.get(row.id)
+    assert saved.status == DONE and saved.probability == pytest.approx(result.probability)
+    assert "P(RA)" in w.findings.prob_label.text() and w.findings.bar.threshold == pytest.approx(result.threshold)
+
+    v = w.viewer
+    c, width = v.window()
+    before = v.displayed_image().copy()
+    v.set_window(c, width / 4)  # narrower window → more contrast, a different picture
+    assert v.window() == (pytest.approx(c), pytest.approx(width / 4))
+    assert not np.array_equal(before, v.displayed_image())
+
+    if "gradcam" not in result.heatmaps:
+        pytest.skip("Grad-CAM not available in this build (ra_desktop.explain missing)")
+    item = v.layer_item("gradcam")
+    assert item is not None and item.isVisible()  # default overlay from settings
+    v.set_layer_visible("gradcam", False)
+    assert not item.isVisible()
+    v.set_layer_opacity("gradcam", 0.2)
+    assert item.opacity() == pytest.approx(0.2)
+
+
+def test_selecting_another_case_cancels_and_no_stale_result(make_window, tiny_model_dir, image_folder, qtbot):
+    w = make_window(tiny_model_dir)
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    a, b = _row_by_name(w, "case_00.png"), _row_by_name(w, "case_03.png")
+    landed = []
+    w.jobs.open_image.connect(lambda rid, *_: landed.append(("image", rid)))
+    w.jobs.open_stage.connect(lambda rid, *_: landed.append(("stage", rid)))
+    w.jobs.open_finished.connect(lambda rid, *_: landed.append(("finished", rid)))
+    cancelled = []
+    w.jobs.thread.job_cancelled.connect(cancelled.append)
+    _open(w, a.id)
+    _open(w, b.id)  # straight away: the reader moved on
+    qtbot.waitUntil(lambda: ("finished", b.id) in landed, timeout=30000)
+    qtbot.wait(300)  # give a stale result the chance to arrive if it were going to
+    assert all(rid == b.id for _, rid in landed), landed
+    assert cancelled  # the first job was cancelled
+    assert w.viewer.radiograph.source_path.name == "case_03.png"
+    assert "case_03.png" in w.findings.case_label.text()
+
+
+def test_batch_with_broken_file_then_signoff_and_restart(make_window, tiny_model_dir, image_folder, qtbot):
+    w = make_window(tiny_model_dir)
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    progress = []
+    w.jobs.batch_progress.connect(lambda p: progress.append(p.finished))
+    with qtbot.waitSignal(w.jobs.batch_finished, timeout=60000) as sig:
+        w.analyse_all()
+        assert not w.batch_status.isHidden()
+    summary, cancelled = sig.args
+    assert not cancelled and summary.done == 4 and summary.failed == 1
+    assert progress[-1] == 5
+    rows = {r.file_name: r for r in w.store.rows()}
+    assert rows["broken.png"].status == FAILED and rows["broken.png"].status_note
+    assert all(rows[f"case_{i:02d}.png"].status == DONE and rows[f"case_{i:02d}.png"].probability is not None
+               for i in range(4))
+    # sign-off on one case
+    target = rows["case_01.png"]
+    _open(w, target.id)
+    w.findings.disagree.setChecked(True)
+    w.findings.note.setPlainText("joint spaces preserved")
+    w.findings.sign_button.click()
+    assert w.store.get(target.id).status == REVIEWED
+    assert "disagree" in w.worklist.model.data(w.worklist.model.index(
+        [r.id for r in w.worklist.model.rows()].index(target.id), 6))
+    w.close()
+
+    # "restart": a fresh window on the same database finds everything
+    w2 = make_window(tiny_model_dir)
+    rows2 = {r.file_name: r for r in w2.worklist.model.rows()}
+    assert set(rows2) == set(rows)
+    assert rows2["case_01.png"].verdict == "disagree" and rows2["case_01.png"].reader == "Dr Test"
+    assert rows2["case_01.png"].reader_note == "joint spaces preserved"
+    assert rows2["case_02.png"].probability == pytest.approx(rows["case_02.png"].probability)
+    assert rows2["broken.png"].status == FAILED
+    mode = sqlite3.connect(paths.user_data_dir() / "worklist.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_cancel_batch_returns_rows_to_new(make_window, tiny_model_dir, tmp_path, qtbot):
+    folder = tmp_path / "many"
+    write_images(folder, n=8, broken=False)
+    w = make_window(tiny_model_dir)
+    w.add_paths([str(folder)])
+    wait_rows(qtbot, w, 8)
+    with qtbot.waitSignal(w.jobs.batch_finished, timeout=30000) as sig:
+        w.analyse_all()
+        qtbot.waitUntil(lambda: any(r.status == DONE for r in w.store.rows()), timeout=30000)
+        w.batch_status.cancel.click()
+    assert sig.args[1] is True
+    qtbot.wait(500)
+    statuses = {r.status for r in w.store.rows()}
+    assert statuses <= {DONE, "new"} and "new" in statuses
+
+
+def test_interrupted_rows_recovered_at_start(make_window, image_folder, qtbot):
+    from ra_desktop.worklist import NewCase
+
+    store = WorklistStore()
+    (rid,) = store.add_cases([NewCase("x", str(image_folder / "case_00.png"))])
+    store.set_status(rid, "analysing")
+    store.close()
+    w = make_window(None)
+    row = w.worklist.model.row(rid)
+    assert row.status == "new" and "interrupted" in row.status_note

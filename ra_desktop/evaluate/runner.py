@@ -83,8 +83,10 @@ def _is_number(v: str) -> bool:
         return False
 
 
-def _unique_name(ds: DataSet, used: set[str]) -> str:
-    base = ds.source.stem if ds.source.is_file() else ds.source.name
+def _unique_name(given: Path, used: set[str]) -> str:
+    # Named after what the user typed (a folder read through its labels.csv keeps the folder name).
+    given = Path(given).resolve()
+    base = given.stem if given.is_file() else given.name
     name, k = base or "data", 2
     while name in used:
         name, k = f"{base}-{k}", k + 1
@@ -106,7 +108,7 @@ def evaluate(model_dir: Path, data: list[Path], out: Path, device: str = "auto",
     results, used = [], set()
     for path in data:
         ds = discover(path)
-        name = _unique_name(ds, used)
+        name = _unique_name(path, used)
         samples, probs, skipped = predict_dataset(loaded, ds, progress=progress)
         y = np.array([s.label for s in samples], dtype=int)
         rep = bootstrap_metrics(y, probs, threshold, n_boot=n_boot, seed=seed)

@@ -1,0 +1,154 @@
+"""End-to-end training on tiny generated images: model folder, evaluation, resume, bad input, DDP."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ra_desktop.cli import main
+
+# Small inputs keep a CPU epoch to seconds; the preprocessing is recorded in the manifest.
+FAST = ["--resize", "72", "--crop", "64", "--batch-size", "8", "--quiet", "--device", "cpu"]
+
+
+def make_images(root: Path, per_class: int = 8, size: int = 256, patients: bool = False) -> Path:
+    """Bright blobs = "RA", plain noise = "Normal" (256×256 8-bit PNGs)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.ogrid[:size, :size]
+    rows = ["path,label,patient_id,severity"]
+    for cls in ("RA", "Normal"):
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            img = rng.normal(80, 20, (size, size))
+            if cls == "RA":
+                for _ in range(3):
+                    cy, cx = rng.integers(size // 5, 4 * size // 5, 2)
+                    img += 150 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 12.0**2))
+            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(root / cls / f"{cls}_{i}.png")
+            rows.append(f"{cls}/{cls}_{i}.png,{cls},P-{cls}-{i // 2},{1 + i % 3 if cls == 'RA' else 0}")
+    if patients:
+        (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One 2-epoch run shared by the tests below (training is the slow part)."""
+    root = tmp_path_factory.mktemp("train")
+    data = make_images(root / "data", patients=True)
+    (data / "RA" / "corrupt.png").write_bytes(b"not really a png")
+    with open(data / "labels.csv", "a") as fh:
+        fh.write("RA/corrupt.png,RA,P-RA-9,1\n")
+    out = root / "model"
+    rc = main(["train", str(data), "--arch", "vgg8", "--out", str(out), "--epochs", "2", "--seed", "3",
+               "--weights-dtype", "float16", *FAST])
+    assert rc == 0
+    return data, out
+
+
+def test_model_folder_is_complete_and_loads(trained):
+    from ra_desktop.model import load_model
+
+    data, out = trained
+    for name in ("manifest.json", "weights.safetensors", "training_log.csv", "training_log.json",
+                 "validation_metrics.json", "checkpoint/last.pt", "checkpoint/best.pt"):
+        assert (out / name).is_file(), name
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["architecture"] == "vgg8" and m["weights_dtype"] == "float16"
+    assert m["preprocessing"]["crop"] == 64
+    assert m["synthetic_training_data"] is False  # P- ids, no ground_truth/: not phantom data
+    assert "--seed 3" in m["training"]["command"] and m["training"]["seeds"]["torch"] == 3
+    assert m["training"]["split"]["by"] == "patient"
+    assert 0.0 <= m["threshold"] <= 1.0 and "Youden" in m["training"]["threshold_method"]
+    assert m["validation_metrics"]["n"] >= 2
+    log = json.loads((out / "training_log.json").read_text())
+    assert [e["epoch"] for e in log["epochs"]] == [1, 2]
+    assert [Path(s["path"]).name for s in log["skipped_files"]] == ["corrupt.png"]
+    assert (out / "training_log.csv").read_text().splitlines()[0].startswith("epoch,train_loss")
+    loaded = load_model(out, "cpu")
+    p = loaded.predict_proba(np.zeros((2, 3, 64, 64), np.float32))
+    assert p.shape == (2,) and np.all((p >= 0) & (p <= 1))
+
+
+def test_evaluate_writes_metrics_plots_and_table(trained, tmp_path, capsys):
+    data, model = trained
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(model), str(data), str(data / "labels.csv"), "--out", str(out),
+                 "--bootstrap", "200", "--quiet", "--device", "cpu"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("Dataset ") == 1 and "| Sensitivity" in text and "AUC" in text and "corrupt.png" in text
+    doc = json.loads((out / "evaluation.json").read_text())
+    assert [d["name"] for d in doc["datasets"]] == ["data", "labels"]  # unique names per data set
+    d = doc["datasets"][0]
+    assert d["n"] == 16 and d["n_positive"] == 8 and d["n_negative"] == 8
+    for key, m in d["metrics"].items():
+        assert m["value"] is None or 0.0 <= m["low"] <= m["value"] <= m["high"] <= 1.0, key
+    assert sum(d["confusion"].values()) == 16
+    assert [r["severity"] for r in d["sensitivity_by_severity"]] == ["1", "2", "3"]
+    assert len(d["skipped_files"]) == 1
+    for png in ("roc.png", "confusion_matrix.png", "calibration.png"):
+        assert (out / "data" / png).stat().st_size > 1000
+    assert len((out / "data" / "predictions.csv").read_text().splitlines()) == 17
+
+
+def test_resume_reproduces_the_uninterrupted_run(trained, tmp_path):
+    from safetensors.numpy import load_file
+
+    data, reference = trained
+    out = tmp_path / "model"
+    common = [str(data), "--arch", "vgg8", "--out", str(out), "--seed", "3", "--weights-dtype", "float16", *FAST]
+    assert main(["train", *common, "--epochs", "1"]) == 0
+    assert main(["train", *common, "--epochs", "2"]) == 2  # refuses to overwrite without --resume
+    assert main(["train", *common, "--epochs", "2", "--resume"]) == 0
+    log = json.loads((out / "training_log.json").read_text())
+    assert [e["epoch"] for e in log["epochs"]] == [1, 2]
+    a, b = load_file(str(out / "weights.safetensors")), load_file(str(reference / "weights.safetensors"))
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.mark.parametrize("layout, message", [
+    ("no_normal_folder", "missing subfolder(s) Normal/"),
+    ("empty_normal", "no Normal images"),
+    ("all_unreadable_normal", "readable training images"),
+])
+def test_bad_data_fails_before_training(tmp_path, capsys, layout, message):
+    data = make_images(tmp_path / "data", per_class=2, size=32)
+    if layout == "no_normal_folder":
+        (data / "Normal").rename(data / "Healthy")
+    elif layout == "empty_normal":
+        for p in (data / "Normal").iterdir():
+            p.unlink()
+    else:
+        for p in (data / "Normal").iterdir():
+            p.write_bytes(b"garbage")
+    assert main(["train", str(data), "--out", str(tmp_path / "m"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert not (tmp_path / "m").exists()  # nothing trained, nothing written
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_with_gloo(tmp_path):
+    from ra_desktop.model import load_model
+
+    data = make_images(tmp_path / "data", per_class=6, patients=True)
+    out = tmp_path / "model"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "ra_desktop", "train", str(data), "--out", str(out), "--epochs", "1", *FAST]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "DDP 2 processes (gloo)" in proc.stdout
+    assert proc.stdout.count("model folder written") == 1  # only rank 0 writes
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["training"]["world_size"] == 2
+    assert m["training"]["command"].startswith("torchrun")
+    loaded = load_model(out, "cpu")
+    assert loaded.predict_proba(np.zeros((3, 64, 64), np.float32)).shape == (1,)

@@ -218,3 +218,11 @@ def test_qt_image_round_trip():
     grey = np.arange(35, dtype=np.uint8).reshape(7, 5)
     out = qt_image.qimage_to_array(qt_image.grey_to_qimage(grey))
     np.testing.assert_array_equal(out[..., 0], grey)
+
+
+def test_mask_contour_band():
+    mask = np.zeros((12, 12), bool)
+    mask[2:10, 2:10] = True
+    one, two = mask_contour(mask), mask_contour(mask, thickness=2)
+    assert one.sum() == 28 and two.sum() == 28 + 20  # 8×8 ring, then the 6×6 ring inside it
+    assert not (one & ~mask).any()  # drawn inside the lesion, never outside

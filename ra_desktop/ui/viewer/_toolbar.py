@@ -17,7 +17,14 @@ QWidget#viewer QLabel#caption { color: #ffcf70; font-style: italic; }
 QWidget#viewer QLabel#small, QWidget#viewer QLabel#dim { color: #9aa0a8; font-size: 8pt; }
 QWidget#viewer QLabel#readout { color: #c8ccd2; font-family: monospace; padding: 2px 6px;
                                 background: #232529; }
-QWidget#viewer QComboBox, QWidget#viewer QCheckBox { color: #d8dade; }
+QWidget#viewer QCheckBox { color: #d8dade; }
+QWidget#viewer QCheckBox:disabled, QWidget#viewer QLabel:disabled { color: #6c7078; }
+QWidget#viewer QComboBox { background: #2b2e33; color: #d8dade; border: 1px solid #44474d;
+                           border-radius: 3px; padding: 1px 6px; }
+QWidget#viewer QComboBox:disabled { color: #8a8f96; }
+QWidget#viewer QComboBox QAbstractItemView { background: #2b2e33; color: #d8dade;
+                                             selection-background-color: #3a5f8f; }
+QWidget#viewer QToolBar::separator { background: #44474d; width: 1px; margin: 4px 4px; }
 QLabel#badge { color: white; background: rgba(20, 20, 20, 190); border: 1px solid #888;
                border-radius: 4px; padding: 3px 8px; font-weight: bold; font-size: 15pt; }
 QLabel#badge[mirrored="true"] { background: rgba(150, 70, 0, 220); border-color: #ffb040; }

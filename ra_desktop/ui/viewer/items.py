@@ -22,16 +22,21 @@ GT_COLOUR = QtGui.QColor(80, 255, 120)
 MEASURE_COLOUR = QtGui.QColor(255, 230, 60)
 
 
-def _label(text: str, colour: QtGui.QColor, parent: QtWidgets.QGraphicsItem) -> QtWidgets.QGraphicsSimpleTextItem:
-    item = QtWidgets.QGraphicsSimpleTextItem(text, parent)
+class _Label(QtWidgets.QGraphicsSimpleTextItem):
+    """Upright text on a dark box: legible over bright bone and over any heat map."""
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.fillRect(self.boundingRect().adjusted(-3, -1, 3, 1), QtGui.QColor(0, 0, 0, 170))
+        super().paint(painter, option, widget)
+
+
+def _label(text: str, colour: QtGui.QColor, parent: QtWidgets.QGraphicsItem) -> _Label:
+    item = _Label(text, parent)
     item.setFlag(_IGNORE, True)
     font = item.font()
-    font.setPointSizeF(10)
-    font.setBold(True)
+    font.setPointSizeF(9)
     item.setFont(font)
     item.setBrush(colour)
-    # A dark outline keeps the label legible over bright bone and over any heat map.
-    item.setPen(QtGui.QPen(QtGui.QColor(0, 0, 0, 220), 2.5))
     return item
 
 
@@ -84,12 +89,14 @@ def lesion_mask_from(gt: dict) -> np.ndarray | None:
     return None
 
 
-def mask_contour(mask: np.ndarray) -> np.ndarray:
-    """Boundary pixels of a boolean mask (mask minus its 4-neighbour erosion)."""
-    padded = np.pad(mask, 1, constant_values=False)
-    interior = (padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1]
-                & padded[1:-1, :-2] & padded[1:-1, 2:])
-    return mask & ~interior
+def mask_contour(mask: np.ndarray, thickness: int = 1) -> np.ndarray:
+    """The inner boundary band of a boolean mask, ``thickness`` pixels wide (4-neighbour erosion)."""
+    inner = mask.copy()
+    for _ in range(max(int(thickness), 1)):
+        padded = np.pad(inner, 1, constant_values=False)
+        inner = (padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1]
+                 & padded[1:-1, :-2] & padded[1:-1, 2:])
+    return mask & ~inner
 
 
 class GroundTruthItem(QtWidgets.QGraphicsItemGroup):
@@ -117,10 +124,14 @@ class GroundTruthItem(QtWidgets.QGraphicsItemGroup):
         if mask is not None:
             if mask.shape != tuple(image_shape):
                 raise ValueError(f"lesion mask shape {mask.shape} does not match the image {image_shape}")
-            edge = mask_contour(mask)
+            # ~1 screen pixel at "fit" zoom: a 1-pixel line would break up when scaled down.
+            edge = mask_contour(mask, thickness=max(1, round(max(mask.shape) / 800)))
             rgba = np.zeros(mask.shape + (4,), dtype=np.uint8)
             rgba[edge] = (GT_COLOUR.red(), GT_COLOUR.green(), GT_COLOUR.blue(), 255)
             self.contour = QtWidgets.QGraphicsPixmapItem(qt_image.to_pixmap(rgba), self)
+            self.contour.setTransformationMode(QtCore.Qt.TransformationMode.SmoothTransformation)
+        for label in self.labels:
+            label.setZValue(1)  # text above the outlines
 
 
 class MeasurementItem(QtWidgets.QGraphicsLineItem):

@@ -46,16 +46,19 @@ class Loupe(QtWidgets.QWidget):
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         side = SIZE / self.factor
         source = QtCore.QRectF(self._center.x() - side / 2, self._center.y() - side / 2, side, side)
+        # Render the scene into a pixmap first: QGraphicsView.render() resets the painter's clip,
+        # so drawing it straight into the widget would fill the whole square, not the circle.
+        lens = QtGui.QPixmap(SIZE, SIZE)
+        lens.fill(QtGui.QColor(0, 0, 0))
+        lens_painter = QtGui.QPainter(lens)
+        self._view.render(lens_painter, QtCore.QRectF(0, 0, SIZE, SIZE), source.toRect(),
+                          QtCore.Qt.AspectRatioMode.IgnoreAspectRatio)
+        lens_painter.end()
         painter = QtGui.QPainter(self)
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        clip = QtGui.QPainterPath()
-        clip.addEllipse(QtCore.QRectF(1, 1, SIZE - 2, SIZE - 2))
-        painter.setClipPath(clip)
-        painter.fillRect(self.rect(), QtGui.QColor(0, 0, 0))
-        # Render from the scene, with its own painter state, so the loupe never paints itself.
-        self._view.render(painter, QtCore.QRectF(0, 0, SIZE, SIZE), source.toRect(),
-                          QtCore.Qt.AspectRatioMode.IgnoreAspectRatio)
-        painter.setClipping(False)
+        painter.setPen(QtCore.Qt.PenStyle.NoPen)
+        painter.setBrush(QtGui.QBrush(lens))
+        painter.drawEllipse(QtCore.QRectF(1, 1, SIZE - 2, SIZE - 2))
         painter.setPen(QtGui.QPen(QtGui.QColor(0, 180, 255, 160), 1))
         c = SIZE / 2
         painter.drawLine(QtCore.QPointF(c - 8, c), QtCore.QPointF(c + 8, c))

@@ -20,7 +20,7 @@ from ra_desktop.ui.viewer.view import ImageView, Tool
 
 _DEFAULT_CMAP = {"gradcam": "jet", "shap": "rdbu"}
 _DEFAULT_VISIBLE = {"gradcam": True, "shap": False}  # two maps at once hide each other
-_DEFAULT_OPACITY = 0.45
+_DEFAULT_OPACITY = 0.35  # bone detail stays readable under the map
 _DRAG_INTERVAL_MS = 15  # coalesce W/L drag renders to ~60 per second at most
 
 

@@ -92,3 +92,23 @@ def test_cli(tmp_path):
     assert gt["severity"] == 2
     with pytest.raises(SystemExit):
         main(["phantom", "--n", "2", "--seed", "3", "--out", str(tmp_path), "--severity", "0-4"])
+
+
+def test_bundled_demo_set_is_consistent():
+    from ra_desktop.paths import demo_dir
+    from ra_desktop.phantom.demo import DEMO_CASES
+
+    root = demo_dir()
+    if not (root / "labels.csv").is_file():
+        pytest.skip("demo set not present in this install")
+    with open(root / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(DEMO_CASES)
+    for row, (label, sev, side, force) in zip(rows, DEMO_CASES):
+        gt = load_ground_truth(root / row["path"])
+        assert gt["label"] == row["label"] == label and gt["severity"] == sev
+        assert gt["laterality"] == side and gt["seed"][0] >= 900000
+        kinds = {f["type"] for f in gt["other_findings"]}
+        assert {"dip_oa": "dip_osteoarthritis", "fracture": "healed_fracture"}.keys() >= set(force)
+        assert all({"dip_oa": "dip_osteoarthritis", "fracture": "healed_fracture"}[k] in kinds
+                   for k in force)

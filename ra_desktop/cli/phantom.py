@@ -33,8 +33,8 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n", type=int, required=True, help="number of images")
-    parser.add_argument("--seed", type=int, required=True,
+    parser.add_argument("--n", type=int, help="number of images")
+    parser.add_argument("--seed", type=int,
                         help="data-set seed (training < 100000, test >= 500000, demo >= 900000)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--ra-fraction", type=float, default=0.5, help="fraction of RA cases")
@@ -46,12 +46,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"long side in pixels ({MIN_SIZE}-{MAX_SIZE}, default 2000)")
     parser.add_argument("--start-index", type=int, default=0, help="first case index (extend a set)")
     parser.add_argument("--allow-small", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--demo", action="store_true",
+                        help="write the fixed demo set (resources/demo) to --out instead")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     from ra_desktop.phantom import generate_dataset
 
+    if args.demo:
+        from ra_desktop.phantom.demo import generate_demo
+
+        rows = generate_demo(args.out)
+        print(f"{len(rows)} demo phantoms in {args.out}")
+        return 0
+    if args.n is None or args.seed is None:
+        print("error: --n and --seed are required (or --demo)")
+        return 2
     if not args.allow_small and not MIN_SIZE <= args.size <= MAX_SIZE:
         print(f"error: --size must be {MIN_SIZE}-{MAX_SIZE} px")
         return 2

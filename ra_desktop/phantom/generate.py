@@ -76,7 +76,8 @@ def _lesion_mask(shape, joints_px: dict, erosions, sp) -> np.ndarray:
 
 
 def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str = "R",
-                  size: int = DEFAULT_SIZE, *, seed_info=None) -> PhantomCase:
+                  size: int = DEFAULT_SIZE, *, seed_info=None,
+                  force_findings: tuple[str, ...] = ()) -> PhantomCase:
     """Generate one synthetic PA hand/wrist radiograph.
 
     Parameters
@@ -92,6 +93,8 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
         Long side (rows) in pixels. The API accepts small sizes (tests); the CLI enforces 1500-3000.
     seed_info : optional
         Recorded in the ground truth as ``seed`` (defaults to the int seed).
+    force_findings : tuple of {"dip_oa", "fracture"}
+        Add these RA-unrelated findings whatever the draw (demo cases).
 
     Returns
     -------
@@ -109,6 +112,10 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
     h = int(size)
     w = int(round(h * ASPECT))
     plan = sample_plan(rng, label, severity)
+    if "dip_oa" in force_findings and not plan.dip_oa:
+        plan.dip_oa = {"DIP2": 2.0, "DIP3": 3.0, "DIP4": 2.0}
+    if "fracture" in force_findings and not plan.fracture:
+        plan.fracture = {"ray": 5, "t": 0.62, "angle_deg": 9.0}  # old boxer's-type fracture
     scale = float(rng.uniform(0.88, 1.1))
     fov_h = float(260.0 * rng.uniform(0.96, 1.04) * (0.5 + 0.5 * scale))
     sp = fov_h / h

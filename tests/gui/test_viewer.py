@@ -261,3 +261,34 @@ def test_float_and_signed_pixels_use_exact_or_binned_lut():
     floats = np.array([[0.0, 0.5, 1.0]], dtype=np.float32)
     out = _display.WindowLut(floats).render(0.5, 1.0, False)
     assert list(out[0]) == [0, 128, 255]
+
+
+@pytest.mark.parametrize("how", ["middle", "space"])
+def test_pan_moves_view_not_window(viewer, qtbot, how):
+    viewer.set_radiograph(make_radiograph())
+    viewer.one_to_one()
+    view, vp = viewer.view, viewer.view.viewport()
+    start = QtCore.QPoint(300, 300)
+    before = scene_at(view, start)
+    window = viewer.window()
+    if how == "middle":
+        button = QtCore.Qt.MouseButton.MiddleButton
+    else:
+        button = QtCore.Qt.MouseButton.LeftButton
+        view.setFocus()
+        qtbot.keyPress(view, QtCore.Qt.Key.Key_Space)
+    send_mouse(vp, "press", start, button=button)
+    send_mouse(vp, "move", start + QtCore.QPoint(40, 25), buttons=button)
+    send_mouse(vp, "release", start + QtCore.QPoint(40, 25), button=button)
+    if how == "space":
+        qtbot.keyRelease(view, QtCore.Qt.Key.Key_Space)
+    after = scene_at(view, start + QtCore.QPoint(40, 25))
+    assert abs(after.x() - before.x()) < 1 and abs(after.y() - before.y()) < 1  # content followed
+    assert viewer.window() == window
+
+
+def test_layers_need_a_radiograph(viewer):
+    with pytest.raises(RuntimeError):
+        viewer.set_layer("gradcam", np.zeros((H, W), np.float32), signed=False)
+    with pytest.raises(ValueError):
+        viewer.set_layer("occlusion", None)

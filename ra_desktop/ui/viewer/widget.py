@@ -145,6 +145,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self._display = self._lut.render(self._center, self._width, invert)
         self.image_item.setPixmap(qt_image.to_pixmap(self._display))
         self.image_item.setVisible(True)
+        self.view.loupe.refresh()
         self._update_badges()
 
     def apply_preset(self, name: str) -> None:
@@ -232,7 +233,8 @@ class ViewerWidget(QtWidgets.QWidget):
         tip = ("Display is mirrored: the patient's side is as labelled, the picture is flipped."
                if mirrored else "Patient side (from the file)")
         self.badges.set_orientation(text, mirrored, tip)
-        self.badges.set_corner(f"W {self._width:.0f}  L {self._center:.0f}   zoom {self.view.zoom * 100:.0f}%")
+        inv = "   INVERTED" if self._user_invert else ""
+        self.badges.set_corner(f"W {self._width:.0f}  L {self._center:.0f}   zoom {self.view.zoom * 100:.0f}%{inv}")
 
     # ---- tools -----------------------------------------------------------------------------
     def use_window_tool(self) -> None:

@@ -37,6 +37,9 @@ def viewer(qtbot):
     w.resize(900, 700)
     w.show()
     qtbot.waitExposed(w)
+    # Shortcuts fire only in the active window (as on a real desktop); offscreen is always active.
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=2000)
     return w
 
 

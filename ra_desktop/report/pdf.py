@@ -55,6 +55,11 @@ def find_unicode_font() -> tuple[Path, Path] | None:
     return None
 
 
+def _short(case_id: str, keep: int = 14) -> str:
+    """Long DICOM UIDs abbreviated for headers and footers (the full id is in the table)."""
+    return case_id if len(case_id) <= 2 * keep + 1 else f"{case_id[:keep]}…{case_id[-keep:]}"
+
+
 def to_latin1(text: str) -> str:
     """Map text to Latin-1 for the core fonts: known symbols spelled out, the rest as "?"."""
     for k, v in _ASCII.items():
@@ -97,10 +102,10 @@ class _ReportPDF(FPDF):
         self.line(self.l_margin, self.get_y() - 0.5, self.w - self.r_margin, self.get_y() - 0.5)
         self.cell(0, 3.2, self.t("  ·  ".join(self.report.footer)), align="L",
                   new_x="LMARGIN", new_y="NEXT")
-        left = f"Case {self.report.case_id} · decision support, not a diagnosis"
+        left = f"Case {_short(self.report.case_id)} · decision support, not a diagnosis"
         if any(w == SYNTHETIC_NOTICE for w in self.report.warnings):
             left += f" · {SYNTHETIC_NOTICE}"
-        self.cell(0, 3.6, self.t(left), align="L")
+        self.cell(self.content_w - 18, 3.6, self.t(left), align="L")
         self.set_x(self.l_margin)
         self.cell(0, 3.6, self.t(f"page {self.page_no()}/{{nb}}"), align="R")
 
@@ -135,8 +140,8 @@ def _header(pdf: _ReportPDF, r: ReportModel) -> None:
     pdf.font(15, bold=True)
     pdf.multi_cell(0, 7, pdf.t(r.institution), new_x="LMARGIN", new_y="NEXT")
     pdf.font(9, colour=_MUTED)
-    pdf.cell(pdf.content_w * 0.6, 5, pdf.t(r.title), align="L")
-    pdf.cell(0, 5, pdf.t(f"Case {r.case_id}"), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(pdf.content_w * 0.55, 5, pdf.t(r.title), align="L")
+    pdf.cell(0, 5, pdf.t(f"Case {_short(r.case_id)}"), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_draw_color(*_INK)
     pdf.set_line_width(0.5)
     pdf.line(pdf.l_margin, pdf.get_y() + 0.5, pdf.w - pdf.r_margin, pdf.get_y() + 0.5)

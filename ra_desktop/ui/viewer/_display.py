@@ -112,3 +112,25 @@ def orientation_text(laterality: str | None, flip_h: bool, flip_v: bool, rotatio
     if rotation % 360:
         parts.append(f"rot {rotation % 360}°")
     return " ".join(parts), mirrored
+
+
+def readout_text(pixels: np.ndarray, x: float, y: float, layers: dict[str, tuple[np.ndarray, bool]]) -> str:
+    """"x 12  y 34   value 2048   |   Grad-CAM 0.412" for image point (x, y); "" outside the image.
+
+    The value is the raw modality value (never the windowed display byte); layer values read
+    "not seen" where the model had no input (NaN).
+    """
+    h, w = pixels.shape
+    ix, iy = math.floor(x), math.floor(y)
+    if not (0 <= ix < w and 0 <= iy < h):
+        return ""
+    raw = pixels[iy, ix]
+    raw_text = f"{int(raw):d}" if np.issubdtype(pixels.dtype, np.integer) else f"{float(raw):.5g}"
+    parts = [f"x {ix}  y {iy}   value {raw_text}"]
+    for title, (values, signed) in layers.items():
+        v = float(values[iy, ix])
+        if not np.isfinite(v):
+            parts.append(f"{title} not seen")
+        else:
+            parts.append(f"{title} {v:+.3f}" if signed else f"{title} {v:.3f}")
+    return "   |   ".join(parts)

@@ -4,7 +4,7 @@ The colour bar image comes from ``render.overlay.colorbar``, the same renderer a
 """
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from ra_desktop.render import overlay
 from ra_desktop.ui import qt_image

@@ -67,9 +67,6 @@ class OverlayLayer:
         rgba = overlay.colorize(self.values, self.cmap, self.vmin, self.vmax, opacity=1.0, signed=self.signed)
         self.item.setPixmap(qt_image.to_pixmap(rgba))
 
-    def value_at(self, x: int, y: int) -> float:
-        return float(self.values[y, x])
-
 
 def lesion_mask_from(gt: dict) -> np.ndarray | None:
     """The optional lesion mask of a ground-truth dict, given as an array or a file path."""

@@ -7,8 +7,6 @@ transform only.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
@@ -289,19 +287,8 @@ class ViewerWidget(QtWidgets.QWidget):
         """Readout at image point (x, y): position, raw modality value and layer values."""
         if self._radiograph is None:
             return ""
-        h, w = self._radiograph.pixels.shape
-        ix, iy = math.floor(x), math.floor(y)
-        if not (0 <= ix < w and 0 <= iy < h):
-            return ""
-        raw = self._radiograph.pixels[iy, ix]
-        raw_text = f"{raw:d}" if np.issubdtype(type(raw), np.integer) else f"{float(raw):.5g}"
-        parts = [f"x {ix}  y {iy}   value {raw_text}"]
-        for name, layer in self._layers.items():
-            v = layer.value_at(ix, iy)
-            parts.append(f"{controls.TITLES[name]} {v:+.3f}" if layer.signed and np.isfinite(v) else
-                         f"{controls.TITLES[name]} {v:.3f}" if np.isfinite(v) else
-                         f"{controls.TITLES[name]} not seen")
-        return "   |   ".join(parts)
+        layers = {controls.TITLES[n]: (layer.values, layer.signed) for n, layer in self._layers.items()}
+        return _display.readout_text(self._radiograph.pixels, x, y, layers)
 
     def _on_cursor(self, x: float, y: float) -> None:
         self._last_cursor = (x, y)

@@ -226,6 +226,11 @@ class ViewerWidget(QtWidgets.QWidget):
         self.actions["flip_v"].setChecked(self.view.flip_v)
         if not has_image:
             return
+        # Zoomed out, smooth scaling avoids aliasing of noise and trabeculae; at ≥1:1 the reader
+        # sees true pixels (nearest neighbour), as in diagnostic viewers.
+        mode = QtCore.Qt.TransformationMode
+        self.image_item.setTransformationMode(mode.SmoothTransformation if self.view.zoom < 1 else
+                                              mode.FastTransformation)
         text, mirrored = _display.orientation_text(self._radiograph.laterality, self.view.flip_h,
                                                    self.view.flip_v, self.view.rotation)
         tip = ("Display is mirrored: the patient's side is as labelled, the picture is flipped."

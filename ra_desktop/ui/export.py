@@ -1,13 +1,14 @@
-"""Export report(s): thin GUI glue over ``ra_desktop.report`` (written by the report engineer).
+"""Export report(s): thin GUI glue over ``ra_desktop.report`` (the report engineer's module).
 
-The PDF work runs off the GUI thread; the batch shows a progress dialog with a cancel button.
+The PDF work runs on the inference lane (a batch export re-analyses each study with the warm
+model, and the model has one lane, STYLE P6); the batch shows a progress dialog with Cancel.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
 from ra_desktop.cancel import CancelToken
@@ -15,97 +16,103 @@ from ra_desktop.cancel import CancelToken
 log = logging.getLogger(__name__)
 
 
-def _report_api():
-    try:
-        import ra_desktop.report as report
-    except ImportError:
-        return None
-    return report
+class _Relay(QObject):
+    """Lives on the GUI thread; emitting from the worker thread makes these queued signals."""
+
+    progress = Signal(int, int, str)
+    finished = Signal(object, str)  # result, error ("" when fine)
 
 
-class _ExportThread(QThread):
-    progress = Signal(int, int, str)  # done, total, current name
-    finished_export = Signal(object, str)  # result (list of paths or other), error text ("" if fine)
+def _run_on_lane(window, work) -> _Relay:
+    relay = _Relay(window)
 
-    def __init__(self, fn, parent=None) -> None:
-        super().__init__(parent)
-        self._fn = fn
-        self.token = CancelToken()
-
-    def run(self) -> None:
+    def task(model) -> None:
         try:
-            out = self._fn(self)
-        except Exception as exc:  # noqa: BLE001 - shown to the user as a value (STYLE P7)
+            out = work(model, relay)
+        except Exception as exc:  # noqa: BLE001 - reported to the user as a value (STYLE P7)
             log.exception("report export failed")
-            self.finished_export.emit(None, f"{type(exc).__name__}: {exc}")
+            relay.finished.emit(None, f"{type(exc).__name__}: {exc}")
             return
-        self.finished_export.emit(out, "")
+        relay.finished.emit(out, "")
+
+    window.jobs.thread.submit_task(task)
+    return relay
+
+
+def _analysed(path: str, model, explanations, cancel):
+    from ra_desktop.pipeline import analyse
+
+    gen = analyse(Path(path), model, explanations=explanations, cancel=cancel)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
 
 
 def export_current(window) -> None:
-    report = _report_api()
-    fn = getattr(report, "export_report", None) if report else None
-    result = getattr(window, "current_result", None)
+    from ra_desktop.report.batch import write_report
+
+    result = window.current_result
     row = window.store.get(window.current_row_id) if window.current_row_id is not None else None
     if row is None or result is None:
         QMessageBox.information(window, "Export report", "Open an analysed case first.")
         return
-    if fn is None:
-        QMessageBox.information(window, "Export report", "Report export is not available in this build.")
-        return
-    stem = f"{row.patient_id or 'case'}_{Path(row.path).stem}_ra-report.pdf"
-    path, _ = QFileDialog.getSaveFileName(window, "Export report", stem, "PDF (*.pdf)")
-    if not path:
+    folder = QFileDialog.getExistingDirectory(window, "Folder for the report")
+    if not folder:
         return
     manifest = window.jobs.model.manifest if window.jobs.model else None
-    thread = _ExportThread(lambda t: fn(result, Path(path), manifest=manifest, signoff=row), window)
-    thread.finished_export.connect(lambda out, err: _done_one(window, path, err))
-    window._export_thread = thread  # keep a reference until it finishes
+    relay = _run_on_lane(window, lambda model, relay: write_report(
+        result, folder, manifest=manifest, signoff=row, settings=window.settings))
+    relay.finished.connect(lambda out, err: QMessageBox.warning(
+        window, "Export report", f"The report could not be written:\n{err}") if err
+        else window._status(f"Report saved: {out}", 15000))
     window._status("Writing report…")
-    thread.start()
-
-
-def _done_one(window, path: str, err: str) -> None:
-    if err:
-        QMessageBox.warning(window, "Export report", f"The report could not be written:\n{err}")
-    else:
-        window._status(f"Report saved: {path}", 10000)
 
 
 def export_batch(window) -> None:
-    report = _report_api()
-    fn = getattr(report, "export_batch", None) if report else None
-    if fn is None:
-        QMessageBox.information(window, "Export reports", "Batch report export is not available in this build.")
-        return
+    from ra_desktop.report.batch import BatchItem, export_batch as report_batch
+
     rows = [r for r in window.worklist.model.rows() if r.probability is not None]
     if not rows:
         QMessageBox.information(window, "Export reports", "No analysed cases to export yet.")
         return
+    if not window.jobs.has_model:
+        QMessageBox.information(window, "Export reports", "A model is needed to draw the report images.")
+        return
     folder = QFileDialog.getExistingDirectory(window, "Folder for the reports")
     if not folder:
         return
+    token = CancelToken()
     dlg = QProgressDialog("Writing reports…", "Cancel", 0, len(rows), window)
     dlg.setWindowTitle("Export reports")
     dlg.setMinimumDuration(0)
+    dlg.canceled.connect(token.cancel)
+    explanations = window.settings.batch_explanations
+    manifest = window.jobs.model.manifest
 
-    def work(t: _ExportThread):
-        def progress(done, total, name=""):
-            t.progress.emit(int(done), int(total), str(name))
-        return fn([r.path for r in rows], Path(folder), model_dir=str(window.settings.model_path()),
-                  progress=progress, cancel=t.token, signoffs={r.path: r for r in rows})
+    def work(model, relay):
+        items = [BatchItem(source=r.path, manifest=manifest, signoff=r,
+                           produce=lambda cancel, p=r.path: _analysed(p, model, explanations, cancel))
+                 for r in rows]
+        return report_batch(items, folder, lambda d, n, m: relay.progress.emit(d, n, m), token,
+                            settings=window.settings)
 
-    thread = _ExportThread(work, window)
-    thread.progress.connect(lambda d, n, name: (dlg.setMaximum(n), dlg.setValue(d), dlg.setLabelText(f"Writing {name}…")))
-    dlg.canceled.connect(thread.token.cancel)
+    relay = _run_on_lane(window, work)
+    relay.progress.connect(lambda d, n, m: (dlg.setMaximum(n), dlg.setValue(d), dlg.setLabelText(m)))
 
-    def finished(out, err):
+    def finished(summary, err):
         dlg.close()
         if err:
             QMessageBox.warning(window, "Export reports", f"Export stopped:\n{err}")
-        else:
-            window._status(f"Reports written to {folder}", 10000)
+            return
+        failed = summary.failed
+        msg = f"{len(summary.written)} report(s) written to {folder}"
+        if failed:
+            msg += f"; {len(failed)} failed:\n" + "\n".join(f"{Path(r.source).name}: {r.reason}" for r in failed[:10])
+        if summary.cancelled:
+            msg = "Cancelled. " + msg
+        QMessageBox.information(window, "Export reports", msg)
 
-    thread.finished_export.connect(finished)
-    window._export_thread = thread
-    thread.start()
+    relay.finished.connect(finished)
+    window._export_dialog = dlg  # keep it alive while the lane works

@@ -69,6 +69,7 @@ class InferenceThread(QThread):
         self._load_request: tuple[str, str] | None = None
         self._open: Job | None = None
         self._batch: deque[Job] = deque()
+        self._tasks: deque[Any] = deque()  # callables fn(model) run on this lane (report export)
         self._running: Job | None = None
         self._stop = False
         self._model: Any = None  # LoadedModel, touched only on this thread
@@ -99,6 +100,13 @@ class InferenceThread(QThread):
         if dropped is not None:  # emitted outside the lock: receivers may call back into us
             self.job_cancelled.emit(dropped.job_id)
 
+    def submit_task(self, fn) -> None:
+        """Run ``fn(loaded_model_or_None)`` on the inference lane (after the open case, before
+        batch items): work that needs the model, such as report export, shares the one lane."""
+        with self._cond:
+            self._tasks.append(fn)
+            self._cond.notify()
+
     def cancel_batch(self) -> list[int]:
         """Drop queued batch jobs and cancel the running one. Returns the dropped row ids."""
         with self._cond:
@@ -128,7 +136,7 @@ class InferenceThread(QThread):
     def run(self) -> None:  # noqa: D401 - QThread entry point
         while True:
             with self._cond:
-                while not (self._stop or self._load_request or self._open or self._batch):
+                while not (self._stop or self._load_request or self._open or self._tasks or self._batch):
                     self._cond.wait()
                 if self._stop:
                     return
@@ -137,12 +145,16 @@ class InferenceThread(QThread):
                     self._load_request = None
                 elif self._open is not None:
                     task, self._open = self._open, None
+                elif self._tasks:
+                    task = self._tasks.popleft()
                 else:
                     task = self._batch.popleft()
                 self._running = task if isinstance(task, Job) else None
             try:
                 if isinstance(task, Job):
                     self._run_job(task)
+                elif callable(task):
+                    task(self._model)
                 else:
                     self._load(*task)
             except BaseException:  # noqa: BLE001 - the lane must survive anything

@@ -1,0 +1,85 @@
+"""Report export, settings (model import validated first), and the sample gallery."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from ra_desktop.settings import load_settings
+from tests.gui.conftest import wait_rows, write_images
+
+pytestmark = pytest.mark.gui
+
+
+def test_export_report_for_open_case(make_window, tiny_model_dir, image_folder, tmp_path, qtbot, monkeypatch):
+    out = tmp_path / "reports"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(out)))
+    w = make_window(tiny_model_dir)
+    w.add_paths([str(image_folder / "case_00.png")])
+    wait_rows(qtbot, w, 1)
+    rid = w.worklist.model.rows()[0].id
+    with qtbot.waitSignal(w.jobs.open_finished, timeout=30000):
+        w.worklist.select_row(rid)
+        w.worklist._emit_now()
+    from ra_desktop.ui import export
+
+    export.export_current(w)
+    qtbot.waitUntil(lambda: "Report saved" in w.status_text.text() or bool(w.message_boxes), timeout=30000)
+    assert not w.message_boxes, w.message_boxes
+    pdfs = list(out.glob("*.pdf"))
+    assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
+
+
+def test_invalid_model_import_keeps_old_model(make_window, tiny_model_dir, tmp_path, qtbot):
+    w = make_window(tiny_model_dir)
+    old = w.jobs.model
+    bad = tmp_path / "not-a-model"
+    bad.mkdir()
+    (bad / "manifest.json").write_text("{}")
+    w._pending_model = str(bad)
+    with qtbot.waitSignal(w.jobs.model_failed, timeout=30000) as sig:
+        w.jobs.load_model(str(bad), "cpu")
+    assert sig.args[1] is True  # the previous model is still loaded
+    assert w.jobs.model is old and w.banner.isHidden()
+    assert any("previous model is still in use" in m for m in w.message_boxes)
+    assert load_settings().model_dir != str(bad)  # never saved
+
+
+def test_settings_dialog_round_trip(make_window, qtbot):
+    from ra_desktop.ui.settings_dialog import SettingsDialog
+
+    w = make_window(None)
+    dlg = SettingsDialog(w.settings, w)
+    qtbot.addWidget(dlg)
+    dlg.reader.setText("Dr New")
+    dlg.institution.setText("Hand Clinic")
+    dlg.device.setCurrentText("cpu")
+    dlg.opacity.setValue(30)
+    dlg.overlay.setCurrentIndex(1)
+    s = dlg.result_settings()
+    assert (s.reader_name, s.institution, s.device, s.overlay_opacity, s.default_overlay) == \
+        ("Dr New", "Hand Clinic", "cpu", 0.3, "shap")
+
+
+def test_gallery_lists_demo_cases_and_opens_one(make_window, tmp_path, qtbot):
+    from ra_desktop.ui.gallery import GalleryDialog
+
+    root = tmp_path / "demo"
+    write_images(root / "RA", n=2, broken=False, seed=1)
+    write_images(root / "Normal", n=1, broken=False, seed=2)
+    w = make_window(None)
+    dlg = GalleryDialog(w, root=root)
+    qtbot.addWidget(dlg)
+    assert dlg.list.count() == 3
+    qtbot.waitUntil(lambda: all(not dlg.list.item(i).icon().isNull() for i in range(3)), timeout=10000)
+    dlg.case_chosen.connect(w.open_path)
+    item = dlg.list.item(2)
+    rect = dlg.list.visualItemRect(item)
+    dlg.show()
+    qtbot.mouseClick(dlg.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: w.viewer.radiograph is not None, timeout=10000)
+    assert Path(w.viewer.radiograph.source_path).parent.name == "Normal"
+    dlg.close()

@@ -17,7 +17,8 @@ from ra_desktop.cli import main
 FAST = ["--resize", "72", "--crop", "64", "--batch-size", "8", "--quiet", "--device", "cpu"]
 
 
-def make_images(root: Path, per_class: int = 8, size: int = 256, patients: bool = False) -> Path:
+def make_images(root: Path, per_class: int = 8, size: int = 256, patients: bool = False,
+                id_prefix: str = "P-") -> Path:
     """Bright blobs = "RA", plain noise = "Normal" (256×256 8-bit PNGs)."""
     rng = np.random.default_rng(0)
     yy, xx = np.ogrid[:size, :size]
@@ -31,7 +32,7 @@ def make_images(root: Path, per_class: int = 8, size: int = 256, patients: bool 
                     cy, cx = rng.integers(size // 5, 4 * size // 5, 2)
                     img += 150 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 12.0**2))
             Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(root / cls / f"{cls}_{i}.png")
-            rows.append(f"{cls}/{cls}_{i}.png,{cls},P-{cls}-{i // 2},{1 + i % 3 if cls == 'RA' else 0}")
+            rows.append(f"{cls}/{cls}_{i}.png,{cls},{id_prefix}{cls}-{i // 2},{1 + i % 3 if cls == 'RA' else 0}")
     if patients:
         (root / "labels.csv").write_text("\n".join(rows) + "\n")
     return root
@@ -138,7 +139,7 @@ def test_bad_data_fails_before_training(tmp_path, capsys, layout, message):
 def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     from ra_desktop.model import load_model
 
-    data = make_images(tmp_path / "data", per_class=6, patients=True)
+    data = make_images(tmp_path / "data", per_class=6, patients=True, id_prefix="PHANTOM-")
     out = tmp_path / "model"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
@@ -150,5 +151,36 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     m = json.loads((out / "manifest.json").read_text())
     assert m["training"]["world_size"] == 2
     assert m["training"]["command"].startswith("torchrun")
+    assert m["synthetic_training_data"] is True and "synthetic" in m["notice"]  # PHANTOM- ids detected
+    assert "synthetic training data detected" in proc.stdout
     loaded = load_model(out, "cpu")
     assert loaded.predict_proba(np.zeros((3, 64, 64), np.float32)).shape == (1,)
+
+
+def test_ood_hook_is_called_when_provided(trained, monkeypatch, tmp_path):
+    import types
+
+    from ra_desktop.preprocess import PreprocessConfig
+    from ra_desktop.train.cache import build_cache
+    from ra_desktop.train.data import discover
+    from ra_desktop.train.outputs import _fit_ood_if_available
+
+    data, model = trained
+    calls = []
+
+    def fit_ood(loaded, train_iter, val_iter, out_dir):
+        calls.append((loaded.manifest.architecture, [b.shape for b in train_iter], [b.shape for b in val_iter], out_dir))
+
+    import ra_desktop.explain as explain_pkg
+
+    fake = types.ModuleType("ra_desktop.explain.ood")
+    fake.fit_ood = fit_ood
+    monkeypatch.setitem(sys.modules, "ra_desktop.explain.ood", fake)
+    monkeypatch.setattr(explain_pkg, "ood", fake, raising=False)
+    config = PreprocessConfig(resize=72, crop=64)
+    cache = build_cache(discover(data).samples[:3], config)
+    opts = types.SimpleNamespace(preprocess=config)
+    import torch
+
+    _fit_ood_if_available(model, opts, cache, cache, torch.device("cpu"))
+    assert calls == [("vgg8", [(3, 3, 64, 64)], [(3, 3, 64, 64)], model)]

@@ -1,0 +1,237 @@
+"""``ra-desktop --self-test``: an offline end-to-end check of an installation (or a checkout).
+
+Runs, in order, and stops at the first failure:
+
+1. ``environment``  version, frozen or not, install folder, torch, torchvision (optional);
+2. ``decoders``     pydicom's decoder plugins: a JPEG 2000 image is encoded and decoded through
+                    pylibjpeg (the plugins are found through entry points, which a frozen app loses
+                    unless their metadata is bundled);
+3. ``model``        loads the bundled model (or ``--model DIR``), sha256 verified;
+4. ``case``         finds a demo case (or ``--case FILE``);
+5. ``analysis``     prediction, Grad-CAM and SHAP; every stage must succeed with a finite map;
+6. ``report``       writes a PDF report into a new temporary folder.
+
+Exit status 0 when every step passed; 1 otherwise, with ``self-test FAILED at step '<step>': why``
+on stderr. Nothing touches the network; nothing is written outside the temporary folder (removed
+afterwards unless ``--keep``) and the user folders of :mod:`ra_desktop.paths`.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+class StepFailed(Exception):
+    """One self-test step failed; the message says why in words a user can act on."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the ``self-test`` options."""
+    parser.add_argument("--model", metavar="DIR", default=None,
+                        help="model folder to test (default: the bundled model)")
+    parser.add_argument("--case", metavar="FILE", default=None,
+                        help="image to analyse (default: the first bundled demo case)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                        help="where to run the model (default: cpu, which every installation has)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary folder with the PDF report and print its path")
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+def _environment(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    from ra_desktop import __version__
+    from ra_desktop.paths import install_root
+
+    if __version__.startswith("0.0.0"):
+        # The version comes from package metadata; a frozen build without it shows 0.0.0+unknown.
+        raise StepFailed(f"the application version is unknown ({__version__}): package metadata "
+                         "for 'ra-desktop' is missing from this installation")
+    try:
+        import torch
+    except ImportError as exc:
+        raise StepFailed(f"torch cannot be imported: {exc}") from exc
+    try:
+        import torchvision  # noqa: F401  (optional: only DenseNet models need it)
+        tv = "torchvision present (DenseNet models supported)"
+    except ImportError:
+        tv = "no torchvision (VGG8 models only)"
+    frozen = "frozen" if getattr(sys, "frozen", False) else "from source"
+    cuda = "CUDA available" if torch.cuda.is_available() else "no CUDA"
+    return (f"RA Desktop {__version__} ({frozen}) in {install_root()}; torch {torch.__version__}, "
+            f"{cuda}; {tv}")
+
+
+def _decoders(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    import io
+
+    import numpy as np
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.pixels import decoders
+    from pydicom.pixels.utils import pixel_array
+    from pydicom.uid import JPEG2000Lossless, ExplicitVRLittleEndian, generate_uid
+
+    wanted = {"JPEG 2000": decoders.JPEG2000LosslessDecoder, "JPEG lossless": decoders.JPEGLosslessSV1Decoder,
+              "RLE": decoders.RLELosslessDecoder}
+    missing = [name for name, dec in wanted.items() if "pylibjpeg" not in dec.available_plugins]
+    if missing:
+        raise StepFailed("pydicom's pylibjpeg decoder plugin is not available for " + ", ".join(missing)
+                         + " (pylibjpeg and its openjpeg/libjpeg/rle plugins, or their entry-point "
+                         "metadata, are missing)")
+    # A real round trip: encode a 12-bit image as JPEG 2000 and decode it with pylibjpeg only.
+    arr = ((np.arange(64 * 48, dtype=np.uint16).reshape(64, 48) * 7) % 4096).astype(np.uint16)
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # digital X-ray
+    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.Rows, ds.Columns = arr.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = arr.tobytes()
+    try:
+        ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")
+        buf = io.BytesIO()
+        ds.save_as(buf, enforce_file_format=True)
+        back = pixel_array(pydicom.dcmread(io.BytesIO(buf.getvalue())), decoding_plugin="pylibjpeg")
+    except Exception as exc:  # any plugin failure is this step's failure, said plainly
+        raise StepFailed(f"JPEG 2000 round trip through pylibjpeg failed: {type(exc).__name__}: {exc}") from exc
+    if back.shape != arr.shape or not np.array_equal(back, arr):
+        raise StepFailed("JPEG 2000 lossless round trip changed the pixels")
+    return "pylibjpeg decodes JPEG 2000, JPEG lossless and RLE; JPEG 2000 round trip exact"
+
+
+def _model(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    from ra_desktop.errors import ModelUnavailable
+    from ra_desktop.paths import default_model_dir
+
+    model_dir = Path(args.model) if args.model else default_model_dir()
+    if not model_dir.is_dir():
+        where = "the folder given with --model" if args.model else "the bundled model folder"
+        raise StepFailed(f"{where} {model_dir} does not exist")
+    from ra_desktop.model import load_model
+
+    try:
+        model = load_model(model_dir, args.device)
+    except ModelUnavailable as exc:
+        raise StepFailed(str(exc)) from exc
+    state["model"] = model
+    m = model.manifest
+    return f"{m.name} {m.version} ({m.architecture}) on {model.device}, sha256 {m.weights_sha256[:12]}… verified"
+
+
+def _case(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    from ra_desktop.paths import demo_dir
+
+    if args.case:
+        case = Path(args.case)
+        if not case.is_file():
+            raise StepFailed(f"the file given with --case {case} does not exist")
+    else:
+        from ra_desktop.io import iter_image_files
+
+        demo = demo_dir()
+        if not demo.is_dir():
+            raise StepFailed(f"the demo folder {demo} is missing from this installation")
+        # Prefer an RA case: its heat maps have something to show.
+        case = next(iter(iter_image_files([demo / "RA"]) if (demo / "RA").is_dir() else ()), None)
+        case = case or next(iter(iter_image_files([demo])), None)
+        if case is None:
+            raise StepFailed(f"no image files in the demo folder {demo}")
+    state["case"] = case
+    return str(case)
+
+
+def _analysis(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    import numpy as np
+
+    from ra_desktop.errors import RADesktopError
+    from ra_desktop.pipeline import analyse
+    from ra_desktop.results import STAGE_OK
+
+    methods = ("gradcam", "shap")
+    gen = analyse(state["case"], state["model"], explanations=methods)
+    try:
+        while True:
+            stage = next(gen)
+            if stage.status != STAGE_OK:
+                raise StepFailed(f"stage '{stage.stage}' {stage.status}: {stage.message}")
+    except StopIteration as stop:
+        result = stop.value
+    except RADesktopError as exc:
+        raise StepFailed(str(exc)) from exc
+    if not np.isfinite(result.probability) or not 0.0 <= result.probability <= 1.0:
+        raise StepFailed(f"the probability {result.probability} is not in [0, 1]")
+    for method in methods:
+        heatmap = result.heatmaps.get(method)
+        if heatmap is None:
+            raise StepFailed(f"no {method} map was produced")
+        if heatmap.values.shape != result.radiograph.pixels.shape:
+            raise StepFailed(f"the {method} map is {heatmap.values.shape}, the image "
+                             f"{result.radiograph.pixels.shape}")
+        if not np.isfinite(heatmap.values).any():
+            raise StepFailed(f"the {method} map has no finite value")
+    state["result"] = result
+    t = result.timings_ms
+    times = ", ".join(f"{k} {t[k]:.0f} ms" for k in ("inference", *methods) if k in t)
+    return f"P(RA)={result.probability:.3f} -> {result.label} (threshold {result.threshold:.2f}); {times}"
+
+
+def _report(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    from ra_desktop.report import write_report
+
+    try:
+        out = write_report(state["result"], state["tmp"], manifest=state["model"].manifest)
+    except Exception as exc:  # a report failure of any kind is this step's failure
+        raise StepFailed(f"{type(exc).__name__}: {exc}") from exc
+    data = Path(out).read_bytes()
+    if not data.startswith(b"%PDF-") or len(data) < 2048:
+        raise StepFailed(f"{out} is not a plausible PDF ({len(data)} bytes)")
+    state["report"] = out
+    return f"{out} ({len(data) / 1024:.0f} KiB)"
+
+
+STEPS: tuple[tuple[str, Callable[[argparse.Namespace, dict[str, Any]], str]], ...] = (
+    ("environment", _environment),
+    ("decoders", _decoders),
+    ("model", _model),
+    ("case", _case),
+    ("analysis", _analysis),
+    ("report", _report),
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run every step; 0 if all passed, 1 at the first failure (named on stderr)."""
+    tmp = Path(tempfile.mkdtemp(prefix="ra-self-test-"))
+    state: dict[str, Any] = {"tmp": tmp}
+    t_all = time.perf_counter()
+    try:
+        for name, step in STEPS:
+            t0 = time.perf_counter()
+            try:
+                detail = step(args, state)
+            except StepFailed as exc:
+                print(f"self-test FAILED at step '{name}': {exc}", file=sys.stderr, flush=True)
+                return 1
+            except Exception as exc:  # an unexpected error still names its step
+                print(f"self-test FAILED at step '{name}': unexpected {type(exc).__name__}: {exc}",
+                      file=sys.stderr, flush=True)
+                return 1
+            print(f"[ok] {name:<11} {detail} ({(time.perf_counter() - t0):.1f} s)", flush=True)
+        print(f"self-test passed in {time.perf_counter() - t_all:.1f} s", flush=True)
+        return 0
+    finally:
+        if args.keep:
+            print(f"kept: {tmp}", flush=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)

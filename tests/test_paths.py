@@ -1,0 +1,67 @@
+"""ra_desktop.paths finds bundled files from source and frozen, and keeps user data elsewhere."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from ra_desktop import paths
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_source_tree_root_holds_resources():
+    assert paths.install_root() == REPO
+    assert paths.resource("demo") == REPO / "resources" / "demo" == paths.demo_dir()
+    assert paths.resource("styles").is_dir()
+    assert paths.models_dir() == REPO / "models"
+    assert paths.default_model_dir() == REPO / "models" / "ra-vgg8-phantom"
+
+
+@pytest.fixture
+def frozen(monkeypatch, tmp_path):
+    """What PyInstaller's bootloader sets: sys.frozen and sys._MEIPASS (onedir: <app>/_internal)."""
+    bundle = tmp_path / "ra-desktop" / "_internal"
+    (bundle / "resources" / "demo").mkdir(parents=True)
+    (bundle / "models" / "ra-vgg8-phantom").mkdir(parents=True)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    monkeypatch.setattr(sys, "executable", str(bundle.parent / "ra-desktop"))
+    return bundle
+
+
+def test_frozen_bundle_is_the_root(frozen):
+    assert paths.install_root() == frozen
+    assert paths.demo_dir() == frozen / "resources" / "demo"
+    assert paths.resource("styles", "dark.qss") == frozen / "resources" / "styles" / "dark.qss"
+    assert paths.default_model_dir() == frozen / "models" / "ra-vgg8-phantom"
+    assert paths.default_model_dir().is_dir()
+
+
+def test_frozen_without_meipass_uses_the_executable_folder(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.delattr(sys, "_MEIPASS", raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "app" / "ra-desktop"))
+    assert paths.install_root() == tmp_path / "app"
+
+
+@pytest.mark.parametrize("getter", ["user_data_dir", "user_config_dir", "user_log_dir", "user_cache_dir"])
+def test_user_dirs_honour_ra_desktop_home(getter, _isolated_user_dirs):
+    d = getattr(paths, getter)()
+    assert d.is_dir() and d.parent == _isolated_user_dirs
+
+
+@pytest.mark.parametrize("getter", ["user_data_dir", "user_config_dir", "user_log_dir", "user_cache_dir"])
+def test_user_dirs_never_inside_the_install_folder(getter, frozen, monkeypatch, tmp_path):
+    # Without RA_DESKTOP_HOME the platformdirs folders are used: never the bundle.
+    monkeypatch.delenv("RA_DESKTOP_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "home" / ".local" / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home" / ".cache"))
+    d = getattr(paths, getter)()
+    assert d.is_dir()
+    assert frozen.parent not in d.parents
+    assert (tmp_path / "home") in d.parents

@@ -1,0 +1,220 @@
+"""Faithfulness of Grad-CAM and SHAP on phantoms with known lesions (``ra-desktop explain-eval``).
+
+Only RA cases of severity >= 2 are scored: their lesions are the evidence a faithful map points at.
+A case's lesion region is the union of the discs (``radius_px``) of its joints with severity >= 1
+and of its lesion mask dilated by 1 % of the image size.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ra_desktop.cancel import CancelToken, check
+from ra_desktop.explain import faithfulness as F
+from ra_desktop.explain.gradcam import grad_cam
+from ra_desktop.explain.regions import lesion_mask, region_scores
+from ra_desktop.explain.shap import shap_map
+
+METHODS = ("gradcam", "shap")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One scored image: model input, its geometry, phantom ground truth and lesion mask."""
+
+    name: str
+    x: np.ndarray
+    geometry: Any
+    ground_truth: dict
+    mask: np.ndarray | None = None
+
+
+def load_cases(data: str | Path, n: int, *, min_severity: int = 2, seed: int = 0,
+               config: Any = None) -> list[Case]:
+    """Up to ``n`` RA phantoms of severity >= ``min_severity`` with ground truth from ``data``.
+
+    Cases are drawn in a seeded random order, so ``--n`` smaller than the set is a fair sample.
+    """
+    from PIL import Image
+
+    from ra_desktop.io import load_radiograph
+    from ra_desktop.phantom import load_ground_truth
+    from ra_desktop.preprocess import prepare
+    from ra_desktop.train.data import discover
+
+    samples = [s for s in discover(data).samples if s.label == 1]
+    order = np.random.default_rng(seed).permutation(len(samples))
+    cases: list[Case] = []
+    for i in order:
+        if len(cases) >= n:
+            break
+        gt = load_ground_truth(samples[i].path)
+        if not gt or int(gt.get("severity") or 0) < min_severity:
+            continue
+        x, geometry = prepare(load_radiograph(samples[i].path), config)
+        mask = np.asarray(Image.open(gt["mask_path"])) if gt.get("mask_path") else None
+        cases.append(Case(Path(samples[i].path).name, x, geometry, gt, mask))
+    return cases
+
+
+def default_maps(model: Any, seed: int = 0) -> dict[str, Callable[[Any, np.ndarray], np.ndarray]]:
+    """Model-space map functions ``(model_or_module, x) -> (224, 224)`` of the shipped methods.
+
+    The layers are fixed from ``model``'s manifest so the functions also work on the bare,
+    weight-randomised copies the randomisation check makes.
+    """
+    layer = _target_layer(model)
+    return {
+        "gradcam": lambda m, x: grad_cam(m, x, layer),
+        "shap": lambda m, x: shap_map(m, x, seed=seed),
+    }
+
+
+def _target_layer(model: Any) -> str | None:
+    manifest = getattr(model, "manifest", None)
+    return getattr(manifest, "gradcam_target_layer", None)
+
+
+def evaluate(model: Any, cases: Sequence[Case], *, maps: dict[str, Callable] | None = None,
+             steps: int = 20, insertion: bool = True, randomisation_cases: int = 1, seed: int = 0,
+             progress: Callable[[str], None] | None = None,
+             cancel: CancelToken | None = None) -> dict[str, Any]:
+    """Score explanation maps on ``cases``; returns a JSON-ready dict (see the CLI for the table).
+
+    Parameters
+    ----------
+    model : LoadedModel
+        Needs ``predict_proba``; maps are computed with ``maps``.
+    cases : sequence of Case
+    maps : dict, optional
+        Method name -> ``map_fn(model, x)`` (model space). Default: Grad-CAM and SHAP.
+    steps : int
+        Deletion/insertion curve steps.
+    insertion : bool
+        Also compute insertion curves (doubles the cost).
+    randomisation_cases : int
+        Run the cascading weight-randomisation check on the first this-many cases.
+    seed : int
+    progress : callable, optional
+        Called with a line of text per case.
+    cancel : CancelToken, optional
+    """
+    maps = maps or default_maps(model, seed)
+    layer = _target_layer(model)
+    rows: list[dict[str, Any]] = []
+    rand_checks: dict[str, list[dict[str, Any]]] = {m: [] for m in maps}
+    for ci, case in enumerate(cases):
+        check(cancel)
+        H, W = case.geometry.image_shape
+        lesion = lesion_mask(case.ground_truth, (H, W), mask=case.mask, dilate_px=max(1, round(0.01 * max(H, W))))
+        row: dict[str, Any] = {"case": case.name, "severity": case.ground_truth.get("severity"),
+                               "lesion_area_share": float(lesion[case.geometry.seen_mask()].mean())}
+        rnd = F.random_order_auc(model.predict_proba, case.x, steps=steps, seed=seed + ci, insertion=insertion)
+        row["random"] = {k: rnd[k] for k in ("deletion_auc", "insertion_auc") if k in rnd}
+        image_maps, regs = {}, {}
+        for name, fn in maps.items():
+            check(cancel)
+            mm = np.asarray(fn(model, case.x), dtype=np.float32)
+            im = case.geometry.map_to_image(mm)
+            image_maps[name] = im
+            regs[name] = region_scores(im, case.ground_truth, im.shape)
+            share, area = F.positive_share(im, lesion)
+            di = F.deletion_insertion(model.predict_proba, case.x, mm, steps=steps, seed=seed + ci,
+                                      insertion=insertion)
+            row[name] = {"pointing_hit": F.pointing_hit(im, lesion), "positive_share": share,
+                         "area_share": area, "top_regions": [r.name for r in regs[name][:3]],
+                         **{k: di[k] for k in ("deletion_auc", "insertion_auc") if k in di}}
+            if ci < randomisation_cases:
+                rand_checks[name].append(F.randomisation_check(fn, model, case.x, seed=seed))
+        if {"gradcam", "shap"} <= set(image_maps):
+            row["agreement"] = F.agreement(image_maps["gradcam"], image_maps["shap"], regs["gradcam"], regs["shap"])
+        rows.append(row)
+        if progress:
+            progress(f"{ci + 1}/{len(cases)} {case.name}: " + ", ".join(
+                f"{m} {'hit' if row[m]['pointing_hit'] else 'miss'}" for m in maps))
+    return summarise(rows, list(maps), rand_checks, seed=seed, meta={"steps": steps, "target_layer": layer})
+
+
+def _mean(rows: Iterable[dict], *keys: str) -> list[float]:
+    out = []
+    for r in rows:
+        v: Any = r
+        for k in keys:
+            v = v.get(k) if isinstance(v, dict) else None
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(float(v))
+    return out
+
+
+def summarise(rows: list[dict[str, Any]], methods: Sequence[str], rand_checks: dict[str, list[dict]],
+              *, seed: int = 0, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Aggregate per-case rows: pointing rate (Wilson CI), means (bootstrap CI), AUC ratios."""
+    n = len(rows)
+    out: dict[str, Any] = {"n_cases": n, **(meta or {}), "methods": {}, "cases": rows}
+    for kind in ("deletion_auc", "insertion_auc"):
+        vals = _mean(rows, "random", kind)
+        if vals:
+            out[f"random_{kind}"] = F.mean_ci(vals, seed)
+    for m in methods:
+        hits = sum(bool(r[m]["pointing_hit"]) for r in rows)
+        res: dict[str, Any] = {
+            "pointing": {"value": hits / n if n else float("nan"), "hits": hits, "n": n, "ci95": F.wilson(hits, n)},
+            "positive_share": F.mean_ci(_mean(rows, m, "positive_share"), seed),
+            "area_share": F.mean_ci(_mean(rows, m, "area_share"), seed),
+        }
+        for kind in ("deletion_auc", "insertion_auc"):
+            vals = _mean(rows, m, kind)
+            if vals:
+                res[kind] = F.mean_ci(vals, seed)
+                rand = out[f"random_{kind}"][0]
+                res[kind.replace("_auc", "_ratio")] = res[kind][0] / rand if rand else float("nan")
+        checks = rand_checks.get(m) or []
+        if checks:
+            res["randomisation"] = {
+                "full_spearman": [c["full_spearman"] for c in checks],
+                "steps": [c["steps"] for c in checks],
+                "passed": all(c["passed"] for c in checks),
+            }
+        out["methods"][m] = res
+    if any("agreement" in r for r in rows):
+        out["agreement"] = {
+            "spearman": F.mean_ci(_mean(rows, "agreement", "spearman"), seed),
+            "top_region_overlap": F.mean_ci(_mean(rows, "agreement", "top_region_overlap"), seed),
+        }
+    return out
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """Plain-text table of :func:`summarise` output (n and 95 % CI beside every metric)."""
+
+    def ci(t: Any) -> str:
+        return "n/a" if not t else f"{t[0]:.3f} [{t[1]:.3f}, {t[2]:.3f}]"
+
+    lines = [f"explanation faithfulness on {summary['n_cases']} RA phantoms (severity >= 2); 95% CI in brackets"]
+    lines.append(f"{'metric':34s}" + "".join(f"{m:>28s}" for m in summary["methods"]))
+    res = summary["methods"]
+
+    def row(label: str, fmt: Callable[[dict], str]) -> None:
+        lines.append(f"{label:34s}" + "".join(f"{fmt(r):>28s}" for r in res.values()))
+
+    row("pointing game", lambda r: f"{r['pointing']['value']:.2f} ({r['pointing']['hits']}/{r['pointing']['n']}) "
+        f"[{r['pointing']['ci95'][0]:.2f}, {r['pointing']['ci95'][1]:.2f}]")
+    row("positive attribution in lesions", lambda r: ci(r["positive_share"]))
+    row("  lesion share of area (reference)", lambda r: ci(r["area_share"]))
+    for kind, better in (("deletion", "lower"), ("insertion", "higher")):
+        if f"random_{kind}_auc" in summary:
+            row(f"{kind} AUC ({better} is better)", lambda r, k=kind: ci(r.get(f"{k}_auc")))
+            row(f"  random-map {kind} AUC", lambda r, k=kind: ci(summary[f"random_{k}_auc"]))
+            row(f"  ratio map / random", lambda r, k=kind: f"{r.get(f'{k}_ratio', float('nan')):.3f}")
+    row("randomisation: Spearman (full)", lambda r: ", ".join(
+        f"{v:.2f}" for v in r.get("randomisation", {}).get("full_spearman", [])) or "not run")
+    row("randomisation check", lambda r: "n/a" if "randomisation" not in r else
+        ("passed" if r["randomisation"]["passed"] else "FAILED"))
+    if "agreement" in summary:
+        a = summary["agreement"]
+        lines.append(f"Grad-CAM vs SHAP: Spearman {ci(a['spearman'])}, top-3 region overlap {ci(a['top_region_overlap'])}")
+    return "\n".join(lines)

@@ -85,7 +85,11 @@ def _collect(loaded_model: Any, inputs: Iterable[Any]) -> np.ndarray:
 
 def input_is_blank(x: Any) -> bool:
     """True for a near-constant model input (blank image): nothing for the model to read."""
-    return float(np.asarray(x, dtype=np.float64).std()) < MIN_INPUT_STD
+    arr = np.asarray(x, dtype=np.float64)
+    # Per channel: normalisation gives each channel its own constant, so a blank image's overall
+    # standard deviation is not zero.
+    per_channel = arr.reshape(arr.shape[-3], -1) if arr.ndim >= 3 else arr.reshape(1, -1)
+    return float(per_channel.std(axis=1).max()) < MIN_INPUT_STD
 
 
 # -- model folder --------------------------------------------------------------------------------

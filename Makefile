@@ -33,3 +33,17 @@ screenshots: setup
 
 clean:
 	rm -rf build dist .pytest_cache
+
+# --- Offline installer (installer/README.md). Slow (minutes) and large: not part of `make test`
+# or CI. The CPU variant builds in its own environment (.venv-cpu, created on first use).
+.PHONY: installer-cpu installer-full
+installer: installer-cpu
+
+installer-cpu:
+	bash scripts/build_installer.sh cpu
+
+installer-full: $(STAMP)
+	bash scripts/build_installer.sh full
+
+installer-test:
+	bash scripts/installer_test.sh cpu

@@ -34,6 +34,7 @@ if [ "$VARIANT" = cpu ]; then
     log "creating $VENV (CPU-only torch)"
     "$PYTHON" -m venv "$VENV"
     PY=$VENV/bin/python
+    [ -x "$PY" ] || PY=$VENV/Scripts/python.exe
     # shellcheck disable=SC2086  # TORCH_CPU_PIP_ARGS is a list of pip options
     "$PY" -m pip install -q ${TORCH_CPU_PIP_ARGS:-} "${TORCH_CPU_SPEC:-torch==2.13.0}"
   fi
@@ -80,7 +81,7 @@ log "packing"
 rm -f "dist/$NAME".tar.gz "dist/$NAME".zip
 if [ "$OS" = linux ]; then
   # One top-level folder named after the release; gzip -6 is the usual trade-off.
-  tar -C "$DIST" --transform "s,^ra-desktop,$NAME," -czf "dist/$NAME.tar.gz" ra-desktop
+  tar -C "$DIST" --transform "s,^ra-desktop,$NAME," -cf - ra-desktop | gzip -9 > "dist/$NAME.tar.gz"
   ARCHIVE=dist/$NAME.tar.gz
 else
   (cd "$DIST" && "$ROOT/$PY" -m zipfile -c "$ROOT/dist/$NAME.zip" ra-desktop)

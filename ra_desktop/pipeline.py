@@ -69,6 +69,18 @@ def _unpack_explanation(out: Any) -> tuple[Heatmap | None, list[RegionScore]]:
     return getattr(out, "heatmap", None), list(getattr(out, "regions", None) or [])
 
 
+def _ground_truth(radiograph: Radiograph) -> dict | None:
+    """Phantom ground truth beside the image file, if any (real radiographs have none)."""
+    if radiograph.source_path is None:
+        return None
+    try:
+        from ra_desktop.phantom import load_ground_truth
+
+        return load_ground_truth(radiograph.source_path)
+    except (ImportError, OSError, ValueError):
+        return None
+
+
 def analyse(
     source: str | Path | Radiograph,
     model: LoadedModel,
@@ -150,6 +162,9 @@ def analyse(
 
     import ra_desktop.explain as explain
 
+    # Phantoms carry their joint positions: regions are then named joints (MCP2, wrist...),
+    # otherwise the explain package falls back to neutral grid cells.
+    ground_truth = _ground_truth(radiograph) if explanations else None
     for method in explanations:
         check(cancel)
         fn = getattr(explain, "explain_case", None)  # looked up late: the explain module may grow
@@ -159,7 +174,9 @@ def analyse(
             continue
         t0 = time.perf_counter()
         try:
-            heatmap, regions = _unpack_explanation(fn(model, x, geometry, method, cancel=cancel))
+            # ground_truth is passed only when there is one (keeps the 5-argument contract).
+            extra = {"ground_truth": ground_truth} if ground_truth else {}
+            heatmap, regions = _unpack_explanation(fn(model, x, geometry, method, cancel=cancel, **extra))
         except Cancelled:
             raise
         except RADesktopError as exc:

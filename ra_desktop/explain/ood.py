@@ -35,6 +35,7 @@ METHOD = "mahalanobis-ledoit-wolf"
 DEFAULT_PERCENTILE = 99.0
 #: Below this standard deviation (model-input units, ImageNet-normalised) an image is blank.
 MIN_INPUT_STD = 0.05
+MIN_SHRINKAGE = 1e-3
 
 _STATS_CACHE: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
@@ -61,6 +62,9 @@ def ledoit_wolf(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     delta = (delta_ - 2.0 * mu * float(np.trace(cov)) + d * mu**2) / d
     beta = min(beta, delta)
     shrink = 0.0 if delta <= 0 else float(beta / delta)
+    # A floor keeps the matrix invertible when n is tiny; a pseudo-inverse instead would ignore
+    # exactly the directions in which a foreign image differs from the training set.
+    shrink = min(1.0, max(shrink, MIN_SHRINKAGE))
     shrunk = (1.0 - shrink) * cov + shrink * mu * np.eye(d)
     if mu <= 0:  # all features identical: keep the covariance invertible
         shrunk += np.eye(d) * 1e-6

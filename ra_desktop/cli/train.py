@@ -37,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resize", type=int, default=256, help="resize side before the centre crop (default: 256)")
     parser.add_argument("--crop", type=int, default=224, help="model input side (default: 224)")
     parser.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                        help="auto: mixed precision on CUDA, bf16 on CPUs with native bf16, else fp32")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="stop after the epoch that exceeds this wall-clock budget (keeps the best epoch)")
     parser.add_argument("--max-per-class", type=int, help="use at most N images per class (quick runs)")
     syn = parser.add_mutually_exclusive_group()
     syn.add_argument("--synthetic", dest="synthetic", action="store_true", default=None,
@@ -96,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             lr=args.lr, val_fraction=args.val_fraction, seed=args.seed, patience=args.patience,
             device=args.device, resume=args.resume, workers=args.workers, name=args.name,
             version=args.version, preprocess=preprocess, weights_dtype=args.weights_dtype,
+            precision=args.precision, max_minutes=args.max_minutes,
             max_per_class=args.max_per_class, synthetic=args.synthetic, command=command_line(args),
             progress=not args.quiet,
         )

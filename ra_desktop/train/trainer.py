@@ -45,6 +45,8 @@ class TrainOptions:
     synthetic: bool | None = None  # None: detect phantom data
     command: str = ""
     progress: bool = True
+    precision: str = "auto"  # auto | fp32 | bf16
+    max_minutes: float | None = None  # stop after the epoch that passes this wall-clock budget
 
 
 class CachedImages(Dataset):
@@ -109,10 +111,25 @@ def _class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(labels.size / (2.0 * np.maximum(counts, 1.0)), dtype=torch.float32)
 
 
-def _amp(device: torch.device) -> tuple[bool, torch.dtype | None]:
-    if device.type != "cuda":
+def _amp(device: torch.device, precision: str = "auto") -> tuple[bool, torch.dtype | None]:
+    """Mixed precision: fp16/bf16 on CUDA; bf16 on CPUs with native bf16 (AVX512-BF16/AMX), where
+    it trains VGG8 about 4-5x faster than fp32. Master weights stay fp32 either way."""
+    if precision == "fp32":
         return False, None
-    return True, (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    if device.type == "cuda":
+        if precision == "bf16":
+            return True, torch.bfloat16
+        return True, (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    if precision == "bf16" or (precision == "auto" and _cpu_has_native_bf16()):
+        return True, torch.bfloat16
+    return False, None
+
+
+def _cpu_has_native_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def _loader(dataset, batch_size, info, seed, shuffle, workers) -> tuple[DataLoader, DistributedSampler]:
@@ -172,11 +189,14 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
     _say(info, f"split: {len(train_c)} train / {len(val_c)} validation images; device {device}"
          + (f"; DDP {info.world_size} processes ({info.backend})" if info.enabled else ""))
     ckpt.seed_everything(opts.seed)
-    model = build_model(opts.arch).to(device)
+    # channels_last: oneDNN's fast convolution layout on CPU, tensor cores' on GPU.
+    model = build_model(opts.arch).to(device, memory_format=torch.channels_last)
     ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if info.enabled else model
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
-    use_amp, amp_dtype = _amp(device)
+    use_amp, amp_dtype = _amp(device, opts.precision)
+    _say(info, f"precision: {'mixed ' + str(amp_dtype).replace('torch.', '') if use_amp else 'fp32'}")
+    started = time.monotonic()
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     loss_fn = nn.CrossEntropyLoss(weight=_class_weights(train_c.labels).to(device))
     train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed)
@@ -211,7 +231,8 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         bar = tqdm(train_dl, desc=f"epoch {epoch}/{opts.epochs}", unit="batch", disable=not (opts.progress and info.is_main),
                    leave=False)
         for x, y, _ in bar:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            x = x.to(device, non_blocking=True, memory_format=torch.channels_last)
+            y = y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 logits = ddp(x)
@@ -250,12 +271,17 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
             state["bad_epochs"] += 1
         state["epoch"] = epoch
         state["stopped"] = bool(val_dl is not None and state["bad_epochs"] >= opts.patience)
+        out_of_time = opts.max_minutes is not None and (time.monotonic() - started) / 60 >= opts.max_minutes
+        if out_of_time and not state["stopped"]:
+            state["stopped"] = True
+            _say(info, f"time budget of {opts.max_minutes:g} min reached after epoch {epoch}; "
+                       f"keeping best epoch {state['best']['epoch']}")
         if info.is_main:
             ckpt.save(opts.out, {"arch": opts.arch, "split": split, "model": ckpt.cpu_state_dict(model),
                                  "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
                                  "rng": ckpt.rng_state(), "loop": state}, best_weights if improved else None)
             print(_epoch_line(row, improved), flush=True)
-            if state["stopped"]:
+            if state["stopped"] and state["bad_epochs"] >= opts.patience:
                 print(f"early stopping: no improvement for {opts.patience} epoch(s); "
                       f"best epoch {state['best']['epoch']}", flush=True)
         D.barrier(info)

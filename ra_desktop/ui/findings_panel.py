@@ -73,7 +73,7 @@ class FindingsPanel(QWidget):
         self.ood_label = QLabel("", wordWrap=True)
         self.regions_label = QLabel("", wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.timings_label = QLabel("", wordWrap=True, objectName="muted")
-        self.stage_label = QLabel("", objectName="muted")
+        self.stage_label = QLabel("", objectName="muted", wordWrap=True)
         ai = QGroupBox("AI result (decision support)")
         form = QVBoxLayout(ai)
         row = QHBoxLayout()
@@ -142,6 +142,9 @@ class FindingsPanel(QWidget):
     def show_row(self, row: CaseRow | None) -> None:
         """Fill from the worklist row (what the database knows); live results refine it."""
         self._row = row
+        self.regions_label.setText("")  # never leave the previous case's findings on screen
+        self.timings_label.setText("")
+        self.stage_label.setText("")
         enabled = row is not None
         self.sign_button.setEnabled(enabled and row.probability is not None)
         self.agree.setEnabled(enabled)
@@ -151,12 +154,12 @@ class FindingsPanel(QWidget):
             self.case_label.setText("No case open")
             self._set_prediction(None, None, None, None)
             self.signed_label.setText("")
-            self.regions_label.setText("")
-            self.timings_label.setText("")
-            self.stage_label.setText("")
             return
         who = " · ".join(x for x in (row.patient_id, row.laterality, row.view) if x)
-        self.case_label.setText(f"<b>{row.file_name}</b><br>{who}")
+        text = f"<b>{row.file_name}</b><br>{who}"
+        if row.status == "failed" and row.status_note:
+            text += f"<br><span style='color:#ff6b6b'>Failed: {row.status_note}</span>"
+        self.case_label.setText(text)
         self._set_prediction(row.probability, row.threshold, row.label,
                              None if row.ood_flag is None else (row.ood_distance, row.ood_threshold, row.ood_flag))
         self.timings_label.setText(self._timings(row.timings))

@@ -35,7 +35,7 @@ class GalleryDialog(QDialog):
         self.list = QListWidget()
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setIconSize(QSize(150, 150))
-        self.list.setGridSize(QSize(180, 200))
+        self.list.setGridSize(QSize(190, 210))
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setSpacing(6)
@@ -46,7 +46,9 @@ class GalleryDialog(QDialog):
                       objectName="muted")
         self._items: dict[str, QListWidgetItem] = {}
         for group, p in cases:
-            item = QListWidgetItem(f"{group}\n{p.name}")
+            # the distinguishing part of a demo name is its end: show that, full path in the tooltip
+            short = p.name if len(p.name) <= 22 else "…" + p.name[-21:]
+            item = QListWidgetItem(f"{group}\n{short}")
             item.setData(Qt.ItemDataRole.UserRole, str(p))
             item.setToolTip(str(p))
             self.list.addItem(item)

@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
         self._pending_model: str | None = None
         self._model_error: str | None = None
         self._stage_notes: list[str] = []
+        self._shown_layers: dict = {}
 
         self.worklist = WorklistPanel()
         self.viewer = make_viewer()
@@ -48,13 +49,15 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.banner)
         cl.addWidget(self.viewer, 1)
         scroll = QScrollArea(widgetResizable=True)
+        # wrap long texts (failure reasons, notes) instead of scrolling the findings sideways
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.findings)
         scroll.setMinimumWidth(300)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for w in (self.worklist, centre, scroll):
             self.splitter.addWidget(w)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([560, 800, 340])
+        self.splitter.setSizes([640, 720, 320])
         self.setCentralWidget(self.splitter)
 
         self.status_text = QLabel("Ready")
@@ -217,6 +220,7 @@ class MainWindow(QMainWindow):
             return
         self.current_row_id = row_id
         self._stage_notes = []
+        self._shown_layers = {}
         self.current_result = None
         self.findings.show_row(row)
         self.viewer.clear()
@@ -236,22 +240,27 @@ class MainWindow(QMainWindow):
     def _show_partial(self, stage: str, partial) -> None:
         self.current_result = partial
         self.findings.show_result(partial)
-        if stage in HEATMAPS and stage in partial.heatmaps:
-            hm = partial.heatmaps[stage]
-            self.viewer.set_layer(stage, hm.values, hm.signed)
-            if partial.geometry is not None:
-                self.viewer.set_seen_mask(partial.geometry.seen_mask())
+        self._show_layers(partial)
         todo = [e for e in self.settings.explanations
                 if e not in partial.heatmaps and not any(n.startswith(e) for n in self._stage_notes)]
         self.findings.set_stage("\n".join([*self._stage_notes, f"Computing {', '.join(todo)}…" if todo else ""]).strip())
+
+    def _show_layers(self, result) -> None:
+        # Rendering a full-size overlay costs tens of ms on the GUI thread: hand each map to the
+        # viewer once, not again with every later stage or the final result.
+        for name, hm in result.heatmaps.items():
+            if name in HEATMAPS and self._shown_layers.get(name) is not hm.values:
+                self.viewer.set_layer(name, hm.values, hm.signed)
+                self._shown_layers[name] = hm.values
+        if result.heatmaps and not self._shown_layers.get("seen") and result.geometry is not None:
+            self.viewer.set_seen_mask(result.geometry.seen_mask())
+            self._shown_layers["seen"] = True
 
     def _on_open_finished(self, row_id: int, result) -> None:
         if result is None:
             self.findings.set_stage("No model installed: image only" if not self.jobs.has_model else "")
             return
         self._show_partial("final", result)
-        for name, hm in result.heatmaps.items():
-            self.viewer.set_layer(name, hm.values, hm.signed)
         self.findings.set_stage("\n".join(self._stage_notes))
 
     def _on_open_failed(self, row_id: int, reason: str) -> None:

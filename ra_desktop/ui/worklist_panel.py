@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 
 from ra_desktop.worklist import FAILED, STATUSES, CaseRow
 
-COLUMNS = ("Patient ID", "Study date", "Side / view", "File", "AI result", "Status", "Reader")
+COLUMNS = ("Patient ID", "Study date", "Side", "File", "AI result", "Status", "Reader")
 COL_PATIENT, COL_DATE, COL_SIDE, COL_FILE, COL_RESULT, COL_STATUS, COL_READER = range(len(COLUMNS))
 ROW_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -40,10 +40,14 @@ def status_text(r: CaseRow) -> str:
 
 
 def reader_text(r: CaseRow) -> str:
+    return f"{r.verdict} · {r.reader or 'reader'}" if r.verdict else ""
+
+
+def reader_tooltip(r: CaseRow) -> str | None:
     if not r.verdict:
-        return ""
-    when = datetime.fromtimestamp(r.signed_at).strftime("%Y-%m-%d %H:%M") if r.signed_at else ""
-    return f"{r.verdict} ({r.reader or 'reader'}, {when})"
+        return None
+    when = datetime.fromtimestamp(r.signed_at).strftime("%Y-%m-%d %H:%M") if r.signed_at else "?"
+    return f"{r.verdict} by {r.reader or 'reader'} at {when}" + (f"\n{r.reader_note}" if r.reader_note else "")
 
 
 class WorklistModel(QAbstractTableModel):
@@ -121,8 +125,8 @@ class WorklistModel(QAbstractTableModel):
                 return r.path
             if col == COL_STATUS and r.status_note:
                 return r.status_note
-            if col == COL_READER and r.reader_note:
-                return r.reader_note
+            if col == COL_READER:
+                return reader_tooltip(r)
             if col == COL_RESULT and r.ood_flag:
                 return "Out of distribution: this image is unlike the model's training data"
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -220,8 +224,9 @@ class WorklistPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
-        for col, width in ((COL_PATIENT, 110), (COL_DATE, 90), (COL_SIDE, 70), (COL_FILE, 150),
-                           (COL_RESULT, 120), (COL_STATUS, 110)):
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # file names differ at the end
+        for col, width in ((COL_PATIENT, 125), (COL_DATE, 84), (COL_SIDE, 52), (COL_FILE, 120),
+                           (COL_RESULT, 105), (COL_STATUS, 80)):
             self.table.setColumnWidth(col, width)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

@@ -180,6 +180,7 @@ class InferenceThread(QThread):
             self.model_failed.emit(f"{type(exc).__name__}: {exc}", self._model is not None)
             return
         self._model = loaded  # replace only after a successful load: the old one stays otherwise
+        _warm_up(loaded)
         self.model_ready.emit(_model_info(loaded))
 
     def _run_job(self, job: Job) -> None:
@@ -229,6 +230,33 @@ class InferenceThread(QThread):
                 self._batch.appendleft(job)
             return
         self.job_cancelled.emit(job.job_id)
+
+
+def _warm_up(loaded: Any) -> None:
+    """Import the pipeline's modules and run one tiny analysis now, during "Loading model…".
+
+    Loading C extensions (scipy, pywt, captum...) holds the GIL for up to ~100 ms per library;
+    done lazily inside the first case it would freeze the GUI in the middle of the reader's
+    work. Here it also warms torch's allocator, so the first real case is as fast as the rest.
+    """
+    t0 = time.perf_counter()
+    try:
+        import numpy as np
+
+        from ra_desktop.io.radiograph import Radiograph
+        from ra_desktop.pipeline import analyse
+
+        pixels = np.zeros((64, 48), np.uint16)
+        pixels[16:48, 12:36] = 1000
+        pixels.setflags(write=False)
+        blank = Radiograph(pixels=pixels, source_path=Path("warm-up"), format="PNG",
+                           case_id="warm-up", bits_stored=16)
+        gen = analyse(blank, loaded, explanations=("gradcam",))
+        for _ in gen:
+            pass
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs speed; the real case reports errors
+        log.warning("model warm-up failed", exc_info=True)
+    log.info("warm-up %.0f ms", (time.perf_counter() - t0) * 1000)
 
 
 def _ground_truth(path: str) -> dict | None:

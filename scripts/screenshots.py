@@ -1,0 +1,151 @@
+"""Screenshots of the real app's main states, for review (``make screenshots``).
+
+Runs the workstation under Xvfb (re-executes itself through ``xvfb-run`` when there is no
+display) with a fresh user folder, the bundled demo cases and one broken file, and saves:
+worklist with results, viewer with Grad-CAM, viewer with SHAP, a failed file, settings, gallery,
+and the "no model" banner. Uses the bundled model, or the tiny random test model (clearly named
+"tiny-test-model") when none is installed yet.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _ensure_display(argv: list[str]) -> None:
+    if os.environ.get("DISPLAY") or os.environ.get("RA_SCREENSHOTS_CHILD"):
+        return
+    if shutil.which("xvfb-run") is None:
+        sys.exit("xvfb-run not found: run `bash scripts/install-sysdeps.sh` first")
+    env = dict(os.environ, RA_SCREENSHOTS_CHILD="1", QT_QPA_PLATFORM="xcb")
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", sys.executable, __file__, *argv]
+    sys.exit(subprocess.call(cmd, env=env))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="screenshots", help="folder for the PNG files")
+    parser.add_argument("--model", help="model folder (default: the bundled one, else the tiny test model)")
+    args = parser.parse_args(argv)
+    _ensure_display(argv)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="ra-shots-"))
+    os.environ["RA_DESKTOP_HOME"] = str(home)  # a fresh worklist and settings, never the user's
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+
+    from PySide6.QtWidgets import QApplication
+
+    from ra_desktop import paths
+    from ra_desktop.app import create_window, load_stylesheet
+    from ra_desktop.settings import Settings
+
+    model_dir = Path(args.model) if args.model else paths.default_model_dir()
+    if not (model_dir / "manifest.json").exists():
+        from tests.tiny_model import make_tiny_model_folder
+
+        model_dir = make_tiny_model_folder(home / "model")
+        print(f"no bundled model yet: using the tiny random test model {model_dir}")
+    broken = home / "extra" / "scan_0042.dcm"
+    broken.parent.mkdir()
+    broken.write_bytes(b"DICM" + b"\0" * 64)  # a truncated, unreadable DICOM file
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyleSheet(load_stylesheet("dark"))
+
+    def spin(cond, timeout=120.0, what="condition"):
+        t0 = time.monotonic()
+        while not cond():
+            app.processEvents()
+            time.sleep(0.01)
+            if time.monotonic() - t0 > timeout:
+                raise TimeoutError(f"waited {timeout:.0f} s for {what}")
+
+    def settle(seconds=0.4):
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            app.processEvents()
+            time.sleep(0.01)
+
+    def shot(widget, name):
+        settle()
+        path = out / name
+        widget.grab().save(str(path))
+        print("saved", path)
+
+    settings = Settings(reader_name="Dr A. Reader", institution="Demo Hand Clinic", model_dir=str(model_dir))
+    w = create_window(settings)
+    w.resize(1680, 980)
+    w.show()
+    w.start_services()
+    spin(lambda: w.jobs.has_model or not w.banner.isHidden(), what="the model")
+    w.add_paths([str(paths.demo_dir()), str(broken.parent)])
+    spin(lambda: w.worklist.model.rowCount() > 0 and not w._scans, what="the scan")
+    w.analyse_all()
+    spin(lambda: not w.jobs.batch_running, timeout=600, what="the batch")
+    rows = w.worklist.model.rows()
+    first_ra = next((r for r in rows if "/RA/" in r.path and r.probability is not None), rows[0])
+    # sign off one case so the worklist shows a reviewed row
+    w.worklist.select_row(first_ra.id)
+    w.worklist._emit_now()
+    spin(lambda: w.current_result is not None and "gradcam" in w.current_result.heatmaps, what="Grad-CAM")
+    w.findings.agree.setChecked(True)
+    w.findings.note.setPlainText("Erosions at MCP2/3 confirmed.")
+    w.findings.sign_button.click()
+    shot(w, "01_worklist_results.png")
+    w.viewer.set_layer_visible("gradcam", True)
+    w.viewer.set_layer_visible("shap", False)
+    shot(w, "02_viewer_gradcam.png")
+    spin(lambda: "shap" in w.current_result.heatmaps or "shap" in w.findings.stage_label.text(),
+         timeout=300, what="SHAP")
+    w.viewer.set_layer_visible("gradcam", False)
+    w.viewer.set_layer_visible("shap", True)
+    shot(w, "03_viewer_shap.png")
+    bad = next((r for r in w.worklist.model.rows() if r.status == "failed"), None)
+    if bad is not None:
+        w.worklist.select_row(bad.id)
+        w.worklist._emit_now()
+        settle(1.0)
+        shot(w, "04_failed_file.png")
+
+    from ra_desktop.ui.gallery import GalleryDialog
+    from ra_desktop.ui.settings_dialog import SettingsDialog
+
+    dlg = SettingsDialog(w.settings, w)
+    dlg.show()
+    shot(dlg, "05_settings.png")
+    dlg.close()
+    gal = GalleryDialog(w)
+    gal.show()
+    spin(lambda: gal.thumbs.isFinished(), what="thumbnails")
+    shot(gal, "06_gallery.png")
+    gal.close()
+    w.close()
+
+    # the first start before any model is installed
+    os.environ["RA_DESKTOP_HOME"] = str(home / "nomodel")
+    w2 = create_window(Settings(model_dir=str(home / "no-such-model")))
+    w2.resize(1680, 980)
+    w2.show()
+    w2.start_services()
+    spin(lambda: not w2.banner.isHidden(), what="the banner")
+    w2.add_paths([str(paths.demo_dir() / "Normal")])
+    spin(lambda: w2.viewer.radiograph is not None, what="an image")
+    shot(w2, "07_no_model_banner.png")
+    w2.close()
+    shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

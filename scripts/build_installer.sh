@@ -77,6 +77,15 @@ RA_INSTALLER_VARIANT=$VARIANT "$PY" -m PyInstaller installer/ra_desktop.spec --n
   --distpath "$DIST" --workpath "build/installer-$VARIANT" --log-level "${PYI_LOG_LEVEL:-WARN}"
 t1=$(date +%s)
 
+# Many bundled libraries carry full symbol tables (libtorch_cpu alone ~90 MB, libpython 17 MB);
+# only .dynsym is needed to load them. Strip everything except the auditwheel-vendored copies in
+# *.libs/ (rewritten by patchelf; stripping those is known to corrupt them) - the self-test in
+# `make installer-test` exercises torch, the decoders, Pillow, fontTools and Qt afterwards.
+if [ "$OS" = linux ] && command -v strip > /dev/null; then
+  find "$DIST/ra-desktop/_internal" -type f -name '*.so*' ! -path '*.libs/*' \
+    -exec strip --strip-unneeded {} + 2> "build/installer-$VARIANT/strip.log" || true
+fi
+
 log "packing"
 rm -f "dist/$NAME".tar.gz "dist/$NAME".zip
 if [ "$OS" = linux ]; then

@@ -53,6 +53,12 @@ ENV=(env -i HOME="$T/home" PATH=/usr/bin:/bin TMPDIR="$T/tmp" RA_DESKTOP_HOME="$
 MODEL_ARGS=()
 [ -n "${RA_INSTALLER_TEST_MODEL:-}" ] && MODEL_ARGS=(--model "$RA_INSTALLER_TEST_MODEL")
 
+log "version"
+WANT=$(basename "$APPDIR" | sed -E 's/^ra-desktop-([^-]+)-.*/\1/')
+GOT=$("${ENV[@]}" "$EXE" --version 2>&1 || true)
+echo "$GOT"
+[ "$GOT" = "ra-desktop $WANT" ] || fail "the frozen app says '$GOT', the archive is version $WANT"
+
 log "self-test"
 t0=$(date +%s)
 set +e
@@ -87,7 +93,7 @@ cat > "$T/gui.sh" <<EOF
 #!/bin/bash
 # Runs inside xvfb-run: DISPLAY is set here and handed explicitly to the empty environment.
 ${ENV[*]} DISPLAY="\$DISPLAY" XAUTHORITY="\${XAUTHORITY:-}" QT_QPA_PLATFORM=xcb \\
-  "$EXE" ${MODEL_ARGS[*]} "$APPDIR/_internal/resources/demo" > "$T/out/gui.log" 2>&1 &
+  "$EXE" gui ${MODEL_ARGS[*]} "$APPDIR/_internal/resources/demo" > "$T/out/gui.log" 2>&1 &
 pid=\$!
 sleep $GUI_WAIT
 if ! kill -0 \$pid 2>/dev/null; then

@@ -18,6 +18,7 @@ afterwards unless ``--keep``) and the user folders of :mod:`ra_desktop.paths`.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -62,7 +63,14 @@ def _environment(args: argparse.Namespace, state: dict[str, Any]) -> str:
         tv = "torchvision present (DenseNet models supported)"
     except ImportError:
         tv = "no torchvision (VGG8 models only)"
-    frozen = "frozen" if getattr(sys, "frozen", False) else "from source"
+    frozen = "from source"
+    if getattr(sys, "frozen", False):
+        # Written by installer/ra_desktop.spec: which installer variant this is.
+        info = install_root() / "ra_desktop_build.json"
+        try:
+            frozen = f"frozen, {json.loads(info.read_text(encoding='utf-8'))['variant']} variant"
+        except (OSError, ValueError, KeyError):
+            frozen = "frozen"
     cuda = "CUDA available" if torch.cuda.is_available() else "no CUDA"
     return (f"RA Desktop {__version__} ({frozen}) in {install_root()}; torch {torch.__version__}, "
             f"{cuda}; {tv}")

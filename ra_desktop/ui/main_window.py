@@ -264,7 +264,8 @@ class MainWindow(QMainWindow):
         self.findings.set_stage("\n".join(self._stage_notes))
 
     def _on_open_failed(self, row_id: int, reason: str) -> None:
-        self.findings.set_stage(f"Failed: {reason}")
+        # the reason itself is shown in the case header (from the row) and the status bar
+        self.findings.set_stage("Could not be analysed.")
 
     # ---- results into the database ---------------------------------------------------------------
     def _refresh(self, row_id: int) -> None:

@@ -8,13 +8,14 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QStyledItemDelegate, QHBoxLayout, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget,
 )
 
 from ra_desktop.worklist import FAILED, STATUSES, CaseRow
 
-COLUMNS = ("Patient ID", "Study date", "Side", "File", "AI result", "Status", "Reader")
-COL_PATIENT, COL_DATE, COL_SIDE, COL_FILE, COL_RESULT, COL_STATUS, COL_READER = range(len(COLUMNS))
+# Status is last so it takes the spare width: a failure reason is the longest text in a row.
+COLUMNS = ("Patient ID", "Study date", "Side", "File", "AI result", "Reader", "Status")
+COL_PATIENT, COL_DATE, COL_SIDE, COL_FILE, COL_RESULT, COL_READER, COL_STATUS = range(len(COLUMNS))
 ROW_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -113,7 +114,7 @@ class WorklistModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (r.patient_id or "—", _date(r.study_date),
                     " ".join(x for x in (r.laterality, r.view) if x) or "—", r.file_name,
-                    result_text(r), status_text(r), reader_text(r))[col]
+                    result_text(r), reader_text(r), status_text(r))[col]
         if role == SORT_ROLE:
             if col == COL_RESULT:
                 return -1.0 if r.probability is None else r.probability
@@ -180,6 +181,14 @@ class WorklistFilter(QSortFilterProxyModel):
         return True
 
 
+class _ElideMiddle(QStyledItemDelegate):
+    """IDs and file names differ at their ends (…0000-4, …04.dcm): keep both ends visible."""
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 - Qt API
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
 class _Table(QTableView):
     activated_row = Signal()
 
@@ -224,9 +233,11 @@ class WorklistPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # file names differ at the end
+        self._elide_middle = _ElideMiddle(self.table)
+        for col in (COL_PATIENT, COL_FILE):
+            self.table.setItemDelegateForColumn(col, self._elide_middle)
         for col, width in ((COL_PATIENT, 125), (COL_DATE, 84), (COL_SIDE, 52), (COL_FILE, 120),
-                           (COL_RESULT, 105), (COL_STATUS, 80)):
+                           (COL_RESULT, 105), (COL_READER, 110)):
             self.table.setColumnWidth(col, width)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

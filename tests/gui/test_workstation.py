@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from ra_desktop import paths
 from ra_desktop.worklist import DONE, FAILED, REVIEWED, WorklistStore
+from ra_desktop.ui.worklist_panel import COL_READER, COL_STATUS
 from tests.gui.conftest import wait_rows, write_images
 
 pytestmark = pytest.mark.gui
@@ -45,7 +46,7 @@ def test_open_folder_failed_file_and_arrow_keys(make_window, image_folder, qtbot
     assert bad.status == FAILED and bad.status_note  # the reason is kept in the row
     assert "failed:" in w.worklist.proxy.index(
         next(i for i in range(5) if w.worklist.proxy.index(i, 0).data(Qt.ItemDataRole.UserRole + 1) == bad.id),
-        5).data()
+        COL_STATUS).data()
     # opening the same folder again adds nothing
     w.add_paths([str(image_folder)])
     qtbot.waitUntil(lambda: not w._scans, timeout=10000)
@@ -152,13 +153,20 @@ def test_batch_with_broken_file_then_signoff_and_restart(make_window, tiny_model
                for i in range(4))
     # sign-off on one case
     target = rows["case_01.png"]
+    with qtbot.waitSignal(w.jobs.open_finished, timeout=30000):
+        _open(w, target.id)
+    assert w.findings.regions_label.text()  # regions of case_01 are shown...
+    with qtbot.waitSignal(w.jobs.open_failed, timeout=30000):
+        _open(w, rows["broken.png"].id)
+    assert w.findings.regions_label.text() == ""  # ...and never linger on the next, failed case
+    assert "Failed:" in w.findings.case_label.text() and w.findings.bar.probability is None
     _open(w, target.id)
     w.findings.disagree.setChecked(True)
     w.findings.note.setPlainText("joint spaces preserved")
     w.findings.sign_button.click()
     assert w.store.get(target.id).status == REVIEWED
     assert "disagree" in w.worklist.model.data(w.worklist.model.index(
-        [r.id for r in w.worklist.model.rows()].index(target.id), 6))
+        [r.id for r in w.worklist.model.rows()].index(target.id), COL_READER))
     w.close()
 
     # "restart": a fresh window on the same database finds everything

@@ -173,6 +173,7 @@ class InferenceThread(QThread):
             loaded = load_model(Path(model_dir), device)
             log.info("model %s loaded on %s in %.1f s", model_dir, loaded.device, time.perf_counter() - t0)
         except ModelUnavailable as exc:
+            log.warning("model %s unavailable: %s", model_dir, exc.reason)
             self.model_failed.emit(exc.reason, self._model is not None)
             return
         except Exception as exc:  # noqa: BLE001 - any broken folder must leave the old model usable

@@ -18,7 +18,7 @@ from ra_desktop.ui.viewer_host import make_viewer
 from ra_desktop.ui.worklist_panel import WorklistPanel
 from ra_desktop.worker.jobs import JobController
 from ra_desktop.worker.scan import ScanThread
-from ra_desktop.worklist import DONE, FAILED, NEW, QUEUED, REVIEWED, WorklistStore, result_fields
+from ra_desktop.worklist import FAILED, NEW, QUEUED, WorklistStore, result_fields
 
 log = logging.getLogger(__name__)
 HEATMAPS = ("gradcam", "shap")

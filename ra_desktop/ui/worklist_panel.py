@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 from ra_desktop.worklist import FAILED, STATUSES, CaseRow
 
 # Status is last so it takes the spare width: a failure reason is the longest text in a row.
-COLUMNS = ("Patient ID", "Study date", "Side", "File", "AI result", "Reader", "Status")
+COLUMNS = ("Patient ID", "Date", "Side", "File", "AI result", "Reader", "Status")
 COL_PATIENT, COL_DATE, COL_SIDE, COL_FILE, COL_RESULT, COL_READER, COL_STATUS = range(len(COLUMNS))
 ROW_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -236,8 +236,8 @@ class WorklistPanel(QWidget):
         self._elide_middle = _ElideMiddle(self.table)
         for col in (COL_PATIENT, COL_FILE):
             self.table.setItemDelegateForColumn(col, self._elide_middle)
-        for col, width in ((COL_PATIENT, 125), (COL_DATE, 84), (COL_SIDE, 52), (COL_FILE, 120),
-                           (COL_RESULT, 105), (COL_READER, 110)):
+        for col, width in ((COL_PATIENT, 102), (COL_DATE, 90), (COL_SIDE, 44), (COL_FILE, 108),
+                           (COL_RESULT, 92), (COL_READER, 84)):
             self.table.setColumnWidth(col, width)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                         help="auto: mixed precision on CUDA, bf16 on CPUs with native bf16, else fp32")
+    parser.add_argument("--dropout-warmup", type=int, default=0, metavar="EPOCHS",
+                        help="train the first EPOCHS epochs with dropout off (curriculum dropout; "
+                             "helps VGG8, which has no batch norm, leave the initial plateau)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the epoch that exceeds this wall-clock budget (keeps the best epoch)")
     parser.add_argument("--max-per-class", type=int, help="use at most N images per class (quick runs)")
@@ -101,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device, resume=args.resume, workers=args.workers, name=args.name,
             version=args.version, preprocess=preprocess, weights_dtype=args.weights_dtype,
             precision=args.precision, max_minutes=args.max_minutes,
+            dropout_warmup=args.dropout_warmup,
             max_per_class=args.max_per_class, synthetic=args.synthetic, command=command_line(args),
             progress=not args.quiet,
         )

@@ -1,0 +1,86 @@
+"""Write MODEL_CARD.md for a model folder from its manifest and the measured evaluation files.
+
+    python scripts/model_card.py MODEL_DIR --evaluation EVAL_DIR/evaluation.json [--explain EXPLAIN.json]
+
+Every number in the card comes from those files; nothing is typed in by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+METRICS = ("accuracy", "sensitivity", "specificity", "precision", "f1", "auc")
+
+
+def _ci(m: dict) -> str:
+    return f"{m['value']:.3f} ({m['low']:.3f}–{m['high']:.3f})"
+
+
+def _evaluation_section(ev: dict) -> list[str]:
+    lines = ["## Held-out evaluation", "",
+             f"{ev['datasets'][0]['ci']}; threshold from the manifest.", "",
+             "| data set | n | " + " | ".join(m.capitalize() if m != "auc" else "AUC" for m in METRICS) + " |",
+             "|---|---|" + "---|" * len(METRICS)]
+    for ds in ev["datasets"]:
+        n = f"{ds['n']} ({ds['n_positive']} RA / {ds['n_negative']} normal)"
+        lines.append(f"| {ds['name']} | {n} | " + " | ".join(_ci(ds["metrics"][m]) for m in METRICS) + " |")
+    for ds in ev["datasets"]:
+        c = ds["confusion"]
+        lines += ["", f"Confusion matrix ({ds['name']}): TP {c['tp']}, FP {c['fp']}, TN {c['tn']}, FN {c['fn']}."]
+        if ds.get("sensitivity_by_severity"):
+            lines += ["", "| severity | n | detected | sensitivity (Wilson 95% CI) |", "|---|---|---|---|"]
+            lines += [f"| {s['severity']} | {s['n']} | {s['detected']} | {s['text']} |"
+                      for s in ds["sensitivity_by_severity"]]
+        for note in ds.get("notes", []):
+            lines.append(f"\n_Note: {note}_")
+    return lines
+
+
+def _explain_section(ex: dict) -> list[str]:
+    return ["## Explanations, measured (`ra-desktop explain-eval`)", "", "```",
+            json.dumps(ex.get("summary", ex), indent=1, ensure_ascii=False)[:6000], "```"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("model_dir", type=Path)
+    ap.add_argument("--evaluation", type=Path, required=True)
+    ap.add_argument("--explain", type=Path)
+    args = ap.parse_args()
+    man = json.loads((args.model_dir / "manifest.json").read_text())
+    ev = json.loads(args.evaluation.read_text())
+    out = [f"# Model card: {man['name']} {man['version']}", "",
+           f"**{man.get('notice') or 'Trained on synthetic phantoms — not for clinical use.'}** "
+           "This model has never seen a real radiograph. It is bundled so that the application works "
+           "offline the moment it is installed, for demonstration and teaching; it is not a medical device.", "",
+           "## What it is", "",
+           f"- Architecture: `{man['architecture']}` (published VGG8: 8 conv layers, 25,088→512→512→2 classifier)",
+           f"- Weights: `{man['weights_file']}` ({man.get('weights_dtype', 'float32')}), "
+           f"sha256 `{man['weights_sha256']}`",
+           f"- Classes: {man['class_names']}, decision threshold {man['threshold']:.4f}",
+           f"- Preprocessing: `{json.dumps(man['preprocessing'])}`",
+           f"- Grad-CAM target layer: `{man['gradcam_target_layer']}`",
+           f"- Out-of-distribution check: {'Mahalanobis distance on penultimate features, threshold ' + format(man['ood']['threshold'], '.2f') if man.get('ood') else 'none'}",
+           "", "## Intended use", "", man["intended_use"], "",
+           "## Training data", "", man["training_data"], "",
+           "## How it was made", "", "```", json.dumps(man.get("training", {}), indent=1)[:4000], "```", ""]
+    if man.get("validation_metrics"):
+        out += ["## Validation (the split used for early stopping and the threshold; optimistic)", "", "```",
+                json.dumps(man["validation_metrics"], indent=1)[:3000], "```", ""]
+    out += _evaluation_section(ev) + [""]
+    if args.explain:
+        out += _explain_section(json.loads(args.explain.read_text())) + [""]
+    out += ["## Limitations", "",
+            "- Synthetic phantoms only: performance on real radiographs is unknown and expected to be poor; "
+            "the out-of-distribution check flags real radiographs for this reason.",
+            "- Binary RA vs normal; no Sharp/van der Heijde scoring. Heat maps show where the model looked, "
+            "not where the disease is.",
+            "- Severity-1 (early) disease is the hardest class, as in published work on real images."]
+    (args.model_dir / "MODEL_CARD.md").write_text("\n".join(out) + "\n", encoding="utf-8")
+    print(f"wrote {args.model_dir / 'MODEL_CARD.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,7 +6,7 @@
 # cpu  (default): built in its own environment, .venv-cpu, with the CPU-only torch wheel and
 #      without torchvision (VGG8 models only). Created here when missing.
 #      TORCH_CPU_SPEC (default torch==2.13.0) and TORCH_CPU_PIP_ARGS (e.g.
-#      "--index-url https://download.pytorch.org/whl/cpu" on a machine whose index serves CUDA
+#      pip options pointing at PyTorch's CPU wheel index, on a machine whose index serves CUDA
 #      wheels by default) choose the wheel.
 # full: built from the development environment .venv as it is (CUDA torch + torchvision); ~5 GB.
 #

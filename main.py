@@ -1,4 +1,7 @@
-"""Launcher used from a source checkout and frozen by PyInstaller: the same as ``ra-desktop``."""
+"""Launcher from a source checkout (``make run``): the same as ``ra-desktop``.
+
+The frozen app starts from installer/entry.py, which adds ``freeze_support()``.
+"""
 import sys
 
 from ra_desktop.cli import main

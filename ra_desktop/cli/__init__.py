@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--self-test"]:  # the frozen app's documented flag
         argv[0] = "self-test"
-    if not argv or argv[0] not in COMMANDS and not argv[0].startswith("-"):
-        argv = ["gui", *argv]  # `ra-desktop FOLDER` opens the GUI on FOLDER
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["gui", *argv]  # `ra-desktop [GUI OPTIONS] FOLDER` opens the GUI
     parser = build_parser()
     if argv[0] in COMMANDS:
         module = importlib.import_module(COMMANDS[argv[0]][0])

@@ -16,15 +16,7 @@ from ra_desktop import __version__
 from ra_desktop.cancel import CancelToken, check
 from ra_desktop.errors import Cancelled, RADesktopError
 from ra_desktop.io.radiograph import Radiograph
-from ra_desktop.results import (
-    STAGE_FAILED,
-    STAGE_NOT_AVAILABLE,
-    CaseResult,
-    Heatmap,
-    OODResult,
-    RegionScore,
-    StageResult,
-)
+from ra_desktop.results import STAGE_FAILED, CaseResult, StageResult
 
 if TYPE_CHECKING:  # torch stays out of this module's import
     from ra_desktop.model import LoadedModel
@@ -48,25 +40,6 @@ def provenance(model: LoadedModel) -> dict[str, Any]:
         "notice": m.notice,
         "analysed_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def _ood(model: LoadedModel, x) -> OODResult | None:
-    # Optional: ra_desktop.explain provides ood_check(model, x) -> OODResult | None when it can.
-    import ra_desktop.explain as explain
-
-    fn = getattr(explain, "ood_check", None)
-    return None if fn is None else fn(model, x)
-
-
-def _unpack_explanation(out: Any) -> tuple[Heatmap | None, list[RegionScore]]:
-    """Accept a Heatmap, a (Heatmap, regions) pair, or an object with .heatmap/.regions."""
-    if out is None:
-        return None, []
-    if isinstance(out, Heatmap):
-        return out, []
-    if isinstance(out, tuple) and len(out) == 2:
-        return out[0], list(out[1] or [])
-    return getattr(out, "heatmap", None), list(getattr(out, "regions", None) or [])
 
 
 def _ground_truth(radiograph: Radiograph) -> dict | None:
@@ -97,8 +70,7 @@ def analyse(
     model : LoadedModel
         From :func:`ra_desktop.model.load_model`; its manifest's preprocessing is used.
     explanations : iterable of str
-        Methods to run after the prediction, in order ("gradcam", "shap"). A method that
-        ``ra_desktop.explain`` does not provide yields a stage with status "not available".
+        Methods to run after the prediction, in order ("gradcam", "shap").
     cancel : CancelToken, optional
         Checked between stages; raises :class:`~ra_desktop.errors.Cancelled`.
 
@@ -142,8 +114,10 @@ def analyse(
     t0 = time.perf_counter()
     probability = float(model.predict_proba(x)[0])
     timings["inference"] = _ms(t0)
+    import ra_desktop.explain as explain
+
     t0 = time.perf_counter()
-    ood = _ood(model, x)
+    ood = explain.ood_check(model, x)  # None when the model folder has no OOD statistics
     if ood is not None:
         timings["ood"] = _ms(t0)
 
@@ -160,23 +134,15 @@ def analyse(
     )
     yield StageResult("prediction", result, timings["inference"])
 
-    import ra_desktop.explain as explain
-
     # Phantoms carry their joint positions: regions are then named joints (MCP2, wrist...),
     # otherwise the explain package falls back to neutral grid cells.
     ground_truth = _ground_truth(radiograph) if explanations else None
     for method in explanations:
         check(cancel)
-        fn = getattr(explain, "explain_case", None)  # looked up late: the explain module may grow
-        if fn is None:
-            result = dataclasses.replace(result, notes=(*result.notes, f"{method}: not available"))
-            yield StageResult(method, result, 0.0, STAGE_NOT_AVAILABLE, "ra_desktop.explain.explain_case missing")
-            continue
         t0 = time.perf_counter()
         try:
-            # ground_truth is passed only when there is one (keeps the 5-argument contract).
-            extra = {"ground_truth": ground_truth} if ground_truth else {}
-            heatmap, regions = _unpack_explanation(fn(model, x, geometry, method, cancel=cancel, **extra))
+            heatmap, regions = explain.explain_case(model, x, geometry, method, cancel=cancel,
+                                                    ground_truth=ground_truth)
         except Cancelled:
             raise
         except RADesktopError as exc:
@@ -189,12 +155,9 @@ def analyse(
             yield StageResult(method, result, elapsed, STAGE_FAILED, str(exc))
             continue
         elapsed = _ms(t0)
-        heatmaps = dict(result.heatmaps)
-        if heatmap is not None:
-            heatmaps[method] = heatmap
         result = dataclasses.replace(
             result,
-            heatmaps=heatmaps,
+            heatmaps={**result.heatmaps, method: heatmap},
             # Regions: the first method that provides them (Grad-CAM runs first, SHAP refines later
             # only if Grad-CAM gave none).
             regions=result.regions or regions,

@@ -13,7 +13,7 @@ from ra_desktop.errors import Cancelled, DataError, ImageLoadError
 from ra_desktop.model import load_model
 from ra_desktop.pipeline import analyse, predict_file
 from ra_desktop.preprocess import prepare
-from ra_desktop.results import STAGE_FAILED, STAGE_NOT_AVAILABLE, CaseResult, Heatmap, RegionScore
+from ra_desktop.results import STAGE_FAILED, CaseResult, Heatmap, RegionScore
 from tests.tiny_model import make_tiny_model_folder
 
 
@@ -59,19 +59,10 @@ def test_predict_file(model, image_file):
     assert result.heatmaps == {} and result.notes == ()
 
 
-def test_analyse_without_explain_records_not_available(model, image_file, monkeypatch):
-    monkeypatch.delattr(explain, "explain_case", raising=False)
-    stages, final = _run(analyse(image_file, model))
-    assert [s.stage for s in stages] == ["prediction", "gradcam", "shap"]
-    assert [s.status for s in stages[1:]] == [STAGE_NOT_AVAILABLE] * 2
-    assert final.notes == ("gradcam: not available", "shap: not available")
-    assert final.probability == stages[0].result.probability
-
-
 def test_analyse_with_explain_case(model, image_file, monkeypatch):
     calls = []
 
-    def fake_explain_case(m, x, geometry, method, cancel=None):
+    def fake_explain_case(m, x, geometry, method, cancel=None, ground_truth=None):
         calls.append(method)
         assert m is model and x.shape == (3, 224, 224)
         if method == "shap":
@@ -79,7 +70,7 @@ def test_analyse_with_explain_case(model, image_file, monkeypatch):
         values = geometry.map_to_image(np.ones((224, 224), np.float32))
         return Heatmap(values, signed=False, kind=method), [RegionScore("MCP2", 0.7)]
 
-    monkeypatch.setattr(explain, "explain_case", fake_explain_case, raising=False)
+    monkeypatch.setattr(explain, "explain_case", fake_explain_case)
     stages, final = _run(analyse(image_file, model))
     assert calls == ["gradcam", "shap"]
     assert stages[0].result.heatmaps == {}  # the prediction stage comes before any map
@@ -90,8 +81,7 @@ def test_analyse_with_explain_case(model, image_file, monkeypatch):
     assert "gradcam" in final.timings_ms and "shap" in final.timings_ms
 
 
-def test_cancel_between_stages(model, image_file, monkeypatch):
-    monkeypatch.delattr(explain, "explain_case", raising=False)
+def test_cancel_between_stages(model, image_file):
     token = CancelToken()
     gen = analyse(image_file, model, cancel=token)
     first = next(gen)

@@ -16,8 +16,8 @@ case "$STAGE" in
     ;;
   train)
     $RA train "$WORK/train" --arch vgg8 --out "$WORK/model" --name ra-vgg8-phantom --version 1.0.0 \
-        --epochs 30 --patience 6 --batch-size 16 --lr 1e-4 --seed 0 --workers "$JOBS" \
-        --weights-dtype float16 --dropout-warmup 3 --max-minutes 38 --quiet "$@"
+        --epochs 40 --patience 8 --batch-size 16 --lr 1e-4 --seed 0 --workers "$JOBS" \
+        --weights-dtype float16 --dropout-warmup 6 --augment-p 0.5 --max-minutes 40 --quiet "$@"
     rm -rf "$WORK/model/checkpoint"  # optimizer state: not part of the shipped model
     $RA evaluate "$WORK/model" "$WORK/test" --out "$WORK/eval"
     ;;

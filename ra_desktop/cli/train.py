@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dropout-warmup", type=int, default=0, metavar="EPOCHS",
                         help="train the first EPOCHS epochs with dropout off (curriculum dropout; "
                              "helps VGG8, which has no batch norm, leave the initial plateau)")
+    parser.add_argument("--augment-p", type=float, default=1.0,
+                        help="share of training samples given one of the published augmentations "
+                             "(rotation ±45°, brightness 0.6–1.4, both); the rest stay original (default 1.0)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the epoch that exceeds this wall-clock budget (keeps the best epoch)")
     parser.add_argument("--max-per-class", type=int, help="use at most N images per class (quick runs)")
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device, resume=args.resume, workers=args.workers, name=args.name,
             version=args.version, preprocess=preprocess, weights_dtype=args.weights_dtype,
             precision=args.precision, max_minutes=args.max_minutes,
-            dropout_warmup=args.dropout_warmup,
+            dropout_warmup=args.dropout_warmup, augment_p=args.augment_p,
             max_per_class=args.max_per_class, synthetic=args.synthetic, command=command_line(args),
             progress=not args.quiet,
         )

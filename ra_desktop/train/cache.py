@@ -41,10 +41,14 @@ def load_unit(path: Path, config: PreprocessConfig) -> np.ndarray:
     return downsample_unit(intensity_unit(load_radiograph(path), config), config)
 
 
-def model_input(unit: np.ndarray, config: PreprocessConfig, rng: np.random.Generator | None = None) -> np.ndarray:
+def model_input(unit: np.ndarray, config: PreprocessConfig, rng: np.random.Generator | None = None,
+                augment_p: float = 1.0) -> np.ndarray:
     """(3, crop, crop) input from a cached image; with ``rng``, the published augmentation first
-    (kind drawn uniformly among rotate / brightness / both)."""
-    if rng is not None:
+    with probability ``augment_p`` (kind drawn uniformly among rotate / brightness / both).
+
+    The published work expands the training set with rotated, brightened and combined copies
+    beside the originals; ``augment_p`` < 1 keeps originals in the mix the same way."""
+    if rng is not None and rng.random() < augment_p:
         unit = augment(unit, rng, kind=AUGMENT_KINDS[int(rng.integers(len(AUGMENT_KINDS)))])
     return prepare_unit(unit, config)[0]
 

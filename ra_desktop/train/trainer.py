@@ -48,22 +48,24 @@ class TrainOptions:
     precision: str = "auto"  # auto | fp32 | bf16
     max_minutes: float | None = None  # stop after the epoch that passes this wall-clock budget
     dropout_warmup: int = 0  # epochs trained with dropout off before the architecture's rate applies
+    augment_p: float = 1.0  # share of training samples that get one of the published augmentations
 
 
 class CachedImages(Dataset):
     """Model inputs from cached images; augmentation seeded by (seed, epoch, index), so a run and
     its resumption see the same augmented images whatever the worker count."""
 
-    def __init__(self, cache: UnitCache, config: PreprocessConfig, augment: bool, seed: int):
+    def __init__(self, cache: UnitCache, config: PreprocessConfig, augment: bool, seed: int, augment_p: float = 1.0):
         self.units, self.labels = cache.units, cache.labels
         self.config, self.augment, self.seed, self.epoch = config, augment, seed, 0
+        self.augment_p = augment_p
 
     def __len__(self) -> int:
         return len(self.units)
 
     def __getitem__(self, i: int):
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augment else None
-        return torch.from_numpy(model_input(self.units[i], self.config, rng)), int(self.labels[i]), i
+        return torch.from_numpy(model_input(self.units[i], self.config, rng, self.augment_p)), int(self.labels[i]), i
 
 
 def _say(info: D.DistInfo, msg: str) -> None:
@@ -210,7 +212,7 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
     dropout_rates = {n: m.p for n, m in model.named_modules() if isinstance(m, nn.Dropout)}
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     loss_fn = nn.CrossEntropyLoss(weight=_class_weights(train_c.labels).to(device))
-    train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed)
+    train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed, augment_p=opts.augment_p)
     train_dl, train_sampler = _loader(train_ds, opts.batch_size, info, opts.seed, True, opts.workers)
     val_dl = _loader(CachedImages(val_c, opts.preprocess, False, opts.seed), opts.batch_size, info,
                      opts.seed, False, opts.workers)[0] if len(val_c) else None

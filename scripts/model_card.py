@@ -1,6 +1,8 @@
 """Write MODEL_CARD.md for a model folder from its manifest and the measured evaluation files.
 
-    python scripts/model_card.py MODEL_DIR --evaluation EVAL_DIR/evaluation.json [--explain EXPLAIN.json]
+    python scripts/model_card.py MODEL_DIR --evaluation EVAL_DIR/evaluation.json [--explain TABLE.txt]
+
+TABLE.txt is what ``ra-desktop explain-eval`` printed.
 
 Every number in the card comes from those files; nothing is typed in by hand.
 """
@@ -37,9 +39,21 @@ def _evaluation_section(ev: dict) -> list[str]:
     return lines
 
 
-def _explain_section(ex: dict) -> list[str]:
-    return ["## Explanations, measured (`ra-desktop explain-eval`)", "", "```",
-            json.dumps(ex.get("summary", ex), indent=1, ensure_ascii=False)[:6000], "```"]
+def _explain_section(table: str) -> list[str]:
+    return ["## Explanations, measured (`ra-desktop explain-eval`)", "", "```", table.strip(), "```"]
+
+
+def _training_section(training: dict) -> list[str]:
+    lines = ["## How it was made", ""]
+    for key in ("data_commands", "run", "command", "script", "seeds", "epochs_run", "best_epoch",
+                "optimizer", "learning_rate", "batch_size", "augmentation", "early_stopping",
+                "dropout_warmup_epochs", "threshold_method", "mixed_precision", "device", "torch"):
+        if key in training:
+            value = training[key]
+            if isinstance(value, dict):
+                value = "; ".join(f"{k}: `{v}`" for k, v in value.items())
+            lines.append(f"- **{key}**: {value}")
+    return lines + [""]
 
 
 def main() -> int:
@@ -64,13 +78,16 @@ def main() -> int:
            f"- Out-of-distribution check: {'Mahalanobis distance on penultimate features, threshold ' + format(man['ood']['threshold'], '.2f') if man.get('ood') else 'none'}",
            "", "## Intended use", "", man["intended_use"], "",
            "## Training data", "", man["training_data"], "",
-           "## How it was made", "", "```", json.dumps(man.get("training", {}), indent=1)[:4000], "```", ""]
-    if man.get("validation_metrics"):
-        out += ["## Validation (the split used for early stopping and the threshold; optimistic)", "", "```",
-                json.dumps(man["validation_metrics"], indent=1)[:3000], "```", ""]
+           ]
+    out += _training_section(man.get("training", {}))
+    val = man.get("validation_metrics") or {}
+    if "metrics" in val:
+        out += ["## Validation split (used for early stopping and the threshold, so optimistic)", "",
+                f"n = {val.get('n')}: " + ", ".join(f"{m} {_ci(val['metrics'][m])}" for m in METRICS
+                                                    if m in val["metrics"]), ""]
     out += _evaluation_section(ev) + [""]
     if args.explain:
-        out += _explain_section(json.loads(args.explain.read_text())) + [""]
+        out += _explain_section(args.explain.read_text()) + [""]
     out += ["## Limitations", "",
             "- Synthetic phantoms only: performance on real radiographs is unknown and expected to be poor; "
             "the out-of-distribution check flags real radiographs for this reason.",

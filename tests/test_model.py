@@ -263,3 +263,12 @@ def test_save_rejects_bad_fields_before_writing(tmp_path):
     assert not (tmp_path / "bad").exists()
     with pytest.raises(UnknownArchitecture):
         _save(build_model("vgg8"), tmp_path / "bad", arch="vgg9")
+
+
+def test_model_folder_files_are_readable_by_everyone(tmp_path):
+    # An installed model is read by users other than the one who wrote it.
+    from tests.tiny_model import make_tiny_model_folder
+
+    folder = make_tiny_model_folder(tmp_path)
+    for name in ("manifest.json", "weights.safetensors"):
+        assert (folder / name).stat().st_mode & 0o444 == 0o444, name

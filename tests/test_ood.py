@@ -112,3 +112,23 @@ def test_ledoit_wolf_shrinks_a_singular_covariance():
     big = rng.standard_normal((5000, 3)) * [1.0, 2.0, 3.0]
     _, cov_big, shrink_big = ledoit_wolf(big)
     assert shrink_big < 0.05 and np.allclose(np.diag(cov_big), [1, 4, 9], rtol=0.1)
+
+
+def test_class_conditional_distance_flags_the_gap_between_classes():
+    # Two tight, well-separated classes: a point midway is close to the pooled mean (one Gaussian
+    # would accept it) but far from both class means, which is what the detector uses.
+    from ra_desktop.explain.ood import class_means, ledoit_wolf
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(0.0, 0.1, (200, 8)) + np.r_[5.0, np.zeros(7)]
+    b = rng.normal(0.0, 0.1, (200, 8)) - np.r_[5.0, np.zeros(7)]
+    feats, cls = np.vstack([a, b]), np.r_[np.zeros(200, int), np.ones(200, int)]
+    means = class_means(feats, cls)
+    _, cov, _ = ledoit_wolf(feats - means[cls])
+    precision = np.linalg.inv(cov)
+    inside = mahalanobis(feats[:5], means, precision)
+    midway = mahalanobis(np.zeros((1, 8)), means, precision)
+    assert means.shape == (2, 8)
+    assert midway[0] > 10 * inside.max()
+    pooled_mean, pooled_cov, _ = ledoit_wolf(feats)
+    assert mahalanobis(np.zeros((1, 8)), pooled_mean, np.linalg.inv(pooled_cov))[0] < inside.max() + 1

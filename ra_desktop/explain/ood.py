@@ -1,8 +1,11 @@
 """Out-of-distribution warning: is this image like the ones the model was trained on?
 
-Main mechanism: the Mahalanobis distance (Lee et al. 2018) of the image's penultimate features
-(the manifest's ``feature_layer``, via ``LoadedModel.features``) from the training-set mean, with a
-Ledoit–Wolf shrunk covariance (the feature dimension, 512–1664, is comparable to the number of
+Main mechanism: the class-conditional Mahalanobis distance (Lee et al. 2018) of the image's
+penultimate features (the manifest's ``feature_layer``, via ``LoadedModel.features``): the distance
+to the nearest class mean (normal, RA), with one Ledoit–Wolf shrunk covariance shared by the
+classes. One Gaussian over both classes is too wide: a trained model pulls the classes apart, and a
+real CR or an MR slice then lay inside it. Classes are assigned by the model's own prediction
+(training labels are not needed, and the model is near-perfect on its training data). Ledoit–Wolf (the feature dimension, 512–1664, is comparable to the number of
 training images, where the plain sample covariance is singular). The threshold is a high
 percentile (99th by default) of the distances of held-out validation images.
 
@@ -10,7 +13,7 @@ A cheap image-statistics guard backs it up: a near-constant input (blank, or a s
 after windowing) is out of distribution whatever its features say; its distance is reported as
 ``inf``.
 
-Files: ``ood_stats.npz`` (mean, precision) in the model folder, its sha256 and the threshold in the
+Files: ``ood_stats.npz`` (class means (k, d), precision) in the model folder, its sha256 and the threshold in the
 manifest's ``ood`` section, which :func:`fit_ood` writes and re-validates.
 """
 from __future__ import annotations
@@ -31,7 +34,7 @@ from ra_desktop.results import OODResult
 log = logging.getLogger(__name__)
 
 OOD_FILE = "ood_stats.npz"
-METHOD = "mahalanobis-ledoit-wolf"
+METHOD = "mahalanobis-class-conditional-ledoit-wolf"
 DEFAULT_PERCENTILE = 99.0
 #: Below this standard deviation (model-input units, ImageNet-normalised) an image is blank.
 MIN_INPUT_STD = 0.05
@@ -72,19 +75,32 @@ def ledoit_wolf(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def mahalanobis(features: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> np.ndarray:
-    """Mahalanobis distance of each row of (n, d) ``features``."""
-    D = np.atleast_2d(np.asarray(features, dtype=np.float64)) - mean
-    return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", D, precision, D), 0.0))
+    """Mahalanobis distance of each row of (n, d) ``features`` to the nearest mean ((d,) or (k, d))."""
+    X = np.atleast_2d(np.asarray(features, dtype=np.float64))
+    out = np.full(X.shape[0], np.inf)
+    for mu in np.atleast_2d(mean):
+        D = X - mu
+        out = np.minimum(out, np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", D, precision, D), 0.0)))
+    return out
 
 
-def _collect(loaded_model: Any, inputs: Iterable[Any]) -> np.ndarray:
-    feats = []
+def _collect(loaded_model: Any, inputs: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Penultimate features and the model's predicted class (0/1) for every input."""
+    feats, preds = [], []
+    threshold = float(getattr(loaded_model, "threshold", 0.5))
     for x in inputs:
         arr = np.asarray(x, dtype=np.float32)
-        feats.append(loaded_model.features(arr[None] if arr.ndim == 3 else arr))
+        batch = arr[None] if arr.ndim == 3 else arr
+        feats.append(loaded_model.features(batch))
+        preds.append((np.asarray(loaded_model.predict_proba(batch)) >= threshold).astype(int))
     if not feats:
         raise DataError("no images to compute OOD statistics from")
-    return np.concatenate(feats).astype(np.float64)
+    return np.concatenate(feats).astype(np.float64), np.concatenate(preds)
+
+
+def class_means(features: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """(k, d) means of the classes present (a class with no member is left out)."""
+    return np.stack([features[classes == c].mean(axis=0) for c in np.unique(classes)])
 
 
 def input_is_blank(x: Any) -> bool:
@@ -127,9 +143,12 @@ def fit_ood(loaded_model: Any, train_inputs_iter: Iterable[Any], val_inputs_iter
     from ra_desktop.model.manifest import atomic_write_bytes
 
     out_dir = Path(out_dir)
-    train = _collect(loaded_model, train_inputs_iter)
-    val = _collect(loaded_model, val_inputs_iter)
-    mean, cov, shrink = ledoit_wolf(train)
+    train, train_cls = _collect(loaded_model, train_inputs_iter)
+    val, _ = _collect(loaded_model, val_inputs_iter)
+    mean = class_means(train, train_cls)
+    # One covariance shared by the classes: that of the class-centred features.
+    centred = train - mean[np.searchsorted(np.unique(train_cls), train_cls)]
+    _, cov, shrink = ledoit_wolf(centred)
     precision = np.linalg.inv(cov)
     threshold = float(np.percentile(mahalanobis(val, mean, precision), percentile))
     data = _npz_bytes(mean, precision)
@@ -142,6 +161,7 @@ def fit_ood(loaded_model: Any, train_inputs_iter: Iterable[Any], val_inputs_iter
         "percentile": float(percentile),
         "shrinkage": shrink,
         "n_train": int(train.shape[0]),
+        "n_classes": int(mean.shape[0]),
         "n_val": int(val.shape[0]),
         "feature_dim": int(train.shape[1]),
         "feature_layer": getattr(getattr(loaded_model, "manifest", None), "feature_layer", None),

@@ -82,8 +82,12 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
 
     skipped = [{"path": str(p), "reason": r} for p, r in train_c.skipped + val_c.skipped]
     patients = {s.patient_id for s in train_c.samples + val_c.samples if s.patient_id}
-    amp = "none (CPU float32)" if device.type != "cuda" else (
-        "bfloat16 autocast" if torch.cuda.is_bf16_supported() else "float16 autocast + GradScaler")
+    from ra_desktop.train.trainer import _amp  # the same decision the training loop made
+
+    use_amp, amp_dtype = _amp(device, opts.precision)
+    amp = "none (float32)" if not use_amp else (
+        f"{str(amp_dtype).replace('torch.', '')} autocast on {device.type}"
+        + (" + GradScaler" if amp_dtype == torch.float16 else ""))
     training = json_safe({
         "command": opts.command,
         "seeds": {"python": opts.seed, "numpy": opts.seed, "torch": opts.seed, "split": opts.seed,
@@ -92,7 +96,9 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
         "early_stopping": {"monitor": "validation AUC", "patience": opts.patience, "stopped": state["stopped"]},
         "batch_size": opts.batch_size, "learning_rate": opts.lr, "optimizer": "Adam",
         "loss": "cross-entropy with inverse-frequency class weights",
-        "augmentation": "per image one of rotate (±45°) / brightness (×0.6–1.4) / both",
+        "augmentation": f"with probability {opts.augment_p:g} per image one of rotate (±45°) / "
+                        "brightness (×0.6–1.4) / both, else the original",
+        "dropout_warmup_epochs": opts.dropout_warmup,
         "val_fraction": opts.val_fraction,
         "split": {"by": "patient" if ds.has_patient_ids else "file", "train_images": len(train_c),
                   "val_images": len(val_c), "patients": len(patients),

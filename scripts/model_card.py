@@ -56,6 +56,15 @@ def _training_section(training: dict) -> list[str]:
     return lines + [""]
 
 
+def _ood_text(ood: dict | None) -> str:
+    if not ood:
+        return "none"
+    layers = ", ".join(f"`{n}` (threshold {t:.2f})" for n, t in zip(ood.get("layers", []), ood.get("layer_thresholds", [])))
+    return (f"class-conditional Mahalanobis distance with a shared Ledoit–Wolf covariance on {layers}; "
+            f"thresholds at the {ood.get('percentile')}th percentile of validation distances; flagged when "
+            "any layer exceeds its threshold (reported as the largest distance / threshold)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("model_dir", type=Path)
@@ -75,7 +84,7 @@ def main() -> int:
            f"- Classes: {man['class_names']}, decision threshold {man['threshold']:.4f}",
            f"- Preprocessing: `{json.dumps(man['preprocessing'])}`",
            f"- Grad-CAM target layer: `{man['gradcam_target_layer']}`",
-           f"- Out-of-distribution check: {'Mahalanobis distance on penultimate features, threshold ' + format(man['ood']['threshold'], '.2f') if man.get('ood') else 'none'}",
+           f"- Out-of-distribution check: {_ood_text(man.get('ood'))}",
            "", "## Intended use", "", man["intended_use"], "",
            "## Training data", "", man["training_data"], "",
            ]

@@ -5,6 +5,7 @@ import json
 import math
 
 import numpy as np
+import torch
 import pytest
 
 from tiny_model import make_tiny_model_folder
@@ -132,3 +133,15 @@ def test_class_conditional_distance_flags_the_gap_between_classes():
     assert midway[0] > 10 * inside.max()
     pooled_mean, pooled_cov, _ = ledoit_wolf(feats)
     assert mahalanobis(np.zeros((1, 8)), pooled_mean, np.linalg.inv(pooled_cov))[0] < inside.max() + 1
+
+
+def test_multilayer_section_and_no_hooks_left(fitted):
+    model_dir, section, held_out = fitted
+    assert section["layers"] == ["features.block3", "features.block4", "classifier.relu2"]
+    assert len(section["layer_thresholds"]) == 3 and all(t > 0 for t in section["layer_thresholds"])
+    model = load_model(model_dir, "cpu")
+    before = model.module.state_dict()
+    ood_score(model, held_out[0])
+    assert all(not m._forward_hooks for m in model.module.modules())
+    after = model.module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before) and not model.module.training

@@ -13,7 +13,14 @@ A cheap image-statistics guard backs it up: a near-constant input (blank, or a s
 after windowing) is out of distribution whatever its features say; its distance is reported as
 ``inf``.
 
-Files: ``ood_stats.npz`` (class means (k, d), precision) in the model folder, its sha256 and the threshold in the
+Several layers (Lee et al.'s feature ensemble): besides the penultimate features, the pooled
+activations of intermediate blocks (texture and intensity statistics), each with its own
+class-conditional Gaussian and threshold. The penultimate features of an RA-vs-normal classifier
+say little about *what* the image is: a real tibia CR sat inside their distribution, but not inside
+the intermediate layers'. The reported distance is the largest of distance / threshold over the
+layers, so the threshold is 1.0.
+
+Files: ``ood_stats.npz`` (per layer: class means (k, d) and precision) in the model folder, its sha256 and the threshold in the
 manifest's ``ood`` section, which :func:`fit_ood` writes and re-validates.
 """
 from __future__ import annotations
@@ -34,13 +41,19 @@ from ra_desktop.results import OODResult
 log = logging.getLogger(__name__)
 
 OOD_FILE = "ood_stats.npz"
-METHOD = "mahalanobis-class-conditional-ledoit-wolf"
-DEFAULT_PERCENTILE = 99.0
+METHOD = "mahalanobis-class-conditional-ledoit-wolf-multilayer"
+DEFAULT_PERCENTILE = 99.5  # per layer; a flag from any of the layers counts
+#: Intermediate layers whose spatially pooled activations join the penultimate features.
+INTERMEDIATE_LAYERS = {
+    "vgg8": ("features.block3", "features.block4"),
+    "densenet121": ("features.denseblock2", "features.denseblock3"),
+    "densenet169": ("features.denseblock2", "features.denseblock3"),
+}
 #: Below this standard deviation (model-input units, ImageNet-normalised) an image is blank.
 MIN_INPUT_STD = 0.05
 MIN_SHRINKAGE = 1e-3
 
-_STATS_CACHE: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+_STATS_CACHE: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
 
 
 # -- statistics ----------------------------------------------------------------------------------
@@ -84,18 +97,55 @@ def mahalanobis(features: np.ndarray, mean: np.ndarray, precision: np.ndarray) -
     return out
 
 
-def _collect(loaded_model: Any, inputs: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Penultimate features and the model's predicted class (0/1) for every input."""
-    feats, preds = [], []
-    threshold = float(getattr(loaded_model, "threshold", 0.5))
+def ood_layers(loaded_model: Any) -> tuple[str, ...]:
+    """The layers whose features the detector uses: intermediate blocks, then the penultimate."""
+    manifest = loaded_model.manifest
+    return (*INTERMEDIATE_LAYERS.get(manifest.architecture, ()), manifest.feature_layer)
+
+
+def layer_features(loaded_model: Any, batch: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per-layer features (spatially pooled) and P(RA) for a batch, from one forward pass.
+
+    Hooks live only inside this call; the caller's model is not changed.
+    """
+    import torch
+
+    module = loaded_model.module
+    names = ood_layers(loaded_model)
+    captured: dict[str, torch.Tensor] = {}
+    handles = []
+    try:
+        for name in names:
+            layer = module.get_submodule(name)
+            handles.append(layer.register_forward_hook(
+                lambda _m, _i, out, name=name: captured.__setitem__(name, out)))
+        with torch.inference_mode():
+            logits = module(torch.as_tensor(batch, device=loaded_model.device))
+    finally:
+        for h in handles:
+            h.remove()
+    feats = []
+    for name in names:
+        out = captured[name].float()
+        feats.append((out.mean(dim=(2, 3)) if out.ndim == 4 else out.flatten(1)).cpu().numpy().astype(np.float64))
+    return feats, torch.softmax(logits.float(), 1)[:, 1].cpu().numpy()
+
+
+def _collect(loaded_model: Any, inputs: Iterable[Any]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per-layer features and the model's predicted class (0/1) for every input."""
+    per_layer: list[list[np.ndarray]] = []
+    preds = []
+    threshold = float(loaded_model.threshold)
     for x in inputs:
         arr = np.asarray(x, dtype=np.float32)
-        batch = arr[None] if arr.ndim == 3 else arr
-        feats.append(loaded_model.features(batch))
-        preds.append((np.asarray(loaded_model.predict_proba(batch)) >= threshold).astype(int))
-    if not feats:
+        feats, p = layer_features(loaded_model, arr[None] if arr.ndim == 3 else arr)
+        per_layer = per_layer or [[] for _ in feats]
+        for store, f in zip(per_layer, feats):
+            store.append(f)
+        preds.append((p >= threshold).astype(int))
+    if not preds:
         raise DataError("no images to compute OOD statistics from")
-    return np.concatenate(feats).astype(np.float64), np.concatenate(preds)
+    return [np.concatenate(f) for f in per_layer], np.concatenate(preds)
 
 
 def class_means(features: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -113,9 +163,12 @@ def input_is_blank(x: Any) -> bool:
 
 
 # -- model folder --------------------------------------------------------------------------------
-def _npz_bytes(mean: np.ndarray, precision: np.ndarray) -> bytes:
+def _npz_bytes(stats: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, mean=mean.astype(np.float64), precision=precision.astype(np.float64))
+    arrays = {}
+    for i, (mean, precision) in enumerate(stats):
+        arrays[f"mean_{i}"], arrays[f"precision_{i}"] = mean.astype(np.float64), precision.astype(np.float64)
+    np.savez(buf, **arrays)
     return buf.getvalue()
 
 
@@ -143,28 +196,33 @@ def fit_ood(loaded_model: Any, train_inputs_iter: Iterable[Any], val_inputs_iter
     from ra_desktop.model.manifest import atomic_write_bytes
 
     out_dir = Path(out_dir)
-    train, train_cls = _collect(loaded_model, train_inputs_iter)
-    val, _ = _collect(loaded_model, val_inputs_iter)
-    mean = class_means(train, train_cls)
-    # One covariance shared by the classes: that of the class-centred features.
-    centred = train - mean[np.searchsorted(np.unique(train_cls), train_cls)]
-    _, cov, shrink = ledoit_wolf(centred)
-    precision = np.linalg.inv(cov)
-    threshold = float(np.percentile(mahalanobis(val, mean, precision), percentile))
-    data = _npz_bytes(mean, precision)
+    train_layers, train_cls = _collect(loaded_model, train_inputs_iter)
+    val_layers, _ = _collect(loaded_model, val_inputs_iter)
+    stats, thresholds, shrinks = [], [], []
+    for train, val in zip(train_layers, val_layers):
+        mean = class_means(train, train_cls)
+        # One covariance shared by the classes: that of the class-centred features.
+        centred = train - mean[np.searchsorted(np.unique(train_cls), train_cls)]
+        _, cov, shrink = ledoit_wolf(centred)
+        precision = np.linalg.inv(cov)
+        stats.append((mean, precision))
+        shrinks.append(shrink)
+        thresholds.append(float(np.percentile(mahalanobis(val, mean, precision), percentile)))
+    data = _npz_bytes(stats)
     atomic_write_bytes(out_dir / OOD_FILE, data)
     section = {
         "method": METHOD,
         "file": OOD_FILE,
         "sha256": hashlib.sha256(data).hexdigest(),
-        "threshold": threshold,
+        "threshold": 1.0,  # distances are reported as distance / layer threshold
+        "layers": list(ood_layers(loaded_model)),
+        "layer_thresholds": thresholds,
         "percentile": float(percentile),
-        "shrinkage": shrink,
-        "n_train": int(train.shape[0]),
-        "n_classes": int(mean.shape[0]),
-        "n_val": int(val.shape[0]),
-        "feature_dim": int(train.shape[1]),
-        "feature_layer": getattr(getattr(loaded_model, "manifest", None), "feature_layer", None),
+        "shrinkage": shrinks,
+        "n_train": int(train_layers[0].shape[0]),
+        "n_classes": int(stats[0][0].shape[0]),
+        "n_val": int(val_layers[0].shape[0]),
+        "feature_dims": [int(t.shape[1]) for t in train_layers],
     }
     write_manifest(out_dir, load_manifest(out_dir).replace(ood=section))
     manifest = load_manifest(out_dir)  # re-validate what is now on disk
@@ -199,8 +257,8 @@ def add_ood_to_model_folder(model_dir: str | Path, data_dir: str | Path, *, val_
     return fit_ood(loaded, inputs(fit), inputs(val), model_dir, percentile=percentile)
 
 
-def load_stats(model_dir: str | Path, section: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, precision) from the folder, verified against the manifest's sha256 (cached)."""
+def load_stats(model_dir: str | Path, section: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer (class means, precision) from the folder, verified against the manifest (cached)."""
     path = Path(model_dir) / str(section.get("file", OOD_FILE))
     key = (str(path.resolve()), str(section.get("sha256")))
     if key in _STATS_CACHE:
@@ -211,8 +269,14 @@ def load_stats(model_dir: str | Path, section: dict[str, Any]) -> tuple[np.ndarr
         raise ModelUnavailable(model_dir, f"OOD statistics {path.name} cannot be read: {exc}") from exc
     if hashlib.sha256(data).hexdigest() != section.get("sha256"):
         raise ModelUnavailable(model_dir, f"sha256 of {path.name} does not match the manifest")
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        stats = (npz["mean"], npz["precision"])
+    n_layers = len(section.get("layers") or [])
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            stats = [(npz[f"mean_{i}"], npz[f"precision_{i}"]) for i in range(n_layers)]
+    except (KeyError, ValueError, OSError) as exc:
+        raise ModelUnavailable(model_dir, f"OOD statistics {path.name} do not match the manifest: {exc}") from exc
+    if not stats or len(section.get("layer_thresholds") or []) != n_layers:
+        raise ModelUnavailable(model_dir, f"OOD statistics {path.name}: no layers in the manifest's 'ood' section")
     _STATS_CACHE[key] = stats
     return stats
 
@@ -228,12 +292,14 @@ def ood_score(loaded_model: Any, x: Any) -> OODResult:
     section = getattr(loaded_model.manifest, "ood", None)
     if not section:
         raise ModelUnavailable(loaded_model.directory, "no OOD statistics (manifest has no 'ood' section)")
-    mean, precision = load_stats(loaded_model.directory, section)
+    stats = load_stats(loaded_model.directory, section)
     threshold = float(section["threshold"])
     if input_is_blank(x):
         return OODResult(distance=math.inf, threshold=threshold, in_distribution=False)
     arr = np.asarray(x, dtype=np.float32)
-    distance = float(mahalanobis(loaded_model.features(arr[None] if arr.ndim == 3 else arr[:1]), mean, precision)[0])
+    feats, _ = layer_features(loaded_model, arr[None] if arr.ndim == 3 else arr[:1])
+    distance = max(float(mahalanobis(f, mean, precision)[0]) / t
+                   for f, (mean, precision), t in zip(feats, stats, section["layer_thresholds"]))
     return OODResult(distance=distance, threshold=threshold, in_distribution=distance <= threshold)
 
 

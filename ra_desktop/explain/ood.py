@@ -167,7 +167,8 @@ def _npz_bytes(stats: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
     buf = io.BytesIO()
     arrays = {}
     for i, (mean, precision) in enumerate(stats):
-        arrays[f"mean_{i}"], arrays[f"precision_{i}"] = mean.astype(np.float64), precision.astype(np.float64)
+        # float32 on disk (half the installer bytes); distances are computed in float64.
+        arrays[f"mean_{i}"], arrays[f"precision_{i}"] = mean.astype(np.float32), precision.astype(np.float32)
     np.savez(buf, **arrays)
     return buf.getvalue()
 
@@ -272,7 +273,8 @@ def load_stats(model_dir: str | Path, section: dict[str, Any]) -> list[tuple[np.
     n_layers = len(section.get("layers") or [])
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            stats = [(npz[f"mean_{i}"], npz[f"precision_{i}"]) for i in range(n_layers)]
+            stats = [(npz[f"mean_{i}"].astype(np.float64), npz[f"precision_{i}"].astype(np.float64))
+                     for i in range(n_layers)]
     except (KeyError, ValueError, OSError) as exc:
         raise ModelUnavailable(model_dir, f"OOD statistics {path.name} do not match the manifest: {exc}") from exc
     if not stats or len(section.get("layer_thresholds") or []) != n_layers:

@@ -70,6 +70,7 @@ def main() -> int:
     ap.add_argument("model_dir", type=Path)
     ap.add_argument("--evaluation", type=Path, required=True)
     ap.add_argument("--explain", type=Path)
+    ap.add_argument("--append", type=Path, help="Markdown with further measured findings")
     args = ap.parse_args()
     man = json.loads((args.model_dir / "manifest.json").read_text())
     ev = json.loads(args.evaluation.read_text())
@@ -97,6 +98,8 @@ def main() -> int:
     out += _evaluation_section(ev) + [""]
     if args.explain:
         out += _explain_section(args.explain.read_text()) + [""]
+    if args.append:
+        out += [args.append.read_text(encoding="utf-8").strip(), ""]
     out += ["## Limitations", "",
             "- Synthetic phantoms only: performance on real radiographs is unknown and expected to be poor; "
             "the out-of-distribution check flags real radiographs for this reason.",

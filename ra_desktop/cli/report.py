@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     except ModelUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    # Grad-CAM is always computed (it gives the regions); SHAP only when it is printed (seconds).
+    # Grad-CAM is always computed (it gives the regions); SHAP only when the report shows it.
     methods = ("gradcam",) if args.overlay == "gradcam" else ("gradcam", "shap")
 
     def produce(path: Path):

@@ -111,15 +111,12 @@ def analyse(
     timings["preprocess"] = _ms(t0)
     check(cancel)
 
-    t0 = time.perf_counter()
-    probability = float(model.predict_proba(x)[0])
-    timings["inference"] = _ms(t0)
     import ra_desktop.explain as explain
 
     t0 = time.perf_counter()
-    ood = explain.ood_check(model, x)  # None when the model folder has no OOD statistics
-    if ood is not None:
-        timings["ood"] = _ms(t0)
+    # One forward pass gives the probability and the OOD layers' features (ood None: no statistics).
+    probability, ood = explain.predict_with_ood(model, x)
+    timings["inference"] = _ms(t0)
 
     result = CaseResult(
         radiograph=radiograph,

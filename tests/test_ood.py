@@ -145,3 +145,19 @@ def test_multilayer_section_and_no_hooks_left(fitted):
     assert all(not m._forward_hooks for m in model.module.modules())
     after = model.module.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before) and not model.module.training
+
+
+def test_prediction_and_ood_share_one_forward_pass(fitted):
+    from ra_desktop.explain import predict_with_ood
+
+    model_dir, _, held_out = fitted
+    model = load_model(model_dir, "cpu")
+    expected = float(model.predict_proba(held_out[0])[0])
+    calls = []
+    handle = model.module.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        probability, ood = predict_with_ood(model, held_out[0])
+    finally:
+        handle.remove()
+    assert len(calls) == 1 and ood is not None
+    assert probability == pytest.approx(expected, abs=1e-9)

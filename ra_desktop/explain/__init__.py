@@ -20,7 +20,7 @@ import numpy as np
 
 from ra_desktop.cancel import CancelToken, check
 from ra_desktop.explain.gradcam import grad_cam
-from ra_desktop.explain.ood import add_ood_to_model_folder, fit_ood, ood_check, ood_score
+from ra_desktop.explain.ood import add_ood_to_model_folder, fit_ood, ood_check, ood_score, predict_with_ood
 from ra_desktop.explain.regions import region_scores, top_regions
 from ra_desktop.explain.shap import shap_map, shap_regions
 from ra_desktop.results import Heatmap, RegionScore
@@ -79,6 +79,7 @@ __all__ = [
     "model_map",
     "ood_check",
     "ood_score",
+    "predict_with_ood",
     "region_scores",
     "shap_map",
     "shap_regions",

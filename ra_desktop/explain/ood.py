@@ -106,6 +106,9 @@ def ood_layers(loaded_model: Any) -> tuple[str, ...]:
 def layer_features(loaded_model: Any, batch: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Per-layer features (spatially pooled) and P(RA) for a batch, from one forward pass.
 
+    P(RA) is computed exactly as ``LoadedModel.predict_proba`` does, so the pipeline can take the
+    prediction from this pass instead of running the network twice.
+
     Hooks live only inside this call; the caller's model is not changed.
     """
     import torch
@@ -128,7 +131,8 @@ def layer_features(loaded_model: Any, batch: np.ndarray) -> tuple[list[np.ndarra
     for name in names:
         out = captured[name].float()
         feats.append((out.mean(dim=(2, 3)) if out.ndim == 4 else out.flatten(1)).cpu().numpy().astype(np.float64))
-    return feats, torch.softmax(logits.float(), 1)[:, 1].cpu().numpy()
+    probs = torch.softmax(logits.detach().cpu().double(), dim=1)[:, loaded_model.manifest.positive_index]
+    return feats, probs.numpy()
 
 
 def _collect(loaded_model: Any, inputs: Iterable[Any]) -> tuple[list[np.ndarray], np.ndarray]:
@@ -283,6 +287,26 @@ def load_stats(model_dir: str | Path, section: dict[str, Any]) -> list[tuple[np.
     return stats
 
 
+def _section(loaded_model: Any) -> dict[str, Any]:
+    section = getattr(loaded_model.manifest, "ood", None)
+    if not section:
+        raise ModelUnavailable(loaded_model.directory, "no OOD statistics (manifest has no 'ood' section)")
+    return section
+
+
+def _score(loaded_model: Any, x: Any, section: dict[str, Any]) -> tuple[float, OODResult]:
+    """P(RA) and the OOD result of one input, from one forward pass."""
+    stats = load_stats(loaded_model.directory, section)
+    threshold = float(section["threshold"])
+    arr = np.asarray(x, dtype=np.float32)
+    feats, probs = layer_features(loaded_model, arr[None] if arr.ndim == 3 else arr[:1])
+    if input_is_blank(x):
+        return float(probs[0]), OODResult(distance=math.inf, threshold=threshold, in_distribution=False)
+    distance = max(float(mahalanobis(f, mean, precision)[0]) / t
+                   for f, (mean, precision), t in zip(feats, stats, section["layer_thresholds"]))
+    return float(probs[0]), OODResult(distance=distance, threshold=threshold, in_distribution=distance <= threshold)
+
+
 def ood_score(loaded_model: Any, x: Any) -> OODResult:
     """Distance of one input from the training distribution, with the manifest's threshold.
 
@@ -291,30 +315,24 @@ def ood_score(loaded_model: Any, x: Any) -> OODResult:
     ModelUnavailable
         The model folder has no (valid) OOD statistics.
     """
-    section = getattr(loaded_model.manifest, "ood", None)
-    if not section:
-        raise ModelUnavailable(loaded_model.directory, "no OOD statistics (manifest has no 'ood' section)")
-    stats = load_stats(loaded_model.directory, section)
-    threshold = float(section["threshold"])
-    if input_is_blank(x):
-        return OODResult(distance=math.inf, threshold=threshold, in_distribution=False)
-    arr = np.asarray(x, dtype=np.float32)
-    feats, _ = layer_features(loaded_model, arr[None] if arr.ndim == 3 else arr[:1])
-    distance = max(float(mahalanobis(f, mean, precision)[0]) / t
-                   for f, (mean, precision), t in zip(feats, stats, section["layer_thresholds"]))
-    return OODResult(distance=distance, threshold=threshold, in_distribution=distance <= threshold)
+    return _score(loaded_model, x, _section(loaded_model))[1]
+
+
+def predict_with_ood(loaded_model: Any, x: Any) -> tuple[float, OODResult | None]:
+    """P(RA) and the OOD result (``None``: "not available") of one input, in one forward pass.
+
+    This is what the pipeline's prediction stage calls: a missing or damaged statistics file must
+    not cost the user the prediction, so it is logged, reported as not available, and the
+    probability comes from a plain forward pass.
+    """
+    if getattr(getattr(loaded_model, "manifest", None), "ood", None):
+        try:
+            return _score(loaded_model, x, _section(loaded_model))
+        except RADesktopError as exc:
+            log.warning("OOD check not available: %s", exc)
+    return float(loaded_model.predict_proba(x)[0]), None
 
 
 def ood_check(loaded_model: Any, x: Any) -> OODResult | None:
-    """:func:`ood_score`, or ``None`` ("not available") when the model has no usable statistics.
-
-    This is what the pipeline's prediction stage calls: a missing or damaged statistics file must
-    not cost the user the prediction, so it is logged and reported as not available.
-    """
-    if not getattr(getattr(loaded_model, "manifest", None), "ood", None):
-        return None
-    try:
-        return ood_score(loaded_model, x)
-    except RADesktopError as exc:
-        log.warning("OOD check not available: %s", exc)
-        return None
+    """:func:`ood_score`, or ``None`` ("not available") when the model has no usable statistics."""
+    return predict_with_ood(loaded_model, x)[1]

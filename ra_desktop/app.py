@@ -87,7 +87,7 @@ def create_window(settings: Settings | None = None, store=None, jobs=None):
     window = MainWindow(store, settings, jobs)
     if recovered:
         window._status(f"{recovered} case(s) were interrupted when the app last closed; "
-                       "they are back to 'new'", 15000)
+                       "they are queued again: Analyse all resumes them", 15000)
     return window
 
 

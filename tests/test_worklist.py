@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from ra_desktop import paths
+from ra_desktop.worklist import store as _store_module
 from ra_desktop.worklist import (
     ANALYSING, DONE, FAILED, NEW, QUEUED, REVIEWED, NewCase, WorklistStore, result_fields,
 )
@@ -58,7 +59,46 @@ def test_result_signoff_and_restart(tmp_path):
     assert (ra.probability, ra.label, ra.ood_flag, ra.timings) == (0.83, "RA", False, {"prediction": 12.5})
     assert (ra.status, ra.verdict, ra.reader, ra.reader_note) == (REVIEWED, "disagree", "Dr Reader", "erosions not convincing")
     assert ra.signed_at is not None and ra.model_sha == "abc"
-    assert rb.status == NEW and "interrupted" in rb.status_note
+    assert rb.status == QUEUED and "interrupted" in rb.status_note
+
+
+def test_regions_persisted_and_recovery_keeps_results(tmp_path):
+    db = tmp_path / "w.sqlite"
+    store = WorklistStore(db)
+    a, b, c = store.add_cases(_cases(3))
+    fake = SimpleNamespace(probability=0.6, label="RA", threshold=0.5, ood=None, timings_ms={"load": 1.0},
+                           regions=[SimpleNamespace(name="MCP2", score=0.41), SimpleNamespace(name="wrist", score=-0.1)],
+                           provenance={"model_name": "m", "model_version": "1", "model_sha256": "s"})
+    store.set_status([a, b, c], QUEUED)
+    store.set_status(a, ANALYSING)
+    store.save_result(a, result_fields(fake))  # a finished; b was running (re-analysis) ; c waited
+    store.set_status(b, ANALYSING)
+    store.close()
+
+    again = WorklistStore(db)
+    assert again.recover_interrupted() == 2  # b and c: no result yet
+    ra, rb, rc = again.rows()
+    assert ra.status == DONE and ra.regions == [("MCP2", 0.41), ("wrist", -0.1)] and ra.model_sha == "s"
+    assert rb.status == QUEUED and rc.status == QUEUED and "queued again" in rc.status_note
+    assert again.recover_interrupted() == 2  # still queued until the reader resumes
+
+
+def test_version_1_database_gains_the_regions_column(tmp_path):
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    old_schema = _store_module._SCHEMA.replace("    regions_json TEXT,\n", "")
+    assert "regions_json" not in old_schema
+    con.executescript(old_schema)
+    con.execute("INSERT INTO cases (case_id, path, added_at, status, probability) VALUES ('k', '/k.png', 0, 'done', 0.7)")
+    con.execute("PRAGMA user_version=1")
+    con.commit()
+    con.close()
+    store = WorklistStore(db)
+    (row,) = store.rows()
+    assert row.probability == 0.7 and row.regions == []
+    store.save_result(row.id, {"probability": 0.2, "label": "normal", "threshold": 0.5, "regions": [("MCP3", 0.2)]})
+    assert store.get(row.id).regions == [("MCP3", 0.2)]
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 def test_reanalysis_keeps_reviewed_status(tmp_path):

@@ -163,6 +163,8 @@ class FindingsPanel(QWidget):
         self._set_prediction(row.probability, row.threshold, row.label,
                              None if row.ood_flag is None else (row.ood_distance, row.ood_threshold, row.ood_flag))
         self.timings_label.setText(self._timings(row.timings))
+        # stored top regions: a batch result shows them before (or without) a live re-analysis
+        self.regions_label.setText("<br>".join(f"{n}: {v:+.2f}" for n, v in getattr(row, "regions", [])[:5]))
         self._show_signoff(row)
 
     def show_result(self, result: Any, stage: str = "") -> None:

@@ -308,7 +308,10 @@ class MainWindow(QMainWindow):
         if not self.jobs.has_model:
             QMessageBox.information(self, APP_NAME, self._model_error or "The model is still loading.")
             return
-        rows = [r for r in self.worklist.model.rows() if r.status in (NEW, FAILED)]
+        # QUEUED rows not in the running batch were interrupted by a crash: resume them too
+        in_batch = self.jobs.batch_row_ids()
+        rows = [r for r in self.worklist.model.rows()
+                if r.status in (NEW, FAILED) or (r.status == QUEUED and r.id not in in_batch)]
         if not rows:
             self._status("Nothing to analyse: every case has a result", 5000)
             return

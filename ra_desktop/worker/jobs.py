@@ -117,6 +117,10 @@ class JobController(QObject):
             self.batch_finished.emit(batch, True)
         return dropped
 
+    def batch_row_ids(self) -> set[int]:
+        """Rows with a batch job still pending or running (so a resume never queues them twice)."""
+        return {job.row_id for job in self._jobs.values() if job.kind == BATCH}
+
     @property
     def batch_running(self) -> bool:
         return self.batch is not None and self.batch.finished < self.batch.total

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from ra_desktop import paths
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: regions_json (top contributing regions)
 
 # Row statuses, in the order a case moves through them.
 NEW, QUEUED, ANALYSING, DONE, FAILED, REVIEWED = "new", "queued", "analysing", "done", "failed", "reviewed"
@@ -25,7 +25,7 @@ _COLUMNS = (
     "id", "case_id", "path", "patient_id", "patient_name", "study_date", "laterality", "view",
     "format", "added_at", "status", "status_note", "probability", "label", "threshold",
     "ood_distance", "ood_threshold", "ood_flag", "timings_json", "model_name", "model_version",
-    "model_sha", "analysed_at", "verdict", "reader", "reader_note", "signed_at",
+    "model_sha", "analysed_at", "verdict", "reader", "reader_note", "signed_at", "regions_json",
 )
 
 _SCHEMA = """
@@ -41,10 +41,16 @@ CREATE TABLE IF NOT EXISTS cases (
     ood_distance REAL, ood_threshold REAL, ood_flag INTEGER,
     timings_json TEXT, model_name TEXT, model_version TEXT, model_sha TEXT, analysed_at REAL,
     verdict TEXT, reader TEXT, reader_note TEXT, signed_at REAL,
+    regions_json TEXT,
     UNIQUE (case_id, path)
 );
 CREATE INDEX IF NOT EXISTS cases_path ON cases(path);
 """
+
+# Columns added after version 1: (name, SQL type). Older files get them with ALTER TABLE.
+_ADDED_COLUMNS = (("regions_json", "TEXT"),)
+
+INTERRUPTED_NOTE = "analysis was interrupted (app closed); queued again: Analyse all resumes it"
 
 
 @dataclass
@@ -78,6 +84,7 @@ class CaseRow:
     reader: str | None = None
     reader_note: str | None = None
     signed_at: float | None = None
+    regions: list[tuple[str, float]] = field(default_factory=list)  # top regions, best first
 
     @property
     def file_name(self) -> str:
@@ -106,8 +113,9 @@ class NewCase:
 def _row(r: sqlite3.Row) -> CaseRow:
     d = dict(r)
     timings = json.loads(d.pop("timings_json") or "{}")
+    regions = [(str(n), float(v)) for n, v in json.loads(d.pop("regions_json") or "[]")]
     flag = d.pop("ood_flag")
-    return CaseRow(**d, timings=timings, ood_flag=None if flag is None else bool(flag))
+    return CaseRow(**d, timings=timings, regions=regions, ood_flag=None if flag is None else bool(flag))
 
 
 class WorklistStore:
@@ -121,6 +129,10 @@ class WorklistStore:
         con.execute("PRAGMA journal_mode=WAL")
         with con:
             con.executescript(_SCHEMA)
+            have = {r[1] for r in con.execute("PRAGMA table_info(cases)")}
+            for name, sql_type in _ADDED_COLUMNS:
+                if name not in have:
+                    con.execute(f"ALTER TABLE cases ADD COLUMN {name} {sql_type}")
             con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _con(self) -> sqlite3.Connection:
@@ -191,13 +203,14 @@ class WorklistStore:
             con.execute(
                 "UPDATE cases SET probability=?, label=?, threshold=?, ood_distance=?, ood_threshold=?,"
                 " ood_flag=?, timings_json=?, model_name=?, model_version=?, model_sha=?, analysed_at=?,"
-                " status=CASE WHEN status='reviewed' THEN 'reviewed' ELSE 'done' END, status_note=NULL"
+                " regions_json=?, status=CASE WHEN status='reviewed' THEN 'reviewed' ELSE 'done' END, status_note=NULL"
                 " WHERE id=?",
                 (result.get("probability"), result.get("label"), result.get("threshold"),
                  result.get("ood_distance"), result.get("ood_threshold"),
                  None if result.get("ood_flag") is None else int(bool(result["ood_flag"])),
                  json.dumps(result.get("timings") or {}), result.get("model_name"),
-                 result.get("model_version"), result.get("model_sha"), time.time(), row_id),
+                 result.get("model_version"), result.get("model_sha"), time.time(),
+                 json.dumps([[str(n), float(v)] for n, v in result.get("regions") or []]), row_id),
             )
 
     def sign_off(self, row_id: int, verdict: str, reader: str, note: str = "") -> None:
@@ -213,14 +226,18 @@ class WorklistStore:
             )
 
     def recover_interrupted(self) -> int:
-        """At start-up: rows left 'analysing'/'queued' by a crash go back to new (with a note)."""
+        """At start-up: rows left 'analysing'/'queued' by a crash are queued again (with a note);
+        a row that already has a result keeps it and is done. Returns the number re-queued.
+
+        Nothing runs by itself: the reader resumes with "Analyse all", so a file that crashed
+        the app cannot crash it again at every start.
+        """
         con = self._con()
         with con:
-            cur = con.execute(
-                "UPDATE cases SET status=CASE WHEN probability IS NULL THEN 'new' ELSE 'done' END,"
-                " status_note='analysis was interrupted (app closed); run it again'"
-                " WHERE status IN ('analysing', 'queued')"
-            )
+            con.execute("UPDATE cases SET status='done', status_note=NULL"
+                        " WHERE status IN ('analysing', 'queued') AND probability IS NOT NULL")
+            cur = con.execute("UPDATE cases SET status='queued', status_note=?"
+                              " WHERE status IN ('analysing', 'queued')", (INTERRUPTED_NOTE,))
         return int(cur.rowcount)
 
     def remove(self, row_ids: Iterable[int]) -> None:
@@ -244,4 +261,5 @@ def result_fields(case_result: Any, model_sha: str | None = None) -> dict[str, A
         "model_name": prov.get("model_name"),
         "model_version": prov.get("model_version"),
         "model_sha": model_sha or prov.get("model_sha256"),
+        "regions": [(str(r.name), float(r.score)) for r in (getattr(case_result, "regions", None) or ())],
     }

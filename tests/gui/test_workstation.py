@@ -206,4 +206,4 @@ def test_interrupted_rows_recovered_at_start(make_window, image_folder, qtbot):
     store.close()
     w = make_window(None)
     row = w.worklist.model.row(rid)
-    assert row.status == "new" and "interrupted" in row.status_note
+    assert row.status == "queued" and "interrupted" in row.status_note

@@ -46,3 +46,21 @@ def test_constructor_validates():
         Settings(overlay_opacity=2.0)
     with pytest.raises(ValueError):
         Settings(explanations=("lime",))
+
+
+def test_save_is_atomic_old_file_survives_a_failed_write(monkeypatch):
+    import os
+
+    save_settings(Settings(reader_name="Dr Old"))
+    synced = []
+
+    def failing_fsync(fd):
+        synced.append(fd)
+        raise OSError("disk full")
+
+    with monkeypatch.context() as m, pytest.raises(OSError):
+        m.setattr(os, "fsync", failing_fsync)
+        save_settings(Settings(reader_name="Dr New"))
+    assert synced  # the data is flushed to disk before it replaces the old file
+    assert load_settings().reader_name == "Dr Old"
+    assert [p.name for p in settings_path().parent.iterdir()] == ["settings.json"]  # no temp left

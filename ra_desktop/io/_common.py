@@ -9,6 +9,19 @@ import numpy as np
 # while refusing headers that would make us allocate gigabytes.
 MAX_PIXELS = 100_000_000
 
+# Largest file read into memory. A 100 MP 16-bit radiograph is 200 MB uncompressed; anything
+# bigger is a huge multi-frame object or not a radiograph, and reading it could exhaust memory.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+# Compressed data that would inflate past this many bytes at more than BOMB_RATIO times the
+# file's size is refused as a decompression bomb. Real radiographs compress 2-20:1; a blank
+# 9000 x 9000 colour PNG of 250 kB (ratio ~1000:1) once made the loader use 2.8 GB.
+BOMB_MIN_BYTES = 64 * 1024 * 1024
+BOMB_RATIO = 250
+
+# Rows per block when mixing colour to grey: bounds the float64 temporary to a few MB.
+_LUMA_BLOCK_PIXELS = 1 << 20
+
 # ITU-R BT.601 luma weights, the conversion most viewers use for colour to grey.
 _LUMA_601 = np.array([0.299, 0.587, 0.114])
 
@@ -40,17 +53,23 @@ def rgb_to_grey(rgb: np.ndarray) -> tuple[np.ndarray, bool]:
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     if np.array_equal(r, g) and np.array_equal(g, b):
         return np.ascontiguousarray(r), False
-    luma = rgb.astype(np.float64) @ _LUMA_601
-    if np.issubdtype(rgb.dtype, np.integer):
-        info = np.iinfo(rgb.dtype)
-        luma = np.clip(np.rint(luma), info.min, info.max)
-        return luma.astype(rgb.dtype), True
-    return luma.astype(np.float32), True
+    integer = np.issubdtype(rgb.dtype, np.integer)
+    out = np.empty(rgb.shape[:2], rgb.dtype if integer else np.float32)
+    step = max(1, _LUMA_BLOCK_PIXELS // max(rgb.shape[1], 1))
+    for y in range(0, rgb.shape[0], step):
+        # Block by block: a whole-image float64 copy is 24 bytes a pixel (2.4 GB at 100 MP).
+        luma = rgb[y : y + step].astype(np.float64) @ _LUMA_601
+        if integer:
+            info = np.iinfo(rgb.dtype)
+            luma = np.clip(np.rint(luma), info.min, info.max)
+        out[y : y + step] = luma
+    return out, True
 
 
 def read_only(arr: np.ndarray) -> np.ndarray:
     """Return a C-contiguous array that owns its data and cannot be written."""
-    arr = np.array(arr, copy=True, order="C")
+    if not (arr.flags.owndata and arr.flags.c_contiguous and arr.flags.writeable):
+        arr = np.array(arr, copy=True, order="C")  # a view or foreign buffer: take our own copy
     arr.setflags(write=False)
     return arr
 
@@ -64,5 +83,16 @@ def check_pixel_count(rows: int, cols: int, limit: int) -> str | None:
             f"image is {cols} x {rows} = {rows * cols / 1e6:.0f} megapixels, more than the "
             f"{limit / 1e6:.0f} megapixel limit (refused before decoding as a possible "
             "decompression bomb)"
+        )
+    return None
+
+
+def check_inflation(decoded_bytes: int, file_bytes: int) -> str | None:
+    """Reason to refuse compressed data that would inflate absurdly, or None."""
+    if decoded_bytes > BOMB_MIN_BYTES and decoded_bytes > BOMB_RATIO * max(file_bytes, 1):
+        return (
+            f"refused as a possible decompression bomb: {file_bytes:,} bytes of data would "
+            f"decode to {decoded_bytes / 1e6:.0f} MB ({decoded_bytes / max(file_bytes, 1):.0f}:1; "
+            f"radiographs compress less than {BOMB_RATIO}:1)"
         )
     return None

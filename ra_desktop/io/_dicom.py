@@ -3,15 +3,28 @@ from __future__ import annotations
 
 import io
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pydicom
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder, pixel_array
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
 from ra_desktop.errors import ImageLoadError
-from ra_desktop.io._common import check_pixel_count, content_case_id, read_only, rgb_to_grey
+from ra_desktop.io._common import (
+    check_inflation,
+    check_pixel_count,
+    content_case_id,
+    read_only,
+    rgb_to_grey,
+)
 from ra_desktop.io.radiograph import Radiograph
 
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
@@ -41,11 +54,16 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
     ImageLoadError
         Unreadable header, no pixel data, too large, no decoder, or a decode failure.
     """
+    _check_deflated_size(path, data, max_pixels)
     try:
         # Header quirks are tolerated (decode is what counts); kept to explain a failure.
         with warnings.catch_warnings(record=True) as header_warnings:
             warnings.simplefilter("always")
             ds = pydicom.dcmread(io.BytesIO(data), force=force)
+    except MemoryError:
+        raise ImageLoadError(path, "not enough memory to read the DICOM header") from None
+    except RecursionError:
+        raise ImageLoadError(path, "not a readable DICOM file (sequences nested too deeply)") from None
     except Exception as exc:  # pydicom raises many exception types on bad bytes
         raise ImageLoadError(path, f"not a readable DICOM file ({_short(exc)})") from None
 
@@ -72,8 +90,12 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
 
     tsyntax = _transfer_syntax(ds)
     _check_decoder(path, tsyntax)
-
     n_frames = _int(_get(ds, "NumberOfFrames"), 1)
+    if tsyntax.is_encapsulated:
+        _check_encapsulated(path, ds, rows, cols, n_frames)
+    else:
+        _check_native_length(path, ds)
+
     photometric = str(_get(ds, "PhotometricInterpretation") or "MONOCHROME2").strip().upper()
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
@@ -106,7 +128,14 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         notes.append(f"unexpected photometric interpretation {photometric}, read as MONOCHROME2")
         photometric = "MONOCHROME2"
     else:
-        arr = _modality_units(arr, ds)
+        try:
+            arr = _modality_units(arr, ds)
+        except MemoryError:
+            raise ImageLoadError(path, "not enough memory to apply the Modality LUT") from None
+        except Exception as exc:  # a malformed LUT or rescale: refuse rather than guess units
+            raise ImageLoadError(
+                path, f"Modality LUT / rescale is malformed: {_short(exc)}"
+            ) from None
     if arr.ndim != 2:
         raise ImageLoadError(path, f"pixel data has unexpected shape {arr.shape}")
 
@@ -192,6 +221,128 @@ def _check_decoder(path: Path, tsyntax: UID) -> None:
             f"transfer syntax {tsyntax.name} ({tsyntax}): no decoder is installed for it "
             f"(needs {missing})",
         )
+
+
+def _check_deflated_size(path: Path, data: bytes, max_pixels: int) -> None:
+    """Refuse a deflated data set that would inflate absurdly, before pydicom inflates it whole.
+
+    pydicom calls ``zlib.decompress`` on the rest of the file with no limit: a 1 MB file of
+    deflated zeros becomes 1 GB. Here the size is counted in bounded steps, keeping nothing.
+    """
+    if DeflatedExplicitVRLittleEndian.encode() not in data[:4096]:
+        return  # the transfer syntax UID sits in the file meta, near the start
+    try:
+        from pydicom.filereader import _read_file_meta_info, read_preamble
+
+        fp = io.BytesIO(data)
+        read_preamble(fp, False)
+        meta = _read_file_meta_info(fp)
+        if str(meta.get("TransferSyntaxUID", "")).strip("\0 ") != DeflatedExplicitVRLittleEndian:
+            return
+        start = fp.tell()
+    except Exception:  # not parseable here: dcmread will report it properly
+        return
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    # Generous: the largest accepted image at 32 bits plus 64 MB of other elements.
+    limit = 4 * max_pixels + (64 << 20)
+    total, pending = 0, data[start:]
+    try:
+        while not inflater.eof and total <= limit:
+            out = inflater.decompress(pending, 1 << 20)  # at most 1 MB at a time, then dropped
+            pending = inflater.unconsumed_tail
+            total += len(out)
+            if not out and not pending:
+                break  # input ends before the stream does: dcmread reports the truncation
+    except zlib.error:
+        return  # corrupt: dcmread says so
+    if total > limit:
+        raise ImageLoadError(
+            path,
+            f"refused as a possible decompression bomb: the deflated DICOM data set inflates "
+            f"to more than {limit / 1e6:.0f} MB",
+        )
+    reason = check_inflation(total, len(data))
+    if reason:
+        raise ImageLoadError(path, f"deflated DICOM data set {reason}")
+
+
+def _check_native_length(path: Path, ds: pydicom.Dataset) -> None:
+    """Refuse uncompressed pixel data much longer than the header describes.
+
+    Trailing padding (a byte, a row) is common and harmless: pydicom drops it with a warning.
+    More than a row, or a sixteenth of the image if larger, means Rows, Columns, Bits Allocated or Number
+    of Frames are wrong (often 2x or Nx), and the image would be shown cut or scrambled.
+    """
+    from pydicom.pixels.utils import get_expected_length
+
+    try:
+        element = next(kw for kw in _PIXEL_KEYWORDS if kw in ds)
+        actual = len(ds[element].value)
+        expected = int(get_expected_length(ds, "bytes"))
+        bits = _int(_get(ds, "BitsAllocated"), 8)
+        row = _int(_get(ds, "Columns"), 0) * _int(_get(ds, "SamplesPerPixel"), 1) * max(bits, 8) // 8
+        frames = _int(_get(ds, "NumberOfFrames"), 1)
+    except Exception:  # malformed header values: the decoder gives the precise reason
+        return
+    if bits not in (1, 8, 16, 32, 64) or frames < 1 or expected <= 0:
+        return  # invalid values: the decoder names the element
+    if row > 0 and actual - expected > max(row, expected // 16):
+        raise ImageLoadError(
+            path,
+            f"pixel data is {actual} bytes but the header ({_int(_get(ds, 'Rows'), 0)} x "
+            f"{_int(_get(ds, 'Columns'), 0)}, {bits} bits, {frames} frame(s)) describes {expected}: wrong pixel data length, refused rather than shown "
+            "cut or scrambled",
+        )
+
+
+def _check_encapsulated(path: Path, ds: pydicom.Dataset, rows: int, cols: int, n_frames: int) -> None:
+    """Refuse compressed frames that would decode to far more than the header describes.
+
+    Decoders size their output from the codestream, not from Rows/Columns: a 600-byte
+    JPEG 2000 frame whose SIZ marker says 9000 x 9000 inside a 64 x 64 header made the decoder
+    allocate 650 MB before the shape mismatch was noticed.
+    """
+    try:
+        pixel_bytes = bytes(ds["PixelData"].value[:65536]) if "PixelData" in ds else b""
+        total = len(ds["PixelData"].value) if "PixelData" in ds else 0
+        spp = max(_int(_get(ds, "SamplesPerPixel"), 1), 1)
+    except Exception:  # malformed: the decoder reports it
+        return
+    size = _codestream_size(pixel_bytes)
+    if size is not None and size[0] * size[1] > rows * cols:
+        raise ImageLoadError(
+            path,
+            f"compressed frame is {size[0]} x {size[1]} but the header says {cols} x {rows}: "
+            "refused before decoding (corrupt or hostile file)",
+        )
+    # 4 bytes a sample: what the decoders allocate while decoding, whatever the bit depth.
+    reason = check_inflation(rows * cols * spp * 4, total // max(n_frames, 1))
+    if reason:
+        raise ImageLoadError(path, reason)
+
+
+def _codestream_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first JPEG 2000 SIZ or JPEG SOF marker in ``head``, or None."""
+    j2k = head.find(b"\xff\x4f\xff\x51")  # SOC then SIZ, as the standard requires
+    if 0 <= j2k and j2k + 24 <= len(head):
+        x, y, x0, y0 = (int.from_bytes(head[j2k + o : j2k + o + 4], "big") for o in (8, 12, 16, 20))
+        return max(x - x0, 0), max(y - y0, 0)
+    soi = head.find(b"\xff\xd8\xff")
+    if soi < 0:
+        return None
+    i = soi + 2
+    while i + 9 <= len(head) and head[i] == 0xFF:  # walk the marker segments to the frame header
+        marker = head[i + 1]
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
+                      0xCF, 0xF7):  # SOFn and JPEG-LS SOF55
+            height = int.from_bytes(head[i + 5 : i + 7], "big")
+            width = int.from_bytes(head[i + 7 : i + 9], "big")
+            return width, height
+        if marker == 0xFF:
+            i += 1  # fill byte
+            continue
+        i += 2 + int.from_bytes(head[i + 2 : i + 4], "big")
+    return None
 
 
 def _modality_units(arr: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from ra_desktop.errors import ImageLoadError
 from ra_desktop.io._common import (
     COLOUR_NOTE,
+    check_inflation,
     check_pixel_count,
     content_case_id,
     read_only,
@@ -57,6 +59,7 @@ def read_raster(path: Path, data: bytes, *, kind: str, max_pixels: int) -> Radio
                     raise ImageLoadError(path, f"unsupported image format {im.format}")
                 width, height = im.size
                 reason = check_pixel_count(height, width, max_pixels)
+                reason = reason or check_inflation(_decoded_bytes(im), len(data))
                 if reason:
                     raise ImageLoadError(path, reason)
                 n_frames = int(getattr(im, "n_frames", 1) or 1)
@@ -72,7 +75,9 @@ def read_raster(path: Path, data: bytes, *, kind: str, max_pixels: int) -> Radio
             raise ImageLoadError(path, reason) from None
         except MemoryError:
             raise ImageLoadError(path, "not enough memory to decode the image") from None
-        except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
+        except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError,
+                struct.error, ZeroDivisionError, OverflowError) as exc:
+            # Pillow's plugins surface corrupt headers as any of these.
             raise ImageLoadError(path, f"truncated or corrupt {kind} data: {exc}") from None
     notes.extend(mode_notes)
     if orientation not in (None, 1):
@@ -99,16 +104,17 @@ def _to_array(im: Image.Image) -> tuple[np.ndarray, int, list[str]]:
         if mode == "1":
             im = im.convert("L")
         arr = np.asarray(im)
+        # copy=False: no second full-size copy when the dtype is already right.
         if mode.startswith("I;16"):
-            arr = arr.astype(np.uint16)  # native-endian uint16 whatever the file's byte order
+            arr = arr.astype(np.uint16, copy=False)  # native-endian whatever the file's order
         elif mode == "I":
             # 16-bit PNGs/TIFFs may come back as 32-bit "I"; keep 16 bits when the data fit.
             if arr.size and arr.min() >= 0 and arr.max() <= 0xFFFF:
                 arr = arr.astype(np.uint16)
             else:
-                arr = arr.astype(np.int32)
+                arr = arr.astype(np.int32, copy=False)
         elif mode == "F":
-            arr = arr.astype(np.float32)
+            arr = arr.astype(np.float32, copy=False)
         return arr, 8 * arr.itemsize, notes
     if mode in ("LA", "La"):
         return np.asarray(im.getchannel("L")), 8, ["alpha channel ignored"]
@@ -127,6 +133,14 @@ def _to_array(im: Image.Image) -> tuple[np.ndarray, int, list[str]]:
         notes.append(COLOUR_NOTE)
     return grey, 8, notes
 
+
+def _decoded_bytes(im: Image.Image) -> int:
+    """Bytes Pillow allocates for the decoded image (every multi-band mode takes 4 a pixel)."""
+    width, height = im.size
+    per_pixel = {"1": 1, "L": 1, "P": 1}.get(im.mode)
+    if per_pixel is None:
+        per_pixel = 2 if im.mode.startswith("I;16") else 4
+    return width * height * per_pixel
 
 
 def _exif_orientation(im: Image.Image) -> int | None:

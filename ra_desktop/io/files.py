@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -77,6 +78,9 @@ def _is_candidate(path: Path) -> bool:
 
 def _starts_like_dicom(path: Path) -> bool:
     try:
+        # Opening a named pipe blocks until a writer appears: only peek into regular files.
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False
         with path.open("rb") as fh:
             head = fh.read(132)
     except OSError:

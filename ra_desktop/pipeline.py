@@ -6,6 +6,7 @@ explanation as it arrives, and can cancel between stages.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Generator, Iterable
 from datetime import datetime, timezone
@@ -20,6 +21,8 @@ from ra_desktop.results import STAGE_FAILED, CaseResult, StageResult
 
 if TYPE_CHECKING:  # torch stays out of this module's import
     from ra_desktop.model import LoadedModel
+
+log = logging.getLogger(__name__)
 
 
 def _ms(t0: float) -> float:
@@ -114,8 +117,16 @@ def analyse(
     import ra_desktop.explain as explain
 
     t0 = time.perf_counter()
-    # One forward pass gives the probability and the OOD layers' features (ood None: no statistics).
-    probability, ood = explain.predict_with_ood(model, x)
+    explanations = tuple(explanations)
+    if "gradcam" in explanations:
+        # One backbone pass gives the probability, the OOD features and Grad-CAM's activation;
+        # the Grad-CAM stage below then finds its map ready (explain.batch) instead of running
+        # the network a second time.
+        pred = explain.predict_batch(model, x[None], gradcam=True, cancel=cancel)
+        probability, ood = float(pred.probabilities[0]), pred.ood[0]
+    else:
+        # One forward pass gives the probability and the OOD layers' features (ood None: no statistics).
+        probability, ood = explain.predict_with_ood(model, x)
     timings["inference"] = _ms(t0)
 
     result = CaseResult(
@@ -172,3 +183,148 @@ def predict_file(source: str | Path | Radiograph, model: LoadedModel, cancel: Ca
             next(gen)
         except StopIteration as stop:
             return stop.value
+
+
+# -- many cases: the batch path ("Analyse all", benchmarks) -------------------------------------
+@dataclasses.dataclass(frozen=True, eq=False)
+class PreparedCase:
+    """A decoded and preprocessed study, ready for the network."""
+
+    radiograph: Radiograph
+    x: Any  # float32 (3, 224, 224)
+    geometry: Any
+    timings_ms: dict[str, float]
+
+
+def prepare_case(source: str | Path | Radiograph, model: LoadedModel) -> PreparedCase:
+    """Load (unless given a Radiograph) and preprocess one study; raises like :func:`analyse`."""
+    from ra_desktop.preprocess import prepare
+
+    t0 = time.perf_counter()
+    if isinstance(source, Radiograph):
+        radiograph, load_ms = source, 0.0
+    else:
+        from ra_desktop.io import load_radiograph
+
+        radiograph = load_radiograph(Path(source))
+        load_ms = _ms(t0)
+    t0 = time.perf_counter()
+    x, geometry = prepare(radiograph, model.preprocess_config)
+    return PreparedCase(radiograph, x, geometry, {"load": load_ms, "preprocess": _ms(t0)})
+
+
+def analyse_prepared(
+    cases: list[PreparedCase],
+    model: LoadedModel,
+    *,
+    explanations: Iterable[str] = ("gradcam",),
+    cancel: CancelToken | None = None,
+) -> Generator[CaseResult, None, None]:
+    """Analyse several prepared studies with one batched network pass; yields each
+    :class:`CaseResult` in order as soon as its maps are placed.
+
+    Results equal :func:`analyse` for each case (up to float rounding of batched convolutions):
+    probability, OOD, Grad-CAM from :func:`ra_desktop.explain.predict_batch`, other methods per case
+    through ``explain.explain_case``. A failing explanation is recorded in the case's notes, as in
+    :func:`analyse`. ``timings_ms["inference"]`` is the case's share of the batched pass.
+    """
+    import numpy as np
+
+    import ra_desktop.explain as explain
+
+    explanations = tuple(explanations)
+    if not cases:
+        return
+    check(cancel)
+    t0 = time.perf_counter()
+    pred = explain.predict_batch(model, np.stack([c.x for c in cases]), gradcam="gradcam" in explanations,
+                                 cancel=cancel)
+    share = _ms(t0) / len(cases)
+    for i, case in enumerate(cases):
+        check(cancel)
+        probability = float(pred.probabilities[i])
+        result = CaseResult(
+            radiograph=case.radiograph, geometry=case.geometry, probability=probability,
+            label=model.label_for(probability), threshold=model.threshold, ood=pred.ood[i],
+            timings_ms={**case.timings_ms, "inference": share}, provenance=provenance(model),
+            model_input=case.x,
+        )
+        ground_truth = _ground_truth(case.radiograph) if explanations else None
+        for method in explanations:
+            check(cancel)
+            t0 = time.perf_counter()
+            try:
+                if method == "gradcam" and pred.gradcam is not None:
+                    heatmap, regions = explain.place_map(pred.gradcam[i], case.geometry, method, ground_truth)
+                else:
+                    heatmap, regions = explain.explain_case(model, case.x, case.geometry, method, cancel=cancel,
+                                                            ground_truth=ground_truth)
+            except Cancelled:
+                raise
+            except RADesktopError as exc:
+                result = dataclasses.replace(result, notes=(*result.notes, f"{method}: failed: {exc}"),
+                                             timings_ms={**result.timings_ms, method: _ms(t0)})
+                continue
+            result = dataclasses.replace(
+                result, heatmaps={**result.heatmaps, method: heatmap}, regions=result.regions or regions,
+                timings_ms={**result.timings_ms, method: _ms(t0)},
+            )
+        yield result
+
+
+def analyse_many(
+    sources: Iterable[str | Path | Radiograph],
+    model: LoadedModel,
+    *,
+    explanations: Iterable[str] = ("gradcam",),
+    batch_size: int = 8,
+    cancel: CancelToken | None = None,
+) -> Generator[tuple[int, CaseResult | Exception], None, None]:
+    """Analyse many studies: ``(index, CaseResult or the exception that failed it)`` in order.
+
+    Decoding and preprocessing of the next group run on a background thread while the network
+    works on the current one (numpy, PIL, pydicom and torch release the GIL). One unreadable
+    file fails only its own entry.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    explanations = tuple(explanations)
+    items = list(sources)
+    groups = [list(range(i, min(i + batch_size, len(items)))) for i in range(0, len(items), batch_size)]
+
+    def load(group: list[int]) -> list[PreparedCase | Exception]:
+        out: list[PreparedCase | Exception] = []
+        for i in group:
+            try:
+                out.append(prepare_case(items[i], model))
+            except Exception as exc:  # noqa: BLE001 - reported per file, the batch goes on
+                out.append(exc)
+        return out
+
+    with ThreadPoolExecutor(1, thread_name_prefix="ra-prefetch") as pool:
+        pending = pool.submit(load, groups[0]) if groups else None
+        for g, group in enumerate(groups):
+            check(cancel)
+            prepared = pending.result()
+            pending = pool.submit(load, groups[g + 1]) if g + 1 < len(groups) else None
+            good = [(i, p) for i, p in zip(group, prepared) if isinstance(p, PreparedCase)]
+            failed = {i: p for i, p in zip(group, prepared) if not isinstance(p, PreparedCase)}
+            results: dict[int, CaseResult | Exception] = dict(failed)
+            try:
+                for (i, _), res in zip(good, analyse_prepared([p for _, p in good], model,
+                                                              explanations=explanations, cancel=cancel)):
+                    results[i] = res
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the group failed as a whole: retry one by one
+                log.warning("batched analysis failed (%s); analysing one by one", exc)
+                for i, p in good:
+                    try:
+                        results[i] = next(iter(analyse_prepared([p], model, explanations=explanations,
+                                                                cancel=cancel)))
+                    except Cancelled:
+                        raise
+                    except Exception as one:  # noqa: BLE001
+                        results[i] = one
+            for i in group:
+                yield i, results[i]

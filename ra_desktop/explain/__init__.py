@@ -5,7 +5,8 @@ Public API
 :func:`grad_cam` (model-space map in [0, 1]), :func:`shap_map` (model-space signed map),
 :func:`shap_regions`, :func:`region_scores`, :func:`top_regions`, :func:`explain_case` (image-space
 :class:`~ra_desktop.results.Heatmap` + top regions, what the pipeline calls), :func:`ood_score`,
-:func:`ood_check`, :func:`fit_ood`, :func:`add_ood_to_model_folder`; faithfulness metrics live in
+:func:`ood_check`, :func:`predict_batch` (probability, OOD and Grad-CAM of many inputs from one
+backbone pass), :func:`fit_ood`, :func:`add_ood_to_model_folder`; faithfulness metrics live in
 :mod:`ra_desktop.explain.faithfulness`.
 
 Every function takes a ``LoadedModel`` or a bare ``torch.nn.Module`` and never changes it: hooks,
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ra_desktop.cancel import CancelToken, check
+from ra_desktop.explain.batch import BatchPrediction, predict_batch
 from ra_desktop.explain.gradcam import grad_cam
 from ra_desktop.explain.ood import add_ood_to_model_folder, fit_ood, ood_check, ood_score, predict_with_ood
 from ra_desktop.explain.regions import region_scores, top_regions
@@ -65,6 +67,12 @@ def explain_case(model: Any, x: Any, geometry: Any, method: str, cancel: CancelT
     """
     values = model_map(model, x, method, cancel=cancel)
     check(cancel)
+    return place_map(values, geometry, method, ground_truth)
+
+
+def place_map(values: np.ndarray, geometry: Any, method: str,
+              ground_truth: dict | None = None) -> tuple[Heatmap, list[RegionScore]]:
+    """A model-space map on the radiograph (image space) and its top regions (see :func:`explain_case`)."""
     image_map = geometry.map_to_image(values)
     regions = top_regions(region_scores(image_map, ground_truth, image_map.shape), TOP_REGIONS)
     return Heatmap(values=image_map, signed=(method == "shap"), kind=method), regions
@@ -72,6 +80,7 @@ def explain_case(model: Any, x: Any, geometry: Any, method: str, cancel: CancelT
 
 __all__ = [
     "METHODS",
+    "BatchPrediction",
     "add_ood_to_model_folder",
     "explain_case",
     "fit_ood",
@@ -79,6 +88,8 @@ __all__ = [
     "model_map",
     "ood_check",
     "ood_score",
+    "place_map",
+    "predict_batch",
     "predict_with_ood",
     "region_scores",
     "shap_map",

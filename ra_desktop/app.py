@@ -25,9 +25,15 @@ def setup_logging() -> Path:
         except OSError:
             handler = logging.StreamHandler()
         handler._ra_desktop = True  # type: ignore[attr-defined]
+        # paths often carry patient names: the log names cases by case id, paths become hashes
+        from ra_desktop.logsafe import RedactPaths
+
+        handler.addFilter(RedactPaths())
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+        # fpdf2's font subsetting logs every glyph of each report at INFO: noise, and a trace of its text
+        logging.getLogger("fontTools").setLevel(logging.WARNING)
     return log_file
 
 

@@ -90,12 +90,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"model: {model.display_name} ({model.manifest.architecture}) on {model.device}; {model.manifest.notice}")
 
+    from ra_desktop import audit
+    from ra_desktop.settings import load_settings
+
+    reader = load_settings().reader_name
     any_failed = False
     n = 0
     for path in iter_image_files([Path(p) for p in args.paths], recursive=args.recursive):
         n += 1
         try:
-            rec = _record(path, predict_file(path, model), model=model)
+            result = predict_file(path, model)
+            rec = _record(path, result, model=model)
+            audit.record(audit.ANALYSED, result.radiograph.case_id, reader=reader, source="cli predict",
+                         model=audit.model_label(model.manifest), model_sha256=model.manifest.weights_sha256)
         except RADesktopError as exc:
             rec = _record(path, error=getattr(exc, "reason", None) or str(exc))
         except (OSError, ValueError) as exc:  # anything else a broken file can throw: report, go on

@@ -57,6 +57,12 @@ def run(args: argparse.Namespace) -> int:
     # Grad-CAM is always computed (it gives the regions); SHAP only when the report shows it.
     methods = ("gradcam",) if args.overlay == "gradcam" else ("gradcam", "shap")
 
+    from ra_desktop import audit
+    from ra_desktop.settings import load_settings
+
+    reader = load_settings().reader_name
+    model_label = audit.model_label(model.manifest)
+
     def produce(path: Path):
         def run_pipeline(cancel):
             gen = analyse(path, model, explanations=methods, cancel=cancel)
@@ -64,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     next(gen)
                 except StopIteration as stop:
+                    audit.record(audit.ANALYSED, stop.value.radiograph.case_id, reader=reader,
+                                 source="cli report", model=model_label,
+                                 model_sha256=model.manifest.weights_sha256)
                     return stop.value
         return run_pipeline
 
@@ -77,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     result = export_batch(items, Path(args.out), progress, options=options, summary=args.summary)
     for row in result.rows:
         if row.status == "written":
+            audit.record(audit.EXPORTED, row.case_id, reader=reader, source="cli report", model=model_label,
+                         kind="report", deidentified=bool(args.deidentify))
             print(f"{row.report_file}\tP(RA)={row.probability}\t{row.label}\tOOD: {row.ood}")
         else:
             print(f"{row.source}: {row.status.upper()}: {row.reason}", file=sys.stderr)

@@ -19,14 +19,15 @@ class Radiograph:
     """
 
     pixels: np.ndarray
-    source_path: Path
+    source_path: Path = field(repr=False)
     format: str  # "DICOM", "PNG", "JPEG", "BMP", "TIFF"
     case_id: str  # SOP Instance UID for DICOM, "sha256:<hex16>" of the file content otherwise
     bits_stored: int
     photometric: str = "MONOCHROME2"
-    patient_id: str | None = None
-    patient_name: str | None = None
-    study_date: str | None = None  # YYYYMMDD as in DICOM
+    # repr=False: a Radiograph printed in a log or traceback must not carry patient data
+    patient_id: str | None = field(default=None, repr=False)
+    patient_name: str | None = field(default=None, repr=False)
+    study_date: str | None = field(default=None, repr=False)  # YYYYMMDD as in DICOM
     modality: str | None = None
     body_part: str | None = None
     laterality: str | None = None  # "L", "R" or None

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
+from ra_desktop import audit
 from ra_desktop.cancel import CancelToken
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,15 @@ def export_current(window) -> None:
     manifest = window.jobs.model.manifest if window.jobs.model else None
     relay = _run_on_lane(window, lambda model, relay: write_report(
         result, folder, manifest=manifest, signoff=row, settings=window.settings))
-    relay.finished.connect(lambda out, err: QMessageBox.warning(
-        window, "Export report", f"The report could not be written:\n{err}") if err
-        else window._status(f"Report saved: {out}", 15000))
+
+    def finished(out, err) -> None:
+        if err:
+            QMessageBox.warning(window, "Export report", f"The report could not be written:\n{err}")
+            return
+        window._audit(audit.EXPORTED, row.case_id, model=audit.model_label(manifest), kind="report")
+        window._status(f"Report saved: {out}", 15000)
+
+    relay.finished.connect(finished)
     window._status("Writing report…")
 
 
@@ -106,6 +113,9 @@ def export_batch(window) -> None:
         if err:
             QMessageBox.warning(window, "Export reports", f"Export stopped:\n{err}")
             return
+        for r in summary.rows:
+            if r.status == "written":
+                window._audit(audit.EXPORTED, r.case_id, model=audit.model_label(manifest), kind="report")
         failed = summary.failed
         msg = f"{len(summary.written)} report(s) written to {folder}"
         if failed:

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QVBoxLayout, QWidget,
 )
 
-from ra_desktop import APP_NAME, INTENDED_USE, __version__
+from ra_desktop import APP_NAME, INTENDED_USE, __version__, audit
 from ra_desktop.settings import Settings, save_settings
 from ra_desktop.ui.findings_panel import FindingsPanel
 from ra_desktop.ui.status import BatchStatus, ModelBanner
@@ -38,6 +38,7 @@ class MainWindow(QMainWindow):
         self._model_error: str | None = None
         self._stage_notes: list[str] = []
         self._shown_layers: dict = {}
+        self._audited_open: int | None = None  # the open case already in the audit log
 
         self.worklist = WorklistPanel()
         self.viewer = make_viewer()
@@ -162,6 +163,10 @@ class MainWindow(QMainWindow):
             self.store.set_status(queued, NEW, "batch stopped when the app closed")
         super().closeEvent(event)
 
+    def _audit(self, action: str, case_id: str | None, **details) -> None:
+        """One audit-log line (user data folder): by case id, with the reader from the settings."""
+        audit.record(action, case_id, reader=self.settings.reader_name, source="gui", **details)
+
     def _status(self, text: str, timeout_ms: int = 0) -> None:
         self.status_text.setText(text)
         # a member timer (not a bare singleShot lambda) dies with the window: no call on a deleted label
@@ -219,6 +224,9 @@ class MainWindow(QMainWindow):
         if row is None:
             return
         self.current_row_id = row_id
+        if self._audited_open != row_id:  # not again when the same case reloads (new model)
+            self._audited_open = row_id
+            self._audit(audit.OPENED, row.case_id)
         self._stage_notes = []
         self._shown_layers = {}
         self.current_result = None
@@ -283,7 +291,12 @@ class MainWindow(QMainWindow):
 
     def _on_result(self, row_id: int, result) -> None:
         sha = self.jobs.model.sha256 if self.jobs.model else None
-        self.store.save_result(row_id, result_fields(result, model_sha=sha))
+        fields = result_fields(result, model_sha=sha)
+        self.store.save_result(row_id, fields)
+        row = self.store.get(row_id)
+        if row is not None:  # the model that produced this result, from its provenance
+            model = " ".join(str(v) for v in (fields["model_name"], fields["model_version"]) if v)
+            self._audit(audit.ANALYSED, row.case_id, model=model or None, model_sha256=fields["model_sha"])
         live = row_id == self.current_row_id
         self._refresh(row_id)
         if live:
@@ -300,6 +313,8 @@ class MainWindow(QMainWindow):
             return
         reader = self.settings.reader_name or "unnamed reader"
         self.store.sign_off(self.current_row_id, verdict, reader, note)
+        row = self.store.get(self.current_row_id)
+        self._audit(audit.SIGNED, row.case_id if row else None, verdict=verdict)
         self._refresh(self.current_row_id)
         self._status(f"Signed off: {verdict}", 5000)
 

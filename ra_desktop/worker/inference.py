@@ -189,6 +189,7 @@ class InferenceThread(QThread):
             self._finish_cancelled(job)
             return
         self.job_started.emit(job.job_id)
+        radiograph = None
         try:
             from ra_desktop.io import load_radiograph
 
@@ -220,7 +221,10 @@ class InferenceThread(QThread):
         except RADesktopError as exc:
             self.job_failed.emit(job.job_id, str(exc))
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch (P7)
-            log.error("analysis of %s failed:\n%s", job.path, traceback.format_exc())
+            # by case id (row id before the image loaded), never the path: it may hold a name
+            case = radiograph.case_id if radiograph is not None else "not loaded"
+            log.error("analysis of worklist row %d (case %s) failed:\n%s", job.row_id, case,
+                      traceback.format_exc())
             self.job_failed.emit(job.job_id, f"unexpected error: {type(exc).__name__}: {exc}")
 
     def _finish_cancelled(self, job: Job) -> None:
@@ -269,5 +273,5 @@ def _ground_truth(path: str) -> dict | None:
     try:
         return load_ground_truth(Path(path))
     except Exception:  # noqa: BLE001 - ground truth is a teaching aid, never a reason to fail
-        log.warning("ground truth for %s unreadable", path, exc_info=True)
+        log.warning("ground truth unreadable", exc_info=True)
         return None

@@ -33,7 +33,7 @@ def describe(path: Path) -> NewCase:
     except ImageLoadError as exc:
         return NewCase(case_id=_path_key(path), path=str(path), error=exc.reason)
     except Exception as exc:  # noqa: BLE001 - never let one odd file stop a folder scan
-        log.warning("reading %s failed", path, exc_info=True)
+        log.warning("reading case %s failed", _path_key(path), exc_info=True)
         return NewCase(case_id=_path_key(path), path=str(path), error=f"{type(exc).__name__}: {exc}")
     return NewCase(case_id=r.case_id, path=str(path), patient_id=r.patient_id,
                    patient_name=r.patient_name, study_date=r.study_date, laterality=r.laterality,
@@ -107,5 +107,5 @@ class ThumbnailThread(QThread):
                 c, w = auto_window(small)
                 self.thumbnail.emit(p, to_uint8(apply_window(small, c, w, r.inverted)))
             except Exception:  # noqa: BLE001 - a missing demo file shows as an empty tile
-                log.warning("thumbnail for %s failed", p, exc_info=True)
+                log.warning("thumbnail for a sample failed", exc_info=True)
                 self.thumbnail.emit(p, None)

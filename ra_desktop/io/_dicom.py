@@ -74,6 +74,10 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         if eof:
             detail = _short(eof[0].message).replace(" in file <no filename>", "")
             raise ImageLoadError(path, f"DICOM file is truncated ({detail})")
+        if len(ds) == 0:
+            raise ImageLoadError(
+                path, "DICOM file is truncated or corrupt: nothing readable after the file meta"
+            )
         if _get(ds, "Rows") and _get(ds, "Columns"):
             # Image attributes without the pixel element: parsing stopped early.
             raise ImageLoadError(
@@ -286,12 +290,17 @@ def _check_native_length(path: Path, ds: pydicom.Dataset) -> None:
         return
     if bits not in (1, 8, 16, 32, 64) or frames < 1 or expected <= 0:
         return  # invalid values: the decoder names the element
+    header = (f"the header ({_int(_get(ds, 'Rows'), 0)} x {_int(_get(ds, 'Columns'), 0)}, "
+              f"{bits} bits, {frames} frame(s)) needs {expected}")
+    if actual < expected:
+        raise ImageLoadError(
+            path, f"pixel data is {actual} bytes but {header}: the file is truncated or the "
+                  "header is wrong"
+        )
     if row > 0 and actual - expected > max(row, expected // 16):
         raise ImageLoadError(
-            path,
-            f"pixel data is {actual} bytes but the header ({_int(_get(ds, 'Rows'), 0)} x "
-            f"{_int(_get(ds, 'Columns'), 0)}, {bits} bits, {frames} frame(s)) describes {expected}: wrong pixel data length, refused rather than shown "
-            "cut or scrambled",
+            path, f"pixel data is {actual} bytes but {header}: wrong pixel data length, refused "
+                  "rather than shown cut or scrambled"
         )
 
 

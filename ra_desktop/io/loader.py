@@ -108,15 +108,15 @@ def _read_bytes(path: Path) -> bytes:
         )
     try:
         with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
+            data = fh.read(info.st_size + 1)  # bounded even if the file grows meanwhile
     except PermissionError:
         raise ImageLoadError(path, "permission denied") from None
     except OSError as exc:
         raise ImageLoadError(path, f"cannot read file: {exc.strerror or exc}") from None
     if not data:
         raise ImageLoadError(path, "file is empty (0 bytes)")
-    if len(data) > MAX_FILE_BYTES:
-        raise ImageLoadError(path, f"file grew past {MAX_FILE_BYTES / 1e6:.0f} MB while being read")
+    if len(data) > info.st_size:
+        raise ImageLoadError(path, "file is still being written (it grew while being read)")
     return data
 
 

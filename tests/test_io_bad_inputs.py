@@ -1,0 +1,139 @@
+"""The bad-input corpus (tests/bad_inputs.py) against the loader and the headless batch.
+
+Each broken input ends in ImageLoadError naming the file and the reason, within 5 s of CPU and
+500 MB; palette colour and multi-frame inputs load, and load correctly. A folder holding the
+whole corpus and one good image goes through ``ra-desktop predict`` and ``inspect``: every
+broken file is reported with its reason, the good ones are analysed, the exit status is 2.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from bad_inputs import (
+    bounded_load,
+    build,
+    corpus,
+    deny_reads,
+    flush_tallies,
+    running_as_root,
+    tally,
+)
+from PIL import Image
+
+from ra_desktop.cli import main
+from ra_desktop.errors import ImageLoadError
+from ra_desktop.io import iter_image_files
+from ra_desktop.io.loader import UNEXPECTED
+
+CASES = corpus()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_counts():
+    yield
+    flush_tallies()
+
+
+def _deny_if_root(monkeypatch, cases, paths):
+    if running_as_root():
+        deny_reads(monkeypatch, [paths[c.name] for c in cases if "unreadable" in c.tags])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input(case, tmp_path, monkeypatch):
+    path = build(case, tmp_path)
+    _deny_if_root(monkeypatch, [case], {case.name: path})
+    outcome = bounded_load(path)
+    tally("corpus").add(outcome)
+    assert outcome.within_bounds(), outcome.describe()
+    if case.accepted:
+        assert outcome.radiograph is not None, outcome.describe()
+        case.check(outcome.radiograph)
+        assert not outcome.radiograph.pixels.flags.writeable
+        return
+    assert isinstance(outcome.error, ImageLoadError), outcome.describe()
+    assert not outcome.crashed, outcome.describe()
+    assert outcome.error.path == path and str(path) in str(outcome.error)
+    for word in case.words:
+        assert word in outcome.error.reason, outcome.error.reason
+
+
+def test_corpus_covers_the_brief():
+    names = " ".join(c.name for c in CASES).lower()
+    for kind in ("zero bytes", "png truncated", "jpeg truncated", "dicom truncated", "random",
+                 "bomb", "bits allocated", "without pixel data", "too long", "palette",
+                 "frames", "folder", "symbolic link loop", "read permission", "named pipe"):
+        assert kind in names, kind
+    assert len(CASES) >= 60
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    from tests.tiny_model import make_tiny_model_folder
+
+    return make_tiny_model_folder(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture
+def batch_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    cases = [c for c in CASES if "not-in-batch" not in c.tags]
+    paths = {c.name: build(c, folder) for c in cases}
+    _deny_if_root(monkeypatch, cases, paths)
+    good = folder / "zz-good.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 160)).astype(np.uint8)).save(good)
+    return folder, cases, good
+
+
+def _expected_names(cases, good):
+    return {c.filename for c in cases} | {good.name}
+
+
+def test_folder_scan_finds_every_file_and_never_blocks(batch_folder):
+    # A named pipe in the folder would block a sniffing open() forever.
+    folder, cases, good = batch_folder
+    assert {p.name for p in iter_image_files(folder)} == _expected_names(cases, good)
+
+
+def test_predict_batch_reports_each_broken_file_and_keeps_the_good_ones(batch_folder, model_dir,
+                                                                       capsys):
+    folder, cases, good = batch_folder
+    code = main(["predict", str(folder), "--model", str(model_dir), "--device", "cpu", "--json"])
+    recs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_name = {Path(r["file"]).name: r for r in recs}
+    assert code == 2
+    assert len(recs) == len(by_name) == len(_expected_names(cases, good))  # each file once
+    assert set(by_name) == _expected_names(cases, good)
+    assert by_name[good.name]["ok"] and 0.0 < by_name[good.name]["probability"] < 1.0
+    for case in cases:
+        rec = by_name[case.filename]
+        if case.accepted:
+            assert rec["ok"], (case.name, rec)
+            continue
+        assert not rec["ok"], (case.name, rec)
+        assert UNEXPECTED not in rec["error"], rec
+        for word in case.words:
+            assert word in rec["error"], (case.name, rec["error"])
+    ok = sum(r["ok"] for r in recs)
+    assert ok == 1 + sum(c.accepted for c in cases)
+    tally("batch (predict)").tried += len(recs)
+    tally("batch (predict)").refused += len(recs) - ok
+    tally("batch (predict)").loaded += ok
+
+
+def test_inspect_batch_reports_each_broken_file(batch_folder, capsys):
+    folder, cases, good = batch_folder
+    code = main(["inspect", str(folder), "--json"])
+    recs = json.loads(capsys.readouterr().out)
+    by_name = {Path(r["path"]).name: r for r in recs}
+    assert code == 2 and set(by_name) == _expected_names(cases, good)
+    assert "error" not in by_name[good.name]
+    for case in cases:
+        rec = by_name[case.filename]
+        assert ("error" in rec) != case.accepted, (case.name, rec)
+        for word in () if case.accepted else case.words:
+            assert word in rec["error"], (case.name, rec["error"])

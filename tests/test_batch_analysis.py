@@ -91,3 +91,22 @@ def test_cancel_stops_the_batch(model, files):
         list(analyse_many(files, model, cancel=token))
     with pytest.raises(Cancelled):
         list(analyse_prepared([prepare_case(files[0], model)], model, cancel=token))
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (301, 203), (1200, 900)])
+def test_region_scores_match_full_size_masks(shape):
+    # region_scores sums inside bounding boxes / grid blocks: same pixels as region_masks
+    import json
+
+    from ra_desktop.explain.regions import region_masks, region_scores
+
+    gt = json.loads(next((Path(__file__).resolve().parent.parent / "resources/demo/ground_truth").glob("*.json")).read_text())
+    m = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    m[: shape[0] // 7] = np.nan
+    for truth in (None, gt):
+        pos = np.where(np.isfinite(m) & (m > 0), m.astype(np.float64), 0.0)
+        expected = {n: pos[mask].sum() / pos.sum() for n, mask in region_masks(truth, shape).items()}
+        got = {s.name: s.score for s in region_scores(m, truth)}
+        assert set(got) == set(expected)
+        for name, value in expected.items():
+            assert got[name] == pytest.approx(value, abs=1e-12)

@@ -41,13 +41,61 @@ def disc(image_shape: tuple[int, int], center_xy: Any, radius: float) -> np.ndar
     return (xx - cx) ** 2 + (yy - cy) ** 2 <= float(radius) ** 2
 
 
-def joint_masks(ground_truth: Mapping[str, Any], image_shape: tuple[int, int]) -> dict[str, np.ndarray]:
-    """Disc mask of every ground-truth joint, scaled when the image was resized."""
+def joint_discs(ground_truth: Mapping[str, Any], image_shape: tuple[int, int]) -> dict[str, tuple[float, float, float]]:
+    """(x, y, radius) of every ground-truth joint in ``image_shape`` pixels (scaled when resized)."""
     sy, sx = _scale(ground_truth, image_shape)
     out = {}
     for name, joint in (ground_truth.get("joints") or {}).items():
         cx, cy = joint["center"]
-        out[name] = disc(image_shape, (cx * sx, cy * sy), joint["radius_px"] * (sx + sy) / 2)
+        out[name] = (float(cx * sx), float(cy * sy), float(joint["radius_px"] * (sx + sy) / 2))
+    return out
+
+
+def joint_masks(ground_truth: Mapping[str, Any], image_shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Disc mask of every ground-truth joint, scaled when the image was resized."""
+    return {name: disc(image_shape, (cx, cy), r) for name, (cx, cy, r) in joint_discs(ground_truth, image_shape).items()}
+
+
+def _disc_sums(pos: np.ndarray, discs: list[tuple[float, float, float]]) -> float:
+    """Sum of ``pos`` over the union of discs, computed inside their bounding box only (the same
+    pixels as :func:`disc`, without building full-size masks: ~10x faster on a 2k x 2.5k map)."""
+    H, W = pos.shape
+    x0 = max(0, min(int(np.floor(cx - r)) for cx, _, r in discs))
+    x1 = min(W - 1, max(int(np.ceil(cx + r)) for cx, _, r in discs))
+    y0 = max(0, min(int(np.floor(cy - r)) for _, cy, r in discs))
+    y1 = min(H - 1, max(int(np.ceil(cy + r)) for _, cy, r in discs))
+    if x1 < x0 or y1 < y0:
+        return 0.0
+    yy, xx = np.ogrid[y0:y1 + 1, x0:x1 + 1]
+    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), bool)
+    for cx, cy, r in discs:
+        mask |= (xx - cx) ** 2 + (yy - cy) ** 2 <= r ** 2
+    return float(pos[y0:y1 + 1, x0:x1 + 1][mask].sum(dtype=np.float64))
+
+
+def _region_sums(pos: np.ndarray, ground_truth: Mapping[str, Any] | None) -> dict[str, float]:
+    """Sum of ``pos`` in each region of :func:`region_masks`, same regions, same pixels."""
+    H, W = pos.shape
+    discs = joint_discs(ground_truth, (H, W)) if ground_truth else {}
+    if discs:
+        out = {}
+        for region, parts in REGION_JOINTS.items():
+            present = [discs[p] for p in parts if p in discs]
+            if present:
+                out[region] = _disc_sums(pos, present)
+        return out
+    rows = (np.arange(H) * GRID) // H
+    cols = (np.arange(W) * GRID) // W
+    r_start = np.searchsorted(rows, np.arange(GRID))
+    c_start = np.searchsorted(cols, np.arange(GRID))
+    # reduceat needs increasing starts: a grid row with no pixel (tiny image) has none
+    r_ok = [r for r in range(GRID) if (rows == r).any()]
+    c_ok = [c for c in range(GRID) if (cols == c).any()]
+    block = np.add.reduceat(np.add.reduceat(pos, r_start[r_ok], axis=0, dtype=np.float64), c_start[c_ok], axis=1)
+    out = {f"row {r + 1}, col {c + 1}": 0.0 for r in range(GRID) for c in range(GRID)}
+    for i, r in enumerate(r_ok):
+        for j, c in enumerate(c_ok):
+            out[f"row {r + 1}, col {c + 1}"] = float(block[i, j])
     return out
 
 
@@ -118,15 +166,18 @@ def region_scores(image_map: np.ndarray, ground_truth: Mapping[str, Any] | None 
         ``score`` in [0, 1] = positive attribution inside the region / all positive attribution
         (regions can overlap, so scores need not sum to 1). All zeros when nothing is positive.
     """
-    m = np.asarray(image_map, dtype=np.float64)
+    m = np.asarray(image_map)
+    if m.dtype not in (np.float32, np.float64):
+        m = m.astype(np.float64)
     shape = tuple(image_shape or m.shape)
     if m.shape != shape:
         raise ValueError(f"map shape {m.shape} does not match image shape {shape}")
-    pos = np.where(np.isfinite(m) & (m > 0), m, 0.0)
-    total = float(pos.sum())
+    # float32 maps stay float32 (half the memory traffic on a 5 MP map); sums are float64
+    pos = np.where(np.isfinite(m) & (m > 0), m, m.dtype.type(0))
+    total = float(pos.sum(dtype=np.float64))
     scores = [
-        RegionScore(name, float(pos[mask].sum() / total) if total > 0 else 0.0)
-        for name, mask in region_masks(ground_truth, shape).items()
+        RegionScore(name, float(part / total) if total > 0 else 0.0)
+        for name, part in _region_sums(pos, ground_truth).items()
     ]
     return sorted(scores, key=lambda s: -s.score)
 

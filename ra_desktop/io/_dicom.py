@@ -110,9 +110,13 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
                 arr = apply_color_lut(arr, ds)
         except MemoryError:
             raise ImageLoadError(path, "not enough memory to decode the pixel data") from None
-        except Exception as exc:  # every decoder failure becomes one readable message
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # every decoder failure becomes one readable message
+            # BaseException: a Rust plugin's panic (pyo3 PanicException) is not an Exception;
+            # a corrupt RLE frame made pylibjpeg-rle panic straight through pydicom.
             raise ImageLoadError(
-                path, f"could not decode pixel data ({tsyntax.name}): {_short(exc)}"
+                path, f"could not decode pixel data ({tsyntax.name}): {_describe_exc(exc)}"
             ) from None
     for w in caught[:_MAX_WARNING_NOTES]:
         notes.append(f"decoder warning: {_short(w.message)}")
@@ -239,10 +243,12 @@ def _check_deflated_size(path: Path, data: bytes, max_pixels: int) -> None:
         from pydicom.filereader import _read_file_meta_info, read_preamble
 
         fp = io.BytesIO(data)
-        read_preamble(fp, False)
-        meta = _read_file_meta_info(fp)
-        if str(meta.get("TransferSyntaxUID", "")).strip("\0 ") != DeflatedExplicitVRLittleEndian:
-            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # header quirks: dcmread records them below
+            read_preamble(fp, False)
+            meta = _read_file_meta_info(fp)
+            if str(meta.get("TransferSyntaxUID", "")).strip("\0 ") != DeflatedExplicitVRLittleEndian:
+                return
         start = fp.tell()
     except Exception:  # not parseable here: dcmread will report it properly
         return
@@ -432,6 +438,12 @@ def _int(value, default: int) -> int:
 def _text(value) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
+
+
+def _describe_exc(exc: BaseException) -> str:
+    if isinstance(exc, Exception):
+        return _short(exc)
+    return f"the decoder failed ({type(exc).__name__}: {_short(exc)})"
 
 
 def _short(exc: object) -> str:

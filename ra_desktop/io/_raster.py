@@ -51,6 +51,9 @@ def read_raster(path: Path, data: bytes, *, kind: str, max_pixels: int) -> Radio
     notes: list[str] = []
     # Pillow's own bomb guard warns or raises; both become our error, never a console warning.
     with warnings.catch_warnings():
+        # Pillow reports corrupt metadata (EXIF, TIFF tags) as UserWarnings: not the user's
+        # console's business; a real problem still fails the decode below.
+        warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data)) as im:

@@ -57,7 +57,9 @@ def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiog
         raise ImageLoadError(path, "not enough memory to read the image") from None
     except RecursionError:
         raise ImageLoadError(path, "file structure is nested too deeply to read") from None
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # incl. a native plugin's panic, which is not an Exception
         log.exception("unexpected error loading %s", path)
         text = " ".join(str(exc).split())[:200]
         raise ImageLoadError(path, f"{UNEXPECTED} ({type(exc).__name__}: {text})") from exc

@@ -11,6 +11,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from ra_desktop.errors import Cancelled, ImageLoadError, ModelUnavailable, RADes
 log = logging.getLogger(__name__)
 
 OPEN, BATCH = "open", "batch"
+#: Batch jobs analysed together (one batched network pass; decoding of the next group overlaps).
+GROUP = 8
 
 
 @dataclass
@@ -71,6 +74,9 @@ class InferenceThread(QThread):
         self._batch: deque[Job] = deque()
         self._tasks: deque[Any] = deque()  # callables fn(model) run on this lane (report export)
         self._running: Job | None = None
+        self._running_batch: list[Job] = []  # the group of batch jobs being analysed together
+        self._pool: Any = None  # one background thread decoding + preprocessing batch items ahead
+        self._prefetched: dict[int, Any] = {}  # job id -> Future[PreparedCase | Exception]
         self._stop = False
         self._model: Any = None  # LoadedModel, touched only on this thread
 
@@ -94,6 +100,9 @@ class InferenceThread(QThread):
                     if run.kind == BATCH:
                         run.preempted = True
                     run.token.cancel()
+                for run in self._running_batch:
+                    run.preempted = True
+                    run.token.cancel()
             else:
                 self._batch.append(job)
             self._cond.notify()
@@ -112,9 +121,13 @@ class InferenceThread(QThread):
         with self._cond:
             dropped = [j.row_id for j in self._batch]
             self._batch.clear()
-            if self._running is not None and self._running.kind == BATCH:
-                self._running.preempted = False  # cancelled for good, not re-queued
-                self._running.token.cancel()
+            for future in list(self._prefetched.values()):
+                future.cancel()
+            self._prefetched.clear()
+            for run in (self._running, *self._running_batch):
+                if run is not None and run.kind == BATCH:
+                    run.preempted = False  # cancelled for good, not re-queued
+                    run.token.cancel()
             return dropped
 
     def cancel_open(self) -> None:
@@ -126,11 +139,13 @@ class InferenceThread(QThread):
     def stop(self, wait_ms: int = 10000) -> None:
         with self._cond:
             self._stop = True
-            for job in (self._open, self._running, *self._batch):
+            for job in (self._open, self._running, *self._running_batch, *self._batch):
                 if job is not None:
                     job.token.cancel()
             self._cond.notify()
         self.wait(wait_ms)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     # ---- the worker thread ---------------------------------------------------------------------
     def run(self) -> None:  # noqa: D401 - QThread entry point
@@ -148,10 +163,16 @@ class InferenceThread(QThread):
                 elif self._tasks:
                     task = self._tasks.popleft()
                 else:
-                    task = self._batch.popleft()
+                    task = [self._batch.popleft()]
+                    while (self._batch and len(task) < GROUP and self._model is not None
+                           and self._batch[0].explanations == task[0].explanations):
+                        task.append(self._batch.popleft())
+                    self._running_batch = task
                 self._running = task if isinstance(task, Job) else None
             try:
-                if isinstance(task, Job):
+                if isinstance(task, list):
+                    self._run_batch(task)
+                elif isinstance(task, Job):
                     self._run_job(task)
                 elif callable(task):
                     task(self._model)
@@ -162,6 +183,7 @@ class InferenceThread(QThread):
             finally:
                 with self._cond:
                     self._running = None
+                    self._running_batch = []
 
     def _load(self, model_dir: str, device: str) -> None:
         self.model_loading.emit(model_dir)
@@ -181,6 +203,7 @@ class InferenceThread(QThread):
             self.model_failed.emit(f"{type(exc).__name__}: {exc}", self._model is not None)
             return
         self._model = loaded  # replace only after a successful load: the old one stays otherwise
+        self._prefetched.clear()  # prepared with the old model's preprocessing
         _warm_up(loaded)
         self.model_ready.emit(_model_info(loaded))
 
@@ -227,6 +250,97 @@ class InferenceThread(QThread):
                       traceback.format_exc())
             self.job_failed.emit(job.job_id, f"unexpected error: {type(exc).__name__}: {exc}")
 
+    # ---- batch: groups of jobs, one network pass, decoding ahead on a helper thread -------------
+    def _prepare_future(self, job: Job) -> Any:
+        """The (possibly already running) decode + preprocess of ``job`` on the helper thread."""
+        future = self._prefetched.get(job.job_id)
+        if future is None or future.cancelled():
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="ra-prefetch")
+            future = self._pool.submit(_prepare, job.path, self._model)
+            self._prefetched[job.job_id] = future
+        return future
+
+    def _prefetch_next(self) -> None:
+        with self._cond:
+            upcoming = list(self._batch)[:GROUP]
+        for job in upcoming:
+            if not job.token.cancelled:
+                self._prepare_future(job)
+
+    def _run_batch(self, jobs: list[Job]) -> None:
+        if self._model is None:  # no model: each job ends as in the one-case path
+            for job in jobs:
+                self._run_job(job)
+            return
+        live = []
+        for job in jobs:
+            if job.token.cancelled:
+                self._prefetched.pop(job.job_id, None)
+                self._finish_cancelled(job)
+            else:
+                live.append(job)
+        futures = [(job, self._prepare_future(job)) for job in live]
+        for job in live:
+            self.job_started.emit(job.job_id)
+        self._prefetch_next()  # the next group decodes while this one runs through the network
+        good = []
+        for job, future in futures:
+            try:
+                prepared = future.result()
+            except CancelledError:  # the batch was cancelled while this item waited
+                prepared = Cancelled("cancelled")
+            if isinstance(prepared, Cancelled) or job.token.cancelled:
+                self._prefetched.pop(job.job_id, None)
+                self._finish_cancelled(job)
+            elif isinstance(prepared, Exception):
+                self._prefetched.pop(job.job_id, None)
+                self._fail(job, prepared)
+            else:
+                good.append((job, prepared))
+        done: set[int] = set()
+        try:
+            from ra_desktop.pipeline import analyse_prepared
+
+            token = _AnyCancelled([job.token for job, _ in good])
+            results = analyse_prepared([p for _, p in good], self._model,
+                                       explanations=good[0][0].explanations if good else (), cancel=token)
+            for (job, _), result in zip(good, results):
+                # emitted one by one as each case's maps are placed: the GUI saves them spaced out
+                self.job_finished.emit(job.job_id, result)
+                self._prefetched.pop(job.job_id, None)
+                done.add(job.job_id)
+        except Cancelled:
+            for job, _ in reversed(good):  # re-queued (pre-empted) in their original order
+                if job.job_id not in done:
+                    self._finish_cancelled(job)
+        except Exception:  # noqa: BLE001 - the group failed as a whole: each case on its own
+            log.warning("batched analysis failed; analysing one by one", exc_info=True)
+            for job, prepared in good:
+                if job.job_id in done:
+                    continue
+                try:
+                    result = next(iter(analyse_prepared([prepared], self._model,
+                                                        explanations=job.explanations, cancel=job.token)))
+                    self.job_finished.emit(job.job_id, result)
+                except Cancelled:
+                    self._finish_cancelled(job)
+                except Exception as exc:  # noqa: BLE001 - one bad case never stops the batch
+                    self._fail(job, exc)
+                self._prefetched.pop(job.job_id, None)
+
+    def _fail(self, job: Job, exc: BaseException) -> None:
+        if isinstance(exc, ImageLoadError):
+            self.job_failed.emit(job.job_id, exc.reason)
+        elif isinstance(exc, RADesktopError):
+            self.job_failed.emit(job.job_id, str(exc))
+        else:
+            # by row id, never the path: it may hold a name
+            log.error("analysis of worklist row %d failed: %s: %s", job.row_id, type(exc).__name__, exc)
+            self.job_failed.emit(job.job_id, f"unexpected error: {type(exc).__name__}: {exc}")
+
     def _finish_cancelled(self, job: Job) -> None:
         if job.preempted and not self._stop:
             with self._cond:  # the reader opened a case: run this batch item again afterwards
@@ -235,6 +349,31 @@ class InferenceThread(QThread):
                 self._batch.appendleft(job)
             return
         self.job_cancelled.emit(job.job_id)
+
+
+class _AnyCancelled:
+    """Cancel token of a group: cancelled as soon as any of its jobs is (pre-emption, cancel)."""
+
+    def __init__(self, tokens: list[CancelToken]) -> None:
+        self.tokens = tokens
+
+    @property
+    def cancelled(self) -> bool:
+        return any(t.cancelled for t in self.tokens)
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise Cancelled("cancelled")
+
+
+def _prepare(path: str, model: Any) -> Any:
+    """Decode + preprocess on the helper thread; an exception is returned, to be reported per job."""
+    try:
+        from ra_desktop.pipeline import prepare_case
+
+        return prepare_case(Path(path), model)
+    except Exception as exc:  # noqa: BLE001 - reported on the job's row
+        return exc
 
 
 def _warm_up(loaded: Any) -> None:

@@ -104,3 +104,30 @@ def test_invalid_arguments():
         generate_case(1, "OA", 1, "R", SIZE)
     with pytest.raises(ValueError):
         generate_case(1, "RA", 1, "X", SIZE)
+
+
+def test_twins_differ_only_by_the_lesions():
+    from ra_desktop.phantom import generate_twins
+
+    ra, twin = generate_twins(case_rng(11, 0), 2, "R", SIZE)
+    assert ra.ground_truth["label"] == "RA" and twin.ground_truth["label"] == "Normal"
+    assert not twin.mask.any() and ra.mask.any()
+    # Same hand and acquisition: identical joints where the RA plan left a joint healthy ...
+    healthy = [j for j, v in ra.ground_truth["joints"].items() if v["severity"] == 0 and j.startswith("DIP")]
+    assert healthy and ra.ground_truth["acquisition"] == twin.ground_truth["acquisition"]
+    assert ra.ground_truth["other_findings"] == twin.ground_truth["other_findings"]
+    # ... and the same pixels far from the lesions (the forearm shaft and the air beside it).
+    h = ra.image.shape[0]
+    far = (slice(int(0.93 * h), h), slice(None))
+    diff = np.abs(ra.image[far].astype(int) - twin.image[far].astype(int))
+    assert np.median(diff) == 0
+    # The lesions themselves change the image.
+    inside = ra.mask > 0
+    assert np.abs(ra.image[inside].astype(int) - twin.image[inside].astype(int)).mean() > 50
+
+
+def test_generate_case_anatomy_does_not_depend_on_the_label():
+    # Disease and anatomy draw from separate streams: same seed, different label -> same hand size.
+    a = _case(21, "RA", 2).ground_truth
+    b = _case(21, "Normal", 0).ground_truth
+    assert a["hand_scale"] == b["hand_scale"] and a["acquisition"] == b["acquisition"]

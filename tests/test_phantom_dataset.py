@@ -112,3 +112,19 @@ def test_bundled_demo_set_is_consistent():
         assert {"dip_oa": "dip_osteoarthritis", "fracture": "healed_fracture"}.keys() >= set(force)
         assert all({"dip_oa": "dip_osteoarthritis", "fracture": "healed_fracture"}[k] in kinds
                    for k in force)
+
+
+def test_twins_dataset_pairs_share_a_patient(tmp_path):
+    import csv
+
+    from ra_desktop.cli import main
+
+    assert main(["phantom", "--n", "3", "--seed", "5", "--out", str(tmp_path / "odd"), "--quiet",
+                 "--size", "400", "--allow-small", "--twins"]) == 2  # pairs need an even n
+    assert main(["phantom", "--n", "4", "--seed", "5", "--out", str(tmp_path), "--quiet",
+                 "--size", "400", "--allow-small", "--workers", "1", "--twins"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "labels.csv")))
+    by_patient: dict[str, list[str]] = {}
+    for r in rows:
+        by_patient.setdefault(r["patient_id"], []).append(r["label"])
+    assert len(rows) == 4 and sorted(map(sorted, by_patient.values())) == [["Normal", "RA"]] * 2

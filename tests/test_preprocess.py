@@ -175,3 +175,27 @@ def test_augment_rotation_fills_corners_with_zero_and_stays_within_45_degrees():
 def test_augment_rejects_unknown_kind():
     with pytest.raises(DataError, match="unknown augmentation kind"):
         augment(np.zeros((5, 5), np.float32), np.random.default_rng(0), "flip")
+
+
+def test_window_jitter_is_deterministic_monotone_and_in_range():
+    from ra_desktop.preprocess import window_jitter
+
+    ramp = np.tile(np.linspace(0, 1, 200, dtype=np.float32), (20, 1))
+    a = window_jitter(ramp, np.random.default_rng(4))
+    assert np.array_equal(a, window_jitter(ramp, np.random.default_rng(4)))
+    assert a.dtype == np.float32 and a.min() >= 0.0 and a.max() <= 1.0
+    assert np.all(np.diff(a[0]) >= 0)  # a window never reverses contrast
+    outs = [window_jitter(ramp, np.random.default_rng(s))[0, 100] for s in range(20)]
+    assert np.ptp(outs) > 0.1  # the mid-grey really moves between draws
+
+
+def test_model_input_window_jitter_off_keeps_the_published_stream():
+    from ra_desktop.preprocess import PreprocessConfig
+    from ra_desktop.train.cache import model_input
+
+    unit = np.random.default_rng(0).random((300, 240), dtype=np.float32)
+    cfg = PreprocessConfig(wavelet_threshold="none")
+    a = model_input(unit, cfg, np.random.default_rng(9), 1.0)
+    b = model_input(unit, cfg, np.random.default_rng(9), 1.0, window_jitter_p=0.0)
+    c = model_input(unit, cfg, np.random.default_rng(9), 1.0, window_jitter_p=1.0)
+    assert np.array_equal(a, b) and not np.allclose(a, c)

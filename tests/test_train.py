@@ -184,3 +184,23 @@ def test_ood_hook_is_called_when_provided(trained, monkeypatch, tmp_path):
 
     _fit_ood_if_available(model, opts, cache, cache, torch.device("cpu"))
     assert calls == [("vgg8", [(3, 3, 64, 64)], [(3, 3, 64, 64)], model)]
+
+
+def test_init_fine_tunes_from_a_model_folder_and_records_it(trained, tmp_path):
+    import torch
+
+    from ra_desktop.model import load_model
+
+    data, source = trained
+    out = tmp_path / "tuned"
+    # Zero epochs is refused, so one epoch at a tiny learning rate: weights start at the source's.
+    assert main(["train", str(data), "--arch", "vgg8", "--out", str(out), "--epochs", "1", "--seed", "3",
+                 "--lr", "1e-12", "--init", str(source), "--window-jitter", "0.5", *FAST]) == 0
+    a, b = load_model(source, "cpu").module.state_dict(), load_model(out, "cpu").module.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
+    training = json.loads((out / "manifest.json").read_text())["training"]
+    assert training["initial_weights"] == str(source)
+    assert "random intensity window" in training["augmentation"]
+    # Another architecture's folder is refused before any training.
+    assert main(["train", str(data), "--arch", "densenet121", "--out", str(tmp_path / "x"), "--epochs", "1",
+                 "--init", str(source), *FAST]) == 2

@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-small", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--demo", action="store_true",
                         help="write the fixed demo set (resources/demo) to --out instead")
+    parser.add_argument("--twins", action="store_true",
+                        help="pairs of an RA case and its healthy twin (same hand, acquisition and noise; "
+                             "only the lesions differ); --n must be even")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -69,11 +72,14 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 1 or not 0.0 <= args.ra_fraction <= 1.0:
         print("error: --n must be >= 1 and --ra-fraction within 0-1")
         return 2
+    if args.twins and (args.n % 2 or args.start_index % 2):
+        print("error: --twins needs an even --n and --start-index (pairs)")
+        return 2
     t0 = time.perf_counter()
     rows = generate_dataset(args.out, args.n, args.seed, ra_fraction=args.ra_fraction,
                             severity_range=args.severity, size=args.size, formats=args.formats,
                             workers=max(1, args.workers), start_index=args.start_index,
-                            progress=not args.quiet)
+                            progress=not args.quiet, twins=args.twins)
     n_ra = sum(r["label"] == "RA" for r in rows)
     dt = time.perf_counter() - t0
     print(f"{len(rows)} synthetic phantoms ({n_ra} RA, {len(rows) - n_ra} normal) in {args.out} "

@@ -45,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment-p", type=float, default=1.0,
                         help="share of training samples given one of the published augmentations "
                              "(rotation ±45°, brightness 0.6–1.4, both); the rest stay original (default 1.0)")
+    parser.add_argument("--window-jitter", type=float, default=0.0, metavar="P",
+                        help="share of training samples also given a random intensity window and gamma "
+                             "(not published; removes the global-level shortcut; default 0)")
+    parser.add_argument("--init", type=Path, default=None, metavar="MODEL_DIR",
+                        help="start from this model folder's weights (fine-tuning; same --arch)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the epoch that exceeds this wall-clock budget (keeps the best epoch)")
     parser.add_argument("--max-per-class", type=int, help="use at most N images per class (quick runs)")
@@ -108,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
             version=args.version, preprocess=preprocess, weights_dtype=args.weights_dtype,
             precision=args.precision, max_minutes=args.max_minutes,
             dropout_warmup=args.dropout_warmup, augment_p=args.augment_p,
+            window_jitter_p=args.window_jitter, init=args.init,
             max_per_class=args.max_per_class, synthetic=args.synthetic, command=command_line(args),
             progress=not args.quiet,
         )

@@ -170,6 +170,9 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame) -> HandMo
     gap_var = rng.uniform(0.85, 1.15)  # individual cartilage thickness
     dens = rng.uniform(0.82, 1.15)  # bone mineral density
     tissue_r = rng.uniform(3.2, 4.6)  # soft tissue beyond the bone edge of the fingers
+    # Lesion placement draws from its own stream, so the anatomy stream is the same whatever the
+    # plan: a healthy twin (same seed, no lesions) differs from its RA case only by the lesions.
+    lesion_rng = np.random.default_rng(rng.integers(2**63))
 
     def add_long(name, p0, p1, rb, rs, rh, **kw):
         kw.setdefault("density", dens)
@@ -225,9 +228,9 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame) -> HandMo
         erode("radiocarpal", rc_sites[k % 3], e.radius_mm)
     for k, e in enumerate(ic.erosions):
         erode("intercarpal", carp[["capitate", "hamate", "trapezoid", "scaphoid"][k % 4]][0]
-              + rng.normal(0, 3.0, 2), e.radius_mm)
+              + lesion_rng.normal(0, 3.0, 2), e.radius_mm)
     for e in J["ulnar_styloid"].erosions:
-        erode("ulnar_styloid", sty_tip + (-1.0 + rng.uniform(-0.5, 1.5), 2.0 + rng.uniform(0, 3)),
+        erode("ulnar_styloid", sty_tip + (-1.0 + lesion_rng.uniform(-0.5, 1.5), 2.0 + lesion_rng.uniform(0, 3)),
               e.radius_mm + 0.5)
 
     # ---- soft tissue of wrist, palm and forearm

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from ra_desktop.phantom.anatomy import Frame, build_hand
-from ra_desktop.phantom.lesions import JOINT_NAMES, RA_JOINTS, sample_plan
+from ra_desktop.phantom.lesions import JOINT_NAMES, RA_JOINTS, CasePlan, JointLesion, sample_plan
 from ra_desktop.phantom.render import MAX_VALUE, render
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"  # 1.1: separate disease/anatomy streams, twins
 DEFAULT_SIZE = 2000
 ASPECT = 0.8  # width / height (a portrait 24x30 cm detector field)
 
@@ -109,25 +109,64 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
         raise ValueError(f"label must be 'RA' or 'Normal', not {label!r}")
     if side not in ("R", "L"):
         raise ValueError(f"side must be 'R' or 'L', not {side!r}")
-    h = int(size)
-    w = int(round(h * ASPECT))
-    plan = sample_plan(rng, label, severity)
+    # Disease and anatomy draw from separate streams, so a case and its healthy twin
+    # (generate_twins) share everything but the lesions.
+    plan_seed, anatomy_seed = (int(v) for v in rng.integers(2**63, size=2))
+    plan = sample_plan(np.random.default_rng(plan_seed), label, severity)
     if "dip_oa" in force_findings and not plan.dip_oa:
         plan.dip_oa = {"DIP2": 2.0, "DIP3": 3.0, "DIP4": 2.0}
     if "fracture" in force_findings and not plan.fracture:
         plan.fracture = {"ray": 5, "t": 0.62, "angle_deg": 9.0}  # old boxer's-type fracture
+    return _render_case(plan, anatomy_seed, side, size, seed_info)
+
+
+def generate_twins(seed_or_rng, severity: int = 2, side: str = "R", size: int = DEFAULT_SIZE, *,
+                   seed_info=None) -> tuple[PhantomCase, PhantomCase]:
+    """An RA case and its healthy twin: same hand, acquisition and noise; only the lesions differ.
+
+    Trained on such pairs, a classifier has nothing but the RA lesions to tell the classes apart
+    (no anatomy or acquisition shortcut), which is what its heat maps should then point at. The
+    twin keeps the case's RA-unrelated findings (DIP OA, old fracture), so those carry no label.
+    The twin is placed in the field like the RA case (same forearm position).
+    """
+    if isinstance(seed_or_rng, np.random.Generator):
+        rng = seed_or_rng
+    else:
+        rng = case_rng(int(seed_or_rng), 0)
+        seed_info = seed_info if seed_info is not None else [int(seed_or_rng), 0]
+    plan_seed, anatomy_seed = (int(v) for v in rng.integers(2**63, size=2))
+    plan = sample_plan(np.random.default_rng(plan_seed), "RA", severity)
+    healthy = CasePlan(label="Normal", severity=0, joints={j: JointLesion() for j in JOINT_NAMES},
+                       dip_oa=dict(plan.dip_oa), fracture=plan.fracture)
+    return (_render_case(plan, anatomy_seed, side, size, seed_info, placement_plan=healthy),
+            _render_case(healthy, anatomy_seed, side, size, seed_info))
+
+
+def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_info,
+                 placement_plan: CasePlan | None = None) -> PhantomCase:
+    """Pixels and ground truth of ``plan`` on the hand drawn from ``anatomy_seed``.
+
+    ``placement_plan``: position the hand in the field as if it had this plan (twins share it).
+    """
+    rng = np.random.default_rng(anatomy_seed)
+    h = int(size)
+    w = int(round(h * ASPECT))
     scale = float(rng.uniform(0.88, 1.1))
     fov_h = float(260.0 * rng.uniform(0.96, 1.04) * (0.5 + 0.5 * scale))
     sp = fov_h / h
     angle = float(rng.normal(0.0, 3.5))
     geo_seed = int(rng.integers(2**63))
     # Build once at the origin to measure the hand, then again placed in the field (same seed).
-    probe = build_hand(np.random.default_rng(geo_seed), plan, Frame(scale, angle, side == "L"))
+    place = placement_plan or plan
+    probe = build_hand(np.random.default_rng(geo_seed), place, Frame(scale, angle, side == "L"))
     xmin, ymin, xmax, _ = probe.extent
     top = rng.uniform(6.0, 16.0)
     cx = (w * sp) / 2 + rng.uniform(-0.04, 0.04) * w * sp
     offset = (cx - (xmin + xmax) / 2, top - ymin)
-    model = build_hand(np.random.default_rng(geo_seed), plan, Frame(scale, angle, side == "L", offset))
+    frame = Frame(scale, angle, side == "L", offset)
+    model = build_hand(np.random.default_rng(geo_seed), plan, frame)
+    if placement_plan is not None:  # collimation follows the shared outline, not the swelling
+        model.extent = build_hand(np.random.default_rng(geo_seed), placement_plan, frame).extent
     image, acq = render(model, (h, w), sp, rng, side)
 
     joints_px = {}
@@ -173,19 +212,26 @@ def _case_params(seed: int, index: int, ra_fraction: float, severity_range: tupl
     return rng, label, sev, side
 
 
-def _job(args) -> dict:
-    from ra_desktop.phantom.writer import write_case
+def _job(args) -> list[dict]:
+    from ra_desktop.phantom.writer import patient_id, write_case
 
-    out_dir, seed, index, ra_fraction, sev_range, size, formats = args
+    out_dir, seed, index, ra_fraction, sev_range, size, formats, twins = args
+    if twins:  # index is even: the RA case; index + 1: its healthy twin, the same patient
+        rng = case_rng(seed, index // 2)
+        sev = int(rng.integers(sev_range[0], sev_range[1] + 1))
+        side = "R" if rng.random() < 0.5 else "L"
+        pair = generate_twins(rng, sev, side, size, seed_info=[seed, index])
+        return [write_case(Path(out_dir), case, seed, index + k, formats, patient=patient_id(seed, index))
+                for k, case in enumerate(pair)]
     rng, label, sev, side = _case_params(seed, index, ra_fraction, sev_range)
     case = generate_case(rng, label, sev, side, size, seed_info=[seed, index])
-    return write_case(Path(out_dir), case, seed, index, formats)
+    return [write_case(Path(out_dir), case, seed, index, formats)]
 
 
 def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
                      severity_range: tuple[int, int] = (1, 3), size: int = DEFAULT_SIZE,
                      formats: tuple[str, ...] = ("png",), workers: int = 2, start_index: int = 0,
-                     progress: bool = True) -> list[dict]:
+                     progress: bool = True, twins: bool = False) -> list[dict]:
     """Generate ``n`` cases into ``out_dir`` (RA/, Normal/, ground_truth/, labels.csv).
 
     Parameters
@@ -208,6 +254,10 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
         First case index (to extend a data set).
     progress : bool
         Show a tqdm bar.
+    twins : bool
+        Pairs of an RA case and its healthy twin (:func:`generate_twins`), one patient per pair
+        so a patient-wise split keeps twins together; ``ra_fraction`` is then 0.5. ``n`` and
+        ``start_index`` must be even.
 
     Returns
     -------
@@ -216,8 +266,10 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if twins and (n % 2 or start_index % 2):
+        raise ValueError("twins: n and start_index must be even (pairs)")
     jobs = [(str(out_dir), int(seed), i, float(ra_fraction), tuple(severity_range), int(size),
-             tuple(formats)) for i in range(start_index, start_index + n)]
+             tuple(formats), bool(twins)) for i in range(start_index, start_index + n, 2 if twins else 1)]
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
@@ -226,14 +278,15 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
     rows = []
     if workers <= 1:
         for job in jobs:
-            rows.append(_job(job))
-            bar and bar.update()
+            done = _job(job)
+            rows.extend(done)
+            bar and bar.update(len(done))
     else:
         ctx = mp.get_context("spawn")  # fork + threads in BLAS is fragile; spawn is portable
         with ctx.Pool(workers) as pool:
-            for row in pool.imap(_job, jobs, chunksize=1):
-                rows.append(row)
-                bar and bar.update()
+            for done in pool.imap(_job, jobs, chunksize=1):
+                rows.extend(done)
+                bar and bar.update(len(done))
     if bar:
         bar.close()
     _write_labels(out_dir / "labels.csv", rows)

@@ -36,7 +36,8 @@ def write_png16(path: Path, image: np.ndarray) -> None:
                                                                        compress_level=3)
 
 
-def write_dicom(path: Path, image: np.ndarray, gt: dict, seed: int, index: int) -> None:
+def write_dicom(path: Path, image: np.ndarray, gt: dict, seed: int, index: int,
+                patient: str | None = None) -> None:
     """Write a DX For Presentation object, explicit VR little endian, with deterministic UIDs."""
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
@@ -58,7 +59,7 @@ def write_dicom(path: Path, image: np.ndarray, gt: dict, seed: int, index: int) 
     ds.SeriesInstanceUID = uid("series")
     ds.FrameOfReferenceUID = uid("frame")
     ds.PatientName = f"PHANTOM^{int(index)}"
-    ds.PatientID = patient_id(seed, index)
+    ds.PatientID = patient or patient_id(seed, index)
     ds.PatientBirthDate = ""
     ds.PatientSex = "O"
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = day.strftime("%Y%m%d")
@@ -109,8 +110,11 @@ def write_dicom(path: Path, image: np.ndarray, gt: dict, seed: int, index: int) 
     ds.save_as(path, enforce_file_format=True)
 
 
-def write_case(out_dir: Path, case, seed: int, index: int, formats=("png",)) -> dict:
-    """Write one :class:`PhantomCase` in the layout above; return its labels.csv row."""
+def write_case(out_dir: Path, case, seed: int, index: int, formats=("png",), patient: str | None = None) -> dict:
+    """Write one :class:`PhantomCase` in the layout above; return its labels.csv row.
+
+    ``patient``: the patient ID (default one per case; twins share their RA case's)."""
+    patient = patient or patient_id(seed, index)
     stem = case_stem(seed, index)
     label = case.ground_truth["label"]
     img_dir = out_dir / label
@@ -123,16 +127,16 @@ def write_case(out_dir: Path, case, seed: int, index: int, formats=("png",)) -> 
             write_png16(img_dir / f"{stem}.png", case.image)
         elif fmt in ("dcm", "dicom"):
             fmt = "dcm"
-            write_dicom(img_dir / f"{stem}.dcm", case.image, case.ground_truth, seed, index)
+            write_dicom(img_dir / f"{stem}.dcm", case.image, case.ground_truth, seed, index, patient)
         else:
             raise ValueError(f"unknown format {fmt!r} (png, dcm)")
         paths.append(f"{label}/{stem}.{fmt}")
-    gt = dict(case.ground_truth, patient_id=patient_id(seed, index), files=paths,
+    gt = dict(case.ground_truth, patient_id=patient, files=paths,
               mask_file=f"ground_truth/{stem}_mask.png")
     (gt_dir / f"{stem}.json").write_text(json.dumps(gt, indent=1))
     Image.fromarray(case.mask).save(gt_dir / f"{stem}_mask.png", optimize=True)
     # One labels.csv row per case (the first format written), so formats never duplicate cases.
-    return {"path": paths[0], "label": label, "patient_id": patient_id(seed, index),
+    return {"path": paths[0], "label": label, "patient_id": patient,
             "severity": case.ground_truth["severity"]}
 
 

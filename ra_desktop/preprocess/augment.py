@@ -1,4 +1,5 @@
-"""Training augmentation as published: rotation within ±45° and brightness ×0.6–1.4."""
+"""Training augmentation as published (rotation within ±45°, brightness ×0.6–1.4), plus an
+optional window jitter that is not in the published recipe (see :func:`window_jitter`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +10,10 @@ from ra_desktop.errors import DataError
 AUGMENT_KINDS = ("rotate", "brightness", "both")
 MAX_ROTATION_DEG = 45.0
 BRIGHTNESS_RANGE = (0.6, 1.4)
+# Window jitter: where the black and white points of the intensity window fall, and a gamma.
+WINDOW_LOW_RANGE = (0.0, 0.12)
+WINDOW_HIGH_RANGE = (0.8, 1.0)
+GAMMA_RANGE = (0.75, 1.33)
 
 
 def rotate(unit: np.ndarray, angle_deg: float) -> np.ndarray:
@@ -47,3 +52,20 @@ def augment(unit: np.ndarray, rng: np.random.Generator, kind: str = "both") -> n
     if kind in ("brightness", "both"):
         arr = arr * np.float32(rng.uniform(*BRIGHTNESS_RANGE))
     return np.clip(arr, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+def window_jitter(unit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Re-window a [0, 1] image at random black/white points and gamma (training only).
+
+    Why: the percentile window is set by the whole image, so diffuse changes (periarticular
+    osteopenia at many joints) shift the levels of every pixel, background included. A model can
+    read the disease off that global shift and its maps then point at empty background. Random
+    windows make global levels uninformative; only local contrast (bone against its neighbours)
+    stays. Brightness ×0.6–1.4 alone does not do this: it keeps every ratio.
+    """
+    arr = np.asarray(unit, dtype=np.float32)
+    lo = np.float32(rng.uniform(*WINDOW_LOW_RANGE))
+    hi = np.float32(rng.uniform(*WINDOW_HIGH_RANGE))
+    gamma = np.float32(np.exp(rng.uniform(np.log(GAMMA_RANGE[0]), np.log(GAMMA_RANGE[1]))))
+    out = np.clip((arr - lo) / (hi - lo), 0.0, 1.0) ** gamma
+    return out.astype(np.float32, copy=False)

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ra_desktop.errors import RADesktopError
-from ra_desktop.preprocess import AUGMENT_KINDS, PreprocessConfig, augment, intensity_unit, prepare_unit
+from ra_desktop.preprocess import AUGMENT_KINDS, PreprocessConfig, augment, intensity_unit, prepare_unit, window_jitter
 from ra_desktop.preprocess.geometry import letterbox_size
 from ra_desktop.train.data import Sample
 
@@ -42,14 +42,17 @@ def load_unit(path: Path, config: PreprocessConfig) -> np.ndarray:
 
 
 def model_input(unit: np.ndarray, config: PreprocessConfig, rng: np.random.Generator | None = None,
-                augment_p: float = 1.0) -> np.ndarray:
+                augment_p: float = 1.0, window_jitter_p: float = 0.0) -> np.ndarray:
     """(3, crop, crop) input from a cached image; with ``rng``, the published augmentation first
     with probability ``augment_p`` (kind drawn uniformly among rotate / brightness / both).
 
     The published work expands the training set with rotated, brightened and combined copies
-    beside the originals; ``augment_p`` < 1 keeps originals in the mix the same way."""
+    beside the originals; ``augment_p`` < 1 keeps originals in the mix the same way. Then, with
+    probability ``window_jitter_p``, a random intensity window (not published; off by default)."""
     if rng is not None and rng.random() < augment_p:
         unit = augment(unit, rng, kind=AUGMENT_KINDS[int(rng.integers(len(AUGMENT_KINDS)))])
+    if rng is not None and window_jitter_p > 0 and rng.random() < window_jitter_p:
+        unit = window_jitter(unit, rng)
     return prepare_unit(unit, config)[0]
 
 

@@ -97,7 +97,11 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
         "batch_size": opts.batch_size, "learning_rate": opts.lr, "optimizer": "Adam",
         "loss": "cross-entropy with inverse-frequency class weights",
         "augmentation": f"with probability {opts.augment_p:g} per image one of rotate (±45°) / "
-                        "brightness (×0.6–1.4) / both, else the original",
+                        "brightness (×0.6–1.4) / both, else the original"
+                        + (f"; then with probability {opts.window_jitter_p:g} a random intensity window "
+                           "(black point 0–0.12, white point 0.8–1.0, gamma 0.75–1.33; not published)"
+                           if opts.window_jitter_p else ""),
+        "initial_weights": str(opts.init) if opts.init else "random (seeded)",
         "dropout_warmup_epochs": opts.dropout_warmup,
         "val_fraction": opts.val_fraction,
         "split": {"by": "patient" if ds.has_patient_ids else "file", "train_images": len(train_c),

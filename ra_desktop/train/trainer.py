@@ -49,23 +49,27 @@ class TrainOptions:
     max_minutes: float | None = None  # stop after the epoch that passes this wall-clock budget
     dropout_warmup: int = 0  # epochs trained with dropout off before the architecture's rate applies
     augment_p: float = 1.0  # share of training samples that get one of the published augmentations
+    window_jitter_p: float = 0.0  # share that also get a random intensity window (not published)
+    init: Path | None = None  # start from this model folder's weights (same architecture)
 
 
 class CachedImages(Dataset):
     """Model inputs from cached images; augmentation seeded by (seed, epoch, index), so a run and
     its resumption see the same augmented images whatever the worker count."""
 
-    def __init__(self, cache: UnitCache, config: PreprocessConfig, augment: bool, seed: int, augment_p: float = 1.0):
+    def __init__(self, cache: UnitCache, config: PreprocessConfig, augment: bool, seed: int, augment_p: float = 1.0,
+                 window_jitter_p: float = 0.0):
         self.units, self.labels = cache.units, cache.labels
         self.config, self.augment, self.seed, self.epoch = config, augment, seed, 0
-        self.augment_p = augment_p
+        self.augment_p, self.window_jitter_p = augment_p, window_jitter_p
 
     def __len__(self) -> int:
         return len(self.units)
 
     def __getitem__(self, i: int):
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augment else None
-        return torch.from_numpy(model_input(self.units[i], self.config, rng, self.augment_p)), int(self.labels[i]), i
+        return torch.from_numpy(model_input(self.units[i], self.config, rng, self.augment_p,
+                                                 self.window_jitter_p)), int(self.labels[i]), i
 
 
 def _say(info: D.DistInfo, msg: str) -> None:
@@ -193,6 +197,16 @@ def train(opts: TrainOptions) -> dict:
         D.cleanup(info)
 
 
+def _init_from(model: nn.Module, opts: TrainOptions) -> None:
+    """Load a verified model folder's weights (fine-tuning); refuse another architecture."""
+    from ra_desktop.model import load_model
+
+    source = load_model(opts.init, device="cpu")
+    if source.manifest.architecture != opts.arch:
+        raise DataError(f"--init {opts.init} is a {source.manifest.architecture} model, not {opts.arch}")
+    model.load_state_dict({k: v.float() for k, v in source.module.state_dict().items()}, strict=True)
+
+
 def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_model) -> dict:
     if opts.epochs < 1 or opts.batch_size < 1 or opts.lr <= 0:
         raise DataError("--epochs and --batch-size must be >= 1 and --lr > 0")
@@ -202,7 +216,11 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
          + (f"; DDP {info.world_size} processes ({info.backend})" if info.enabled else ""))
     ckpt.seed_everything(opts.seed)
     # channels_last: oneDNN's fast convolution layout on CPU, tensor cores' on GPU.
-    model = build_model(opts.arch).to(device, memory_format=torch.channels_last)
+    model = build_model(opts.arch)
+    if opts.init is not None and not opts.resume:
+        _init_from(model, opts)
+        _say(info, f"initial weights from {opts.init}")
+    model = model.to(device, memory_format=torch.channels_last)
     ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if info.enabled else model
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
@@ -212,7 +230,8 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
     dropout_rates = {n: m.p for n, m in model.named_modules() if isinstance(m, nn.Dropout)}
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     loss_fn = nn.CrossEntropyLoss(weight=_class_weights(train_c.labels).to(device))
-    train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed, augment_p=opts.augment_p)
+    train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed, augment_p=opts.augment_p,
+                            window_jitter_p=opts.window_jitter_p)
     train_dl, train_sampler = _loader(train_ds, opts.batch_size, info, opts.seed, True, opts.workers)
     val_dl = _loader(CachedImages(val_c, opts.preprocess, False, opts.seed), opts.batch_size, info,
                      opts.seed, False, opts.workers)[0] if len(val_c) else None

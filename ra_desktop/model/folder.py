@@ -210,6 +210,17 @@ def _state_mismatch(expected: dict[str, torch.Tensor], got: dict[str, torch.Tens
     return "; ".join(parts) or None
 
 
+def _saved_architecture(weights_path: Path) -> str | None:
+    """The architecture save_model_folder wrote into the safetensors header, if readable."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(weights_path), framework="pt") as fh:
+            return (fh.metadata() or {}).get("architecture")
+    except Exception:  # not safetensors at all: load_file below says so
+        return None
+
+
 def load_model(model_dir: str | Path, device: str = "auto") -> LoadedModel:
     """Load a model folder, verifying the weights hash and loading strictly.
 
@@ -247,13 +258,27 @@ def load_model(model_dir: str | Path, device: str = "auto") -> LoadedModel:
             f"{manifest.weights_sha256[:12]}… (corrupt or replaced weights)",
         )
     try:
+        architecture_info(manifest.architecture)  # cheap: an unknown name is said as such
+    except RADesktopError as exc:
+        raise ModelUnavailable(model_dir, str(exc)) from exc
+    saved_for = _saved_architecture(weights_path)
+    if saved_for is not None and saved_for != manifest.architecture:
+        raise ModelUnavailable(
+            model_dir,
+            f"{manifest.weights_file} holds {saved_for} weights but the manifest is for "
+            f"{manifest.architecture} (manifest from another model?)",
+        )
+    try:
         module = build_model(manifest.architecture)
     except RADesktopError as exc:
         raise ModelUnavailable(model_dir, str(exc)) from exc
     try:
+        # safetensors only: raw tensors and a JSON header, nothing that can run code.
         state = load_file(str(weights_path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelUnavailable(model_dir, f"cannot read {manifest.weights_file}: {exc}") from exc
+        raise ModelUnavailable(
+            model_dir, f"cannot read {manifest.weights_file} as safetensors: {exc}"
+        ) from exc
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     problem = _state_mismatch(module.state_dict(), state)
     if problem:

@@ -76,6 +76,10 @@ class Manifest:
             out.append("weights_sha256 must be 64 hex digits")
         if os.path.basename(str(self.weights_file)) != self.weights_file:
             out.append(f"weights_file {self.weights_file!r} must be a plain file name in the folder")
+        elif not str(self.weights_file).endswith(".safetensors"):
+            # .pt/.pth/.bin/.pkl are pickles: reading one can run any code it carries.
+            out.append(f"weights_file {self.weights_file!r} is not a .safetensors file; only "
+                       "safetensors weights are loaded (pickle-based .pt/.pth files can run code)")
         if self.weights_dtype not in WEIGHTS_DTYPES:
             out.append(f"weights_dtype {self.weights_dtype!r} is not one of {WEIGHTS_DTYPES}")
         if len(self.class_names) != 2 or not 0 <= int(self.positive_index) < len(self.class_names):

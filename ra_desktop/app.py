@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -97,6 +99,41 @@ def create_window(settings: Settings | None = None, store=None, jobs=None):
     return window
 
 
+STARTUP_PROBE = "RA_DESKTOP_STARTUP_PROBE"
+
+
+def _startup_probe(app, window) -> None:
+    """For ``bench/bench_startup.py``: print wall-clock times of the first paint and of the model
+    being ready, then quit. Says whether torch was already imported at first paint (it must not be)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Probe(QObject):
+        painted = False
+
+        def eventFilter(self, obj, event):  # noqa: N802
+            if not self.painted and event.type() == QEvent.Type.Paint:
+                self.painted = True
+                print(f"ra-startup painted {time.time():.6f} torch={'torch' in sys.modules}", flush=True)
+            return False
+
+    probe = Probe(window)
+    window.installEventFilter(probe)
+    print(f"ra-startup show torch={'torch' in sys.modules}", flush=True)
+
+    def ready(*_args) -> None:
+        try:
+            import resource
+
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        except ImportError:  # Windows
+            rss = -1.0
+        print(f"ra-startup model {time.time():.6f} maxrss_mb={rss:.0f}", flush=True)
+        app.quit()
+
+    window.jobs.model_ready.connect(ready)
+    window.jobs.model_failed.connect(ready)
+
+
 def main(open_paths: list[str] | None = None, model_dir: str | None = None, device: str | None = None) -> int:
     log_file = setup_logging()
     log.info("%s %s starting", APP_NAME, __version__)
@@ -114,6 +151,8 @@ def main(open_paths: list[str] | None = None, model_dir: str | None = None, devi
         settings = settings.replace(device=device)
     app.setStyleSheet(load_stylesheet(settings.theme))
     window = create_window(settings)
+    if os.environ.get(STARTUP_PROBE):
+        _startup_probe(app, window)
     window.show()
     # Start the model (torch) and the folder scan only once the window is on screen (P14).
     QTimer.singleShot(0, window.start_services)

@@ -307,24 +307,26 @@ def analyse_many(
             check(cancel)
             prepared = pending.result()
             pending = pool.submit(load, groups[g + 1]) if g + 1 < len(groups) else None
-            good = [(i, p) for i, p in zip(group, prepared) if isinstance(p, PreparedCase)]
-            failed = {i: p for i, p in zip(group, prepared) if not isinstance(p, PreparedCase)}
-            results: dict[int, CaseResult | Exception] = dict(failed)
-            try:
-                for (i, _), res in zip(good, analyse_prepared([p for _, p in good], model,
-                                                              explanations=explanations, cancel=cancel)):
-                    results[i] = res
-            except Cancelled:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the group failed as a whole: retry one by one
-                log.warning("batched analysis failed (%s); analysing one by one", exc)
-                for i, p in good:
-                    try:
-                        results[i] = next(iter(analyse_prepared([p], model, explanations=explanations,
-                                                                cancel=cancel)))
-                    except Cancelled:
-                        raise
-                    except Exception as one:  # noqa: BLE001
-                        results[i] = one
-            for i in group:
-                yield i, results[i]
+            good = [p for p in prepared if isinstance(p, PreparedCase)]
+            results = analyse_prepared(good, model, explanations=explanations, cancel=cancel)
+            batched = True
+            for i, p in zip(group, prepared):
+                if not isinstance(p, PreparedCase):
+                    yield i, p
+                    continue
+                # Yielded one at a time (not collected per group): each result holds full-size maps.
+                try:
+                    if batched:
+                        yield i, next(results)
+                        continue
+                except Cancelled:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the batched pass failed: one by one from here
+                    log.warning("batched analysis failed (%s); analysing one by one", exc)
+                    batched = False
+                try:
+                    yield i, next(analyse_prepared([p], model, explanations=explanations, cancel=cancel))
+                except Cancelled:
+                    raise
+                except Exception as one:  # noqa: BLE001 - reported per file, the batch goes on
+                    yield i, one

@@ -1,0 +1,78 @@
+"""One study, as the reader sees it (2k x 2.5k DICOM, bundled model, CPU).
+
+Rows: a click on a case whose image is already decoded, until probability + Grad-CAM are ready
+(goal 0.3 s), against the two-pass path this replaced (a prediction pass, then a Grad-CAM pass);
+until SHAP is ready too (goal 2 s); the whole analysis of one study from its file (decode,
+preprocess, prediction + OOD, Grad-CAM, SHAP) against decoding alone.
+"""
+from __future__ import annotations
+
+import time
+
+from bench._common import load, row, studies, timed
+
+
+def _stages(gen):
+    """(stage name, ms since start) for each stage of an ``analyse`` generator."""
+    t0 = time.perf_counter()
+    out = {}
+    while True:
+        try:
+            st = next(gen)
+        except StopIteration:
+            return out
+        out[st.stage] = (time.perf_counter() - t0) * 1000.0
+
+
+def run(repeats: int = 7) -> list[dict]:
+    import ra_desktop.explain as explain
+    from ra_desktop.explain import gradcam
+    from ra_desktop.io import load_radiograph
+    from ra_desktop.pipeline import analyse
+    from ra_desktop.preprocess import prepare
+
+    model, note = load()
+    files = studies()[:4]
+    images = [load_radiograph(f) for f in files]
+    to_cam, to_shap, whole, two_pass = [], [], [], []
+    for i in range(repeats + 1):
+        rg = images[i % len(images)]
+        gradcam._MEMO.clear()
+        st = _stages(analyse(rg, model, explanations=("gradcam", "shap")))
+        t0 = time.perf_counter()
+        x, geometry = prepare(rg, model.preprocess_config)
+        explain.predict_with_ood(model, x)
+        gradcam._MEMO.clear()
+        explain.explain_case(model, x, geometry, "gradcam")
+        old = (time.perf_counter() - t0) * 1000.0
+        if i == 0:
+            continue  # warm-up
+        to_cam.append(st["gradcam"])
+        to_shap.append(st["shap"])
+        two_pass.append(old)
+    decode = timed(lambda: load_radiograph(files[1]), 3)
+
+    def one_study():
+        gradcam._MEMO.clear()
+        _stages(analyse(files[2], model, explanations=("gradcam", "shap")))
+
+    whole = timed(one_study, max(3, repeats // 2))
+
+    def med(s):
+        return sorted(s)[len(s) // 2]
+
+    shape = f"{images[0].pixels.shape[0]}x{images[0].pixels.shape[1]}"
+    return [
+        row("analysis", "click_to_probability_gradcam", None, "ms", samples=to_cam,
+            ratio=med(to_cam) / med(two_pass), baseline="two-pass path (before)", goal="<= 300 ms",
+            ok=med(to_cam) <= 300.0, note=f"{note}; image decoded ({shape}); preprocess + one pass + map on image"),
+        row("analysis", "click_to_shap", None, "ms", samples=to_shap, goal="<= 2000 ms", ok=med(to_shap) <= 2000.0,
+            note="from the click until the SHAP map is placed"),
+        row("analysis", "whole_study_from_file", None, "ms", samples=whole, ratio=med(whole) / med(decode),
+            baseline="decoding alone", note="decode + preprocess + prediction/OOD + Grad-CAM + SHAP"),
+    ]
+
+
+if __name__ == "__main__":
+    for r in run():
+        print(r)

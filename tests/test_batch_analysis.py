@@ -103,6 +103,7 @@ def test_region_scores_match_full_size_masks(shape):
     gt = json.loads(next((Path(__file__).resolve().parent.parent / "resources/demo/ground_truth").glob("*.json")).read_text())
     m = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     m[: shape[0] // 7] = np.nan
+    m[-1, -1] = np.inf  # excluded like NaN
     for truth in (None, gt):
         pos = np.where(np.isfinite(m) & (m > 0), m.astype(np.float64), 0.0)
         expected = {n: pos[mask].sum() / pos.sum() for n, mask in region_masks(truth, shape).items()}

@@ -172,9 +172,13 @@ def region_scores(image_map: np.ndarray, ground_truth: Mapping[str, Any] | None 
     shape = tuple(image_shape or m.shape)
     if m.shape != shape:
         raise ValueError(f"map shape {m.shape} does not match image shape {shape}")
-    # float32 maps stay float32 (half the memory traffic on a 5 MP map); sums are float64
-    pos = np.where(np.isfinite(m) & (m > 0), m, m.dtype.type(0))
+    # float32 maps stay float32 (half the memory traffic on a 5 MP map); sums are float64.
+    # fmax is one pass: NaN and negatives -> 0; only +inf would survive, caught by the total.
+    pos = np.fmax(m, m.dtype.type(0))
     total = float(pos.sum(dtype=np.float64))
+    if not np.isfinite(total):
+        pos = np.where(np.isfinite(m) & (m > 0), m, m.dtype.type(0))
+        total = float(pos.sum(dtype=np.float64))
     scores = [
         RegionScore(name, float(part / total) if total > 0 else 0.0)
         for name, part in _region_sums(pos, ground_truth).items()

@@ -147,7 +147,7 @@ class JobController(QObject):
         job = self._jobs.pop(job_id, None)
         if job is None:
             return
-        if result is not None:
+        if result is not None and not job.from_cache:  # a replayed result was saved the first time
             # a finished result belongs to its row even if the reader moved on: save it
             self.result_ready.emit(job.row_id, result)
         if job.kind == OPEN and job_id == self.current_open_id:

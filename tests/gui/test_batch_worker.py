@@ -66,3 +66,29 @@ def test_cancel_batch_cancels_the_running_group(lane, qtbot, tmp_path):
     assert all(len(o) <= 1 for o in outcomes)
     not_run = [j for j, o in zip(jobs, outcomes) if not o]
     assert {j.row_id for j in not_run} == set(dropped)  # queued ones are returned to the caller
+
+
+def test_reopening_a_case_replays_its_result_until_the_file_changes(lane, qtbot, tmp_path):
+    import os
+
+    from ra_desktop.worker.inference import OPEN, Job
+
+    path = str(write_images(tmp_path / "imgs", n=1, broken=False)[0])
+    seen = _record(lane)
+    stages: dict[int, list[str]] = {}
+    lane.stage_ready.connect(lambda jid, name, st: stages.setdefault(jid, []).append(name))
+
+    def open_(jid):
+        job = Job(jid, 1, path, OPEN, ("gradcam",))
+        lane.submit(job)
+        qtbot.waitUntil(lambda: jid in seen, timeout=60000)
+        return job, seen[jid][0][1]
+
+    first, r1 = open_(1)
+    again, r2 = open_(2)
+    assert not first.from_cache and again.from_cache
+    assert r2 is r1 and stages[2] == stages[1] == ["prediction", "gradcam"]
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the file changed: analyse again
+    changed, r3 = open_(3)
+    assert not changed.from_cache and r3 is not r1

@@ -92,7 +92,9 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
     if reason:
         raise ImageLoadError(path, reason)
 
-    tsyntax = _transfer_syntax(ds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a malformed UID value is judged by the decoder check
+        tsyntax = _transfer_syntax(ds)
     _check_decoder(path, tsyntax)
     n_frames = _int(_get(ds, "NumberOfFrames"), 1)
     if tsyntax.is_encapsulated:
@@ -191,7 +193,9 @@ def _describe(ds: pydicom.Dataset) -> str:
     if _get(ds, "Modality"):
         return f" (modality {_get(ds, 'Modality')})"
     if _get(ds, "SOPClassUID"):
-        return f" ({UID(str(_get(ds, 'SOPClassUID'))).name})"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a malformed UID is still worth naming
+            return f" ({UID(str(_get(ds, 'SOPClassUID'))).name})"
     return ""
 
 

@@ -22,6 +22,10 @@ from tests.io_fixtures import write_dicom
 pytest.importorskip("torch")
 
 SECRETS = ("Doe", "Jane", "PID-4711", "19610203")
+# Other identifying DICOM attributes a de-identified report must not carry either.
+DICOM_IDS = dict(AccessionNumber="ACC-98765", InstitutionName="Mercy Hospital Springfield",
+                 ReferringPhysicianName="House^Gregory", DeviceSerialNumber="SN-55501",
+                 StudyInstanceUID="1.2.3.4.5.6.7.8.900", SeriesInstanceUID="1.2.3.4.5.6.7.8.901")
 
 
 @pytest.fixture
@@ -31,7 +35,8 @@ def patient_dicom(tmp_path) -> Path:
     folder.mkdir()
     return write_dicom(folder / "Doe_Jane_19610203.dcm", pixels[::2, ::2].copy(),
                        PatientName="Doe^Jane", PatientID="PID-4711", PatientBirthDate="19610203",
-                       PatientSex="F", StudyDate="20250314", BodyPartExamined="HAND", ImageLaterality="L")
+                       PatientSex="F", StudyDate="20250314", BodyPartExamined="HAND", ImageLaterality="L",
+                       **DICOM_IDS)
 
 
 @pytest.fixture
@@ -148,7 +153,12 @@ def test_log_names_cases_by_id_never_by_patient(patient_dicom, tmp_path, app_log
 
 def test_deidentified_report_has_no_patient_data_in_text_metadata_or_names(patient_dicom, tmp_path, capsys):
     from ra_desktop.cli import main
+    from ra_desktop.io import load_radiograph
+    from ra_desktop.pseudonym import key_path, pseudonym
 
+    sop_uid = load_radiograph(patient_dicom).case_id
+    assert sop_uid.startswith("1.2.")  # a real SOP Instance UID, the thing to hide
+    alias = pseudonym(sop_uid)  # this workstation's key (created here, as the CLI would)
     plain, deid = tmp_path / "plain", tmp_path / "deid"
     assert main(["report", str(patient_dicom), "--out", str(plain), "--device", "cpu"]) == 0
     assert main(["report", str(patient_dicom), "--out", str(deid), "--deidentify", "--summary",
@@ -161,11 +171,31 @@ def test_deidentified_report_has_no_patient_data_in_text_metadata_or_names(patie
     (pdf,) = deid.glob("RA-report_*.pdf")
     text, meta = _pdf(pdf)
     assert "removed (de-identified)" in text
-    for secret in (*SECRETS, "2025-03-14", "20250314"):
+    # the UID is printed shortened in headers: its two ends must be absent too
+    hidden = (*SECRETS, "2025-03-14", "20250314", "Doe_Jane", sop_uid, sop_uid[:14], sop_uid[-14:],
+              *DICOM_IDS.values(), "House", "Mercy")
+    for secret in hidden:
         assert secret not in text, f"{secret!r} in the de-identified PDF text"
         assert secret not in meta, f"{secret!r} in the de-identified PDF metadata"
         assert secret not in pdf.name
+    assert alias in text and alias in meta and pdf.name.startswith(f"RA-report_{alias}_")
     (summary_csv,) = deid.glob("RA-report-summary_*.csv")
+    (summary_pdf,) = deid.glob("RA-report-summary_*.pdf")
     rows = list(csv.reader(summary_csv.read_text(encoding="utf-8-sig").splitlines()))
     flat = " ".join(" ".join(r) for r in rows)
-    assert len(rows) == 2 and not any(secret in flat for secret in SECRETS)
+    summary_text, summary_meta = _pdf(summary_pdf)
+    assert len(rows) == 2 and alias in flat and alias in summary_text
+    for secret in hidden:
+        assert secret not in flat, f"{secret!r} in the de-identified summary CSV"
+        assert secret not in summary_text + summary_meta, f"{secret!r} in the de-identified summary PDF"
+    # a second export of the same study, later: the same pseudonym (a teacher can refer back)
+    again = tmp_path / "again"
+    assert main(["report", str(patient_dicom), "--out", str(again), "--deidentify", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    (pdf2,) = again.glob("RA-report_*.pdf")
+    assert pdf2.name.startswith(f"RA-report_{alias}_") and alias in _pdf(pdf2)[0]
+    assert key_path().is_file()
+    # the workstation's audit trail keeps the real case id, says the export was de-identified
+    exports = [e for e in audit.read_events() if e["action"] == audit.EXPORTED]
+    assert [(e["case_id"], e["deidentified"], e.get("pseudonym")) for e in exports] == [
+        (sop_uid, False, None), (sop_uid, True, alias), (sop_uid, True, alias)]

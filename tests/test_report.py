@@ -75,14 +75,27 @@ def test_pdf_carries_the_result_model_card_and_notices():
     assert len(reader.pages) == 1
 
 
-def test_deidentified_report_has_no_name_id_dates_or_file_name():
-    inp = make_input()
-    report = build_report(inp, options=ReportOptions(deidentify=True), now=NOW)
-    text, _ = pdf_text(render_pdf(report))
-    for secret in ("PID-4711", "Doe", "2025-03-14", "20250314", "Doe_Jane.dcm"):
+def test_deidentified_report_has_no_name_id_dates_file_name_or_case_id():
+    from ra_desktop.pseudonym import pseudonym
+
+    key = b"\x01" * 32
+    so = SignOff("Dr Who", True, note="Mrs Doe, second visit", timestamp="2025-03-14 10:00")
+    inp = make_input(signoff=so)
+    report = build_report(inp, options=ReportOptions(deidentify=True, pseudonym_key=key), now=NOW)
+    text, reader = pdf_text(render_pdf(report))
+    meta = " ".join(str(v) for v in (reader.metadata or {}).values())
+    # the UID is long, so the header shortens it: check both halves too
+    for secret in ("PID-4711", "Doe", "2025-03-14", "20250314", "Doe_Jane.dcm", "second visit",
+                   inp.case_id, inp.case_id[:14], inp.case_id[-14:]):
         assert secret not in text, secret
-    assert REMOVED in text and inp.case_id in text
+        assert secret not in meta, secret
+    assert REMOVED in text and "Dr Who" in text and "agrees with the AI result" in text
+    assert report.case_id == pseudonym(inp.case_id, key) and report.case_id in text and report.case_id in meta
     assert report.file_date == "20260102"  # the report date, not the study date
+    # the same study through the same key: the same pseudonym; another key: another
+    again = build_report(inp, options=ReportOptions(deidentify=True, pseudonym_key=key), now=NOW)
+    other = build_report(inp, options=ReportOptions(deidentify=True, pseudonym_key=b"\x02" * 32), now=NOW)
+    assert again.case_id == report.case_id != other.case_id
 
 
 def test_non_synthetic_model_has_no_synthetic_notice_and_ood_unavailable_is_said():

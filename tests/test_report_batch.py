@@ -89,11 +89,34 @@ def test_batch_reports_failures_and_goes_on(tmp_path):
 
 
 def test_deidentified_summary_has_no_patient_data(tmp_path):
-    result = export_batch([BatchItem("/data/Doe_Jane.dcm", case=make_input())], tmp_path / "out",
-                          options=ReportOptions(deidentify=True))
+    from ra_desktop.errors import ImageLoadError
+    from ra_desktop.pseudonym import pseudonym
+
+    inp = make_input()
+
+    def broken(cancel):
+        raise OSError("cannot read '/data/Roe_Richard/hand.dcm'")
+
+    def unreadable(cancel):
+        raise ImageLoadError("/data/Poe_Edgar/wrist.dcm", "not a DICOM or image file")
+
+    items = [BatchItem("/data/Doe_Jane.dcm", case=inp), BatchItem("/data/Roe_Richard/hand.dcm", produce=broken),
+             BatchItem("/data/Poe_Edgar/wrist.dcm", produce=unreadable)]
+    result = export_batch(items, tmp_path / "out", options=ReportOptions(deidentify=True))
     content = result.summary_csv.read_text(encoding="utf-8-sig")
-    assert "PID-4711" not in content and "Doe" not in content and "20250314" not in content
-    assert "20250314" not in result.written[0].name
+    summary_text = PdfReader(str(result.summary_pdf)).pages[0].extract_text()
+    for secret in ("PID-4711", "Doe", "Roe", "Poe", "20250314", inp.case_id, inp.case_id[-12:]):
+        assert secret not in content, secret
+        assert secret not in summary_text, secret
+    assert [r.status for r in result.rows] == ["written", "failed", "failed"]
+    alias = pseudonym(inp.case_id)
+    assert result.rows[0].case_id == alias and alias in content
+    assert result.written[0].name.startswith(f"RA-report_{alias}_")
+    assert "20250314" not in result.written[0].name and inp.case_id not in result.written[0].name
+    assert result.rows[1].source == "study 2 of 3" and "<path:" in result.rows[1].reason
+    assert result.rows[2].reason == "not a DICOM or image file"
+    # the real ids stay available to the caller (audit trail), never in the files
+    assert result.case_ids == [inp.case_id, "", ""]
 
 
 def test_cancel_stops_the_batch_and_lists_the_rest(tmp_path):

@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where to run the model (default: auto)")
     parser.add_argument("--deidentify", action="store_true",
-                        help="leave out patient name, ID, dates and file names; use the case id")
+                        help="leave out patient name, ID, dates, file names and the case id (printed as "
+                             "this workstation's pseudonym ANON-...)")
     parser.add_argument("--overlay", choices=("gradcam", "shap"), default="gradcam",
                         help="heat map printed over the radiograph (default: gradcam)")
     parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size (default: a4)")
@@ -84,10 +85,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
 
     result = export_batch(items, Path(args.out), progress, options=options, summary=args.summary)
-    for row in result.rows:
+    for row, case_id in zip(result.rows, result.case_ids):
         if row.status == "written":
-            audit.record(audit.EXPORTED, row.case_id, reader=reader, source="cli report", model=model_label,
-                         kind="report", deidentified=bool(args.deidentify))
+            # The trail names the real case id; a de-identified report's pseudonym goes beside it.
+            extra = {"pseudonym": row.case_id} if args.deidentify else {}
+            audit.record(audit.EXPORTED, case_id, reader=reader, source="cli report", model=model_label,
+                         kind="report", deidentified=bool(args.deidentify), **extra)
             print(f"{row.report_file}\tP(RA)={row.probability}\t{row.label}\tOOD: {row.ood}")
         else:
             print(f"{row.source}: {row.status.upper()}: {row.reason}", file=sys.stderr)

@@ -13,8 +13,10 @@ from typing import Any
 
 from ra_desktop.cancel import CancelToken, check
 from ra_desktop.errors import Cancelled, RADesktopError
+from ra_desktop.logsafe import redact
 from ra_desktop.report.adapt import from_case
 from ra_desktop.report.builder import REMOVED, build_report, institution_name
+from ra_desktop.report.deidentify import deidentify
 from ra_desktop.report.files import report_name, write_atomic
 from ra_desktop.report.model import ReportInput, ReportOptions
 from ra_desktop.report.pdf import render_pdf, write_chunks
@@ -48,6 +50,9 @@ class BatchSummary:
     summary_csv: Path | None = None
     summary_pdf: Path | None = None
     cancelled: bool = False
+    # The real case id of each row ("" if unknown), for the workstation's audit trail only:
+    # in a de-identified batch the rows (and files) carry pseudonyms instead.
+    case_ids: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> list[Path]:
@@ -89,7 +94,8 @@ def _row_for(inp: ReportInput, options: ReportOptions) -> SummaryRow:
     else:
         ood = ("in distribution" if inp.ood.in_distribution else "OUT OF DISTRIBUTION") + \
             f" ({inp.ood.distance:.2f}/{inp.ood.threshold:.2f})"
-    # The source file name can identify the patient: keep it out of a de-identified summary.
+    # The source file name can identify the patient: keep it out of a de-identified summary
+    # (``inp`` is de-identified by then, so case_id is the pseudonym).
     source = inp.case_id if options.deidentify else inp.source_file
     return SummaryRow(source=source, case_id=inp.case_id, patient=patient,
                       probability=f"{inp.probability:.3f}", label=inp.label, ood=ood)
@@ -141,29 +147,44 @@ def export_batch(
     out = Path(out_dir)
     result = BatchSummary()
     notify = progress_cb or (lambda done, total, message: None)
+    def source(n: int) -> str:
+        # A study that fails before its case id is known is named by position, not by its path.
+        return f"study {n + 1} of {total}" if options.deidentify else items[n].source
+
+    def cancelled_from(n: int) -> None:
+        result.rows += [SummaryRow(source=source(i), status=CANCELLED, reason="batch cancelled")
+                        for i in range(n, total)]
+        result.case_ids += [""] * (total - n)
+
     for done, item in enumerate(items):
         if cancel is not None and cancel.cancelled:
             result.cancelled = True
-            result.rows += [SummaryRow(source=i.source, status=CANCELLED, reason="batch cancelled")
-                            for i in items[done:]]
+            cancelled_from(done)
             break
         notify(done, total, f"Study {done + 1} of {total}: {Path(item.source).name}")
-        row = SummaryRow(source=item.source)
+        row, case_id = SummaryRow(source=source(done)), ""
         try:
             case = item.case if item.case is not None else item.produce(cancel)  # type: ignore[misc]
             inp = from_case(case, item.manifest, item.signoff)
+            case_id = inp.case_id
+            if options.deidentify:
+                inp = deidentify(inp, options.pseudonym_key)
             row = _row_for(inp, options)
             path = write_report(inp, out, settings=settings, options=options, cancel=cancel)
             row = SummaryRow(**{**row.__dict__, "report_file": str(path)})
         except Cancelled:
             result.cancelled = True
             result.rows.append(SummaryRow(**{**row.__dict__, "status": CANCELLED, "reason": "batch cancelled"}))
-            result.rows += [SummaryRow(source=i.source, status=CANCELLED, reason="batch cancelled")
-                            for i in items[done + 1:]]
+            result.case_ids.append(case_id)
+            cancelled_from(done + 1)
             break
         except Exception as exc:  # noqa: BLE001 - one bad study is reported, the batch goes on
-            row = SummaryRow(**{**row.__dict__, "status": FAILED, "reason": _reason(exc)})
+            reason = _reason(exc)
+            # Exception texts quote file paths, which often carry the patient's name.
+            reason = redact(reason) if options.deidentify else reason
+            row = SummaryRow(**{**row.__dict__, "status": FAILED, "reason": reason})
         result.rows.append(row)
+        result.case_ids.append(case_id)
     if summary and result.rows:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         csv_bytes = summary_csv(result.rows)

@@ -15,13 +15,13 @@ from ra_desktop import APP_NAME, INTENDED_USE, __version__
 from ra_desktop.render.compose import display_grey, fit_long_side, overlay_rgb
 from ra_desktop.render.overlay import colorbar
 from ra_desktop.report.adapt import from_case
+from ra_desktop.report.deidentify import deidentify
 from ra_desktop.report.metrics_text import metric_rows
 from ra_desktop.report.model import (
-    OVERLAY_CAPTION, SYNTHETIC_NOTICE, ColourBarData, Finding, ReportImage, ReportInput, ReportModel,
-    ReportOptions, Table,
+    OVERLAY_CAPTION, REMOVED, SYNTHETIC_NOTICE, ColourBarData, Finding, ReportImage, ReportInput,
+    ReportModel, ReportOptions, Table,
 )
 
-REMOVED = "removed (de-identified)"
 _LATERALITY = {"L": "Left", "R": "Right"}
 _OVERLAY_TITLES = {"gradcam": "Grad-CAM", "shap": "SHAP"}
 
@@ -74,6 +74,7 @@ def _patient_table(inp: ReportInput, deidentify: bool) -> Table:
         ("Patient name", shown(inp.patient_name)),
         ("Patient ID", shown(inp.patient_id)),
         ("Study date", REMOVED if deidentify else _date(inp.study_date)),
+        # De-identified: the workstation pseudonym (ANON-...), never the SOP Instance UID.
         ("Case ID", inp.case_id),
         ("Laterality", laterality),
         ("View", view),
@@ -218,6 +219,8 @@ def build_report(
     options = options or ReportOptions()
     now = now or datetime.now()
     inp = from_case(case, manifest, signoff)
+    if options.deidentify:
+        inp = deidentify(inp, options.pseudonym_key)
     finding = _finding(inp)
     images, image_notes = _images(inp, options)
     warnings = []

@@ -15,6 +15,7 @@ PAPER_SIZES_MM: dict[str, tuple[float, float]] = {"a4": (210.0, 297.0), "letter"
 OVERLAYS = ("gradcam", "shap")
 SYNTHETIC_NOTICE = "Trained on synthetic phantoms — not for clinical use"
 OVERLAY_CAPTION = "Where the model looked — not where the disease is"
+REMOVED = "removed (de-identified)"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class ReportInput:
     provenance: dict[str, Any] = field(default_factory=dict)
     model: ModelSummary = field(default_factory=ModelSummary)
     signoff: SignOff | None = None
+    deidentified: bool = False  # identifiers already removed: never pseudonymise twice
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class ReportOptions:
     opacity: float = 0.45  # one opacity for the whole layer, as on screen
     cmap: str | None = None  # None: jet for Grad-CAM, rdbu for signed SHAP
     max_image_px: int = 1200  # long side of embedded images
+    # De-identified case pseudonyms are keyed with this; None: the workstation's own key.
+    pseudonym_key: bytes | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.overlay not in OVERLAYS:

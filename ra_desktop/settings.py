@@ -38,6 +38,7 @@ class Settings:
     explanations: tuple[str, ...] = ("gradcam", "shap")  # computed when a case is opened
     batch_explanations: tuple[str, ...] = ("gradcam",)  # computed by "Analyse all"
     recent_folders: tuple[str, ...] = field(default_factory=tuple)
+    deidentify_reports: bool = False  # GUI exports: no name/ID/dates/paths, case id as pseudonym
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
 from ra_desktop import audit
 from ra_desktop.cancel import CancelToken
+
+if TYPE_CHECKING:  # the report package (fpdf, PIL) loads at the first export, not with the window
+    from ra_desktop.report.model import ReportOptions
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,21 @@ def _analysed(path: str, model, explanations, cancel):
             return stop.value
 
 
+def _options(window) -> ReportOptions:
+    from ra_desktop.report.model import ReportOptions
+
+    return ReportOptions(deidentify=window.settings.deidentify_reports)
+
+
+def _export_details(options: ReportOptions, case_id: str) -> dict:
+    """Audit facts of one export: de-identified or not, and then the pseudonym printed."""
+    if not options.deidentify:
+        return {"deidentified": False}
+    from ra_desktop.pseudonym import pseudonym
+
+    return {"deidentified": True, "pseudonym": pseudonym(case_id, options.pseudonym_key)}
+
+
 def export_current(window) -> None:
     from ra_desktop.report.batch import write_report
 
@@ -59,19 +78,22 @@ def export_current(window) -> None:
     if row is None or result is None:
         QMessageBox.information(window, "Export report", "Open an analysed case first.")
         return
-    folder = QFileDialog.getExistingDirectory(window, "Folder for the report")
+    options = _options(window)  # fixed now: toggling the menu mid-export changes nothing
+    deid = " (de-identified)" if options.deidentify else ""
+    folder = QFileDialog.getExistingDirectory(window, f"Folder for the report{deid}")
     if not folder:
         return
     manifest = window.jobs.model.manifest if window.jobs.model else None
     relay = _run_on_lane(window, lambda model, relay: write_report(
-        result, folder, manifest=manifest, signoff=row, settings=window.settings))
+        result, folder, manifest=manifest, signoff=row, settings=window.settings, options=options))
 
     def finished(out, err) -> None:
         if err:
             QMessageBox.warning(window, "Export report", f"The report could not be written:\n{err}")
             return
-        window._audit(audit.EXPORTED, row.case_id, model=audit.model_label(manifest), kind="report")
-        window._status(f"Report saved: {out}", 15000)
+        window._audit(audit.EXPORTED, row.case_id, model=audit.model_label(manifest), kind="report",
+                      **_export_details(options, row.case_id))
+        window._status(f"Report saved{deid}: {out}", 15000)
 
     relay.finished.connect(finished)
     window._status("Writing report…")
@@ -87,7 +109,9 @@ def export_batch(window) -> None:
     if not window.jobs.has_model:
         QMessageBox.information(window, "Export reports", "A model is needed to draw the report images.")
         return
-    folder = QFileDialog.getExistingDirectory(window, "Folder for the reports")
+    options = _options(window)
+    deid = " (de-identified)" if options.deidentify else ""
+    folder = QFileDialog.getExistingDirectory(window, f"Folder for the reports{deid}")
     if not folder:
         return
     token = CancelToken()
@@ -103,7 +127,7 @@ def export_batch(window) -> None:
                            produce=lambda cancel, p=r.path: _analysed(p, model, explanations, cancel))
                  for r in rows]
         return report_batch(items, folder, lambda d, n, m: relay.progress.emit(d, n, m), token,
-                            settings=window.settings)
+                            options=options, settings=window.settings)
 
     relay = _run_on_lane(window, work)
     relay.progress.connect(lambda d, n, m: (dlg.setMaximum(n), dlg.setValue(d), dlg.setLabelText(m)))
@@ -113,13 +137,18 @@ def export_batch(window) -> None:
         if err:
             QMessageBox.warning(window, "Export reports", f"Export stopped:\n{err}")
             return
-        for r in summary.rows:
+        # summary.rows follow `rows` one to one; a de-identified summary names neither the case
+        # (pseudonym) nor the file, so the audit and this message take them from the worklist.
+        for wl_row, r, case_id in zip(rows, summary.rows, summary.case_ids):
             if r.status == "written":
-                window._audit(audit.EXPORTED, r.case_id, model=audit.model_label(manifest), kind="report")
-        failed = summary.failed
-        msg = f"{len(summary.written)} report(s) written to {folder}"
+                case_id = case_id or wl_row.case_id
+                window._audit(audit.EXPORTED, case_id, model=audit.model_label(manifest), kind="report",
+                              **_export_details(options, case_id))
+        failed = [(wl_row, r) for wl_row, r in zip(rows, summary.rows) if r.status == "failed"]
+        msg = f"{len(summary.written)} report(s){deid} written to {folder}"
         if failed:
-            msg += f"; {len(failed)} failed:\n" + "\n".join(f"{Path(r.source).name}: {r.reason}" for r in failed[:10])
+            msg += f"; {len(failed)} failed:\n" + "\n".join(
+                f"{Path(wl_row.path).name}: {r.reason}" for wl_row, r in failed[:10])
         if summary.cancelled:
             msg = "Cancelled. " + msg
         QMessageBox.information(window, "Export reports", msg)

@@ -105,8 +105,14 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         self.export_action = self._action(f, "Export report…", lambda: export.export_current(self), "Ctrl+E")
         self._action(f, "Export worklist reports…", lambda: export.export_batch(self), "Ctrl+Shift+E")
+        # Beside the exports it governs, and remembered: a teaching workstation exports this way.
+        self.deidentify_action = self._action(
+            f, "De-identify exported reports", self.set_deidentify_reports,
+            tip="Leave out name, ID, dates and file names; print the case as this workstation's pseudonym")
+        self.deidentify_action.setCheckable(True)
+        self.deidentify_action.setChecked(self.settings.deidentify_reports)
         f.addSeparator()
-        self._action(f, "Settings…", self.show_settings, "Ctrl+,")
+        settings_action = self._action(f, "Settings…", self.show_settings, "Ctrl+,")
         self._action(f, "Quit", self.close, QKeySequence.StandardKey.Quit)
         a = mb.addMenu("&Analysis")
         self.analyse_all_action = self._action(a, "Analyse all", self.analyse_all, "Ctrl+R",
@@ -117,7 +123,7 @@ class MainWindow(QMainWindow):
         tb = self.addToolBar("Main")
         tb.setObjectName("mainToolbar")
         for act in (f.actions()[0], f.actions()[1], self.analyse_all_action, f.actions()[2],
-                    self.export_action, f.actions()[7]):
+                    self.export_action, settings_action):
             tb.addAction(act)
 
     def _wire(self) -> None:
@@ -166,6 +172,12 @@ class MainWindow(QMainWindow):
     def _audit(self, action: str, case_id: str | None, **details) -> None:
         """One audit-log line (user data folder): by case id, with the reader from the settings."""
         audit.record(action, case_id, reader=self.settings.reader_name, source="gui", **details)
+
+    def set_deidentify_reports(self, on: bool) -> None:
+        self.settings = self.settings.replace(deidentify_reports=bool(on))
+        save_settings(self.settings)
+        self.deidentify_action.setChecked(bool(on))
+        self._status("Reports will be de-identified" if on else "Reports will carry patient data", 5000)
 
     def _status(self, text: str, timeout_ms: int = 0) -> None:
         self.status_text.setText(text)

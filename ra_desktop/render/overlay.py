@@ -35,13 +35,25 @@ def colorize(
         lo, hi = value_range(heatmap, signed)
         vmin = lo if vmin is None else vmin
         vmax = hi if vmax is None else vmax
+    heatmap = np.asarray(heatmap)
     valid = np.isfinite(heatmap)
-    scaled = (np.where(valid, heatmap, vmin) - vmin) / max(vmax - vmin, 1e-12)
-    idx = np.clip(scaled * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    rgba = np.empty(heatmap.shape + (4,), dtype=np.uint8)
-    rgba[..., :3] = colormaps.lut(cmap)[idx]
-    rgba[..., 3] = np.where(valid, np.uint8(round(255 * float(np.clip(opacity, 0.0, 1.0)))), np.uint8(0))
-    return rgba
+    # Same arithmetic as (where(valid, h, vmin) - vmin) / span * 255 + 0.5, clipped, truncated,
+    # in place and with one 4-byte table lookup per pixel: a 5 MP layer is drawn on the GUI thread.
+    scaled = np.subtract(heatmap, vmin, dtype=np.result_type(heatmap.dtype, np.float32))
+    scaled /= max(vmax - vmin, 1e-12)
+    scaled *= 255.0
+    scaled += 0.5
+    np.fmax(scaled, 0, out=scaled)  # also NaN -> 0 (an unseen pixel takes vmin's colour, alpha 0)
+    np.minimum(scaled, 255, out=scaled)
+    idx = scaled.astype(np.uint16)
+    idx[~valid] = 256
+    alpha = np.uint8(round(255 * float(np.clip(opacity, 0.0, 1.0))))
+    table = np.zeros((257, 4), np.uint8)
+    table[:256, :3] = colormaps.lut(cmap)
+    table[:256, 3] = alpha
+    table[256, :3] = table[0, :3]
+    packed = table.view(np.uint32).ravel()  # one RGBA pixel per uint32, bytes in memory order
+    return packed[idx].view(np.uint8).reshape(heatmap.shape + (4,))
 
 
 def blend(base_grey: np.ndarray, rgba: np.ndarray) -> np.ndarray:
@@ -65,10 +77,12 @@ def colorbar(cmap: str, length: int = 256, thickness: int = 16, vertical: bool =
 
 def unseen_mask_rgba(seen: np.ndarray, colour: tuple[int, int, int] = (255, 200, 0), alpha: int = 70) -> np.ndarray:
     """A hatched tint over the parts of the image the model never saw (``seen`` is H×W bool)."""
+    seen = np.asarray(seen, dtype=bool)
     h, w = seen.shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    hatch = ((xx + yy) // 12) % 2 == 0
-    rgba = np.zeros((h, w, 4), dtype=np.uint8)
-    rgba[..., :3] = colour
-    rgba[..., 3] = np.where(~seen & hatch, np.uint8(alpha), np.uint8(0))
-    return rgba
+    # hatch(x, y) = ((x + y) // 12) % 2 == 0 depends on (x + y) mod 24: 24 distinct rows, gathered
+    # (the full index grids cost 80 MB and ~0.1 s on a 5 MP image)
+    base = ((np.arange(w + 24) // 12) % 2) == 0
+    rows = np.stack([base[o:o + w] for o in range(24)])
+    hatch = rows[np.arange(h) % 24]
+    pixel = np.array([[*colour, alpha], [*colour, 0]], dtype=np.uint8).view(np.uint32).ravel()
+    return np.where(~seen & hatch, pixel[0], pixel[1]).view(np.uint8).reshape(h, w, 4)

@@ -1,0 +1,41 @@
+"""The GUI-thread overlay renderers equal their straightforward formulas, byte for byte."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ra_desktop.render import colormaps, overlay
+
+
+def _colorize_reference(heatmap, cmap, vmin, vmax, opacity):
+    valid = np.isfinite(heatmap)
+    scaled = (np.where(valid, heatmap, vmin) - vmin) / max(vmax - vmin, 1e-12)
+    idx = np.clip(scaled * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    rgba = np.empty(heatmap.shape + (4,), dtype=np.uint8)
+    rgba[..., :3] = colormaps.lut(cmap)[idx]
+    rgba[..., 3] = np.where(valid, np.uint8(round(255 * float(np.clip(opacity, 0.0, 1.0)))), np.uint8(0))
+    return rgba
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (301, 203)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_colorize_matches_reference(shape, dtype):
+    m = (np.random.default_rng(0).standard_normal(shape) * 3).astype(dtype)
+    m.flat[::7] = np.nan
+    if m.size > 3:
+        m.flat[1], m.flat[2] = np.inf, -np.inf
+    for vmin, vmax, opacity in ((-1.0, 2.0, 1.0), (0.0, 0.5, 0.4), (-3.0, 3.0, 0.0)):
+        expected = _colorize_reference(m, "jet", vmin, vmax, opacity)
+        np.testing.assert_array_equal(overlay.colorize(m, "jet", vmin, vmax, opacity=opacity), expected)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (30, 50), (257, 131)])
+def test_unseen_hatch_matches_reference(shape):
+    seen = np.random.default_rng(1).random(shape) > 0.3
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    hatch = ((xx + yy) // 12) % 2 == 0
+    expected = np.zeros((h, w, 4), np.uint8)
+    expected[..., :3] = (255, 200, 0)
+    expected[..., 3] = np.where(~seen & hatch, 70, 0)
+    np.testing.assert_array_equal(overlay.unseen_mask_rgba(seen), expected)

@@ -46,7 +46,7 @@ def _explain_section(table: str) -> list[str]:
 def _training_section(training: dict) -> list[str]:
     lines = ["## How it was made", ""]
     for key in ("data_commands", "run", "command", "script", "seeds", "epochs_run", "best_epoch",
-                "optimizer", "learning_rate", "batch_size", "augmentation", "early_stopping",
+                "initial_weights", "optimizer", "learning_rate", "batch_size", "augmentation", "early_stopping",
                 "dropout_warmup_epochs", "threshold_method", "mixed_precision", "device", "torch"):
         if key in training:
             value = training[key]

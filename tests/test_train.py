@@ -199,7 +199,8 @@ def test_init_fine_tunes_from_a_model_folder_and_records_it(trained, tmp_path):
     a, b = load_model(source, "cpu").module.state_dict(), load_model(out, "cpu").module.state_dict()
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
     training = json.loads((out / "manifest.json").read_text())["training"]
-    assert training["initial_weights"] == str(source)
+    source_sha = json.loads((source / "manifest.json").read_text())["weights_sha256"]
+    assert training["initial_weights"].startswith("fine-tuned from") and source_sha in training["initial_weights"]
     assert "random intensity window" in training["augmentation"]
     # Another architecture's folder is refused before any training.
     assert main(["train", str(data), "--arch", "densenet121", "--out", str(tmp_path / "x"), "--epochs", "1",

@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window-jitter", type=float, default=0.0, metavar="P",
                         help="share of training samples also given a random intensity window and gamma "
                              "(not published; removes the global-level shortcut; default 0)")
+    parser.add_argument("--lesion-swap", type=float, default=0.0, metavar="P",
+                        help="twin phantoms only: share of samples replaced by the RA case's joint regions "
+                             "on its healthy twin (RA) or the reverse (normal); not published; default 0")
     parser.add_argument("--init", type=Path, default=None, metavar="MODEL_DIR",
                         help="start from this model folder's weights (fine-tuning; same --arch)")
     parser.add_argument("--max-minutes", type=float, default=None,
@@ -113,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             version=args.version, preprocess=preprocess, weights_dtype=args.weights_dtype,
             precision=args.precision, max_minutes=args.max_minutes,
             dropout_warmup=args.dropout_warmup, augment_p=args.augment_p,
-            window_jitter_p=args.window_jitter, init=args.init,
+            window_jitter_p=args.window_jitter, init=args.init, lesion_swap_p=args.lesion_swap,
             max_per_class=args.max_per_class, synthetic=args.synthetic, command=command_line(args),
             progress=not args.quiet,
         )

@@ -100,8 +100,11 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
                         "brightness (×0.6–1.4) / both, else the original"
                         + (f"; then with probability {opts.window_jitter_p:g} a random intensity window "
                            "(black point 0–0.12, white point 0.8–1.0, gamma 0.75–1.33; not published)"
-                           if opts.window_jitter_p else ""),
-        "initial_weights": str(opts.init) if opts.init else "random (seeded)",
+                           if opts.window_jitter_p else "")
+                        + (f"; twin phantoms replaced with probability {opts.lesion_swap_p:g} by a lesion swap "
+                           "(the diseased joints' regions blended between an RA case and its healthy twin, "
+                           "labelled by the regions; not published)" if opts.lesion_swap_p else ""),
+        "initial_weights": _describe_init(opts.init),
         "dropout_warmup_epochs": opts.dropout_warmup,
         "val_fraction": opts.val_fraction,
         "split": {"by": "patient" if ds.has_patient_ids else "file", "train_images": len(train_c),
@@ -147,6 +150,14 @@ def _write_logs(out: Path, history: list[dict], skipped: list[dict], missing: li
             w.writerow({k: ("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
                         for k, v in row.items()})
     write_json(out / "training_log.json", {"epochs": history, "skipped_files": skipped, "missing_files": missing})
+
+
+def _describe_init(init: Path | None) -> str:
+    """Where the starting weights came from: enough to find them again (name, version, sha256)."""
+    if init is None:
+        return "random (seeded)"
+    man = json.loads((Path(init) / "manifest.json").read_text(encoding="utf-8"))
+    return f"fine-tuned from {man.get('name')} {man.get('version')} (weights sha256 {man.get('weights_sha256')})"
 
 
 def _fit_ood_if_available(out: Path, opts, train_c: UnitCache, val_c: UnitCache, device) -> None:

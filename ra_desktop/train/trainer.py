@@ -17,6 +17,7 @@ from ra_desktop.evaluate.metrics import roc_auc
 from ra_desktop.preprocess import PreprocessConfig
 from ra_desktop.train import checkpoint as ckpt
 from ra_desktop.train import distributed as D
+from ra_desktop.train import lesion_swap
 from ra_desktop.train.cache import UnitCache, build_cache, model_input
 from ra_desktop.train.data import DataSet, Sample, check_two_classes, discover, split_by_patient
 
@@ -51,6 +52,7 @@ class TrainOptions:
     augment_p: float = 1.0  # share of training samples that get one of the published augmentations
     window_jitter_p: float = 0.0  # share that also get a random intensity window (not published)
     init: Path | None = None  # start from this model folder's weights (same architecture)
+    lesion_swap_p: float = 0.0  # share of twin-phantom samples replaced by a lesion swap (lesion_swap.py)
 
 
 class CachedImages(Dataset):
@@ -58,18 +60,21 @@ class CachedImages(Dataset):
     its resumption see the same augmented images whatever the worker count."""
 
     def __init__(self, cache: UnitCache, config: PreprocessConfig, augment: bool, seed: int, augment_p: float = 1.0,
-                 window_jitter_p: float = 0.0):
+                 window_jitter_p: float = 0.0, swap_pairs: dict | None = None, swap_p: float = 0.0):
         self.units, self.labels = cache.units, cache.labels
         self.config, self.augment, self.seed, self.epoch = config, augment, seed, 0
         self.augment_p, self.window_jitter_p = augment_p, window_jitter_p
+        self.swap_pairs, self.swap_p = swap_pairs or {}, swap_p
 
     def __len__(self) -> int:
         return len(self.units)
 
     def __getitem__(self, i: int):
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augment else None
-        return torch.from_numpy(model_input(self.units[i], self.config, rng, self.augment_p,
-                                                 self.window_jitter_p)), int(self.labels[i]), i
+        unit, label = self.units[i], int(self.labels[i])
+        if rng is not None and self.swap_p > 0 and i in self.swap_pairs and rng.random() < self.swap_p:
+            unit, label = lesion_swap.swap(self.units, self.swap_pairs[i], rng)
+        return torch.from_numpy(model_input(unit, self.config, rng, self.augment_p, self.window_jitter_p)), label, i
 
 
 def _say(info: D.DistInfo, msg: str) -> None:
@@ -230,8 +235,14 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
     dropout_rates = {n: m.p for n, m in model.named_modules() if isinstance(m, nn.Dropout)}
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     loss_fn = nn.CrossEntropyLoss(weight=_class_weights(train_c.labels).to(device))
+    pairs = {}
+    if opts.lesion_swap_p > 0:
+        pairs = lesion_swap.find_pairs(train_c.samples, train_c.units[0].shape) if len(train_c) else {}
+        if not pairs:
+            raise DataError("--lesion-swap needs twin phantoms (ra-desktop phantom --twins); none found")
+        _say(info, f"lesion swap: {len(pairs) // 2} twin pairs, p = {opts.lesion_swap_p:g}")
     train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed, augment_p=opts.augment_p,
-                            window_jitter_p=opts.window_jitter_p)
+                            window_jitter_p=opts.window_jitter_p, swap_pairs=pairs, swap_p=opts.lesion_swap_p)
     train_dl, train_sampler = _loader(train_ds, opts.batch_size, info, opts.seed, True, opts.workers)
     val_dl = _loader(CachedImages(val_c, opts.preprocess, False, opts.seed), opts.batch_size, info,
                      opts.seed, False, opts.workers)[0] if len(val_c) else None

@@ -1,0 +1,84 @@
+"""Lesion swap: counterfactual training images from twin phantoms (not in the published recipe).
+
+A twin pair (``ra-desktop phantom --twins``) is one hand rendered twice: with RA lesions and
+without. Blending the two through a soft mask of the diseased joints' regions gives images whose
+label is decided only inside those regions:
+
+* the twin with the RA case's joint regions pasted in is RA;
+* the RA case with the twin's (healthy) joint regions pasted in is normal.
+
+Everything outside the joint regions then carries no label information — the global level shift
+that osteopenia causes through the percentile window, finger positions moved by narrowing or
+deviation, the forearm — so a model trained on these images has to take its evidence from the
+joints, which is where its heat maps should point. It is a data intervention, not a loss on the
+maps: the maps are still measured, not trained.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ra_desktop.train.data import Sample
+
+EDGE_SIGMA_PX = 1.5  # soft edge of the blend at the cached (256 px) size: no hard seam to learn
+
+
+@dataclass(frozen=True)
+class TwinPair:
+    ra: int  # index of the RA case in the cache
+    normal: int  # index of its healthy twin
+    mask: np.ndarray  # float32 blend weight of the RA case's diseased joint regions, cache size
+
+
+def joint_region_mask(ground_truth: dict, shape: tuple[int, int]) -> np.ndarray:
+    """Soft mask (float32, 0..1) of the discs of the joints with severity >= 1, at ``shape``.
+
+    The discs are the joint regions the app reports (``explain.regions``): ``radius_px`` about
+    each joint centre, scaled from the ground truth's image size to ``shape`` (ellipses when the
+    resize changes the aspect ratio).
+    """
+    H, W = ground_truth["image_shape"]
+    sy, sx = shape[0] / float(H), shape[1] / float(W)
+    yy, xx = np.mgrid[: shape[0], : shape[1]].astype(np.float32)
+    mask = np.zeros(shape, np.float32)
+    for joint in ground_truth["joints"].values():
+        if int(joint.get("severity") or 0) < 1:
+            continue
+        cx, cy = joint["center"]
+        r = float(joint["radius_px"])
+        inside = ((xx + 0.5) / sx - cx) ** 2 + ((yy + 0.5) / sy - cy) ** 2 <= r * r
+        mask[inside] = 1.0
+    return np.clip(ndimage.gaussian_filter(mask, EDGE_SIGMA_PX), 0.0, 1.0)
+
+
+def find_pairs(samples: list[Sample], shape: tuple[int, int]) -> dict[int, TwinPair]:
+    """Each index of a twin pair -> its :class:`TwinPair` (phantoms without a twin are left out).
+
+    Twins share a patient ID and differ in label; the mask comes from the RA member's ground truth.
+    """
+    from ra_desktop.phantom import load_ground_truth
+
+    by_patient: dict[str, dict[int, int]] = {}
+    for i, s in enumerate(samples):
+        if s.patient_id:
+            by_patient.setdefault(s.patient_id, {})[int(s.label)] = i
+    pairs: dict[int, TwinPair] = {}
+    for members in by_patient.values():
+        if set(members) != {0, 1}:
+            continue
+        gt = load_ground_truth(samples[members[1]].path)
+        if not gt or "joints" not in gt:
+            continue
+        pair = TwinPair(ra=members[1], normal=members[0], mask=joint_region_mask(gt, shape))
+        pairs[pair.ra] = pairs[pair.normal] = pair
+    return pairs
+
+
+def swap(units: list[np.ndarray], pair: TwinPair, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """A blended image and its label: RA regions on the healthy twin (1), or the reverse (0)."""
+    ra, normal, m = units[pair.ra], units[pair.normal], pair.mask
+    if rng.random() < 0.5:
+        return (m * ra + (1.0 - m) * normal).astype(np.float32), 1
+    return (m * normal + (1.0 - m) * ra).astype(np.float32), 0

@@ -1,0 +1,54 @@
+"""Lesion swap: twin pairs are found by patient, the blend is decided only inside the joint regions."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ra_desktop.phantom import generate_dataset
+from ra_desktop.preprocess import PreprocessConfig
+from ra_desktop.train import lesion_swap
+from ra_desktop.train.cache import build_cache
+from ra_desktop.train.data import discover
+
+
+@pytest.fixture(scope="module")
+def twins_cache(tmp_path_factory):
+    root = tmp_path_factory.mktemp("twins")
+    generate_dataset(root, 4, 7, size=400, workers=1, progress=False, twins=True, severity_range=(2, 2))
+    ds = discover(root)
+    return build_cache(ds.samples, PreprocessConfig())
+
+
+def test_pairs_join_twins_of_one_patient(twins_cache):
+    pairs = lesion_swap.find_pairs(twins_cache.samples, twins_cache.units[0].shape)
+    assert len(pairs) == 4 and len({id(p) for p in pairs.values()}) == 2
+    for i, p in pairs.items():
+        s_ra, s_n = twins_cache.samples[p.ra], twins_cache.samples[p.normal]
+        assert s_ra.label == 1 and s_n.label == 0 and s_ra.patient_id == s_n.patient_id
+        assert i in (p.ra, p.normal)
+        assert p.mask.shape == twins_cache.units[0].shape and 0.01 < p.mask.mean() < 0.5
+
+
+def test_swap_changes_only_the_joint_regions_and_labels_by_them(twins_cache):
+    pair = next(iter(lesion_swap.find_pairs(twins_cache.samples, twins_cache.units[0].shape).values()))
+    units = twins_cache.units
+    outside = pair.mask == 0
+    labels = set()
+    for seed in range(8):
+        img, label = lesion_swap.swap(units, pair, np.random.default_rng(seed))
+        labels.add(label)
+        # Outside the regions the image is the other member: the label is not readable there.
+        donor = units[pair.normal] if label == 1 else units[pair.ra]
+        assert np.array_equal(img[outside], donor[outside])
+        # Inside, it is the member that gives the label.
+        core = pair.mask == 1
+        assert np.allclose(img[core], (units[pair.ra] if label == 1 else units[pair.normal])[core])
+    assert labels == {0, 1}
+
+
+def test_joint_region_mask_covers_only_diseased_joints():
+    gt = {"image_shape": [100, 80], "joints": {
+        "MCP2": {"center": [20, 30], "radius_px": 5, "severity": 2},
+        "DIP2": {"center": [60, 70], "radius_px": 5, "severity": 0}}}
+    m = lesion_swap.joint_region_mask(gt, (100, 80))
+    assert m[30, 20] > 0.99 and m[70, 60] == 0 and m[0, 0] == 0

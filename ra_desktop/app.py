@@ -121,12 +121,12 @@ def _startup_probe(app, window) -> None:
     print(f"ra-startup show torch={'torch' in sys.modules}", flush=True)
 
     def ready(*_args) -> None:
-        try:
-            import resource
-
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        except ImportError:  # Windows
-            rss = -1.0
+        rss = -1.0
+        try:  # peak RSS of this process image (ru_maxrss would carry a parent's peak over exec)
+            with open("/proc/self/status") as fh:
+                rss = next(int(x.split()[1]) / 1024 for x in fh if x.startswith("VmHWM:"))
+        except (OSError, StopIteration):
+            pass
         print(f"ra-startup model {time.time():.6f} maxrss_mb={rss:.0f}", flush=True)
         app.quit()
 

@@ -290,5 +290,7 @@ def load_model(model_dir: str | Path, device: str = "auto") -> LoadedModel:
         dev = pick_device(device)
     except RADesktopError as exc:
         raise ModelUnavailable(model_dir, str(exc)) from exc
-    module.to(dev).eval()
+    # Channels-last weights: the batched path feeds channels-last input, and oneDNN would
+    # otherwise reorder every convolution's weights on every call (same results, bit for bit).
+    module.to(dev, memory_format=torch.channels_last).eval()
     return LoadedModel(module=module, manifest=manifest, device=dev, directory=model_dir)

@@ -2,24 +2,41 @@
 # Rebuilds the bundled demo model (models/ra-vgg8-phantom) from phantoms, with the seeds recorded
 # in its manifest. Seed ranges: training < 100000, held-out test >= 500000, demo cases >= 900000.
 # Usage: scripts/train_demo_model.sh STAGE WORK_DIR [extra train args]
-#   STAGE = data  -> training and held-out phantoms into WORK_DIR
-#   STAGE = train -> train + evaluate into WORK_DIR/model and WORK_DIR/eval
+#   STAGE = data     -> phantoms into WORK_DIR: train (seed 1), twins (seed 2), held-out test
+#   STAGE = base     -> 1.0.0: VGG8 from scratch on WORK_DIR/train -> WORK_DIR/base
+#   STAGE = finetune -> 1.1.0: base fine-tuned on the twins with window jitter and lesion swap
+#                       -> WORK_DIR/model, evaluated into WORK_DIR/eval
+# 1.1.0 as shipped was fine-tuned from the shipped 1.0.0 weights (sha256 cac00c3e…, generator 1.0
+# phantoms); a base rebuilt here sees generator 1.1 phantoms, so it is comparable, not identical.
 set -euo pipefail
 STAGE=$1; WORK=$2; shift 2
 RA="${RA:-python3 -m ra_desktop}"
 JOBS="${JOBS:-$(nproc)}"
+COMMON=(--arch vgg8 --name ra-vgg8-phantom --batch-size 16 --lr 1e-4 --seed 0 --workers "$JOBS"
+        --weights-dtype float16 --augment-p 0.5 --quiet)
 case "$STAGE" in
   data)
     # Training at 1,500 px and held-out cases at 1,800 px: the model input is 224 px either way.
     $RA phantom --n 1000 --seed 1 --size 1500 --out "$WORK/train" --workers "$JOBS" --quiet
+    $RA phantom --n 1000 --seed 2 --size 1500 --out "$WORK/twins" --twins --workers "$JOBS" --quiet
     $RA phantom --n 400 --seed 500000 --size 1800 --out "$WORK/test" --workers "$JOBS" --quiet
     ;;
-  train)
-    $RA train "$WORK/train" --arch vgg8 --out "$WORK/model" --name ra-vgg8-phantom --version 1.0.0 \
-        --epochs 40 --patience 8 --batch-size 16 --lr 1e-4 --seed 0 --workers "$JOBS" \
-        --weights-dtype float16 --dropout-warmup 6 --augment-p 0.5 --max-minutes 40 --quiet "$@"
+  base)
+    $RA train "$WORK/train" --out "$WORK/base" --version 1.0.0 --epochs 40 --patience 8 \
+        --dropout-warmup 6 --max-minutes 40 "${COMMON[@]}" "$@"
+    rm -rf "$WORK/base/checkpoint"
+    ;;
+  finetune)
+    # Twins + window jitter + lesion swap: the label lives only in the diseased joints' regions,
+    # so the maps have something to point at (see the model card's "Where the maps point").
+    $RA train "$WORK/twins" --out "$WORK/model" --version 1.1.0 --epochs 6 --patience 3 \
+        --window-jitter 0.5 --lesion-swap 1.0 --init "${BASE:-$WORK/base}" --max-minutes 40 \
+        "${COMMON[@]}" "$@"
     rm -rf "$WORK/model/checkpoint"  # optimizer state: not part of the shipped model
     $RA evaluate "$WORK/model" "$WORK/test" --out "$WORK/eval"
+    $RA explain-eval "$WORK/model" "$WORK/test" --n 40 --json "$WORK/eval/explain.json" \
+        | tee "$WORK/eval/explain_table.txt"
+    python3 scripts/model_checks.py "$WORK/model" --test "$WORK/test" --out "$WORK/eval"
     ;;
-  *) echo "unknown stage $STAGE (data|train)" >&2; exit 2 ;;
+  *) echo "unknown stage $STAGE (data|base|finetune)" >&2; exit 2 ;;
 esac

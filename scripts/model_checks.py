@@ -47,7 +47,8 @@ def ood_heldout(model, test_dir: Path) -> dict:
     from ra_desktop.preprocess import PreprocessConfig, prepare
 
     cfg = PreprocessConfig.from_dict(model.manifest.preprocessing)
-    d = [ood_score(model, prepare(load_radiograph(p), cfg)[0]).distance for p in iter_image_files([test_dir])]
+    images = iter_image_files([test_dir / "RA", test_dir / "Normal"])  # not ground_truth/ masks
+    d = [ood_score(model, prepare(load_radiograph(p), cfg)[0]).distance for p in images]
     thr = float(model.manifest.ood["threshold"])
     return {"n": len(d), "flagged": int(sum(x > thr for x in d)), "max": float(max(d)), "threshold": thr}
 

@@ -95,10 +95,14 @@ def test_predict_explain_and_report_run_with_the_network_blocked(patient_dicom, 
         socket.create_connection(("127.0.0.1", 9))
     assert no_network == ["create_connection"]  # ...and nothing but that probe ever tried
     # the headless commands wrote the audit trail: what, which case, which reader and model
+    from ra_desktop import paths
+
+    bundled = json.loads((paths.default_model_dir() / "manifest.json").read_text())
+    model = f"{bundled['name']} {bundled['version']}"
     events = [(e["action"], e["source"], e["reader"], e["model"]) for e in audit.read_events()]
-    assert events == [("analysed", "cli predict", "Dr Offline", "ra-vgg8-phantom 1.0.0"),
-                      ("analysed", "cli report", "Dr Offline", "ra-vgg8-phantom 1.0.0"),
-                      ("exported", "cli report", "Dr Offline", "ra-vgg8-phantom 1.0.0")]
+    assert events == [("analysed", "cli predict", "Dr Offline", model),
+                      ("analysed", "cli report", "Dr Offline", model),
+                      ("exported", "cli report", "Dr Offline", model)]
 
 
 def test_log_names_cases_by_id_never_by_patient(patient_dicom, tmp_path, app_log, monkeypatch, capsys):

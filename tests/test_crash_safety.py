@@ -101,7 +101,8 @@ def test_sigkill_mid_batch_keeps_finished_results_and_requeues_the_rest(tmp_path
         assert r["model_sha"] and r["model_version"] and r["analysed_at"]
         assert r["ood_distance"] is not None and r["ood_flag"] in (0, 1)
         assert {"preprocess", "inference", "gradcam"} <= set(json.loads(r["timings_json"]))
-        assert len(json.loads(r["regions_json"])) >= 1
+        # written, even when empty: an all-zero Grad-CAM (nothing points toward RA) has no regions
+        assert isinstance(json.loads(r["regions_json"]), list)
     unfinished = {c for c, s in statuses.items() if s != "done"}
     assert unfinished and unfinished <= {c for c, s in statuses.items() if s in ("queued", "analysing")}
 

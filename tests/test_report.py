@@ -197,3 +197,12 @@ def test_first_page_renders_to_png(tmp_path):
     assert page.std() > 20
     red = (page[..., 0] > 180) & (page[..., 1] < 80) & (page[..., 2] < 80)
     assert red.sum() > 20
+
+
+def test_empty_gradcam_says_nothing_points_toward_ra_not_missing():
+    zero = np.zeros((900, 700), np.float32)
+    text, _ = pdf_text(render_pdf(build_report(
+        make_input(heatmaps={"gradcam": HeatmapData(zero)}, regions=[]), now=NOW)))
+    assert "No region pushes the score toward RA" in " ".join(text.split())
+    text2, _ = pdf_text(render_pdf(build_report(make_input(heatmaps={}, regions=[]), now=NOW)))
+    assert "No region scores were computed" in " ".join(text2.split())

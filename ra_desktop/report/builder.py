@@ -144,7 +144,12 @@ def _images(inp: ReportInput, options: ReportOptions) -> tuple[list[ReportImage]
 def _regions(inp: ReportInput, top: int = 5) -> Table:
     ranked = sorted(inp.regions, key=lambda r: -abs(r[1]) if np.isfinite(r[1]) else 0.0)[:top]
     rows = [(str(i), name, f"{score:.3f}") for i, (name, score) in enumerate(ranked, 1)]
-    note = "" if rows else "No region scores were computed for this study."
+    if rows:
+        note = ""
+    elif "gradcam" in inp.heatmaps:  # an all-zero map is a finding, not a missing one
+        note = "No region pushes the score toward RA: the Grad-CAM map is empty for this study."
+    else:
+        note = "No region scores were computed for this study."
     return Table("Top contributing regions", rows, ("#", "Region", "Influence"), note)
 
 

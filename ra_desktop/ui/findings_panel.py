@@ -14,6 +14,9 @@ from PySide6.QtWidgets import (
 from ra_desktop.worklist import CaseRow
 
 
+NO_RA_REGIONS = "<i>none: no region pushes the score toward RA (the Grad-CAM map is empty)</i>"
+
+
 class ProbabilityBar(QWidget):
     """A 0–100 % bar filled to P(RA), with the model's decision threshold marked."""
 
@@ -164,7 +167,10 @@ class FindingsPanel(QWidget):
                              None if row.ood_flag is None else (row.ood_distance, row.ood_threshold, row.ood_flag))
         self.timings_label.setText(self._timings(row.timings))
         # stored top regions: a batch result shows them before (or without) a live re-analysis
-        self.regions_label.setText("<br>".join(f"{n}: {v:+.2f}" for n, v in getattr(row, "regions", [])[:5]))
+        stored = list(getattr(row, "regions", None) or [])[:5]
+        analysed = row.probability is not None
+        self.regions_label.setText("<br>".join(f"{n}: {v:+.2f}" for n, v in stored)
+                                   or (NO_RA_REGIONS if analysed else ""))
         self._show_signoff(row)
 
     def show_result(self, result: Any, stage: str = "") -> None:
@@ -172,8 +178,9 @@ class FindingsPanel(QWidget):
         self._set_prediction(result.probability, result.threshold, result.label,
                              None if ood is None else (ood.distance, ood.threshold, not ood.in_distribution))
         regions = list(getattr(result, "regions", None) or [])[:5]
-        self.regions_label.setText("<br>".join(f"{r.name}: {r.score:+.2f}" for r in regions)
-                                   or "<i>not available</i>")
+        # An all-zero Grad-CAM is an answer, not a failure: nothing in the image pushes toward RA.
+        empty = NO_RA_REGIONS if "gradcam" in (getattr(result, "heatmaps", None) or {}) else "<i>not available</i>"
+        self.regions_label.setText("<br>".join(f"{r.name}: {r.score:+.2f}" for r in regions) or empty)
         self.timings_label.setText(self._timings(getattr(result, "timings_ms", None) or {}))
         if self._row is not None:
             self.sign_button.setEnabled(True)

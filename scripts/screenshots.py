@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     w.analyse_all()
     spin(lambda: not w.jobs.batch_running, timeout=600, what="the batch")
     rows = w.worklist.model.rows()
-    first_ra = next((r for r in rows if "/RA/" in r.path and r.probability is not None), rows[0])
+    # the first RA phantom the model calls RA (a missed one would show a different story)
+    first_ra = next((r for r in rows if "/RA/" in r.path and r.label == "RA"),
+                    next((r for r in rows if "/RA/" in r.path and r.probability is not None), rows[0]))
     # sign off one case so the worklist shows a reviewed row
     w.worklist.select_row(first_ra.id)
     w.worklist._emit_now()

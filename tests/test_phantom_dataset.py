@@ -128,3 +128,16 @@ def test_twins_dataset_pairs_share_a_patient(tmp_path):
     for r in rows:
         by_patient.setdefault(r["patient_id"], []).append(r["label"])
     assert len(rows) == 4 and sorted(map(sorted, by_patient.values())) == [["Normal", "RA"]] * 2
+
+
+def test_twins_ground_truth_seed_regenerates_the_pair(tmp_path):
+    from ra_desktop.phantom import case_rng, generate_twins
+
+    generate_dataset(tmp_path, 4, 8, size=400, workers=1, progress=False, twins=True)
+    path = sorted((tmp_path / "RA").glob("*.png"))[1]  # the second pair's RA case
+    gt = load_ground_truth(path)
+    seed, k = gt["seed"]
+    rng = case_rng(seed, k)
+    rng.integers(1, 4), rng.random()  # the pair's severity and side are drawn first (generate._job)
+    ra, _ = generate_twins(rng, gt["severity"], gt["laterality"], 400, seed_info=[seed, k])
+    assert np.array_equal(np.asarray(Image.open(path)), ra.image)

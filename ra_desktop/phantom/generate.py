@@ -220,7 +220,8 @@ def _job(args) -> list[dict]:
         rng = case_rng(seed, index // 2)
         sev = int(rng.integers(sev_range[0], sev_range[1] + 1))
         side = "R" if rng.random() < 0.5 else "L"
-        pair = generate_twins(rng, sev, side, size, seed_info=[seed, index])
+        # seed records how to regenerate the pair: generate_twins(case_rng(seed, index // 2), ...)
+        pair = generate_twins(rng, sev, side, size, seed_info=[seed, index // 2])
         return [write_case(Path(out_dir), case, seed, index + k, formats, patient=patient_id(seed, index))
                 for k, case in enumerate(pair)]
     rng, label, sev, side = _case_params(seed, index, ra_fraction, sev_range)

@@ -127,7 +127,7 @@ def generate_twins(seed_or_rng, severity: int = 2, side: str = "R", size: int = 
     Trained on such pairs, a classifier has nothing but the RA lesions to tell the classes apart
     (no anatomy or acquisition shortcut), which is what its heat maps should then point at. The
     twin keeps the case's RA-unrelated findings (DIP OA, old fracture), so those carry no label.
-    The twin is placed in the field like the RA case (same forearm position).
+    Both are placed in the field by the healthy hand's outline, so their forearms coincide.
     """
     if isinstance(seed_or_rng, np.random.Generator):
         rng = seed_or_rng

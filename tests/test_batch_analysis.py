@@ -60,7 +60,6 @@ def test_batched_gradcam_equals_grad_cam(model, files):
     cases = [prepare_case(f, model) for f in files[:3]]
     pred = explain.predict_batch(model, np.stack([c.x for c in cases]))
     for c, cam in zip(cases, pred.gradcam):
-        explain.gradcam._MEMO.clear()
         np.testing.assert_allclose(cam, explain.grad_cam(model, c.x), atol=1e-4)
         assert float(model.predict_proba(c.x)[0]) == pytest.approx(
             float(pred.probabilities[list(cases).index(c)]), abs=1e-5)
@@ -69,7 +68,6 @@ def test_batched_gradcam_equals_grad_cam(model, files):
 def test_open_case_reuses_the_prediction_pass(model, files):
     # the prediction stage's pass leaves the Grad-CAM map for the Grad-CAM stage: same map as fresh
     result = _final(analyse(files[0], model, explanations=("gradcam",)))
-    explain.gradcam._MEMO.clear()
     fresh = explain.grad_cam(model, result.model_input)
     expected = result.geometry.map_to_image(fresh)
     np.testing.assert_allclose(result.heatmaps["gradcam"].values, expected, atol=1e-5, equal_nan=True)

@@ -62,7 +62,7 @@ def test_predict_file(model, image_file):
 def test_analyse_with_explain_case(model, image_file, monkeypatch):
     calls = []
 
-    def fake_explain_case(m, x, geometry, method, cancel=None, ground_truth=None):
+    def fake_explain_case(m, x, geometry, method, cancel=None, ground_truth=None, values=None):
         calls.append(method)
         assert m is model and x.shape == (3, 224, 224)
         if method == "shap":

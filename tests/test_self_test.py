@@ -35,7 +35,7 @@ def fake_explain(monkeypatch):
     """A fast stand-in ``explain_case`` (uniform maps) with the real contract:
     returns (Heatmap, top regions)."""
 
-    def explain_case(model, x, geometry, method, cancel=None, ground_truth=None):
+    def explain_case(model, x, geometry, method, cancel=None, ground_truth=None, values=None):
         values = geometry.map_to_image(np.full((224, 224), 0.5, np.float32))
         return Heatmap(values=values.astype(np.float32), signed=method == "shap", kind=method), []
 
@@ -126,7 +126,7 @@ def test_empty_demo_folder_names_the_step(model_dir, tmp_path, monkeypatch, caps
 def test_failed_explanation_names_the_stage(model_dir, case_png, monkeypatch, capsys):
     from ra_desktop.errors import RADesktopError
 
-    def explain_case(model, x, geometry, method, cancel=None, ground_truth=None):
+    def explain_case(model, x, geometry, method, cancel=None, ground_truth=None, values=None):
         raise RADesktopError(f"{method} broke")
 
     monkeypatch.setattr(ra_desktop.explain, "explain_case", explain_case, raising=False)

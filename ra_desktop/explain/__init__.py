@@ -42,7 +42,7 @@ def model_map(model: Any, x: Any, method: str, *, cancel: CancelToken | None = N
 
 
 def explain_case(model: Any, x: Any, geometry: Any, method: str, cancel: CancelToken | None = None,
-                 ground_truth: dict | None = None) -> tuple[Heatmap, list[RegionScore]]:
+                 ground_truth: dict | None = None, values: Any = None) -> tuple[Heatmap, list[RegionScore]]:
     """One explanation, placed pixel for pixel on the original radiograph.
 
     Parameters
@@ -57,6 +57,9 @@ def explain_case(model: Any, x: Any, geometry: Any, method: str, cancel: CancelT
         Checked between steps; raises :class:`~ra_desktop.errors.Cancelled`.
     ground_truth : dict, optional
         Phantom ground truth; when given, regions are named joints, otherwise grid cells.
+    values : np.ndarray, optional
+        The model-space map when it is already computed (Grad-CAM from :func:`predict_batch`'s
+        pass); only placed then, the network is not run again.
 
     Returns
     -------
@@ -65,7 +68,8 @@ def explain_case(model: Any, x: Any, geometry: Any, method: str, cancel: CancelT
     regions : list of RegionScore
         Up to three regions with the largest share of positive attribution.
     """
-    values = model_map(model, x, method, cancel=cancel)
+    if values is None:
+        values = model_map(model, x, method, cancel=cancel)
     check(cancel)
     return place_map(values, geometry, method, ground_truth)
 

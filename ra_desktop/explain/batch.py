@@ -21,7 +21,7 @@ from ra_desktop.cancel import CancelToken, check
 from ra_desktop.errors import RADesktopError
 from ra_desktop.explain._head import fast_head
 from ra_desktop.explain._scope import as_module, borrowed, get_layer
-from ra_desktop.explain.gradcam import RA_INDEX, grad_cam_cells, remember, target_layer_of, upsample
+from ra_desktop.explain.gradcam import RA_INDEX, grad_cam_cells, target_layer_of, upsample
 from ra_desktop.explain.ood import input_is_blank, load_stats, mahalanobis, ood_layers
 from ra_desktop.results import OODResult
 
@@ -103,8 +103,6 @@ def predict_batch(model: Any, xs: Any, *, gradcam: bool = True, target: int = RA
                 cams.extend(_cams(model, module, head, path, captured[path], xb, target, cancel))
     prob = np.concatenate(probs) if probs else np.zeros(0)
     gc = np.stack(cams).astype(np.float32) if path is not None and cams else None
-    if gc is not None and len(gc) == 1:
-        remember(module, path, target, arr[0], gc[0])  # the open case's Grad-CAM stage reuses it
     return BatchPrediction(prob, oods, gc)
 
 

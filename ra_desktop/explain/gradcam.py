@@ -9,7 +9,6 @@ Only the ReLU'd map is offered: it passes the weight-randomisation sanity check 
 """
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import numpy as np
@@ -28,29 +27,6 @@ from ra_desktop.explain._scope import (
 )
 
 RA_INDEX = 1
-
-# module -> (layer, target, input, parameter versions, map): the last map a batched prediction
-# computed (explain.batch), so the open case's Grad-CAM stage does not run the network again.
-_MEMO: weakref.WeakKeyDictionary[torch.nn.Module, tuple] = weakref.WeakKeyDictionary()
-
-
-def _versions(module: torch.nn.Module) -> tuple[int, ...]:
-    return tuple(p._version for p in module.parameters())  # changes with any in-place weight update
-
-
-def remember(module: torch.nn.Module, path: str, target: int, x: np.ndarray, cam: np.ndarray) -> None:
-    """Keep ``cam`` (the :func:`grad_cam` map of ``x``) for an exact-input repeat call."""
-    _MEMO[module] = (path, target, torch.as_tensor(np.array(x, dtype=np.float32)), _versions(module), cam)
-
-
-def _recall(module: torch.nn.Module, path: str, target: int, xb: torch.Tensor) -> np.ndarray | None:
-    entry = _MEMO.get(module)
-    if entry is None:
-        return None
-    m_path, m_target, m_x, m_versions, cam = entry
-    if (m_path, m_target) != (path, target) or m_x.shape != xb.shape[1:] or _versions(module) != m_versions:
-        return None
-    return cam.copy() if torch.equal(m_x, xb[0].cpu()) else None
 
 
 def target_layer_of(model: Any, target_layer: str | None) -> str:
@@ -124,14 +100,8 @@ def grad_cam(
     np.ndarray
         (H, W) float32; 1 at the strongest evidence, all zeros when no evidence for the class.
     """
-    module = as_module(model)
-    xb = as_batch(x, module)
-    check(cancel)
-    hit = _recall(module, target_layer_of(model, target_layer), target, xb)
-    if hit is not None:
-        return hit
     cam, _ = grad_cam_cells(model, x, target_layer, target=target, cancel=cancel)
-    size = tuple(xb.shape[-2:])
+    size = tuple(as_batch(x, as_module(model)).shape[-2:])
     up = np.maximum(upsample(cam, size), 0.0)
     peak = float(up.max())
     return (up / peak if peak > 0 else np.zeros_like(up)).astype(np.float32)

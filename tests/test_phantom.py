@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ra_desktop.phantom import JOINT_NAMES, RA_JOINTS, case_rng, generate_case, joint_regions
+from ra_desktop.phantom.lesions import CMC_JOINTS, GT_JOINT_NAMES
 
 SIZE = 500  # small images keep every test well under a few seconds
 
@@ -63,7 +64,7 @@ def test_ra_lesions_only_in_ra_joints_and_mask_near_centres():
         sevs = {k: v["severity"] for k, v in gt["joints"].items()}
         assert all(sevs[d] == 0 for d in ("DIP2", "DIP3", "DIP4", "DIP5"))
         involved = [k for k, s in sevs.items() if s >= 1]
-        assert all(k in RA_JOINTS for k in involved)
+        assert all(k in RA_JOINTS or k in CMC_JOINTS for k in involved)
         assert len([k for k in involved if k[:3] in ("MCP", "PIP") or k == "IP1"]) >= 4
         assert max(sevs.values()) >= sev
         # Every mask pixel carries a lesioned joint's value and lies within its region radius.
@@ -71,7 +72,7 @@ def test_ra_lesions_only_in_ra_joints_and_mask_near_centres():
         assert len(ys) > 0
         vals = case.mask[ys, xs]
         for v in np.unique(vals):
-            name = JOINT_NAMES[v - 1]
+            name = GT_JOINT_NAMES[v - 1]
             j = gt["joints"][name]
             assert j["severity"] >= 1
             sel = vals == v
@@ -94,7 +95,8 @@ def test_joint_regions_names():
                                 "IP1", *(f"DIP{i}" for i in range(2, 6)), "radiocarpal",
                                 "intercarpal", "ulnar_styloid"}
     gt = _case(5).ground_truth
-    assert set(gt["joints"]) == set(JOINT_NAMES)
+    assert set(gt["joints"]) == set(JOINT_NAMES) | set(CMC_JOINTS)
+    assert gt["joint_names"] == list(GT_JOINT_NAMES) and GT_JOINT_NAMES[:len(JOINT_NAMES)] == JOINT_NAMES
     for j in gt["joints"].values():
         assert len(j["center"]) == 2 and j["radius_px"] > 0
 
@@ -131,3 +133,32 @@ def test_generate_case_anatomy_does_not_depend_on_the_label():
     a = _case(21, "RA", 2).ground_truth
     b = _case(21, "Normal", 0).ground_truth
     assert a["hand_scale"] == b["hand_scale"] and a["acquisition"] == b["acquisition"]
+
+
+def test_carpal_collapse_narrows_the_cmc_joints_recorded_with_the_wrist():
+    """Intercarpal narrowing moves the metacarpal bases onto the distal carpal row, so the ground
+    truth marks CMC1-5 (narrowed or shifted by 1-2 mm) with the intercarpal severity; a healthy wrist leaves them at 0."""
+    from ra_desktop.phantom.anatomy import Frame, build_hand
+    from ra_desktop.phantom.lesions import JointLesion, _joint_lesion, sample_plan
+
+    plan = sample_plan(np.random.default_rng(0), "Normal", 0)
+    sick = sample_plan(np.random.default_rng(0), "Normal", 0)
+    sick.joints["intercarpal"] = _joint_lesion(np.random.default_rng(1), "intercarpal", 2)
+    assert isinstance(plan.joints["intercarpal"], JointLesion) and sick.joints["intercarpal"].narrowing > 0
+    carpal = {1: "trapezium", 2: "trapezoid", 3: "capitate", 4: "hamate", 5: "hamate"}
+
+    def offsets(p):  # metacarpal base relative to its distal-row carpal bone (mm)
+        m = build_hand(np.random.default_rng(7), p, Frame(1.0, 0.0, False))
+        bones = {b.name: b for b in m.bones}
+        return np.array([bones[f"MC{r}"].p0 - bones[carpal[r]].centre for r in range(1, 6)])
+
+    moved = np.hypot(*(offsets(sick) - offsets(plan)).T)
+    assert np.all(moved > 0.8), moved  # mm: every CMC joint is narrowed or shifted
+    for seed in (12, 13):  # severity 2-3 cases always have a diseased intercarpal joint or radiocarpal
+        gt = _case(seed, "RA", 2 if seed == 12 else 3).ground_truth
+        ic = gt["joints"]["intercarpal"]["severity"]
+        assert all(gt["joints"][c]["severity"] == ic for c in CMC_JOINTS)
+        if ic:
+            assert all(gt["joints"][c]["lesions"] == ["carpal_collapse"] for c in CMC_JOINTS)
+    normal = _case(5, "Normal").ground_truth
+    assert all(normal["joints"][c]["severity"] == 0 for c in CMC_JOINTS)

@@ -282,6 +282,9 @@ def _build_ray(m, rng, plan, F, ray, spec, ray_shift, spread, gap_var, dens, tis
     # Metacarpal (optionally with a healed, angulated fracture: two segments + callus).
     fx = plan.fracture if plan.fracture and plan.fracture["ray"] == ray else None
     rb, rs, rh = (7.0 if ray != 1 else 7.6) * w, 3.9 * w, 6.8 * w
+    # The CMC joint sits just proximal to the metacarpal base; carpal collapse narrows it
+    # (lesions.CMC_JOINTS). Geometry only: it draws nothing and consumes no randomness.
+    joint(f"CMC{ray}", base - u * 1.0, rb, u)
     if fx:
         pf = base + u * L_mc * fx["t"]
         u2 = _dir(ang + fx["angle_deg"])

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from ra_desktop.phantom.anatomy import Frame, build_hand
-from ra_desktop.phantom.lesions import JOINT_NAMES, RA_JOINTS, CasePlan, JointLesion, sample_plan
+from ra_desktop.phantom.lesions import (CMC_JOINTS, GT_JOINT_NAMES, JOINT_NAMES, RA_JOINTS, CasePlan, JointLesion,
+                                        sample_plan)
 from ra_desktop.phantom.render import MAX_VALUE, render
 
-GENERATOR_VERSION = "1.1"  # 1.1: separate disease/anatomy streams, twins
+GENERATOR_VERSION = "1.2"  # 1.1: separate disease/anatomy streams, twins; 1.2: CMC joints in the ground truth (same pixels)
 DEFAULT_SIZE = 2000
 ASPECT = 0.8  # width / height (a portrait 24x30 cm detector field)
 
@@ -34,7 +35,7 @@ class PhantomCase:
         JSON-serialisable: label, severity, per-joint severity/lesions/centre/radius, laterality,
         pixel spacing, seed, other (RA-unrelated) findings.
     mask : numpy.ndarray
-        uint8 lesion mask, value = index + 1 of the joint in ``JOINT_NAMES`` inside RA lesion
+        uint8 lesion mask, value = index + 1 of the joint in ``GT_JOINT_NAMES`` inside RA lesion
         regions (periarticular region of a diseased joint and its erosions), 0 elsewhere.
         RA-unrelated findings (DIP OA, old fracture) are never in the mask.
     """
@@ -69,7 +70,7 @@ def _lesion_mask(shape, joints_px: dict, erosions, sp) -> np.ndarray:
 
     for name, j in joints_px.items():
         if j["severity"] > 0:
-            disk(j["center"][0], j["center"][1], 0.6 * j["radius_px"], JOINT_NAMES.index(name) + 1)
+            disk(j["center"][0], j["center"][1], 0.6 * j["radius_px"], GT_JOINT_NAMES.index(name) + 1)
     for st in erosions:
         disk(st.centre[0] / sp, st.centre[1] / sp, 1.2 * st.radius / sp, JOINT_NAMES.index(st.joint) + 1)
     return mask
@@ -170,15 +171,19 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
     image, acq = render(model, (h, w), sp, rng, side)
 
     joints_px = {}
-    for name in JOINT_NAMES:
+    ic = plan.joints["intercarpal"]
+    for name in GT_JOINT_NAMES:
         j = model.joints[name]
-        les = plan.joints[name]
+        if name in CMC_JOINTS:  # deformed by carpal collapse, not drawn on their own
+            sev, kinds = (int(ic.severity), ["carpal_collapse"]) if ic.narrowing > 0 else (0, [])
+        else:
+            sev, kinds = int(plan.joints[name].severity), plan.joints[name].lesion_types()
         joints_px[name] = {
             "center": [round(float(j["center"][0] / sp), 2), round(float(j["center"][1] / sp), 2)],
             "radius_px": round(float(j["radius"] / sp), 2),
-            "severity": int(les.severity),
-            "lesions": les.lesion_types(),
-            "ra_joint": name in RA_JOINTS,
+            "severity": sev,
+            "lesions": kinds,
+            "ra_joint": name in RA_JOINTS or name in CMC_JOINTS,
         }
     mask = _lesion_mask((h, w), joints_px, model.erosions, sp)
     gt = {
@@ -196,7 +201,7 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
         "joints": joints_px,
         "other_findings": plan.other_findings(),
         "mask_encoding": "uint8; 0 = no RA lesion; k = index+1 of the joint in joint_names",
-        "joint_names": list(JOINT_NAMES),
+        "joint_names": list(GT_JOINT_NAMES),
         "acquisition": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in acq.items()},
         "hand_scale": round(scale, 4),
         "rotation_deg": round(angle, 3),

@@ -28,6 +28,15 @@ RA_JOINTS: tuple[str, ...] = tuple(j for j in JOINT_NAMES if not j.startswith("D
 DIP_JOINTS: tuple[str, ...] = ("DIP2", "DIP3", "DIP4", "DIP5")
 SMALL_JOINTS: tuple[str, ...] = tuple(j for j in RA_JOINTS if j[:2] in ("MC", "PI", "IP"))
 WRIST_JOINTS: tuple[str, ...] = ("radiocarpal", "intercarpal", "ulnar_styloid")
+#: Carpometacarpal joints: not in the plan (nothing is drawn at them directly), but carpal
+#: collapse (intercarpal narrowing) crowds the distal carpal row towards the carpal centroid
+#: while the metacarpal bases sink further (``ray_shift``), which narrows or shifts every CMC
+#: joint by ~1-2 mm at severity 2-3. The ground truth records them as part of the wrist so the
+#: lesion region covers every joint the disease changes. Appended after ``JOINT_NAMES`` so
+#: existing mask values stay the same.
+CMC_JOINTS: tuple[str, ...] = ("CMC1", "CMC2", "CMC3", "CMC4", "CMC5")
+#: Every joint in the ground truth, in mask-value order (mask value = index + 1).
+GT_JOINT_NAMES: tuple[str, ...] = JOINT_NAMES + CMC_JOINTS
 
 # Per joint severity 0..3 -> lesion magnitudes. Index = severity.
 _NARROWING = (0.0, 0.40, 0.70, 0.95)  # fraction of the normal joint space lost

@@ -51,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lesion-swap", type=float, default=0.0, metavar="P",
                         help="twin phantoms only: share of samples replaced by the RA case's joint regions "
                              "on its healthy twin (RA) or the reverse (normal); not published; default 0")
+    parser.add_argument("--select-by", choices=("auc", "pointing"), default="auc",
+                        help="epoch-selection score: validation AUC (default) or, for phantoms with ground "
+                             "truth, the validation pointing game of Grad-CAM and SHAP (not published)")
+    parser.add_argument("--select-cases", type=int, default=40, metavar="N",
+                        help="validation RA phantoms scored per epoch with --select-by pointing (default 40)")
     parser.add_argument("--init", type=Path, default=None, metavar="MODEL_DIR",
                         help="start from this model folder's weights (fine-tuning; same --arch)")
     parser.add_argument("--max-minutes", type=float, default=None,
@@ -117,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             precision=args.precision, max_minutes=args.max_minutes,
             dropout_warmup=args.dropout_warmup, augment_p=args.augment_p,
             window_jitter_p=args.window_jitter, init=args.init, lesion_swap_p=args.lesion_swap,
+            select_by=args.select_by, select_cases=args.select_cases,
             max_per_class=args.max_per_class, synthetic=args.synthetic, command=command_line(args),
             progress=not args.quiet,
         )

@@ -39,14 +39,21 @@ def load_cases(data: str | Path, n: int, *, min_severity: int = 2, seed: int = 0
 
     Cases are drawn in a seeded random order, so ``--n`` smaller than the set is a fair sample.
     """
+    from ra_desktop.train.data import discover
+
+    return cases_from_samples(discover(data).samples, n, min_severity=min_severity, seed=seed, config=config)
+
+
+def cases_from_samples(samples: Sequence[Any], n: int, *, min_severity: int = 2, seed: int = 0,
+                       config: Any = None) -> list[Case]:
+    """:func:`load_cases` over given samples (``.path``, ``.label``), e.g. a validation split."""
     from PIL import Image
 
     from ra_desktop.io import load_radiograph
     from ra_desktop.phantom import load_ground_truth
     from ra_desktop.preprocess import prepare
-    from ra_desktop.train.data import discover
 
-    samples = [s for s in discover(data).samples if s.label == 1]
+    samples = [s for s in samples if s.label == 1]
     order = np.random.default_rng(seed).permutation(len(samples))
     cases: list[Case] = []
     for i in order:
@@ -59,6 +66,25 @@ def load_cases(data: str | Path, n: int, *, min_severity: int = 2, seed: int = 0
         mask = np.asarray(Image.open(gt["mask_path"])) if gt.get("mask_path") else None
         cases.append(Case(Path(samples[i].path).name, x, geometry, gt, mask))
     return cases
+
+
+def case_lesion(case: Case) -> np.ndarray:
+    """The case's lesion region in image space (see the module docstring)."""
+    H, W = case.geometry.image_shape
+    return lesion_mask(case.ground_truth, (H, W), mask=case.mask, dilate_px=max(1, round(0.01 * max(H, W))))
+
+
+def pointing_rates(model: Any, cases: Sequence[Case], maps: dict[str, Callable],
+                   lesions: Sequence[np.ndarray] | None = None) -> dict[str, float]:
+    """Pointing-game hit rate per method only (cheap: no deletion curves); ``lesions`` may be
+    precomputed :func:`case_lesion` masks."""
+    hits = {name: 0 for name in maps}
+    for k, case in enumerate(cases):
+        lesion = lesions[k] if lesions is not None else case_lesion(case)
+        for name, fn in maps.items():
+            im = case.geometry.map_to_image(np.asarray(fn(model, case.x), dtype=np.float32))
+            hits[name] += F.pointing_hit(im, lesion)
+    return {name: h / len(cases) if cases else float("nan") for name, h in hits.items()}
 
 
 def default_maps(model: Any, seed: int = 0) -> dict[str, Callable[[Any, np.ndarray], np.ndarray]]:
@@ -109,8 +135,7 @@ def evaluate(model: Any, cases: Sequence[Case], *, maps: dict[str, Callable] | N
     rand_checks: dict[str, list[dict[str, Any]]] = {m: [] for m in maps}
     for ci, case in enumerate(cases):
         check(cancel)
-        H, W = case.geometry.image_shape
-        lesion = lesion_mask(case.ground_truth, (H, W), mask=case.mask, dilate_px=max(1, round(0.01 * max(H, W))))
+        lesion = case_lesion(case)
         row: dict[str, Any] = {"case": case.name, "severity": case.ground_truth.get("severity"),
                                "lesion_area_share": float(lesion[case.geometry.seen_mask()].mean())}
         rnd = F.random_order_auc(model.predict_proba, case.x, steps=steps, seed=seed + ci, insertion=insertion)

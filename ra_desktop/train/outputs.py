@@ -93,7 +93,7 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
         "seeds": {"python": opts.seed, "numpy": opts.seed, "torch": opts.seed, "split": opts.seed,
                   "augmentation": f"numpy default_rng([{opts.seed}, epoch, index])"},
         "epochs_requested": opts.epochs, "epochs_run": state["epoch"], "best_epoch": best["epoch"],
-        "early_stopping": {"monitor": "validation AUC", "patience": opts.patience, "stopped": state["stopped"]},
+        "early_stopping": {"monitor": _monitor(opts), "patience": opts.patience, "stopped": state["stopped"]},
         "batch_size": opts.batch_size, "learning_rate": opts.lr, "optimizer": "Adam",
         "loss": "cross-entropy with inverse-frequency class weights",
         "augmentation": f"with probability {opts.augment_p:g} per image one of rotate (±45°) / "
@@ -150,6 +150,13 @@ def _write_logs(out: Path, history: list[dict], skipped: list[dict], missing: li
             w.writerow({k: ("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
                         for k, v in row.items()})
     write_json(out / "training_log.json", {"epochs": history, "skipped_files": skipped, "missing_files": missing})
+
+
+def _monitor(opts) -> str:
+    if opts.select_by == "pointing":
+        return (f"validation pointing game (mean of Grad-CAM and SHAP hit rates on up to {opts.select_cases} "
+                "RA phantoms of severity >= 2; not published), then validation AUC, then validation loss")
+    return "validation AUC"
 
 
 def _describe_init(init: Path | None) -> str:

@@ -1,5 +1,5 @@
 """The training loop: Adam, class-weighted loss, AMP on CUDA, DDP under torchrun, early stopping on
-validation AUC, a checkpoint every epoch, and a complete model folder at the end (rank 0 only)."""
+validation AUC (or the validation pointing game, ``pointing.py``), a checkpoint every epoch, and a complete model folder at the end (rank 0 only)."""
 from __future__ import annotations
 
 import math
@@ -53,6 +53,8 @@ class TrainOptions:
     window_jitter_p: float = 0.0  # share that also get a random intensity window (not published)
     init: Path | None = None  # start from this model folder's weights (same architecture)
     lesion_swap_p: float = 0.0  # share of twin-phantom samples replaced by a lesion swap (lesion_swap.py)
+    select_by: str = "auc"  # auc | pointing: the epoch-selection score (pointing.py)
+    select_cases: int = 40  # validation RA phantoms scored per epoch when select_by == "pointing"
 
 
 class CachedImages(Dataset):
@@ -247,8 +249,23 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
     val_dl = _loader(CachedImages(val_c, opts.preprocess, False, opts.seed), opts.batch_size, info,
                      opts.seed, False, opts.workers)[0] if len(val_c) else None
 
+    pointing = None
+    if opts.select_by == "pointing":
+        from ra_desktop.model.registry import architecture_info
+        from ra_desktop.train.pointing import ValidationPointing
+
+        pointing = ValidationPointing(val_c.samples, opts.preprocess,
+                                      architecture_info(opts.arch).gradcam_target_layer, opts.select_cases, opts.seed)
+        if not len(pointing):
+            raise DataError("--select-by pointing needs RA phantoms of severity >= 2 with ground truth "
+                            "in the validation split; none found")
+        _say(info, f"epoch selection: pointing game on {len(pointing)} validation RA phantoms")
+    elif opts.select_by != "auc":
+        raise DataError(f"--select-by must be auc or pointing, not {opts.select_by!r}")
+
     split = {"train": [str(s.path) for s in train_c.samples], "val": [str(s.path) for s in val_c.samples]}
-    state = {"epoch": 0, "history": [], "best": {"score": [-math.inf, -math.inf], "epoch": 0}, "bad_epochs": 0, "stopped": False}
+    state = {"epoch": 0, "history": [], "best": {"score": [-math.inf] * (3 if pointing else 2), "epoch": 0},
+             "bad_epochs": 0, "stopped": False}
     best_weights = ckpt.cpu_state_dict(model)
     if opts.resume:
         saved, saved_best = ckpt.load(opts.out, map_location="cpu")
@@ -300,9 +317,15 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
             row["val_auc"] = roc_auc(val_y, val_p)
             row["val_accuracy_at_0.5"] = float(np.mean((val_p >= 0.5) == (val_y == 1))) if len(val_y) else math.nan
         # Early-stopping score: validation AUC, ties (AUC saturates on small sets) broken by the
-        # lower validation loss; without a usable validation set the latest epoch wins.
+        # lower validation loss; without a usable validation set the latest epoch wins. With
+        # --select-by pointing the validation pointing game comes first (every rank computes it,
+        # so all agree on stopping).
         auc = row.get("val_auc", math.nan)
         score = [auc if math.isfinite(auc) else -math.inf, -row.get("val_loss", -epoch)]
+        if pointing is not None:
+            rates = pointing(model)
+            row.update({"val_pointing_gradcam": rates["gradcam"], "val_pointing_shap": rates["shap"]})
+            score = [rates["mean"], *score]
         state["history"].append(row)
         improved = score > state["best"]["score"]
         if improved:
@@ -345,5 +368,7 @@ def _epoch_line(row: dict, improved: bool) -> str:
     parts = [f"epoch {row['epoch']}", f"loss {row['train_loss']:.4f}", f"train AUC {row['train_auc']:.3f}"]
     if "val_loss" in row:
         parts += [f"val loss {row['val_loss']:.4f}", f"val AUC {row['val_auc']:.3f}"]
+    if "val_pointing_gradcam" in row:
+        parts.append(f"val pointing Grad-CAM {row['val_pointing_gradcam']:.2f} SHAP {row['val_pointing_shap']:.2f}")
     parts.append(f"{row['images_per_s']:.1f} img/s")
     return " | ".join(parts) + ("  *best*" if improved else "")

@@ -82,3 +82,17 @@ class StageResult:
     elapsed_ms: float = 0.0
     status: str = STAGE_OK
     message: str = ""
+
+
+def probability_texts(probability: float, threshold: float, *, percent: bool = False,
+                      decimals: int = 2) -> tuple[str, str]:
+    """P(RA) and the decision threshold as text, with just enough decimals that the printed
+    numbers compare the way the real ones do: a threshold of 0.9977 must not read "1.00" beside a
+    positive 0.998, nor "0.998 ≥ 0.998". ``percent`` prints both as percentages (no sign).
+    """
+    scale = 100.0 if percent else 1.0
+    p, t = probability * scale, threshold * scale
+    d = decimals
+    while d < 6 and p != t and (round(p, d) == round(t, d) or (round(p, d) >= round(t, d)) != (p >= t)):
+        d += 1
+    return f"{p:.{d}f}", f"{t:.{d}f}"

@@ -112,6 +112,32 @@ def test_out_of_distribution_is_a_warning():
     assert "distance 7.50 ≥ threshold 5.00" in pdf_text(render_pdf(report))[0]
 
 
+@pytest.mark.parametrize("p, t, expected", [
+    (0.734, 0.5, "RA probability 0.73 ≥ threshold 0.50"),
+    # A high threshold set on twins (model 1.2.0: 0.9977) must not print as 1.00 beside 0.998.
+    (0.99805, 0.99775, "RA probability 0.9980 ≥ threshold 0.9978"),
+    (0.9976, 0.99775, "RA probability 0.9976 < threshold 0.9978"),
+    (0.5004, 0.5, "RA probability 0.5004 ≥ threshold 0.5000"),
+])
+def test_probability_and_threshold_print_with_decimals_that_compare_truly(p, t, expected):
+    report = build_report(make_input(probability=p, threshold=t, label="RA" if p >= t else "normal"), now=NOW)
+    assert expected in pdf_text(render_pdf(report))[0]
+
+
+def test_probability_texts_keep_the_order_of_the_numbers():
+    from ra_desktop.results import probability_texts
+
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        t = float(rng.choice([rng.random(), 1 - 10 ** -rng.uniform(1, 4), 10 ** -rng.uniform(1, 4)]))
+        p = float(np.clip(t + rng.normal(0, 10 ** -rng.uniform(1, 5)), 0, 1))
+        for percent in (False, True):
+            a, b = probability_texts(p, t, percent=percent)
+            if p != t and abs(p - t) > 1e-5:
+                assert (float(a) >= float(b)) == (p >= t) and a != b, (p, t, a, b)
+    assert probability_texts(0.9995, 0.9977, percent=True, decimals=0) == ("100.0", "99.8")
+
+
 def test_signoff_printed_when_present():
     so = {"reader": "Dr Who", "verdict": "disagree", "reader_note": "Looks like OA at DIP", "signed_at": 0.0}
     text, _ = pdf_text(render_pdf(build_report(make_input(), signoff=so, now=NOW)))

@@ -56,9 +56,12 @@ def _text(rec: dict[str, Any]) -> str:
     ood = ""
     if "ood" in rec and not rec["ood"]["in_distribution"]:
         ood = "  WARNING: unlike the training images (out of distribution)"
+    from ra_desktop.results import probability_texts
+
+    texts = probability_texts(rec["probability"], rec["threshold"], decimals=3)
     return (
-        f"{rec['file']}: P(RA)={rec['probability']:.3f} -> {rec['label']} "
-        f"(threshold {rec['threshold']:.2f}; {rec['model_name']} {rec['model_version']}) "
+        f"{rec['file']}: P(RA)={texts[0]} -> {rec['label']} "
+        f"(threshold {texts[1]}; {rec['model_name']} {rec['model_version']}) "
         f"load {t.get('load', 0):.0f} ms, preprocess {t.get('preprocess', 0):.0f} ms, "
         f"inference {t.get('inference', 0):.0f} ms{ood}"
     )

@@ -191,7 +191,10 @@ def _analysis(args: argparse.Namespace, state: dict[str, Any]) -> str:
     state["result"] = result
     t = result.timings_ms
     times = ", ".join(f"{k} {t[k]:.0f} ms" for k in ("inference", *methods) if k in t)
-    return f"P(RA)={result.probability:.3f} -> {result.label} (threshold {result.threshold:.2f}); {times}"
+    from ra_desktop.results import probability_texts
+
+    p_text, t_text = probability_texts(result.probability, result.threshold, decimals=3)
+    return f"P(RA)={p_text} -> {result.label} (threshold {t_text}); {times}"
 
 
 def _report(args: argparse.Namespace, state: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from ra_desktop.render.compose import display_grey, fit_long_side, overlay_rgb
 from ra_desktop.render.overlay import colorbar
 from ra_desktop.report.adapt import from_case
 from ra_desktop.report.deidentify import deidentify
+from ra_desktop.results import probability_texts
 from ra_desktop.report.metrics_text import metric_rows
 from ra_desktop.report.model import (
     OVERLAY_CAPTION, REMOVED, SYNTHETIC_NOTICE, ColourBarData, Finding, ReportImage, ReportInput,
@@ -89,9 +90,8 @@ def _patient_table(inp: ReportInput, deidentify: bool) -> Table:
 def _finding(inp: ReportInput) -> Finding:
     positive = inp.probability >= inp.threshold
     cmp = "≥" if positive else "<"
-    # Two decimals unless that would print "0.50 ≥ 0.50": then three, so the comparison reads true.
-    d = 3 if round(inp.probability, 2) == round(inp.threshold, 2) else 2
-    sentence = (f"RA probability {inp.probability:.{d}f} {cmp} threshold {inp.threshold:.{d}f}: "
+    p_text, t_text = probability_texts(inp.probability, inp.threshold)  # decimals so the comparison reads true
+    sentence = (f"RA probability {p_text} {cmp} threshold {t_text}: "
                 f"model label \u201c{inp.label}\u201d")
     if inp.ood is None:
         ood_text, warn = "not available (this model has no out-of-distribution statistics)", False

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QRadioButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
+from ra_desktop.results import probability_texts
 from ra_desktop.worklist import CaseRow
 
 
@@ -49,8 +50,10 @@ class ProbabilityBar(QWidget):
             p.setPen(QPen(QColor("#ffffff"), 2))
             p.drawLine(int(x), int(bar.top() - 3), int(x), int(bar.bottom() + 3))
             p.setFont(QFont(self.font().family(), 8))
+            t_text = probability_texts(self.probability if self.probability is not None else self.threshold,
+                                       self.threshold, percent=True, decimals=0)[1]
             p.drawText(QRectF(x - 60, bar.bottom() + 1, 120, 12), Qt.AlignmentFlag.AlignCenter,
-                       f"threshold {self.threshold * 100:.0f}%")
+                       f"threshold {t_text}%")
         p.end()
 
 
@@ -196,7 +199,9 @@ class FindingsPanel(QWidget):
             self.label_label.setProperty("kind", "none")
             self.ood_label.setText("")
         else:
-            self.prob_label.setText(f"P(RA): {p * 100:.1f}%")
+            p_text = probability_texts(p, threshold, percent=True, decimals=1)[0] if threshold is not None \
+                else f"{p * 100:.1f}"
+            self.prob_label.setText(f"P(RA): {p_text}%")
             self.label_label.setText(str(label))
             self.label_label.setProperty("kind", "ra" if label == "RA" else "normal")
             if ood is None:

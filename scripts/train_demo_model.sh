@@ -6,8 +6,13 @@
 #   STAGE = base     -> 1.0.0: VGG8 from scratch on WORK_DIR/train -> WORK_DIR/base
 #   STAGE = finetune -> 1.1.0: base fine-tuned on the twins with window jitter and lesion swap
 #                       -> WORK_DIR/model, evaluated into WORK_DIR/eval
+#   STAGE = refine   -> 1.2.0: 1.1.0 fine-tuned again, the epoch picked by the validation pointing
+#                       game (--select-by pointing) -> WORK_DIR/refined, evaluated into
+#                       WORK_DIR/eval_refined (held-out set and the fresh set)
 # 1.1.0 as shipped was fine-tuned from the shipped 1.0.0 weights (sha256 cac00c3e…, generator 1.0
-# phantoms); a base rebuilt here sees generator 1.1 phantoms, so it is comparable, not identical.
+# phantoms), and 1.2.0 from the shipped 1.1.0 (sha256 6ad5b095…); a base rebuilt here sees
+# generator 1.2 phantoms, so it is comparable, not identical. Generator 1.2 draws the same pixels
+# as 1.1; its ground truth adds the CMC joints (lesion regions and swap masks include them).
 set -euo pipefail
 STAGE=$1; WORK=$2; shift 2
 RA="${RA:-python3 -m ra_desktop}"
@@ -20,6 +25,7 @@ case "$STAGE" in
     $RA phantom --n 1000 --seed 1 --size 1500 --out "$WORK/train" --workers "$JOBS" --quiet
     $RA phantom --n 1000 --seed 2 --size 1500 --out "$WORK/twins" --twins --workers "$JOBS" --quiet
     $RA phantom --n 400 --seed 500000 --size 1800 --out "$WORK/test" --workers "$JOBS" --quiet
+    $RA phantom --n 160 --seed 510000 --size 1800 --out "$WORK/fresh" --workers "$JOBS" --quiet
     ;;
   base)
     $RA train "$WORK/train" --out "$WORK/base" --version 1.0.0 --epochs 40 --patience 8 \
@@ -38,5 +44,17 @@ case "$STAGE" in
         | tee "$WORK/eval/explain_table.txt"
     python3 scripts/model_checks.py "$WORK/model" --test "$WORK/test" --out "$WORK/eval"
     ;;
-  *) echo "unknown stage $STAGE (data|base|finetune)" >&2; exit 2 ;;
+  refine)
+    $RA train "$WORK/twins" --out "$WORK/refined" --version 1.2.0 --epochs 8 --patience 4 \
+        --window-jitter 0.5 --lesion-swap 1.0 --select-by pointing --select-cases 40 \
+        --init "${INIT:-$WORK/model}" --max-minutes 50 "${COMMON[@]}" "$@"
+    rm -rf "$WORK/refined/checkpoint"
+    $RA evaluate "$WORK/refined" "$WORK/test" --out "$WORK/eval_refined"
+    for set in test fresh; do
+      $RA explain-eval "$WORK/refined" "$WORK/$set" --n 40 --json "$WORK/eval_refined/explain_$set.json" \
+          | tee "$WORK/eval_refined/explain_table_$set.txt"
+    done
+    python3 scripts/model_checks.py "$WORK/refined" --test "$WORK/test" --out "$WORK/eval_refined"
+    ;;
+  *) echo "unknown stage $STAGE (data|base|finetune|refine)" >&2; exit 2 ;;
 esac

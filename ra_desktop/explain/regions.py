@@ -3,8 +3,9 @@
 Joint positions are known for phantoms (ground truth JSON: ``joints[name] = {"center": [x, y],
 "radius_px": r, "severity": s, ...}``, image pixel coordinates). A joint region is the disc of
 ``radius_px`` around its centre; the wrist is the union of the radiocarpal, intercarpal, ulnar
-styloid and carpometacarpal (CMC1-5, generator 1.2+) discs, as in the Sharp/van der Heijde wrist. For a real radiograph nothing says where the joints are, so the summary falls back
-to a 4×4 grid named "row r, col c" — never an anatomical name the software cannot back up.
+styloid and carpometacarpal (CMC1-5, generator 1.2+) discs, as in the Sharp/van der Heijde wrist.
+For a real radiograph nothing says where the joints are, so the summary falls back to a 4×4 grid
+named "row r, col c" — never an anatomical name the software cannot back up.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ FINGER_JOINTS: tuple[str, ...] = (
     "MCP1", "MCP2", "MCP3", "MCP4", "MCP5", "IP1", "PIP2", "PIP3", "PIP4", "PIP5",
     "DIP2", "DIP3", "DIP4", "DIP5",
 )
-WRIST_PARTS: tuple[str, ...] = ("radiocarpal", "intercarpal", "ulnar_styloid", "CMC1", "CMC2", "CMC3", "CMC4", "CMC5")
+WRIST_PARTS: tuple[str, ...] = ("radiocarpal", "intercarpal", "ulnar_styloid",
+                                 "CMC1", "CMC2", "CMC3", "CMC4", "CMC5")
 #: Reported region -> the ground-truth joints it is made of.
 REGION_JOINTS: dict[str, tuple[str, ...]] = {
     **{j: (j,) for j in FINGER_JOINTS}, "wrist": WRIST_PARTS,

@@ -18,7 +18,8 @@ from ra_desktop.phantom.lesions import (CMC_JOINTS, GT_JOINT_NAMES, JOINT_NAMES,
                                         sample_plan)
 from ra_desktop.phantom.render import MAX_VALUE, render
 
-GENERATOR_VERSION = "1.2"  # 1.1: separate disease/anatomy streams, twins; 1.2: CMC joints in the ground truth (same pixels)
+# 1.1: separate disease/anatomy streams, twins; 1.2: CMC joints in the ground truth (same pixels)
+GENERATOR_VERSION = "1.2"
 DEFAULT_SIZE = 2000
 ASPECT = 0.8  # width / height (a portrait 24x30 cm detector field)
 

@@ -52,7 +52,9 @@ class ProbabilityBar(QWidget):
             p.setFont(QFont(self.font().family(), 8))
             t_text = probability_texts(self.probability if self.probability is not None else self.threshold,
                                        self.threshold, percent=True, decimals=0)[1]
-            p.drawText(QRectF(x - 60, bar.bottom() + 1, 120, 12), Qt.AlignmentFlag.AlignCenter,
+            # Centred under the mark, but kept inside the widget: a 99.8 % threshold sits at the edge.
+            left = min(max(x - 60, 0.0), self.width() - 120.0)
+            p.drawText(QRectF(left, bar.bottom() + 1, 120, 12), Qt.AlignmentFlag.AlignCenter,
                        f"threshold {t_text}%")
         p.end()
 

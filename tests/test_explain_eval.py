@@ -37,6 +37,23 @@ def test_cli_writes_table_and_json(tmp_path, phantoms, capsys):
     assert g["deletion_ratio"] > 0 and "insertion_auc" not in g
     assert len(g["randomisation"]["full_spearman"]) == 1
     assert summary["model"]["sha256"] and summary["cases"][0]["severity"] >= 2
+    assert summary["cases_without_cmc_ground_truth"] == 0 and "generator < 1.2" not in table
+
+
+def test_cli_says_when_ground_truth_predates_the_cmc_joints(tmp_path, phantoms, capsys):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(phantoms, old)
+    for gt_file in (old / "ground_truth").glob("*.json"):  # as generator 1.1 wrote it
+        gt = json.loads(gt_file.read_text())
+        gt["joints"] = {k: v for k, v in gt["joints"].items() if not k.startswith("CMC")}
+        gt_file.write_text(json.dumps(gt))
+    out = tmp_path / "eval.json"
+    assert main(["explain-eval", str(make_tiny_model_folder(tmp_path)), str(old), "--n", "2", "--steps", "4",
+                 "--no-insertion", "--randomisation-cases", "0", "--json", str(out)]) == 0
+    assert "2 of 2 cases have ground truth from phantom generator < 1.2" in capsys.readouterr().out
+    assert json.loads(out.read_text())["cases_without_cmc_ground_truth"] == 2
 
 
 def test_cli_reports_missing_data(tmp_path, capsys):

@@ -61,7 +61,15 @@ def run(args: argparse.Namespace) -> int:
     summary["model"] = {"name": model.manifest.name, "version": model.manifest.version,
                         "sha256": model.manifest.weights_sha256, "directory": str(args.model_dir)}
     summary["data"] = str(args.data)
+    # Generator < 1.2 ground truth has no CMC joints: its wrist region is smaller, so its numbers
+    # are not comparable with newer data (the images themselves are the same).
+    old = sum(1 for c in cases if "CMC1" not in (c.ground_truth.get("joints") or {}))
+    summary["cases_without_cmc_ground_truth"] = old
     print(format_table(summary))
+    if old:
+        print(f"note: {old} of {len(cases)} cases have ground truth from phantom generator < 1.2 (no CMC joints in "
+              "the wrist region); regenerate the set with `ra-desktop phantom` (same seed, same pixels) to compare "
+              "with newer numbers")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(_clean(summary), indent=1))

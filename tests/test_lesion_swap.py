@@ -46,6 +46,25 @@ def test_swap_changes_only_the_joint_regions_and_labels_by_them(twins_cache):
     assert labels == {0, 1}
 
 
+def test_mean_background_is_the_same_for_both_labels(twins_cache):
+    pair = next(iter(lesion_swap.find_pairs(twins_cache.samples, twins_cache.units[0].shape).values()))
+    units = twins_cache.units
+    outside, core = pair.mask == 0, pair.mask == 1
+    mean = 0.5 * (units[pair.ra] + units[pair.normal])
+    by_label = {}
+    for seed in range(8):
+        img, label = lesion_swap.swap(units, pair, np.random.default_rng(seed), outside="mean")
+        by_label[label] = img
+        assert np.allclose(img[outside], mean[outside])  # nothing outside tells the labels apart
+        assert np.allclose(img[core], (units[pair.ra] if label == 1 else units[pair.normal])[core])
+        # Same draws as the default background: the label sequence does not depend on it.
+        assert label == lesion_swap.swap(units, pair, np.random.default_rng(seed))[1]
+    assert set(by_label) == {0, 1}
+    assert np.array_equal(by_label[0][outside], by_label[1][outside])
+    with pytest.raises(ValueError, match="outside"):
+        lesion_swap.swap(units, pair, np.random.default_rng(0), outside="blur")
+
+
 def test_joint_region_mask_covers_only_diseased_joints():
     gt = {"image_shape": [100, 80], "joints": {
         "MCP2": {"center": [20, 30], "radius_px": 5, "severity": 2},

@@ -50,8 +50,10 @@ def test_pointing_rates_count_a_hit_and_a_miss(twins):
 def test_train_selects_the_epoch_by_validation_pointing(twins, tmp_path):
     out = tmp_path / "model"
     assert main(["train", str(twins), "--arch", "vgg8", "--out", str(out), "--epochs", "3", "--seed", "1",
-                 "--val-fraction", "0.5", "--select-by", "pointing", "--patience", "5", *FAST]) == 0
+                 "--val-fraction", "0.5", "--select-by", "pointing", "--patience", "5",
+                 "--lesion-swap", "1.0", "--swap-outside", "mean", *FAST]) == 0
     training = json.loads((out / "manifest.json").read_text())["training"]
+    assert "lesion swap" in training["augmentation"] and "mean of both twins" in training["augmentation"]
     assert training["early_stopping"]["monitor"].startswith("validation pointing game")
     hist = json.loads((out / "training_log.json").read_text())
     hist = hist["epochs"]

@@ -51,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lesion-swap", type=float, default=0.0, metavar="P",
                         help="twin phantoms only: share of samples replaced by the RA case's joint regions "
                              "on its healthy twin (RA) or the reverse (normal); not published; default 0")
+    parser.add_argument("--swap-outside", choices=("twin", "mean"), default="twin",
+                        help="lesion swap background: the other twin (default) or the mean of both twins, "
+                             "the same for both labels")
     parser.add_argument("--select-by", choices=("auc", "pointing"), default="auc",
                         help="epoch-selection score: validation AUC (default) or, for phantoms with ground "
                              "truth, the validation pointing game of Grad-CAM and SHAP (not published)")
@@ -122,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             precision=args.precision, max_minutes=args.max_minutes,
             dropout_warmup=args.dropout_warmup, augment_p=args.augment_p,
             window_jitter_p=args.window_jitter, init=args.init, lesion_swap_p=args.lesion_swap,
-            select_by=args.select_by, select_cases=args.select_cases,
+            swap_outside=args.swap_outside, select_by=args.select_by, select_cases=args.select_cases,
             max_per_class=args.max_per_class, synthetic=args.synthetic, command=command_line(args),
             progress=not args.quiet,
         )

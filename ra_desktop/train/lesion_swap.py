@@ -76,9 +76,26 @@ def find_pairs(samples: list[Sample], shape: tuple[int, int]) -> dict[int, TwinP
     return pairs
 
 
-def swap(units: list[np.ndarray], pair: TwinPair, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """A blended image and its label: RA regions on the healthy twin (1), or the reverse (0)."""
+OUTSIDE = ("twin", "mean")
+
+
+def swap(units: list[np.ndarray], pair: TwinPair, rng: np.random.Generator,
+         outside: str = "twin") -> tuple[np.ndarray, int]:
+    """A blended image and its label: RA regions (1) or healthy regions (0) on a background.
+
+    ``outside="twin"``: the background is the other twin (RA regions on the healthy twin, or the
+    reverse). Narrowing moves the bones beyond a diseased joint, so that background is then
+    anti-correlated with the label. ``outside="mean"``: the background is the mean of both twins,
+    the same for both labels, so nothing outside the regions carries the label, and the seams at
+    the regions' edges are alike for both.
+    """
+    if outside not in OUTSIDE:
+        raise ValueError(f"outside must be one of {OUTSIDE}, not {outside!r}")
     ra, normal, m = units[pair.ra], units[pair.normal], pair.mask
-    if rng.random() < 0.5:
-        return (m * ra + (1.0 - m) * normal).astype(np.float32), 1
-    return (m * normal + (1.0 - m) * ra).astype(np.float32), 0
+    label = int(rng.random() < 0.5)
+    inside = ra if label else normal
+    if outside == "twin":
+        background = normal if label else ra
+    else:
+        background = 0.5 * (ra + normal)
+    return (m * inside + (1.0 - m) * background).astype(np.float32), label

@@ -103,7 +103,9 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
                            if opts.window_jitter_p else "")
                         + (f"; twin phantoms replaced with probability {opts.lesion_swap_p:g} by a lesion swap "
                            "(the diseased joints' regions blended between an RA case and its healthy twin, "
-                           "labelled by the regions; not published)" if opts.lesion_swap_p else ""),
+                           "labelled by the regions"
+                           + ("; the background outside them is the mean of both twins" if opts.swap_outside == "mean"
+                              else "") + "; not published)" if opts.lesion_swap_p else ""),
         "initial_weights": _describe_init(opts.init),
         "dropout_warmup_epochs": opts.dropout_warmup,
         "val_fraction": opts.val_fraction,

@@ -53,6 +53,7 @@ class TrainOptions:
     window_jitter_p: float = 0.0  # share that also get a random intensity window (not published)
     init: Path | None = None  # start from this model folder's weights (same architecture)
     lesion_swap_p: float = 0.0  # share of twin-phantom samples replaced by a lesion swap (lesion_swap.py)
+    swap_outside: str = "twin"  # the swap's background: the other twin, or the mean of both (lesion_swap.swap)
     select_by: str = "auc"  # auc | pointing: the epoch-selection score (pointing.py)
     select_cases: int = 40  # validation RA phantoms scored per epoch when select_by == "pointing"
 
@@ -62,11 +63,12 @@ class CachedImages(Dataset):
     its resumption see the same augmented images whatever the worker count."""
 
     def __init__(self, cache: UnitCache, config: PreprocessConfig, augment: bool, seed: int, augment_p: float = 1.0,
-                 window_jitter_p: float = 0.0, swap_pairs: dict | None = None, swap_p: float = 0.0):
+                 window_jitter_p: float = 0.0, swap_pairs: dict | None = None, swap_p: float = 0.0,
+                 swap_outside: str = "twin"):
         self.units, self.labels = cache.units, cache.labels
         self.config, self.augment, self.seed, self.epoch = config, augment, seed, 0
         self.augment_p, self.window_jitter_p = augment_p, window_jitter_p
-        self.swap_pairs, self.swap_p = swap_pairs or {}, swap_p
+        self.swap_pairs, self.swap_p, self.swap_outside = swap_pairs or {}, swap_p, swap_outside
 
     def __len__(self) -> int:
         return len(self.units)
@@ -75,7 +77,7 @@ class CachedImages(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augment else None
         unit, label = self.units[i], int(self.labels[i])
         if rng is not None and self.swap_p > 0 and i in self.swap_pairs and rng.random() < self.swap_p:
-            unit, label = lesion_swap.swap(self.units, self.swap_pairs[i], rng)
+            unit, label = lesion_swap.swap(self.units, self.swap_pairs[i], rng, self.swap_outside)
         return torch.from_numpy(model_input(unit, self.config, rng, self.augment_p, self.window_jitter_p)), label, i
 
 
@@ -244,7 +246,8 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
             raise DataError("--lesion-swap needs twin phantoms (ra-desktop phantom --twins); none found")
         _say(info, f"lesion swap: {len(pairs) // 2} twin pairs, p = {opts.lesion_swap_p:g}")
     train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed, augment_p=opts.augment_p,
-                            window_jitter_p=opts.window_jitter_p, swap_pairs=pairs, swap_p=opts.lesion_swap_p)
+                            window_jitter_p=opts.window_jitter_p, swap_pairs=pairs, swap_p=opts.lesion_swap_p,
+                            swap_outside=opts.swap_outside)
     train_dl, train_sampler = _loader(train_ds, opts.batch_size, info, opts.seed, True, opts.workers)
     val_dl = _loader(CachedImages(val_c, opts.preprocess, False, opts.seed), opts.batch_size, info,
                      opts.seed, False, opts.workers)[0] if len(val_c) else None

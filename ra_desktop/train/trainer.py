@@ -1,5 +1,6 @@
 """The training loop: Adam, class-weighted loss, AMP on CUDA, DDP under torchrun, early stopping on
-validation AUC (or the validation pointing game, ``pointing.py``), a checkpoint every epoch, and a complete model folder at the end (rank 0 only)."""
+validation AUC (or the validation pointing game, ``pointing.py``), a checkpoint every epoch, and a
+complete model folder at the end (rank 0 only)."""
 from __future__ import annotations
 
 import math

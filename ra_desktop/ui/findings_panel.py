@@ -50,8 +50,9 @@ class ProbabilityBar(QWidget):
             p.setPen(QPen(QColor("#ffffff"), 2))
             p.drawLine(int(x), int(bar.top() - 3), int(x), int(bar.bottom() + 3))
             p.setFont(QFont(self.font().family(), 8))
-            t_text = probability_texts(self.probability if self.probability is not None else self.threshold,
-                                       self.threshold, percent=True, decimals=0)[1]
+            # Enough decimals to compare with the shown P(RA); without one, one decimal (99.8, not 100).
+            t_text = (probability_texts(self.probability, self.threshold, percent=True, decimals=0)[1]
+                      if self.probability is not None else f"{self.threshold * 100:.1f}")
             # Centred under the mark, but kept inside the widget: a 99.8 % threshold sits at the edge.
             left = min(max(x - 60, 0.0), self.width() - 120.0)
             p.drawText(QRectF(left, bar.bottom() + 1, 120, 12), Qt.AlignmentFlag.AlignCenter,

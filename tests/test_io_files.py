@@ -31,6 +31,25 @@ def test_folder_walk_skips_hidden_and_non_images_and_is_sorted(tmp_path):
     assert found == [p.relative_to(tmp_path).as_posix() for p in iter_image_files([tmp_path])]
 
 
+def test_phantom_ground_truth_folders_hold_no_cases(tmp_path):
+    # `ra-desktop predict resources/demo` used to analyse the 12 lesion masks as radiographs.
+    _png(tmp_path / "RA" / "p_1.png")
+    _png(tmp_path / "ground_truth" / "p_1_mask.png")
+    _png(tmp_path / "site" / "ground_truth" / "p_2_mask.png")
+    assert [p.name for p in iter_image_files(tmp_path)] == ["p_1.png"]
+    # Named explicitly, the folder is read: the user asked for it.
+    assert [p.name for p in iter_image_files(tmp_path / "ground_truth")] == ["p_1_mask.png"]
+
+
+def test_demo_folder_yields_exactly_its_cases():
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent.parent / "resources" / "demo"
+    rows = (demo / "labels.csv").read_text().splitlines()[1:]
+    assert sorted(p.relative_to(demo).as_posix() for p in iter_image_files(demo)) == sorted(
+        r.split(",")[0] for r in rows)
+
+
 def test_not_recursive(tmp_path):
     _png(tmp_path / "a.png")
     _png(tmp_path / "sub" / "b.png")

@@ -18,6 +18,9 @@ _NON_IMAGE_SUFFIXES = frozenset(
 )
 # Folder-level DICOM index files: DICM preamble but no image.
 _NON_IMAGE_NAMES = frozenset({"dicomdir", "thumbs.db", "desktop.ini"})
+# Sub-folders met while walking that hold no cases: a phantom set's lesion masks and ground truth
+# (ra-desktop phantom). Named explicitly, such a folder is still read.
+_SKIP_SUBFOLDERS = frozenset({"ground_truth"})
 
 
 def iter_image_files(
@@ -29,8 +32,9 @@ def iter_image_files(
     caller reports why it cannot be loaded). In a folder, a file is yielded when its suffix
     is in :data:`SUPPORTED_SUFFIXES`, or when it has another (or no) suffix that is not an
     obvious non-image and its content starts like DICOM (DICOM files often have no suffix or
-    a UID-like name). Hidden files and folders are skipped. Each folder's files come sorted;
-    arguments are followed in the order given and duplicates are dropped.
+    a UID-like name). Hidden files and folders, and ``ground_truth`` sub-folders (phantom masks),
+    are skipped. Each folder's files come sorted; arguments are followed in the order given and
+    duplicates are dropped.
 
     Parameters
     ----------
@@ -59,7 +63,7 @@ def iter_image_files(
 def _walk(folder: Path, recursive: bool) -> list[Path]:
     found: list[Path] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".")] if recursive else []
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_SUBFOLDERS] if recursive else []
         for name in files:
             if not name.startswith(".") and _is_candidate(Path(root) / name):
                 found.append(Path(root) / name)

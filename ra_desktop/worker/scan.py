@@ -20,8 +20,6 @@ from ra_desktop.worklist import NewCase
 
 log = logging.getLogger(__name__)
 
-# Phantom ground-truth folders hold lesion masks and labels beside the demo cases: not cases.
-_SKIP_DIRS = {"ground_truth"}
 
 
 def describe(path: Path) -> NewCase:
@@ -66,8 +64,6 @@ class ScanThread(QThread):
             for path in iter_image_files(self._paths, recursive=True):
                 if self.token.cancelled:
                     break
-                if _SKIP_DIRS & set(path.parts[:-1]):
-                    continue
                 seen += 1
                 if str(path) in self._known:  # opening the same folder again adds only what is new
                     continue

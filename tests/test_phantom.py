@@ -137,7 +137,8 @@ def test_generate_case_anatomy_does_not_depend_on_the_label():
 
 def test_carpal_collapse_narrows_the_cmc_joints_recorded_with_the_wrist():
     """Intercarpal narrowing moves the metacarpal bases onto the distal carpal row, so the ground
-    truth marks CMC1-5 (narrowed or shifted by 1-2 mm) with the intercarpal severity; a healthy wrist leaves them at 0."""
+    truth marks CMC1-5 (narrowed or shifted by 1-2 mm) with the intercarpal severity; a healthy
+    wrist leaves them at 0."""
     from ra_desktop.phantom.anatomy import Frame, build_hand
     from ra_desktop.phantom.lesions import JointLesion, _joint_lesion, sample_plan
 
@@ -154,11 +155,14 @@ def test_carpal_collapse_narrows_the_cmc_joints_recorded_with_the_wrist():
 
     moved = np.hypot(*(offsets(sick) - offsets(plan)).T)
     assert np.all(moved > 0.8), moved  # mm: every CMC joint is narrowed or shifted
-    for seed in (12, 13):  # severity 2-3 cases always have a diseased intercarpal joint or radiocarpal
-        gt = _case(seed, "RA", 2 if seed == 12 else 3).ground_truth
+    diseased = 0
+    for seed, sev in ((12, 2), (13, 3), (14, 2), (15, 3)):
+        gt = _case(seed, "RA", sev).ground_truth
         ic = gt["joints"]["intercarpal"]["severity"]
         assert all(gt["joints"][c]["severity"] == ic for c in CMC_JOINTS)
         if ic:
+            diseased += 1
             assert all(gt["joints"][c]["lesions"] == ["carpal_collapse"] for c in CMC_JOINTS)
+    assert diseased >= 2  # the rule was exercised on diseased wrists, not only healthy ones
     normal = _case(5, "Normal").ground_truth
     assert all(normal["joints"][c]["severity"] == 0 for c in CMC_JOINTS)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QStyledItemDelegate, QHBoxLayout, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget,
 )
 
+from ra_desktop.results import probability_texts
 from ra_desktop.worklist import FAILED, STATUSES, CaseRow
 
 # Status is last so it takes the spare width: a failure reason is the longest text in a row.
@@ -30,7 +31,11 @@ def _date(d: str | None) -> str:
 def result_text(r: CaseRow) -> str:
     if r.probability is None:
         return "—"
-    text = f"{r.label}  {r.probability * 100:.0f}%"
+    # Whole percent unless that hides the comparison: 0.9981 against a 0.9977 threshold is 99.81%,
+    # not a "100%" that reads as certainty.
+    pct = (probability_texts(r.probability, r.threshold, percent=True, decimals=0)[0]
+           if r.threshold is not None else f"{r.probability * 100:.0f}")
+    text = f"{r.label}  {pct}%"
     return text + ("  ⚠ OOD" if r.ood_flag else "")
 
 

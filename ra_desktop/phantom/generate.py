@@ -73,7 +73,7 @@ def _lesion_mask(shape, joints_px: dict, erosions, sp) -> np.ndarray:
         if j["severity"] > 0:
             disk(j["center"][0], j["center"][1], 0.6 * j["radius_px"], GT_JOINT_NAMES.index(name) + 1)
     for st in erosions:
-        disk(st.centre[0] / sp, st.centre[1] / sp, 1.2 * st.radius / sp, JOINT_NAMES.index(st.joint) + 1)
+        disk(st.centre[0] / sp, st.centre[1] / sp, 1.2 * st.radius / sp, GT_JOINT_NAMES.index(st.joint) + 1)
     return mask
 
 

@@ -186,6 +186,40 @@ def test_affine_shortcut_equals_general_head(net, x, monkeypatch):
     np.testing.assert_allclose(fast, slow, atol=1e-5)
 
 
+@pytest.mark.parametrize("grid", [16, 5])  # one player per cell; players straddling pool windows
+def test_window_shortcut_equals_general_head(net, x, monkeypatch, grid):
+    # features.5 is the last conv's ReLU (16×16), then a 2×2 max-pool: tabulated per window.
+    net.eval()
+    fast, cells, info = shap_regions(net, x, "features.5", grid=grid, n_permutations=16, seed=3)
+    assert info["shortcut"] and cells.shape == (16, 16) and len(fast) == grid * grid
+    monkeypatch.setattr("ra_desktop.explain.shap._window_value", lambda *a: None)
+    slow, _, info2 = shap_regions(net, x, "features.5", grid=grid, n_permutations=16, seed=3)
+    assert not info2["shortcut"]
+    np.testing.assert_allclose(fast, slow, atol=1e-5)
+    assert math.isclose(fast.sum(), info["f_all"] - info["f_none"], abs_tol=1e-4)
+
+
+def test_leading_max_pool_only_for_windows_that_tile_the_map(net):
+    assert _head.leading_max_pool(net, "features.5") == ((2, 2), "features.6")
+    assert _head.leading_max_pool(net, "features.6") is None  # head starts with an average pool
+    overlapping = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(3, stride=2), nn.Flatten(), nn.LazyLinear(2))
+    assert _head.leading_max_pool(overlapping, "1") is None
+    assert _head.leading_max_pool(net, "features.5", max_cells=3) is None  # 2×2 = 4 cells
+
+
+def test_shap_reads_the_manifests_grad_cam_layer(net, x):
+    from types import SimpleNamespace
+
+    net.eval()
+    loaded = SimpleNamespace(module=net, manifest={"gradcam_target_layer": "features.5"})
+    _, cells, info = shap_regions(loaded, x, n_permutations=4)
+    assert info["layer"] == "features.5" and cells.shape == (16, 16)
+    _, _, bare = shap_regions(net, x, n_permutations=4)
+    assert bare["layer"] == "pool"  # no manifest: the last spatial feature map
+    _, _, explicit = shap_regions(loaded, x, "features.6", n_permutations=4)
+    assert explicit["layer"] == "features.6"
+
+
 def test_slow_head_fallback_equals_traced_head(net, x, monkeypatch):
     net.eval()
     a, _, _ = shap_regions(net, x, "features.6", grid=2, n_permutations=8)

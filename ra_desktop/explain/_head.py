@@ -146,3 +146,35 @@ def affine_prefix(module: nn.Module, path: str) -> str | None:
         if node.op == "call_module":
             end = str(node.target)
     return end
+
+
+def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def leading_max_pool(module: nn.Module, path: str, max_cells: int = 4) -> tuple[tuple[int, int], str] | None:
+    """``((kh, kw), pool path)`` when the head after ``path`` starts with a max-pool whose windows
+    tile the map without overlap (kernel = stride, no padding or dilation) and hold at most
+    ``max_cells`` cells; otherwise ``None``.
+
+    Such a pool's output cell depends only on its own window, so a head ``pool → affine → ...``
+    can be tabulated per window and kept-subset (VGG8's last conv: 2×2 windows, 16 subsets).
+    """
+    head = fast_head(module, path)
+    if head is None:
+        return None
+    node = next(n for n in head.graph.nodes if n.op == "placeholder")
+    if len(node.users) != 1:
+        return None
+    user = next(iter(node.users))
+    if user.op != "call_module" or len(user.args) != 1 or user.kwargs:
+        return None
+    pool = head.get_submodule(str(user.target))
+    if not isinstance(pool, nn.MaxPool2d) or pool.ceil_mode or pool.return_indices:
+        return None
+    k = _pair(pool.kernel_size)
+    if _pair(pool.stride or pool.kernel_size) != k or _pair(pool.padding) != (0, 0) or _pair(pool.dilation) != (1, 1):
+        return None
+    if k[0] * k[1] > max_cells:
+        return None
+    return k, str(user.target)

@@ -96,7 +96,7 @@ def default_maps(model: Any, seed: int = 0) -> dict[str, Callable[[Any, np.ndarr
     layer = _target_layer(model)
     return {
         "gradcam": lambda m, x: grad_cam(m, x, layer),
-        "shap": lambda m, x: shap_map(m, x, seed=seed),
+        "shap": lambda m, x: shap_map(m, x, layer, seed=seed),
     }
 
 

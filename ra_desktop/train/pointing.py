@@ -41,7 +41,7 @@ class ValidationPointing:
         self.cases = cases_from_samples(samples, n, seed=seed, config=config)
         self.lesions = [case_lesion(c) for c in self.cases]
         self.maps = {"gradcam": lambda m, x: grad_cam(m, x, target_layer),
-                     "shap": lambda m, x: shap_map(m, x, seed=seed)}
+                     "shap": lambda m, x: shap_map(m, x, target_layer, seed=seed)}
 
     def __len__(self) -> int:
         return len(self.cases)

@@ -38,6 +38,36 @@ def test_cli_writes_table_and_json(tmp_path, phantoms, capsys):
     assert len(g["randomisation"]["full_spearman"]) == 1
     assert summary["model"]["sha256"] and summary["cases"][0]["severity"] >= 2
     assert summary["cases_without_cmc_ground_truth"] == 0 and "generator < 1.2" not in table
+    # The pointing game alone ran on every eligible case (all 4 phantoms), the scored one included.
+    every = summary["pointing_all"]["gradcam"]
+    assert every["n"] == 4 and 0 <= every["hits"] <= 4 and len(every["miss_distance_mm"]) == 4 - every["hits"]
+    assert all(d > 0 for d in every["miss_distance_mm"]) and "pointing game, all 4 cases" in table
+
+
+def test_cli_pointing_pass_can_be_limited_or_skipped(tmp_path, phantoms):
+    model_dir = make_tiny_model_folder(tmp_path)
+    common = [str(model_dir), str(phantoms), "--n", "1", "--steps", "2", "--no-insertion", "--randomisation-cases", "0"]
+    assert main(["explain-eval", *common, "--pointing-n", "2", "--json", str(tmp_path / "two.json")]) == 0
+    assert json.loads((tmp_path / "two.json").read_text())["pointing_all"]["shap"]["n"] == 2
+    assert main(["explain-eval", *common, "--pointing-n", "0", "--json", str(tmp_path / "none.json")]) == 0
+    assert "pointing_all" not in json.loads((tmp_path / "none.json").read_text())
+
+
+def test_miss_distance_in_millimetres():
+    from ra_desktop.explain.evaluation import miss_distance_mm
+
+    lesion = np.zeros((40, 100), bool)
+    lesion[10:20, 50:60] = True
+    image_map = np.zeros((40, 100), np.float32)
+    image_map[15, 70] = 1.0  # 11 columns right of the lesion's last column
+    gt = {"pixel_spacing_mm": [0.5, 0.2]}
+    assert miss_distance_mm(image_map, lesion, gt) == pytest.approx(11 * 0.2)
+    image_map[15, 70], image_map[30, 55] = 0.0, 1.0  # 11 rows below
+    assert miss_distance_mm(image_map, lesion, gt) == pytest.approx(11 * 0.5)
+    image_map[30, 55], image_map[12, 52] = 0.0, 1.0  # inside: a hit
+    assert miss_distance_mm(image_map, lesion, gt) == 0.0
+    image_map[12, 52], image_map[0, 99] = 0.0, 1.0
+    assert miss_distance_mm(image_map, lesion, {}) == pytest.approx(np.hypot(10, 40))  # no spacing: pixels
 
 
 def test_cli_says_when_ground_truth_predates_the_cmc_joints(tmp_path, phantoms, capsys):
@@ -99,12 +129,31 @@ def test_demo_model_attribution_concentrates_on_lesions(demo_summary, method):
     assert res["positive_share"][0] > 1.7 * res["area_share"][0], (method, res["positive_share"], res["area_share"])
 
 
+@pytest.fixture(scope="module")
+def demo_pointing(tmp_path_factory):
+    """Pointing-game hit rates of the shipped maps on 40 held-out phantoms (seed 500123, severity 2-3).
+
+    Only the pointing game, so 40 cases stay cheap (about a second each): on 10 a binomial rate
+    has a standard error of 0.13, too coarse to tell 0.80 from 0.70.
+    """
+    if not (DEMO_MODEL / "manifest.json").is_file():
+        pytest.skip(f"demo model {DEMO_MODEL} not trained yet: pointing goal not checked")
+    from ra_desktop.explain.evaluation import default_maps, load_cases, pointing_rates
+    from ra_desktop.model import load_model
+
+    data = tmp_path_factory.mktemp("held-out-40")
+    generate_dataset(data, 40, 500123, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False)
+    model = load_model(DEMO_MODEL, "cpu")
+    cases = load_cases(data, 40, seed=0, config=model.preprocess_config)
+    assert len(cases) == 40
+    return pointing_rates(model, cases, default_maps(model))
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="goal not met on this set by demo model 1.2.0: 7/10 (Grad-CAM) and 7/10 "
-                   "(SHAP); 37/40 and 34/40 on the held-out phantoms, 86/100 and 78/100 pooled over held-out, fresh "
-                   "and these cases, so SHAP is short of 0.80 (issue 4 stays open). strict: this fails loudly once "
-                   "a model meets the goal here.")
+@pytest.mark.xfail(strict=True, reason="goal not met on this set by demo model 1.2.0 with 14x14 SHAP: 31/40 for each map "
+                   "(0.775); on all eligible held-out phantoms (seeds 500000, 510000: 191 cases) Grad-CAM 163 and SHAP "
+                   "168 hits (0.85, 0.88), so the set falls one case short of 0.80 for each (issue 4 stays open). "
+                   "strict: this fails loudly once a model meets the goal here.")
 @pytest.mark.parametrize("method", ["gradcam", "shap"])
-def test_demo_model_pointing_game_goal(demo_summary, method):
-    res = demo_summary["methods"][method]
-    assert res["pointing"]["value"] >= 0.8, (method, res["pointing"])
+def test_demo_model_pointing_game_goal(demo_pointing, method):
+    assert demo_pointing[method] >= 0.8, (method, demo_pointing)

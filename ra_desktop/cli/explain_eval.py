@@ -2,7 +2,9 @@
 
 Prints a table (pointing game, positive attribution in lesions, deletion/insertion AUC against a
 random map, weight-randomisation check, Grad-CAM/SHAP agreement) with n and 95 % CIs, and
-optionally writes the full results as JSON.
+optionally writes the full results as JSON. The curves cost seconds per case, so they run on
+``--n`` cases; the pointing game alone then runs on every eligible case (``--pointing-n``), with
+how far each miss falls from a lesion in millimetres: 40 cases leave a ±0.12 interval.
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="DATA", type=Path,
                         help="phantom data set with ground truth (labels.csv, ground_truth/)")
     parser.add_argument("--n", type=int, default=20, help="number of RA cases (severity >= 2) to score")
+    parser.add_argument("--pointing-n", type=int, default=None, metavar="N",
+                        help="also play the pointing game alone (cheap) on N cases, the --n cases first "
+                             "(default: every eligible case; 0 = skip)")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the results as JSON")
     parser.add_argument("--seed", type=int, default=0, help="case sampling, SHAP and random-map seed")
     parser.add_argument("--steps", type=int, default=20, help="deletion/insertion curve steps")
@@ -41,7 +46,8 @@ def _clean(value: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from ra_desktop.errors import RADesktopError
-    from ra_desktop.explain.evaluation import evaluate, format_table, load_cases
+    from ra_desktop.explain.evaluation import evaluate, format_table, iter_cases, load_cases, pointing_pass
+    from ra_desktop.train.data import discover
     from ra_desktop.model import load_model
 
     try:
@@ -58,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
         randomisation_cases=args.randomisation_cases, seed=args.seed,
         progress=lambda line: print(line, file=sys.stderr),
     )
+    if args.pointing_n != 0:
+        # The same seeded order, so the --n cases above are the first of these.
+        every = iter_cases(discover(args.data).samples, args.pointing_n, seed=args.seed,
+                           config=model.preprocess_config)
+        summary["pointing_all"] = pointing_pass(model, every, seed=args.seed,
+                                                progress=lambda line: print(line, file=sys.stderr))
     summary["model"] = {"name": model.manifest.name, "version": model.manifest.version,
                         "sha256": model.manifest.weights_sha256, "directory": str(args.model_dir)}
     summary["data"] = str(args.data)

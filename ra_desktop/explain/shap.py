@@ -160,11 +160,15 @@ def _masked_value(head: Any, activation: torch.Tensor, base: torch.Tensor, oneho
     diff = activation - base
     zero_base = not bool(base.any())
     # One reused buffer: allocating a fresh (batch, C, h, w) tensor per call costs more than
-    # the arithmetic itself (page faults on tens of MB).
-    buffer = torch.empty((_BATCH_ROWS, *activation.shape[1:]), dtype=activation.dtype,
-                         device=activation.device)
+    # the arithmetic itself (page faults on tens of MB). Grown on demand: the shortcuts need only
+    # a few rows of it, and a full one is 200 MB for a 14×14 map.
+    buffer = torch.empty((0, *activation.shape[1:]), dtype=activation.dtype, device=activation.device)
 
     def mixed(masks: torch.Tensor) -> torch.Tensor:
+        nonlocal buffer
+        if len(buffer) < len(masks):
+            buffer = torch.empty((len(masks), *activation.shape[1:]), dtype=activation.dtype,
+                                 device=activation.device)
         keep = (masks @ onehot).reshape(-1, 1, h, w)
         out = torch.mul(keep, diff, out=buffer[: len(masks)])
         return out if zero_base else out.add_(base)
@@ -243,13 +247,16 @@ def _window_value(module: torch.nn.Module, path: str, general: Any, activation: 
     window = (np.arange(h)[:, None] // kh) * wp + np.arange(w)[None, :] // kw
     patterns = torch.as_tensor((np.arange(n_sub)[:, None, None] >> bit[None]) & 1).to(activation)
     pooled = get_layer(module, pool_path)(patterns[:, None] * (activation - base) + base)  # (n_sub, C, hp, wp)
-    empty = pooled[:1]
+    empty, change = pooled[:1], pooled - pooled[:1]
     single = torch.eye(n_win).reshape(n_win, 1, 1, hp, wp).to(activation)
-    inputs = (empty[None] + single * (pooled[None] - empty[None])).reshape(-1, *pooled.shape[1:])
+    parts = []
     store: dict[str, torch.Tensor] = {}
     with hooked(get_layer(module, end), capture_leaf(store, grad=False)):
-        after_pool(inputs)
-    z = store["activation"].reshape(n_win, n_sub, -1)
+        for w0 in range(0, n_win, 8):  # 8 windows a call: ~13 MB of input instead of 80 MB
+            inputs = (empty[None] + single[w0:w0 + 8] * change[None]).reshape(-1, *pooled.shape[1:])
+            after_pool(inputs)
+            parts.append(store["activation"])
+    z = torch.cat(parts).reshape(n_win, n_sub, -1)
     z0 = z[0, 0]
     table = (z - z0).reshape(n_win * n_sub, -1)  # row window * n_sub + subset: what it adds
     code_of = np.zeros((h * w, n_win), np.float32)  # kept cells -> each window's subset code

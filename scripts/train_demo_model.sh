@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds the bundled demo model (models/ra-vgg8-phantom) from phantoms, with the seeds recorded
-# in its manifest. Seed ranges: training < 100000, held-out test >= 500000, demo cases >= 900000.
+# in its manifest. Seed ranges: training < 100000, development 300000+, held-out test >= 500000,
+# demo cases >= 900000.
 # Usage: scripts/train_demo_model.sh STAGE WORK_DIR [extra train args]
 #   STAGE = data     -> phantoms into WORK_DIR: train (seed 1), twins (seed 2), held-out test
 #   STAGE = base     -> 1.0.0: VGG8 from scratch on WORK_DIR/train -> WORK_DIR/base
@@ -26,6 +27,10 @@ case "$STAGE" in
     $RA phantom --n 1000 --seed 2 --size 1500 --out "$WORK/twins" --twins --workers "$JOBS" --quiet
     $RA phantom --n 400 --seed 500000 --size 1800 --out "$WORK/test" --workers "$JOBS" --quiet
     $RA phantom --n 160 --seed 510000 --size 1800 --out "$WORK/fresh" --workers "$JOBS" --quiet
+    # Development set (seeds 300000+): where explanation settings are chosen (SHAP's 14x14 cells),
+    # so that neither the training nor the held-out sets pick them.
+    $RA phantom --n 200 --seed 300000 --ra-fraction 1 --severity 2-3 --size 1800 --out "$WORK/dev" \
+        --workers "$JOBS" --quiet
     ;;
   base)
     $RA train "$WORK/train" --out "$WORK/base" --version 1.0.0 --epochs 40 --patience 8 \

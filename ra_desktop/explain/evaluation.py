@@ -313,4 +313,3 @@ def _pointing_text(p: dict[str, Any]) -> str:
 
 def _median_text(values: Sequence[float]) -> str:
     return f"{float(np.median(values)):.1f} (n={len(values)})" if len(values) else "no misses"
-

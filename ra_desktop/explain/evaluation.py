@@ -95,8 +95,8 @@ def pointing_rates(model: Any, cases: Sequence[Case], maps: dict[str, Callable],
 
 
 def miss_distance_mm(image_map: np.ndarray, lesion: np.ndarray, ground_truth: dict) -> float:
-    """How far a missed map's peak lies from the nearest lesion pixel, in millimetres (the
-    ground truth's pixel spacing; pixels when it has none). 0 for a hit."""
+    """How far a missed map's peak (its first maximum) lies from the nearest lesion pixel, in
+    millimetres (the ground truth's pixel spacing; pixels when it has none). 0 for a hit."""
     from scipy import ndimage
 
     m = np.where(np.isfinite(image_map), image_map, -np.inf)

@@ -83,15 +83,9 @@ def case_lesion(case: Case) -> np.ndarray:
 
 def pointing_rates(model: Any, cases: Sequence[Case], maps: dict[str, Callable],
                    lesions: Sequence[np.ndarray] | None = None) -> dict[str, float]:
-    """Pointing-game hit rate per method only (cheap: no deletion curves); ``lesions`` may be
-    precomputed :func:`case_lesion` masks."""
-    hits = {name: 0 for name in maps}
-    for k, case in enumerate(cases):
-        lesion = lesions[k] if lesions is not None else case_lesion(case)
-        for name, fn in maps.items():
-            im = case.geometry.map_to_image(np.asarray(fn(model, case.x), dtype=np.float32))
-            hits[name] += F.pointing_hit(im, lesion)
-    return {name: h / len(cases) if cases else float("nan") for name, h in hits.items()}
+    """Pointing-game hit rate per method only (:func:`pointing_pass`'s ``value``); ``lesions``
+    may be precomputed :func:`case_lesion` masks."""
+    return {name: r["value"] for name, r in pointing_pass(model, cases, maps, lesions=lesions).items()}
 
 
 def miss_distance_mm(image_map: np.ndarray, lesion: np.ndarray, ground_truth: dict) -> float:
@@ -116,18 +110,20 @@ def miss_distance_mm(image_map: np.ndarray, lesion: np.ndarray, ground_truth: di
 
 
 def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] | None = None, *,
-                  seed: int = 0, progress: Callable[[str], None] | None = None,
+                  lesions: Sequence[np.ndarray] | None = None, seed: int = 0,
+                  progress: Callable[[str], None] | None = None,
                   cancel: CancelToken | None = None) -> dict[str, Any]:
     """The pointing game alone, over every case given (cheap: no curves), with how far the misses
     fall from a lesion. Per method: ``value``, ``hits``, ``n``, ``ci95`` and ``miss_distance_mm``
-    (sorted) — a miss 1 mm outside a diseased joint is not a miss on the forearm."""
+    (sorted) — a miss 1 mm outside a diseased joint is not a miss on the forearm. ``lesions`` may
+    be precomputed :func:`case_lesion` masks, one per case."""
     maps = maps or default_maps(model, seed)
     hits = {m: 0 for m in maps}
     misses: dict[str, list[float]] = {m: [] for m in maps}
     n = 0
     for case in cases:
         check(cancel)
-        lesion = case_lesion(case)
+        lesion = lesions[n] if lesions is not None else case_lesion(case)
         n += 1
         for name, fn in maps.items():
             im = case.geometry.map_to_image(np.asarray(fn(model, case.x), dtype=np.float32))

@@ -16,12 +16,12 @@ from ra_desktop.render.compose import display_grey, fit_long_side, overlay_rgb
 from ra_desktop.render.overlay import colorbar
 from ra_desktop.report.adapt import from_case
 from ra_desktop.report.deidentify import deidentify
-from ra_desktop.results import probability_texts
 from ra_desktop.report.metrics_text import metric_rows
 from ra_desktop.report.model import (
     OVERLAY_CAPTION, REMOVED, SYNTHETIC_NOTICE, ColourBarData, Finding, ReportImage, ReportInput,
     ReportModel, ReportOptions, Table,
 )
+from ra_desktop.results import probability_texts
 
 _LATERALITY = {"L": "Left", "R": "Right"}
 _OVERLAY_TITLES = {"gradcam": "Grad-CAM", "shap": "SHAP"}

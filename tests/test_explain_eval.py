@@ -42,6 +42,9 @@ def test_cli_writes_table_and_json(tmp_path, phantoms, capsys):
     every = summary["pointing_all"]["gradcam"]
     assert every["n"] == 4 and 0 <= every["hits"] <= 4 and len(every["miss_distance_mm"]) == 4 - every["hits"]
     assert all(d > 0 for d in every["miss_distance_mm"]) and "pointing game, all 4 cases" in table
+    fixed = summary["pointing_all"]["fixed_point"]
+    assert fixed["n"] == 4 and len(fixed["point_model_xy"]) == 2 and "the best fixed point" in table
+    assert every["hits_where_fixed_point_misses"][1] == 4 - fixed["hits"]
 
 
 def test_cli_pointing_pass_can_be_limited_or_skipped(tmp_path, phantoms):
@@ -68,6 +71,44 @@ def test_miss_distance_in_millimetres():
     assert miss_distance_mm(image_map, lesion, gt) == 0.0
     image_map[12, 52], image_map[0, 99] = 0.0, 1.0
     assert miss_distance_mm(image_map, lesion, {}) == pytest.approx(np.hypot(10, 40))  # no spacing: pixels
+
+
+def test_fixed_point_hits_are_the_grid_centres_inside_the_lesion():
+    from ra_desktop.explain.evaluation import fixed_point_hits, fixed_points
+    from ra_desktop.preprocess.geometry import Geometry
+
+    pts = fixed_points((224, 224))
+    assert pts.shape == (196, 2) and tuple(pts[0]) == (7.5, 7.5) and tuple(pts[15]) == (23.5, 23.5)
+    lesion = np.zeros((448, 448), bool)
+    lesion[320:352, 224:256] = True  # model rows 160-175, columns 112-127 at scale 2: grid cell (10, 7)
+    hits = fixed_point_hits(Geometry((448, 448), (224, 224), 2.0, 2.0, 0.5, 0.5), lesion)
+    assert np.flatnonzero(hits).tolist() == [10 * 14 + 7]
+    # A crop that puts the lesion outside the image: no point can hit.
+    assert not fixed_point_hits(Geometry((448, 448), (224, 224), 2.0, 2.0, 600.0, 0.5), lesion).any()
+
+
+def test_pointing_pass_reports_the_best_fixed_point():
+    from ra_desktop.explain.evaluation import Case, pointing_pass, pointing_rates
+    from ra_desktop.preprocess.geometry import Geometry
+
+    geometry = Geometry((224, 224), (224, 224), 1.0, 1.0, 0.0, 0.0)
+    cases, lesions = [], []
+    for i, (r, c) in enumerate([(160, 112), (160, 112), (160, 112), (0, 0)]):
+        lesion = np.zeros((224, 224), bool)
+        lesion[r:r + 16, c:c + 16] = True
+        x = np.zeros((3, 224, 224), np.float32)
+        x[0] = lesion  # the "tracker" map below reads where the lesion is
+        cases.append(Case(f"c{i}", x, geometry, {}))
+        lesions.append(lesion)
+    stuck = np.zeros((224, 224), np.float32)
+    stuck[100, 50] = 1.0
+    maps = {"tracker": lambda m, x: x[0], "stuck": lambda m, x: stuck}
+    result = pointing_pass(None, cases, maps, lesions=lesions)
+    fixed = result["fixed_point"]
+    assert (fixed["hits"], fixed["n"], fixed["point_model_xy"]) == (3, 4, [119.5, 167.5])
+    assert result["tracker"]["hits"] == 4 and result["tracker"]["hits_where_fixed_point_misses"] == [1, 1]
+    assert result["stuck"]["hits"] == 0 and result["stuck"]["hits_where_fixed_point_misses"] == [0, 1]
+    assert pointing_rates(None, cases, maps, lesions) == {"tracker": 1.0, "stuck": 0.0}  # maps only
 
 
 def test_cli_says_when_ground_truth_predates_the_cmc_joints(tmp_path, phantoms, capsys):

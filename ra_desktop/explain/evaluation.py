@@ -3,6 +3,10 @@
 Only RA cases of severity >= 2 are scored: their lesions are the evidence a faithful map points at.
 A case's lesion region is the union of the discs (``radius_px``) of its joints with severity >= 1
 and of its lesion mask dilated by 1 % of the image size.
+
+The pointing game has a floor: on phantoms of severity >= 2 the wrist is nearly always diseased, so
+a constant map that always peaks on the carpus scores close to 0.8 without looking at the image.
+:func:`pointing_pass` therefore reports the best such fixed point beside the maps.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from ra_desktop.explain.regions import lesion_mask, region_scores
 from ra_desktop.explain.shap import shap_map
 
 METHODS = ("gradcam", "shap")
+FIXED_POINT_GRID = 14  # candidate points of the constant-map reference: centres of a 14×14 grid
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,27 @@ def pointing_rates(model: Any, cases: Sequence[Case], maps: dict[str, Callable],
                    lesions: Sequence[np.ndarray] | None = None) -> dict[str, float]:
     """Pointing-game hit rate per method only (:func:`pointing_pass`'s ``value``); ``lesions``
     may be precomputed :func:`case_lesion` masks."""
-    return {name: r["value"] for name, r in pointing_pass(model, cases, maps, lesions=lesions).items()}
+    result = pointing_pass(model, cases, maps, lesions=lesions)
+    return {name: result[name]["value"] for name in maps}
+
+
+def fixed_points(model_shape: tuple[int, int], grid: int = FIXED_POINT_GRID) -> np.ndarray:
+    """(grid², 2) model-space points (x, y), the centres of a grid × grid partition, row-major."""
+    h, w = model_shape
+    xs = (np.arange(grid) + 0.5) * w / grid - 0.5
+    ys = (np.arange(grid) + 0.5) * h / grid - 0.5
+    return np.stack(np.meshgrid(xs, ys, indexing="xy"), axis=-1).reshape(-1, 2)
+
+
+def fixed_point_hits(geometry: Any, lesion: np.ndarray, grid: int = FIXED_POINT_GRID) -> np.ndarray:
+    """Whether each of :func:`fixed_points` falls inside ``lesion`` (image space), i.e. whether a
+    constant map peaked there would hit on this case."""
+    xy = np.rint(geometry.model_to_image(fixed_points(geometry.model_shape, grid))).astype(np.intp)
+    H, W = lesion.shape
+    inside = (xy[:, 0] >= 0) & (xy[:, 0] < W) & (xy[:, 1] >= 0) & (xy[:, 1] < H)
+    out = np.zeros(len(xy), bool)
+    out[inside] = lesion[xy[inside, 1], xy[inside, 0]]
+    return out
 
 
 def miss_distance_mm(image_map: np.ndarray, lesion: np.ndarray, ground_truth: dict) -> float:
@@ -114,27 +139,55 @@ def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] |
                   progress: Callable[[str], None] | None = None,
                   cancel: CancelToken | None = None) -> dict[str, Any]:
     """The pointing game alone, over every case given (cheap: no curves), with how far the misses
-    fall from a lesion. Per method: ``value``, ``hits``, ``n``, ``ci95`` and ``miss_distance_mm``
-    (sorted) — a miss 1 mm outside a diseased joint is not a miss on the forearm. ``lesions`` may
-    be precomputed :func:`case_lesion` masks, one per case."""
+    fall from a lesion and the score of the best constant map.
+
+    Per method: ``value``, ``hits``, ``n``, ``ci95``, ``miss_distance_mm`` (sorted; a miss 1 mm
+    outside a diseased joint is not a miss on the forearm) and ``hits_where_fixed_point_misses``.
+    Under ``"fixed_point"``: the same rate fields for the one point of a 14×14 grid over the model
+    input that is inside the lesion region in the most cases (``point_model_xy``). It is chosen on
+    these very cases, so it is the most any map that ignores the image could score here; a map
+    earns trust by beating it. ``lesions`` may be precomputed :func:`case_lesion` masks.
+    """
     maps = maps or default_maps(model, seed)
-    hits = {m: 0 for m in maps}
+    hit_flags: dict[str, list[bool]] = {m: [] for m in maps}
     misses: dict[str, list[float]] = {m: [] for m in maps}
+    point_flags: list[np.ndarray] = []
+    model_shape: tuple[int, int] = (0, 0)
     n = 0
     for case in cases:
         check(cancel)
         lesion = lesions[n] if lesions is not None else case_lesion(case)
         n += 1
+        point_flags.append(fixed_point_hits(case.geometry, lesion))
+        model_shape = case.geometry.model_shape
         for name, fn in maps.items():
             im = case.geometry.map_to_image(np.asarray(fn(model, case.x), dtype=np.float32))
-            if F.pointing_hit(im, lesion):
-                hits[name] += 1
-            else:
+            hit = F.pointing_hit(im, lesion)
+            hit_flags[name].append(hit)
+            if not hit:
                 misses[name].append(miss_distance_mm(im, lesion, case.ground_truth))
         if progress and n % 20 == 0:
             progress(f"pointing game: {n} cases")
-    return {m: {"value": hits[m] / n if n else float("nan"), "hits": hits[m], "n": n,
-                "ci95": F.wilson(hits[m], n), "miss_distance_mm": sorted(misses[m])} for m in maps}
+
+    def rate(hits: int) -> dict[str, Any]:
+        return {"value": hits / n if n else float("nan"), "hits": hits, "n": n, "ci95": F.wilson(hits, n)}
+
+    out: dict[str, Any] = {}
+    if n:
+        flags = np.array(point_flags)
+        best = int(flags.sum(axis=0).argmax())
+        at_best = flags[:, best]
+        xy = fixed_points(model_shape)[best]
+        out["fixed_point"] = {**rate(int(at_best.sum())), "point_model_xy": [float(xy[0]), float(xy[1])],
+                              "grid": FIXED_POINT_GRID}
+    else:
+        at_best = np.zeros(0, bool)
+        out["fixed_point"] = {**rate(0), "point_model_xy": None, "grid": FIXED_POINT_GRID}
+    for m in maps:
+        h = np.array(hit_flags[m], bool)
+        out[m] = {**rate(int(h.sum())), "miss_distance_mm": sorted(misses[m]),
+                  "hits_where_fixed_point_misses": [int((h & ~at_best).sum()), int((~at_best).sum())]}
+    return out
 
 
 def default_maps(model: Any, seed: int = 0) -> dict[str, Callable[[Any, np.ndarray], np.ndarray]]:
@@ -297,6 +350,14 @@ def format_table(summary: dict[str, Any]) -> str:
         named(f"pointing game, all {n_all} cases", lambda m: _pointing_text(every[m]) if m in every else "n/a")
         named("  misses: median distance (mm)",
               lambda m: _median_text(every[m]["miss_distance_mm"]) if m in every else "n/a")
+        if "fixed_point" in every:
+            named("  hits where fixed point misses", lambda m: "{}/{}".format(
+                *every[m]["hits_where_fixed_point_misses"]) if m in every else "n/a")
+            fixed = every["fixed_point"]
+            where = fixed["point_model_xy"]
+            at = f" at model ({where[0]:.0f}, {where[1]:.0f})" if where else ""
+            lines.append(f"reference: the best fixed point (a map that ignores the image, chosen on these cases) "
+                         f"scores {_pointing_text(fixed)}{at}")
     if "agreement" in summary:
         a = summary["agreement"]
         lines.append(f"Grad-CAM vs SHAP: Spearman {ci(a['spearman'])}, top-3 region overlap {ci(a['top_region_overlap'])}")

@@ -10,7 +10,14 @@ from torch import nn
 
 from ra_desktop.explain import faithfulness as F
 from ra_desktop.explain import grad_cam
-from ra_desktop.explain.regions import lesion_mask, region_masks, region_scores, top_regions
+from ra_desktop.explain.regions import (
+    diseased_regions,
+    lesion_mask,
+    region_masks,
+    region_means,
+    region_scores,
+    top_regions,
+)
 from ra_desktop.results import RegionScore
 
 GT = {
@@ -46,6 +53,31 @@ def test_region_scores_scale_with_resized_image_and_fall_back_to_grid():
     assert len(grid) == 16 and grid[0] == RegionScore("row 2, col 2", 1.0)  # row 60/200, col 40/160
     nan_map = np.full((10, 10), np.nan)
     assert all(r.score == 0.0 for r in region_scores(nan_map))
+
+
+def test_region_means_do_not_favour_large_regions_and_skip_unseen_pixels():
+    masks = region_masks(GT, (100, 80))
+    m = np.zeros((100, 80), np.float32)
+    m[masks["MCP2"]] = 1.0
+    m[masks["wrist"]] = 0.5
+    m[masks["MCP3"]] = np.nan  # outside the model input: not seen
+    m[masks["DIP2"] & (np.arange(80)[None, :] < 20)] = np.nan  # half the DIP2 disc unseen
+    m[masks["DIP2"] & (np.arange(80)[None, :] >= 20)] = 0.25
+    means = region_means(m, GT)
+    assert means["MCP2"] == pytest.approx(1.0) and means["wrist"] == pytest.approx(0.5)
+    assert means["DIP2"] == pytest.approx(0.25) and math.isnan(means["MCP3"])
+    assert diseased_regions(GT) == {"MCP2", "wrist"}  # the wrist through its radiocarpal part
+    assert diseased_regions(GT, min_severity=2) == {"MCP2"}
+
+
+def test_ranking_auc_counts_pairs_and_ties():
+    from ra_desktop.explain.evaluation import ranking_auc
+
+    scores = {"a": 3.0, "b": 2.0, "c": 1.0, "d": float("nan")}
+    assert ranking_auc(scores, {"a"}) == 1.0 and ranking_auc(scores, {"c"}) == 0.0
+    assert ranking_auc(scores, {"b"}) == 0.5 and ranking_auc({"a": 1.0, "b": 1.0}, {"a"}) == 0.5
+    assert ranking_auc(scores, {"a", "c"}) == 0.5  # one pair won, one lost; the NaN region is left out
+    assert math.isnan(ranking_auc(scores, set())) and math.isnan(ranking_auc(scores, {"a", "b", "c"}))
 
 
 def test_lesion_mask_uses_severity_and_dilated_mask():

@@ -10,7 +10,7 @@ a constant map that always peaks on the carpus scores close to 0.8 without looki
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import numpy as np
 from ra_desktop.cancel import CancelToken, check
 from ra_desktop.explain import faithfulness as F
 from ra_desktop.explain.gradcam import grad_cam
-from ra_desktop.explain.regions import lesion_mask, region_scores
+from ra_desktop.explain.regions import diseased_regions, lesion_mask, region_means, region_scores
 from ra_desktop.explain.shap import shap_map
 
 METHODS = ("gradcam", "shap")
@@ -134,6 +134,17 @@ def miss_distance_mm(image_map: np.ndarray, lesion: np.ndarray, ground_truth: di
     return float(dist[peak[0] - y0, peak[1] - x0])
 
 
+def ranking_auc(scores: Mapping[str, float], positive: set[str]) -> float:
+    """Probability that a region in ``positive`` scores above one outside it (Mann–Whitney; ties
+    count half), over the regions with a finite score; NaN when one kind is missing."""
+    pos = [v for k, v in scores.items() if k in positive and np.isfinite(v)]
+    neg = [v for k, v in scores.items() if k not in positive and np.isfinite(v)]
+    if not pos or not neg:
+        return float("nan")
+    a, b = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float(((a > b).sum() + 0.5 * (a == b).sum()) / (a.size * b.size))
+
+
 def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] | None = None, *,
                   lesions: Sequence[np.ndarray] | None = None, seed: int = 0,
                   progress: Callable[[str], None] | None = None,
@@ -147,11 +158,18 @@ def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] |
     input that is inside the lesion region in the most cases (``point_model_xy``). It is chosen on
     these very cases, so it is the most any map that ignores the image could score here; a map
     earns trust by beating it. ``lesions`` may be precomputed :func:`case_lesion` masks.
+
+    Where the ground truth names the joints, each method also gets ``joint_auc`` (mean and 95 % CI
+    over cases): within one hand, how well the map's mean over each joint region (MCP1–5, IP1,
+    PIP2–5, DIP2–5, wrist) ranks the diseased regions above the healthy ones. Its image-blind
+    reference, ``"prior_ranking"``, ranks the regions by how often each is diseased in these cases.
     """
     maps = maps or default_maps(model, seed)
     hit_flags: dict[str, list[bool]] = {m: [] for m in maps}
     misses: dict[str, list[float]] = {m: [] for m in maps}
     point_flags: list[np.ndarray] = []
+    joint_aucs: dict[str, list[float]] = {m: [] for m in maps}
+    hands: list[tuple[set[str], set[str]]] = []  # (diseased, seen) regions of each case with joints
     model_shape: tuple[int, int] = (0, 0)
     n = 0
     for case in cases:
@@ -160,12 +178,19 @@ def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] |
         n += 1
         point_flags.append(fixed_point_hits(case.geometry, lesion))
         model_shape = case.geometry.model_shape
+        joints_known = bool(case.ground_truth.get("joints"))
+        diseased = diseased_regions(case.ground_truth) if joints_known else set()
         for name, fn in maps.items():
             im = case.geometry.map_to_image(np.asarray(fn(model, case.x), dtype=np.float32))
             hit = F.pointing_hit(im, lesion)
             hit_flags[name].append(hit)
             if not hit:
                 misses[name].append(miss_distance_mm(im, lesion, case.ground_truth))
+            if joints_known:
+                means = region_means(im, case.ground_truth)
+                joint_aucs[name].append(ranking_auc(means, diseased))
+        if joints_known and maps:
+            hands.append((diseased, {r for r, v in means.items() if np.isfinite(v)}))
         if progress and n % 20 == 0:
             progress(f"pointing game: {n} cases")
 
@@ -187,6 +212,20 @@ def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] |
         h = np.array(hit_flags[m], bool)
         out[m] = {**rate(int(h.sum())), "miss_distance_mm": sorted(misses[m]),
                   "hits_where_fixed_point_misses": [int((h & ~at_best).sum()), int((~at_best).sum())]}
+        if hands:
+            out[m]["joint_auc"] = F.mean_ci(joint_aucs[m], seed)
+    if hands:
+        seen_count: dict[str, int] = {}
+        diseased_count: dict[str, int] = {}
+        for diseased, seen in hands:
+            for r in seen:
+                seen_count[r] = seen_count.get(r, 0) + 1
+                diseased_count[r] = diseased_count.get(r, 0) + (r in diseased)
+        prevalence = {r: diseased_count[r] / seen_count[r] for r in seen_count}
+        out["prior_ranking"] = {
+            "joint_auc": F.mean_ci([ranking_auc({r: prevalence[r] for r in seen}, diseased)
+                                    for diseased, seen in hands], seed),
+            "prevalence": dict(sorted(prevalence.items())), "n": len(hands)}
     return out
 
 
@@ -358,6 +397,11 @@ def format_table(summary: dict[str, Any]) -> str:
             at = f" at model ({where[0]:.0f}, {where[1]:.0f})" if where else ""
             lines.append(f"reference: the best fixed point (a map that ignores the image, chosen on these cases) "
                          f"scores {_pointing_text(fixed)}{at}")
+        if any("joint_auc" in every.get(m, {}) for m in res):
+            named("joint ranking AUC, all cases", lambda m: ci(every[m].get("joint_auc")) if m in every else "n/a")
+        if "prior_ranking" in every:
+            lines.append("reference: ranking the joint regions by how often each is diseased in these cases "
+                         f"(image-blind) gives AUC {ci(every['prior_ranking']['joint_auc'])}")
     if "agreement" in summary:
         a = summary["agreement"]
         lines.append(f"Grad-CAM vs SHAP: Spearman {ci(a['spearman'])}, top-3 region overlap {ci(a['top_region_overlap'])}")

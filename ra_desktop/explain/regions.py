@@ -188,6 +188,24 @@ def region_scores(image_map: np.ndarray, ground_truth: Mapping[str, Any] | None 
     return sorted(scores, key=lambda s: -s.score)
 
 
+def region_means(image_map: np.ndarray, ground_truth: Mapping[str, Any]) -> dict[str, float]:
+    """Mean of the map over each joint region of :func:`region_masks`, over the pixels the model saw
+    (NaN for a region it did not see). Unlike :func:`region_scores` this does not favour large
+    regions, so a small PIP joint and the whole wrist compare fairly."""
+    m = np.asarray(image_map, dtype=np.float32)
+    seen = np.isfinite(m)
+    sums = _region_sums(np.where(seen, m, np.float32(0)), ground_truth)
+    areas = _region_sums(seen.astype(np.float32), ground_truth)
+    return {name: sums[name] / areas[name] if areas[name] > 0 else float("nan") for name in sums}
+
+
+def diseased_regions(ground_truth: Mapping[str, Any], min_severity: int = 1) -> set[str]:
+    """The joint regions (MCP1–5, IP1, PIP2–5, DIP2–5, wrist) with a part of severity >= ``min_severity``."""
+    joints = ground_truth.get("joints") or {}
+    return {region for region, parts in REGION_JOINTS.items()
+            if any(int(joints[p].get("severity") or 0) >= min_severity for p in parts if p in joints)}
+
+
 def top_regions(scores: list[RegionScore], k: int = 3) -> list[RegionScore]:
     """The ``k`` best regions with a positive score (what the app and the report list)."""
     return [s for s in sorted(scores, key=lambda s: -s.score) if s.score > 0][:k]

@@ -20,7 +20,7 @@ import numpy as np
 from ra_desktop.cancel import CancelToken, check
 from ra_desktop.explain import faithfulness as F
 from ra_desktop.explain.gradcam import grad_cam
-from ra_desktop.explain.regions import diseased_regions, lesion_mask, region_means, region_scores
+from ra_desktop.explain.regions import RA_REGIONS, diseased_regions, lesion_mask, region_means, region_scores
 from ra_desktop.explain.shap import shap_map
 
 METHODS = ("gradcam", "shap")
@@ -160,9 +160,11 @@ def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] |
     earns trust by beating it. ``lesions`` may be precomputed :func:`case_lesion` masks.
 
     Where the ground truth names the joints, each method also gets ``joint_auc`` (mean and 95 % CI
-    over cases): within one hand, how well the map's mean over each joint region (MCP1–5, IP1,
-    PIP2–5, DIP2–5, wrist) ranks the diseased regions above the healthy ones. Its image-blind
-    reference, ``"prior_ranking"``, ranks the regions by how often each is diseased in these cases.
+    over cases): within one hand, how well the map's mean over each region RA attacks (MCP1–5,
+    IP1, PIP2–5, wrist; DIPs are spared, so they would only test that a map avoids them) ranks the
+    diseased regions above the healthy ones; hands whose regions are all diseased are left out.
+    Its image-blind reference, ``"prior_ranking"``, ranks the regions by how often each is
+    diseased in these cases.
     """
     maps = maps or default_maps(model, seed)
     hit_flags: dict[str, list[bool]] = {m: [] for m in maps}
@@ -187,7 +189,8 @@ def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] |
             if not hit:
                 misses[name].append(miss_distance_mm(im, lesion, case.ground_truth))
             if joints_known:
-                means = region_means(im, case.ground_truth)
+                all_means = region_means(im, case.ground_truth)
+                means = {r: all_means[r] for r in RA_REGIONS if r in all_means}
                 joint_aucs[name].append(ranking_auc(means, diseased))
         if joints_known and maps:
             hands.append((diseased, {r for r, v in means.items() if np.isfinite(v)}))
@@ -222,10 +225,9 @@ def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] |
                 seen_count[r] = seen_count.get(r, 0) + 1
                 diseased_count[r] = diseased_count.get(r, 0) + (r in diseased)
         prevalence = {r: diseased_count[r] / seen_count[r] for r in seen_count}
-        out["prior_ranking"] = {
-            "joint_auc": F.mean_ci([ranking_auc({r: prevalence[r] for r in seen}, diseased)
-                                    for diseased, seen in hands], seed),
-            "prevalence": dict(sorted(prevalence.items())), "n": len(hands)}
+        prior = [ranking_auc({r: prevalence[r] for r in seen}, diseased) for diseased, seen in hands]
+        out["prior_ranking"] = {"joint_auc": F.mean_ci(prior, seed), "prevalence": dict(sorted(prevalence.items())),
+                                "n": int(np.isfinite(prior).sum())}
     return out
 
 
@@ -398,9 +400,10 @@ def format_table(summary: dict[str, Any]) -> str:
             lines.append(f"reference: the best fixed point (a map that ignores the image, chosen on these cases) "
                          f"scores {_pointing_text(fixed)}{at}")
         if any("joint_auc" in every.get(m, {}) for m in res):
-            named("joint ranking AUC, all cases", lambda m: ci(every[m].get("joint_auc")) if m in every else "n/a")
+            n_hands = every.get("prior_ranking", {}).get("n", "?")
+            named(f"joint ranking AUC, {n_hands} hands", lambda m: ci(every[m].get("joint_auc")) if m in every else "n/a")
         if "prior_ranking" in every:
-            lines.append("reference: ranking the joint regions by how often each is diseased in these cases "
+            lines.append("reference: ranking the joints by how often each is diseased in these cases "
                          f"(image-blind) gives AUC {ci(every['prior_ranking']['joint_auc'])}")
     if "agreement" in summary:
         a = summary["agreement"]

@@ -26,6 +26,9 @@ WRIST_PARTS: tuple[str, ...] = ("radiocarpal", "intercarpal", "ulnar_styloid",
 REGION_JOINTS: dict[str, tuple[str, ...]] = {
     **{j: (j,) for j in FINGER_JOINTS}, "wrist": WRIST_PARTS,
 }
+#: The regions RA attacks, as the Sharp/van der Heijde score reads them (DIPs are spared).
+RA_REGIONS: tuple[str, ...] = ("MCP1", "MCP2", "MCP3", "MCP4", "MCP5", "IP1", "PIP2", "PIP3", "PIP4", "PIP5",
+                               "wrist")
 GRID = 4
 
 

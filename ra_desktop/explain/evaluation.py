@@ -4,9 +4,10 @@ Only RA cases of severity >= 2 are scored: their lesions are the evidence a fait
 A case's lesion region is the union of the discs (``radius_px``) of its joints with severity >= 1
 and of its lesion mask dilated by 1 % of the image size.
 
-The pointing game has a floor: on phantoms of severity >= 2 the wrist is nearly always diseased, so
-a constant map that always peaks on the carpus scores close to 0.8 without looking at the image.
-:func:`pointing_pass` therefore reports the best such fixed point beside the maps.
+The pointing game has a floor: the phantom generator gives every case of severity >= 2 a diseased
+wrist, so a constant map that always peaks on the carpus scores close to 0.8 without looking at the
+image. :func:`pointing_pass` therefore reports the best such fixed point beside the maps, and a
+within-hand ranking of the joints (:func:`ranking_auc`) beside an image-blind ranking.
 """
 from __future__ import annotations
 
@@ -201,16 +202,14 @@ def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] |
         return {"value": hits / n if n else float("nan"), "hits": hits, "n": n, "ci95": F.wilson(hits, n)}
 
     out: dict[str, Any] = {}
+    at_best = np.zeros(n, bool)
+    out["fixed_point"] = {**rate(0), "point_model_xy": None, "grid": FIXED_POINT_GRID}
     if n:
         flags = np.array(point_flags)
         best = int(flags.sum(axis=0).argmax())
         at_best = flags[:, best]
         xy = fixed_points(model_shape)[best]
-        out["fixed_point"] = {**rate(int(at_best.sum())), "point_model_xy": [float(xy[0]), float(xy[1])],
-                              "grid": FIXED_POINT_GRID}
-    else:
-        at_best = np.zeros(0, bool)
-        out["fixed_point"] = {**rate(0), "point_model_xy": None, "grid": FIXED_POINT_GRID}
+        out["fixed_point"].update(rate(int(at_best.sum())), point_model_xy=[float(xy[0]), float(xy[1])])
     for m in maps:
         h = np.array(hit_flags[m], bool)
         out[m] = {**rate(int(h.sum())), "miss_distance_mm": sorted(misses[m]),
@@ -218,17 +217,23 @@ def pointing_pass(model: Any, cases: Iterable[Case], maps: dict[str, Callable] |
         if hands:
             out[m]["joint_auc"] = F.mean_ci(joint_aucs[m], seed)
     if hands:
-        seen_count: dict[str, int] = {}
-        diseased_count: dict[str, int] = {}
-        for diseased, seen in hands:
-            for r in seen:
-                seen_count[r] = seen_count.get(r, 0) + 1
-                diseased_count[r] = diseased_count.get(r, 0) + (r in diseased)
-        prevalence = {r: diseased_count[r] / seen_count[r] for r in seen_count}
-        prior = [ranking_auc({r: prevalence[r] for r in seen}, diseased) for diseased, seen in hands]
-        out["prior_ranking"] = {"joint_auc": F.mean_ci(prior, seed), "prevalence": dict(sorted(prevalence.items())),
-                                "n": int(np.isfinite(prior).sum())}
+        out["prior_ranking"] = prior_ranking(hands, seed)
     return out
+
+
+def prior_ranking(hands: Sequence[tuple[set[str], set[str]]], seed: int = 0) -> dict[str, Any]:
+    """The image-blind joint ranking: each hand's regions ranked by how often each region is
+    diseased over ``hands`` ((diseased, seen) region sets), scored by :func:`ranking_auc`."""
+    seen_count: dict[str, int] = {}
+    diseased_count: dict[str, int] = {}
+    for diseased, seen in hands:
+        for r in seen:
+            seen_count[r] = seen_count.get(r, 0) + 1
+            diseased_count[r] = diseased_count.get(r, 0) + (r in diseased)
+    prevalence = {r: diseased_count[r] / seen_count[r] for r in seen_count}
+    aucs = [ranking_auc({r: prevalence[r] for r in seen}, diseased) for diseased, seen in hands]
+    return {"joint_auc": F.mean_ci(aucs, seed), "prevalence": dict(sorted(prevalence.items())),
+            "n": int(np.isfinite(aucs).sum())}
 
 
 def default_maps(model: Any, seed: int = 0) -> dict[str, Callable[[Any, np.ndarray], np.ndarray]]:

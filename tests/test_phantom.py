@@ -166,3 +166,24 @@ def test_carpal_collapse_narrows_the_cmc_joints_recorded_with_the_wrist():
     assert diseased >= 2  # the rule was exercised on diseased wrists, not only healthy ones
     normal = _case(5, "Normal").ground_truth
     assert all(normal["joints"][c]["severity"] == 0 for c in CMC_JOINTS)
+
+
+def test_spare_wrist_keeps_the_fingers_and_heals_the_wrist():
+    from ra_desktop.phantom.lesions import WRIST_JOINTS
+
+    for seed in (3, 4, 5):
+        standard = _case(seed, sev=3)
+        spared = generate_case(case_rng(seed, 0), "RA", 3, "R", SIZE, seed_info=[seed, 0], spare_wrist=True)
+        before, after = standard.ground_truth["joints"], spared.ground_truth["joints"]
+        assert any(before[j]["severity"] > 0 for j in WRIST_JOINTS)  # severity >= 2 always has one
+        for j in (*WRIST_JOINTS, *CMC_JOINTS):  # CMC narrowing follows the intercarpal joint
+            assert after[j]["severity"] == 0 and after[j]["lesions"] == []
+        fingers = [j for j in RA_JOINTS if j not in WRIST_JOINTS]
+        # The same finger disease (its joints sit slightly elsewhere: carpal collapse moves the rays)
+        assert [(after[j]["severity"], after[j]["lesions"]) for j in fingers] == \
+            [(before[j]["severity"], before[j]["lesions"]) for j in fingers]
+        assert any(after[j]["severity"] > 0 for j in fingers) and spared.ground_truth["label"] == "RA"
+    with pytest.raises(ValueError, match="twins"):
+        from ra_desktop.phantom import generate_dataset
+
+        generate_dataset("unused", 2, 0, twins=True, spare_wrist=True)

@@ -51,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--twins", action="store_true",
                         help="pairs of an RA case and its healthy twin (same hand, acquisition and noise; "
                              "only the lesions differ); --n must be even")
+    parser.add_argument("--spare-wrist", action="store_true",
+                        help="RA cases with a healthy wrist: each the standard case of its seed with the wrist "
+                             "joints reset, so only finger joints carry disease (an evaluation set)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -75,11 +78,14 @@ def run(args: argparse.Namespace) -> int:
     if args.twins and (args.n % 2 or args.start_index % 2):
         print("error: --twins needs an even --n and --start-index (pairs)")
         return 2
+    if args.twins and args.spare_wrist:
+        print("error: --spare-wrist cannot be combined with --twins")
+        return 2
     t0 = time.perf_counter()
     rows = generate_dataset(args.out, args.n, args.seed, ra_fraction=args.ra_fraction,
                             severity_range=args.severity, size=args.size, formats=args.formats,
                             workers=max(1, args.workers), start_index=args.start_index,
-                            progress=not args.quiet, twins=args.twins)
+                            progress=not args.quiet, twins=args.twins, spare_wrist=args.spare_wrist)
     n_ra = sum(r["label"] == "RA" for r in rows)
     dt = time.perf_counter() - t0
     print(f"{len(rows)} synthetic phantoms ({n_ra} RA, {len(rows) - n_ra} normal) in {args.out} "

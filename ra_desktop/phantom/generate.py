@@ -79,7 +79,7 @@ def _lesion_mask(shape, joints_px: dict, erosions, sp) -> np.ndarray:
 
 def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str = "R",
                   size: int = DEFAULT_SIZE, *, seed_info=None,
-                  force_findings: tuple[str, ...] = ()) -> PhantomCase:
+                  force_findings: tuple[str, ...] = (), spare_wrist: bool = False) -> PhantomCase:
     """Generate one synthetic PA hand/wrist radiograph.
 
     Parameters
@@ -97,6 +97,8 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
         Recorded in the ground truth as ``seed`` (defaults to the int seed).
     force_findings : tuple of {"dip_oa", "fracture"}
         Add these RA-unrelated findings whatever the draw (demo cases).
+    spare_wrist : bool
+        RA in the finger joints only: the standard case of this seed with its wrist healthy.
 
     Returns
     -------
@@ -114,7 +116,7 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
     # Disease and anatomy draw from separate streams, so a case and its healthy twin
     # (generate_twins) share everything but the lesions.
     plan_seed, anatomy_seed = (int(v) for v in rng.integers(2**63, size=2))
-    plan = sample_plan(np.random.default_rng(plan_seed), label, severity)
+    plan = sample_plan(np.random.default_rng(plan_seed), label, severity, spare_wrist)
     if "dip_oa" in force_findings and not plan.dip_oa:
         plan.dip_oa = {"DIP2": 2.0, "DIP3": 3.0, "DIP4": 2.0}
     if "fracture" in force_findings and not plan.fracture:
@@ -221,7 +223,7 @@ def _case_params(seed: int, index: int, ra_fraction: float, severity_range: tupl
 def _job(args) -> list[dict]:
     from ra_desktop.phantom.writer import patient_id, write_case
 
-    out_dir, seed, index, ra_fraction, sev_range, size, formats, twins = args
+    out_dir, seed, index, ra_fraction, sev_range, size, formats, twins, spare_wrist = args
     if twins:  # index is even: the RA case; index + 1: its healthy twin, the same patient
         rng = case_rng(seed, index // 2)
         sev = int(rng.integers(sev_range[0], sev_range[1] + 1))
@@ -231,14 +233,14 @@ def _job(args) -> list[dict]:
         return [write_case(Path(out_dir), case, seed, index + k, formats, patient=patient_id(seed, index))
                 for k, case in enumerate(pair)]
     rng, label, sev, side = _case_params(seed, index, ra_fraction, sev_range)
-    case = generate_case(rng, label, sev, side, size, seed_info=[seed, index])
+    case = generate_case(rng, label, sev, side, size, seed_info=[seed, index], spare_wrist=spare_wrist)
     return [write_case(Path(out_dir), case, seed, index, formats)]
 
 
 def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
                      severity_range: tuple[int, int] = (1, 3), size: int = DEFAULT_SIZE,
                      formats: tuple[str, ...] = ("png",), workers: int = 2, start_index: int = 0,
-                     progress: bool = True, twins: bool = False) -> list[dict]:
+                     progress: bool = True, twins: bool = False, spare_wrist: bool = False) -> list[dict]:
     """Generate ``n`` cases into ``out_dir`` (RA/, Normal/, ground_truth/, labels.csv).
 
     Parameters
@@ -265,6 +267,9 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
         Pairs of an RA case and its healthy twin (:func:`generate_twins`), one patient per pair
         so a patient-wise split keeps twins together; ``ra_fraction`` is then 0.5. ``n`` and
         ``start_index`` must be even.
+    spare_wrist : bool
+        RA cases with healthy wrists: each is the standard case of its index with the wrist
+        joints reset (fingers unchanged). Not with ``twins``.
 
     Returns
     -------
@@ -275,8 +280,10 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
     out_dir.mkdir(parents=True, exist_ok=True)
     if twins and (n % 2 or start_index % 2):
         raise ValueError("twins: n and start_index must be even (pairs)")
+    if twins and spare_wrist:
+        raise ValueError("spare_wrist is not available for twins")
     jobs = [(str(out_dir), int(seed), i, float(ra_fraction), tuple(severity_range), int(size),
-             tuple(formats), bool(twins)) for i in range(start_index, start_index + n, 2 if twins else 1)]
+             tuple(formats), bool(twins), bool(spare_wrist)) for i in range(start_index, start_index + n, 2 if twins else 1)]
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency

@@ -140,7 +140,7 @@ def _joint_lesion(rng: np.random.Generator, joint: str, sev: int) -> JointLesion
     return les
 
 
-def sample_plan(rng: np.random.Generator, label: str, severity: int) -> CasePlan:
+def sample_plan(rng: np.random.Generator, label: str, severity: int, spare_wrist: bool = False) -> CasePlan:
     """Draw per-joint severities around the case severity.
 
     Parameters
@@ -150,6 +150,9 @@ def sample_plan(rng: np.random.Generator, label: str, severity: int) -> CasePlan
     label : {"RA", "Normal"}
     severity : int
         Case severity 1-3 for RA; ignored (0) for normal.
+    spare_wrist : bool
+        Leave the wrist healthy: the same draws, then the wrist joints reset, so the fingers are
+        those of the standard case (an evaluation set where only finger joints carry disease).
 
     Returns
     -------
@@ -175,6 +178,9 @@ def sample_plan(rng: np.random.Generator, label: str, severity: int) -> CasePlan
         top = [j for j in involved if joints[j].severity >= severity]
         for j in involved[: max(0, 2 - len(top))]:
             joints[j] = _joint_lesion(rng, j, severity)
+        if spare_wrist:
+            for j in WRIST_JOINTS:
+                joints[j] = JointLesion()
     else:
         label, severity = "Normal", 0
     plan = CasePlan(label=label, severity=severity, joints=joints)

@@ -3,7 +3,8 @@
 # in its manifest. Seed ranges: training < 100000, development 300000+, held-out test >= 500000,
 # demo cases >= 900000.
 # Usage: scripts/train_demo_model.sh STAGE WORK_DIR [extra train args]
-#   STAGE = data     -> phantoms into WORK_DIR: train (seed 1), twins (seed 2), held-out test
+#   STAGE = data     -> phantoms into WORK_DIR: train (seed 1), twins (seed 2), held-out test,
+#                       development (seed 300000), wrist-spared (seed 530000)
 #   STAGE = base     -> 1.0.0: VGG8 from scratch on WORK_DIR/train -> WORK_DIR/base
 #   STAGE = finetune -> 1.1.0: base fine-tuned on the twins with window jitter and lesion swap
 #                       -> WORK_DIR/model, evaluated into WORK_DIR/eval
@@ -31,6 +32,10 @@ case "$STAGE" in
     # so that neither the training nor the held-out sets pick them.
     $RA phantom --n 200 --seed 300000 --ra-fraction 1 --severity 2-3 --size 1800 --out "$WORK/dev" \
         --workers "$JOBS" --quiet
+    # Wrist-spared RA (seeds 530000+): only the finger joints are diseased, so a map that always
+    # peaks on the carpus cannot score there (the model card's "With a healthy wrist").
+    $RA phantom --n 200 --seed 530000 --ra-fraction 1 --severity 2-3 --size 1800 --spare-wrist \
+        --out "$WORK/spared" --workers "$JOBS" --quiet
     ;;
   base)
     $RA train "$WORK/train" --out "$WORK/base" --version 1.0.0 --epochs 40 --patience 8 \

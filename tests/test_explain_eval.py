@@ -203,3 +203,31 @@ def demo_pointing(tmp_path_factory):
 @pytest.mark.parametrize("method", ["gradcam", "shap"])
 def test_demo_model_pointing_game_goal(demo_pointing, method):
     assert demo_pointing[method] >= 0.8, (method, demo_pointing)
+
+
+@pytest.fixture(scope="module")
+def demo_pointing_spared(tmp_path_factory):
+    """Pointing-game hit rates on 20 wrist-spared RA phantoms (seed 530123, severity 2-3): only the
+    finger joints are diseased, so a map that always peaks on the carpus cannot score here."""
+    if not (DEMO_MODEL / "manifest.json").is_file():
+        pytest.skip(f"demo model {DEMO_MODEL} not trained yet: pointing goal not checked")
+    from ra_desktop.explain.evaluation import default_maps, load_cases, pointing_rates
+    from ra_desktop.model import load_model
+
+    data = tmp_path_factory.mktemp("wrist-spared-20")
+    generate_dataset(data, 20, 530123, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False,
+                     spare_wrist=True)
+    model = load_model(DEMO_MODEL, "cpu")
+    cases = load_cases(data, 20, seed=0, config=model.preprocess_config)
+    assert len(cases) == 20
+    return pointing_rates(model, cases, default_maps(model))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="demo model 1.2.0's maps peak on the carpus whatever the image: on 200 "
+                   "wrist-spared phantoms (seed 530000) Grad-CAM hit a diseased finger joint in 3 and SHAP in 0 "
+                   "(model card, 'With a healthy wrist'). strict: this fails loudly once a model's maps find "
+                   "the fingers.")
+@pytest.mark.parametrize("method", ["gradcam", "shap"])
+def test_demo_model_pointing_goal_with_a_healthy_wrist(demo_pointing_spared, method):
+    assert demo_pointing_spared[method] >= 0.8, (method, demo_pointing_spared)

@@ -168,7 +168,7 @@ def test_carpal_collapse_narrows_the_cmc_joints_recorded_with_the_wrist():
     assert all(normal["joints"][c]["severity"] == 0 for c in CMC_JOINTS)
 
 
-def test_spare_wrist_keeps_the_fingers_and_heals_the_wrist():
+def test_spare_wrist_keeps_the_fingers_and_heals_the_wrist(tmp_path):
     from ra_desktop.phantom.lesions import WRIST_JOINTS
 
     for seed in (3, 4, 5):
@@ -186,4 +186,5 @@ def test_spare_wrist_keeps_the_fingers_and_heals_the_wrist():
     with pytest.raises(ValueError, match="twins"):
         from ra_desktop.phantom import generate_dataset
 
-        generate_dataset("unused", 2, 0, twins=True, spare_wrist=True)
+        generate_dataset(tmp_path / "refused", 2, 0, twins=True, spare_wrist=True)
+    assert not (tmp_path / "refused").exists()  # refused before anything is written

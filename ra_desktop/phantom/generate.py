@@ -276,14 +276,15 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
     list of dict
         The labels.csv rows, in index order.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if twins and (n % 2 or start_index % 2):
         raise ValueError("twins: n and start_index must be even (pairs)")
     if twins and spare_wrist:
         raise ValueError("spare_wrist is not available for twins")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out_dir), int(seed), i, float(ra_fraction), tuple(severity_range), int(size),
-             tuple(formats), bool(twins), bool(spare_wrist)) for i in range(start_index, start_index + n, 2 if twins else 1)]
+             tuple(formats), bool(twins), bool(spare_wrist))
+            for i in range(start_index, start_index + n, 2 if twins else 1)]
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency

@@ -181,16 +181,21 @@ def demo_pointing(tmp_path_factory):
     Only the pointing game, so 40 cases stay cheap (about a second each): on 10 a binomial rate
     has a standard error of 0.13, too coarse to tell 0.80 from 0.70.
     """
+    return _demo_pointing_rates(tmp_path_factory.mktemp("held-out-40"), 40, 500123)
+
+
+def _demo_pointing_rates(data: Path, n: int, seed: int, **phantom_options) -> dict[str, float]:
+    """The shipped maps' pointing-game hit rates on ``n`` new RA phantoms of severity 2-3."""
     if not (DEMO_MODEL / "manifest.json").is_file():
         pytest.skip(f"demo model {DEMO_MODEL} not trained yet: pointing goal not checked")
     from ra_desktop.explain.evaluation import default_maps, load_cases, pointing_rates
     from ra_desktop.model import load_model
 
-    data = tmp_path_factory.mktemp("held-out-40")
-    generate_dataset(data, 40, 500123, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False)
+    generate_dataset(data, n, seed, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False,
+                     **phantom_options)
     model = load_model(DEMO_MODEL, "cpu")
-    cases = load_cases(data, 40, seed=0, config=model.preprocess_config)
-    assert len(cases) == 40
+    cases = load_cases(data, n, seed=0, config=model.preprocess_config)
+    assert len(cases) == n
     return pointing_rates(model, cases, default_maps(model))
 
 
@@ -209,22 +214,11 @@ def test_demo_model_pointing_game_goal(demo_pointing, method):
 def demo_pointing_spared(tmp_path_factory):
     """Pointing-game hit rates on 20 wrist-spared RA phantoms (seed 530123, severity 2-3): only the
     finger joints are diseased, so a map that always peaks on the carpus cannot score here."""
-    if not (DEMO_MODEL / "manifest.json").is_file():
-        pytest.skip(f"demo model {DEMO_MODEL} not trained yet: pointing goal not checked")
-    from ra_desktop.explain.evaluation import default_maps, load_cases, pointing_rates
-    from ra_desktop.model import load_model
-
-    data = tmp_path_factory.mktemp("wrist-spared-20")
-    generate_dataset(data, 20, 530123, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False,
-                     spare_wrist=True)
-    model = load_model(DEMO_MODEL, "cpu")
-    cases = load_cases(data, 20, seed=0, config=model.preprocess_config)
-    assert len(cases) == 20
-    return pointing_rates(model, cases, default_maps(model))
+    return _demo_pointing_rates(tmp_path_factory.mktemp("wrist-spared-20"), 20, 530123, spare_wrist=True)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="demo model 1.2.0's maps peak on the carpus whatever the image: on 200 "
+@pytest.mark.xfail(strict=True, reason="demo model 1.2.0's maps peak on the carpus whatever the image (0/20 each here): on 200 "
                    "wrist-spared phantoms (seed 530000) Grad-CAM hit a diseased finger joint in 3 and SHAP in 0 "
                    "(model card, 'With a healthy wrist'). strict: this fails loudly once a model's maps find "
                    "the fingers.")

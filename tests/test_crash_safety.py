@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reas
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "crash_batch_app.py"
-N = 6
+# More cases than one analysis group (inference.GROUP = 8): a group's results are committed within
+# milliseconds of each other, so with one group the kill could only land after the whole batch.
+N = 12
 RESULT_COLUMNS = ("case_id", "path", "probability", "label", "threshold", "ood_distance", "ood_threshold",
                   "ood_flag", "timings_json", "model_name", "model_version", "model_sha", "analysed_at",
                   "regions_json")
@@ -52,8 +54,11 @@ def _done(db: Path) -> dict[str, tuple]:
 
 def test_sigkill_mid_batch_keeps_finished_results_and_requeues_the_rest(tmp_path):
     demo = paths.demo_dir()
-    files = sorted(demo.glob("*/*.dcm"))[:3] + sorted(demo.glob("*/*.png"))[:3]
+    files = sorted(demo.glob("*/*.dcm"))[:6] + sorted(demo.glob("*/*.png"))[:6]
     assert len(files) == N
+    from ra_desktop.worker.inference import GROUP
+
+    assert N > GROUP
     folder = tmp_path / "cases"
     folder.mkdir()
     for f in files:

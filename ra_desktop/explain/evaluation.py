@@ -236,13 +236,15 @@ def prior_ranking(hands: Sequence[tuple[set[str], set[str]]], seed: int = 0) -> 
             "n": int(np.isfinite(aucs).sum())}
 
 
-def default_maps(model: Any, seed: int = 0) -> dict[str, Callable[[Any, np.ndarray], np.ndarray]]:
+def default_maps(model: Any, seed: int = 0,
+                 layer: str | None = None) -> dict[str, Callable[[Any, np.ndarray], np.ndarray]]:
     """Model-space map functions ``(model_or_module, x) -> (224, 224)`` of the shipped methods.
 
-    The layers are fixed from ``model``'s manifest so the functions also work on the bare,
-    weight-randomised copies the randomisation check makes.
+    The layer (``layer``, else ``model``'s manifest Grad-CAM layer) is fixed here so the functions
+    also work on bare modules: the weight-randomised copies of the randomisation check, or a model
+    in training.
     """
-    layer = _target_layer(model)
+    layer = layer or _target_layer(model)
     return {
         "gradcam": lambda m, x: grad_cam(m, x, layer),
         "shap": lambda m, x: shap_map(m, x, layer, seed=seed),
@@ -406,7 +408,8 @@ def format_table(summary: dict[str, Any]) -> str:
                          f"scores {_pointing_text(fixed)}{at}")
         if any("joint_auc" in every.get(m, {}) for m in res):
             n_hands = every.get("prior_ranking", {}).get("n", "?")
-            named(f"joint ranking AUC, {n_hands} hands", lambda m: ci(every[m].get("joint_auc")) if m in every else "n/a")
+            named(f"joint ranking AUC, {n_hands} hands",
+                  lambda m: ci(every[m].get("joint_auc")) if m in every else "n/a")
         if "prior_ranking" in every:
             lines.append("reference: ranking the joints by how often each is diseased in these cases "
                          f"(image-blind) gives AUC {ci(every['prior_ranking']['joint_auc'])}")

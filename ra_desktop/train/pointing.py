@@ -14,9 +14,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from ra_desktop.explain.evaluation import case_lesion, cases_from_samples, pointing_rates
-from ra_desktop.explain.gradcam import grad_cam
-from ra_desktop.explain.shap import shap_map
+from ra_desktop.explain.evaluation import case_lesion, cases_from_samples, default_maps, pointing_rates
 
 DEFAULT_CASES = 40
 
@@ -40,8 +38,7 @@ class ValidationPointing:
                  seed: int = 0):
         self.cases = cases_from_samples(samples, n, seed=seed, config=config)
         self.lesions = [case_lesion(c) for c in self.cases]
-        self.maps = {"gradcam": lambda m, x: grad_cam(m, x, target_layer),
-                     "shap": lambda m, x: shap_map(m, x, target_layer, seed=seed)}
+        self.maps = default_maps(None, seed, layer=target_layer)
 
     def __len__(self) -> int:
         return len(self.cases)

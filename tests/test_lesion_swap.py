@@ -71,3 +71,44 @@ def test_joint_region_mask_covers_only_diseased_joints():
         "DIP2": {"center": [60, 70], "radius_px": 5, "severity": 0}}}
     m = lesion_swap.joint_region_mask(gt, (100, 80))
     assert m[30, 20] > 0.99 and m[70, 60] == 0 and m[0, 0] == 0
+
+
+def test_diseased_groups_put_the_wrist_in_one_region():
+    gt = {"joints": {"MCP2": {"severity": 2}, "PIP3": {"severity": 1}, "DIP2": {"severity": 3},
+                     "intercarpal": {"severity": 2}, "CMC3": {"severity": 1}, "radiocarpal": {"severity": 0}}}
+    groups = lesion_swap.diseased_groups(gt)
+    assert ("MCP2",) in groups and ("PIP3",) in groups and ("DIP2",) in groups
+    assert ("intercarpal", "CMC3") in groups and len(groups) == 4
+
+
+def test_subset_swap_pastes_part_of_the_regions_and_stays_ra(twins_cache):
+    pair = next(iter(lesion_swap.find_pairs(twins_cache.samples, twins_cache.units[0].shape).values()))
+    units = twins_cache.units
+    assert len(pair.regions) >= 2
+    partial = 0
+    for seed in range(16):
+        img, label = lesion_swap.swap(units, pair, np.random.default_rng(seed), subset_p=1.0)
+        if label == 0:  # a normal swap heals every diseased region, subset or not
+            assert np.array_equal(img, lesion_swap.swap(units, pair, np.random.default_rng(seed))[0])
+            continue
+        pasted = np.abs(img - units[pair.normal]) > 1e-6
+        assert pasted.any()  # never an empty subset: an RA label needs disease somewhere
+        assert not (pasted & (pair.mask == 0)).any()  # only inside the diseased regions
+        partial += int(not np.allclose(img, lesion_swap.swap(units, pair, np.random.default_rng(seed))[0]))
+    assert partial >= 3  # most RA draws leave some diseased region healthy
+
+
+def test_subset_mask_keeps_whole_regions():
+    gt = {"image_shape": [100, 100], "joints": {
+        "MCP2": {"center": [20, 20], "radius_px": 6, "severity": 2},
+        "radiocarpal": {"center": [50, 80], "radius_px": 6, "severity": 2},
+        "CMC2": {"center": [50, 60], "radius_px": 6, "severity": 1}}}
+    pair = lesion_swap.TwinPair(0, 1, lesion_swap.joint_region_mask(gt, (100, 100)), gt,
+                                lesion_swap.diseased_groups(gt))
+    seen = set()
+    for seed in range(20):
+        m = lesion_swap.subset_mask(pair, (100, 100), np.random.default_rng(seed))
+        mcp, wrist = m[20, 20] > 0.99, m[80, 50] > 0.99
+        assert (m[60, 50] > 0.99) == wrist  # the radiocarpal and CMC discs go together, as the wrist
+        seen.add((mcp, wrist))
+    assert seen == {(True, False), (False, True), (True, True)}

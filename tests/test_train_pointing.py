@@ -72,3 +72,28 @@ def test_select_by_pointing_needs_ground_truth_in_validation(tmp_path, capsys):
     rc = main(["train", str(data), "--arch", "vgg8", "--out", str(tmp_path / "m"), "--epochs", "1",
                "--select-by", "pointing", *FAST])
     assert rc == 2 and "--select-by pointing needs" in capsys.readouterr().err
+
+
+def test_select_data_scores_a_development_set_and_subset_swaps_are_recorded(twins, tmp_path, capsys):
+    dev = tmp_path / "dev"
+    generate_dataset(dev, 3, 300007, size=400, workers=1, progress=False, ra_fraction=1.0,
+                     severity_range=(2, 2), spare_wrist=True)
+    out = tmp_path / "model"
+    assert main(["train", str(twins), "--arch", "vgg8", "--out", str(out), "--epochs", "1", "--seed", "1",
+                 "--val-fraction", "0.5", "--select-by", "pointing", "--select-data", str(dev),
+                 "--lesion-swap", "1.0", "--swap-subset", "0.5", *FAST]) == 0
+    assert f"pointing game on 3 RA phantoms of the {dev}" in capsys.readouterr().out
+    training = json.loads((out / "manifest.json").read_text())["training"]
+    assert f"of the development set {dev}" in training["early_stopping"]["monitor"]
+    assert "with probability 0.5 an RA swap pastes a random non-empty subset" in training["augmentation"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--swap-subset", "1.5", "--lesion-swap", "1"], "--swap-subset is a probability"),
+    (["--swap-subset", "0.5"], "--swap-subset changes lesion swaps"),
+    (["--select-data", "anywhere"], "--select-data is the set scored by --select-by pointing"),
+])
+def test_inconsistent_swap_and_selection_options_are_refused(twins, tmp_path, capsys, args, message):
+    rc = main(["train", str(twins), "--arch", "vgg8", "--out", str(tmp_path / "m"), "--epochs", "1", *args, *FAST])
+    assert rc == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

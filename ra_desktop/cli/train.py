@@ -54,11 +54,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--swap-outside", choices=("twin", "mean"), default="twin",
                         help="lesion swap background: the other twin (default) or the mean of both twins, "
                              "the same for both labels")
+    parser.add_argument("--swap-subset", type=float, default=0.0, metavar="P",
+                        help="share of RA lesion swaps that paste a random subset of the diseased regions "
+                             "(each finger joint, the wrist as one), so finger disease alone carries the "
+                             "label; not published; default 0")
     parser.add_argument("--select-by", choices=("auc", "pointing"), default="auc",
                         help="epoch-selection score: validation AUC (default) or, for phantoms with ground "
                              "truth, the validation pointing game of Grad-CAM and SHAP (not published)")
     parser.add_argument("--select-cases", type=int, default=40, metavar="N",
                         help="validation RA phantoms scored per epoch with --select-by pointing (default 40)")
+    parser.add_argument("--select-data", type=Path, default=None, metavar="DIR",
+                        help="with --select-by pointing: score these phantoms (a development set, e.g. "
+                             "ra-desktop phantom --spare-wrist) instead of the validation split")
     parser.add_argument("--init", type=Path, default=None, metavar="MODEL_DIR",
                         help="start from this model folder's weights (fine-tuning; same --arch)")
     parser.add_argument("--max-minutes", type=float, default=None,
@@ -125,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
             precision=args.precision, max_minutes=args.max_minutes,
             dropout_warmup=args.dropout_warmup, augment_p=args.augment_p,
             window_jitter_p=args.window_jitter, init=args.init, lesion_swap_p=args.lesion_swap,
-            swap_outside=args.swap_outside, select_by=args.select_by, select_cases=args.select_cases,
+            swap_outside=args.swap_outside, swap_subset_p=args.swap_subset, select_by=args.select_by,
+            select_cases=args.select_cases, select_data=args.select_data,
             max_per_class=args.max_per_class, synthetic=args.synthetic, command=command_line(args),
             progress=not args.quiet,
         )

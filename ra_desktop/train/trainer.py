@@ -55,8 +55,10 @@ class TrainOptions:
     init: Path | None = None  # start from this model folder's weights (same architecture)
     lesion_swap_p: float = 0.0  # share of twin-phantom samples replaced by a lesion swap (lesion_swap.py)
     swap_outside: str = "twin"  # the swap's background: the other twin, or the mean of both (lesion_swap.swap)
+    swap_subset_p: float = 0.0  # share of RA swaps that paste a random subset of the diseased regions
     select_by: str = "auc"  # auc | pointing: the epoch-selection score (pointing.py)
     select_cases: int = 40  # validation RA phantoms scored per epoch when select_by == "pointing"
+    select_data: Path | None = None  # score pointing on this development set instead of the validation split
 
 
 class CachedImages(Dataset):
@@ -65,11 +67,12 @@ class CachedImages(Dataset):
 
     def __init__(self, cache: UnitCache, config: PreprocessConfig, augment: bool, seed: int, augment_p: float = 1.0,
                  window_jitter_p: float = 0.0, swap_pairs: dict | None = None, swap_p: float = 0.0,
-                 swap_outside: str = "twin"):
+                 swap_outside: str = "twin", swap_subset_p: float = 0.0):
         self.units, self.labels = cache.units, cache.labels
         self.config, self.augment, self.seed, self.epoch = config, augment, seed, 0
         self.augment_p, self.window_jitter_p = augment_p, window_jitter_p
         self.swap_pairs, self.swap_p, self.swap_outside = swap_pairs or {}, swap_p, swap_outside
+        self.swap_subset_p = swap_subset_p
 
     def __len__(self) -> int:
         return len(self.units)
@@ -78,7 +81,8 @@ class CachedImages(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augment else None
         unit, label = self.units[i], int(self.labels[i])
         if rng is not None and self.swap_p > 0 and i in self.swap_pairs and rng.random() < self.swap_p:
-            unit, label = lesion_swap.swap(self.units, self.swap_pairs[i], rng, self.swap_outside)
+            unit, label = lesion_swap.swap(self.units, self.swap_pairs[i], rng, self.swap_outside,
+                                           self.swap_subset_p)
         return torch.from_numpy(model_input(unit, self.config, rng, self.augment_p, self.window_jitter_p)), label, i
 
 
@@ -220,6 +224,14 @@ def _init_from(model: nn.Module, opts: TrainOptions) -> None:
 def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_model) -> dict:
     if opts.epochs < 1 or opts.batch_size < 1 or opts.lr <= 0:
         raise DataError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    for flag, value in (("--augment-p", opts.augment_p), ("--window-jitter", opts.window_jitter_p),
+                        ("--lesion-swap", opts.lesion_swap_p), ("--swap-subset", opts.swap_subset_p)):
+        if not 0.0 <= value <= 1.0:
+            raise DataError(f"{flag} is a probability: give a value from 0 to 1, not {value:g}")
+    if opts.swap_subset_p and not opts.lesion_swap_p:
+        raise DataError("--swap-subset changes lesion swaps: it needs --lesion-swap P > 0")
+    if opts.select_data is not None and opts.select_by != "pointing":
+        raise DataError("--select-data is the set scored by --select-by pointing; add that option")
     ds, train_c, val_c = prepare_data(opts, info)
     _say(info, f"data: {ds.describe()}")
     _say(info, f"split: {len(train_c)} train / {len(val_c)} validation images; device {device}"
@@ -248,7 +260,7 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         _say(info, f"lesion swap: {len(pairs) // 2} twin pairs, p = {opts.lesion_swap_p:g}")
     train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed, augment_p=opts.augment_p,
                             window_jitter_p=opts.window_jitter_p, swap_pairs=pairs, swap_p=opts.lesion_swap_p,
-                            swap_outside=opts.swap_outside)
+                            swap_outside=opts.swap_outside, swap_subset_p=opts.swap_subset_p)
     train_dl, train_sampler = _loader(train_ds, opts.batch_size, info, opts.seed, True, opts.workers)
     val_dl = _loader(CachedImages(val_c, opts.preprocess, False, opts.seed), opts.batch_size, info,
                      opts.seed, False, opts.workers)[0] if len(val_c) else None
@@ -258,12 +270,14 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         from ra_desktop.model.registry import architecture_info
         from ra_desktop.train.pointing import ValidationPointing
 
-        pointing = ValidationPointing(val_c.samples, opts.preprocess,
+        where = "validation split" if opts.select_data is None else str(opts.select_data)
+        samples = val_c.samples if opts.select_data is None else discover(opts.select_data).samples
+        pointing = ValidationPointing(samples, opts.preprocess,
                                       architecture_info(opts.arch).gradcam_target_layer, opts.select_cases, opts.seed)
         if not len(pointing):
             raise DataError("--select-by pointing needs RA phantoms of severity >= 2 with ground truth "
-                            "in the validation split; none found")
-        _say(info, f"epoch selection: pointing game on {len(pointing)} validation RA phantoms")
+                            f"in the {where}; none found")
+        _say(info, f"epoch selection: pointing game on {len(pointing)} RA phantoms of the {where}")
     elif opts.select_by != "auc":
         raise DataError(f"--select-by must be auc or pointing, not {opts.select_by!r}")
 

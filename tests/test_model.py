@@ -46,28 +46,6 @@ def test_vgg8_exact_parameter_count():
     assert all(m.p == 0.5 for m in model.modules() if isinstance(m, nn.Dropout))
 
 
-def test_vgg8_gap_shares_vgg8s_convolutions_and_names_and_pools_globally():
-    vgg8, gap = build_model("vgg8"), build_model("vgg8-gap")
-    conv_shapes = {k: v.shape for k, v in vgg8.state_dict().items() if k.startswith("features.")}
-    assert conv_shapes == {k: v.shape for k, v in gap.state_dict().items() if k.startswith("features.")}
-    head = sum(p.numel() for p in gap.classifier.parameters())
-    assert head == 2 * 512 + _fc(512, 512) + _fc(512, 512) + _fc(512, 2)  # batch norm + 3 linear
-    x = torch.randn(2, 3, 224, 224)
-    with torch.no_grad():
-        assert gap.eval()(x).shape == (2, 2) and gap.embed(x).shape == (2, 512)
-        # Every position is read with the same weights: shuffling the 7x7 cells of the last
-        # feature map leaves the logits as they were; VGG8's position-specific head does not.
-        perm = torch.randperm(49, generator=torch.Generator().manual_seed(0))
-        for model, invariant in ((gap, True), (vgg8.eval(), False)):
-            f = model.features(x)
-            shuffled = f.flatten(2)[:, :, perm].reshape(f.shape)
-            head = lambda t: model.classifier(torch.flatten(model.avgpool(t), 1))  # noqa: E731
-            assert torch.allclose(head(f), head(shuffled), atol=1e-5) == invariant
-    info = ARCHITECTURES["vgg8-gap"]
-    assert gap.get_submodule(info.gradcam_target_layer) is not None
-    assert isinstance(gap.get_submodule(info.feature_layer), nn.ReLU)
-
-
 def test_vgg8_forward_224_and_named_layers():
     torch.manual_seed(0)
     model = build_model("vgg8").eval()
@@ -101,7 +79,7 @@ def test_densenet_forward_small_input_and_no_inplace_relu(arch):
     model.get_submodule(ARCHITECTURES[arch].feature_layer)
 
 
-@pytest.mark.parametrize("arch", ["vgg8", "vgg8-gap", "densenet121"])
+@pytest.mark.parametrize("arch", ["vgg8", "densenet121"])
 def test_every_relu_is_distinct_and_not_inplace(arch):
     model = build_model(arch)
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]

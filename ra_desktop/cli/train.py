@@ -10,7 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
-ARCH_CHOICES = ("vgg8", "vgg8-gap", "densenet121", "densenet169")  # == ra_desktop.model.ARCHITECTURES (no torch here)
+ARCH_CHOICES = ("vgg8", "densenet121", "densenet169")  # == ra_desktop.model.ARCHITECTURES (no torch here)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -46,7 +46,6 @@ DEFAULT_PERCENTILE = 99.5  # per layer; a flag from any of the layers counts
 #: Intermediate layers whose spatially pooled activations join the penultimate features.
 INTERMEDIATE_LAYERS = {
     "vgg8": ("features.block3", "features.block4"),
-    "vgg8-gap": ("features.block3", "features.block4"),
     "densenet121": ("features.denseblock2", "features.denseblock3"),
     "densenet169": ("features.denseblock2", "features.denseblock3"),
 }

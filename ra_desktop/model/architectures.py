@@ -30,7 +30,7 @@ class VGG8(nn.Module):
     Penultimate features: ``classifier.relu2`` (512-d).
     """
 
-    def __init__(self, num_classes: int = NUM_CLASSES, dropout: float = 0.5, pooled: int = 7) -> None:
+    def __init__(self, num_classes: int = NUM_CLASSES, dropout: float = 0.5) -> None:
         super().__init__()
         blocks = OrderedDict()
         in_ch = 3
@@ -43,10 +43,10 @@ class VGG8(nn.Module):
             layers["pool"] = nn.MaxPool2d(kernel_size=2, stride=2)
             blocks[f"block{b}"] = nn.Sequential(layers)
         self.features = nn.Sequential(blocks)
-        self.avgpool = nn.AdaptiveAvgPool2d((pooled, pooled))
+        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
             OrderedDict(
-                fc1=nn.Linear(512 * pooled * pooled, 512),
+                fc1=nn.Linear(512 * 7 * 7, 512),
                 relu1=nn.ReLU(inplace=False),
                 drop1=nn.Dropout(dropout),
                 fc2=nn.Linear(512, 512),
@@ -78,31 +78,6 @@ class VGG8(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
-
-
-class VGG8GAP(VGG8):
-    """VGG8's eight convolutions with a global average pool before the classifier (not published).
-
-    The same modules and names as :class:`VGG8`; ``avgpool`` (1×1 instead of 7×7), ``fc1``
-    (512→512 instead of 25,088→512) and a ``classifier.norm`` (batch norm of the pooled features)
-    differ. Why: VGG8's first fully connected layer has
-    its own weights for each of the 7×7 positions, so it can take the evidence for finger disease
-    from the cells over the carpus (block-5 receptive fields span ~134 of 224 px), and its maps
-    then point at the carpus even when the carpus is healthy (the model card's "With a healthy
-    wrist"). After a global average pool every position is read with the same weights, as in the
-    class activation maps of Zhou et al. (2016), so a cell counts by what it contains.
-    """
-
-    def __init__(self, num_classes: int = NUM_CLASSES, dropout: float = 0.5) -> None:
-        super().__init__(num_classes, dropout, pooled=1)
-        # The pooled features share a large common level (mean ~0.24, spread between images
-        # ~0.03 with the 1.2.0 convolutions), so the head is ill-conditioned: with VGG's
-        # initialisation it stayed at AUC 0.5 for 3 epochs. ``norm`` standardises them (a fixed
-        # affine map in eval mode, so the maps' arithmetic is unchanged), and He initialisation
-        # keeps the hidden layers' scale.
-        self.classifier = nn.Sequential(OrderedDict(norm=nn.BatchNorm1d(512), **dict(self.classifier.named_children())))
-        for name in ("fc1", "fc2"):
-            nn.init.kaiming_normal_(self.classifier.get_submodule(name).weight, nonlinearity="relu")
 
 
 class CBAM(nn.Module):

@@ -27,10 +27,6 @@ ARCHITECTURES: dict[str, ArchitectureInfo] = {
         "vgg8", "VGG8: 8 conv (3x3) in 5 blocks, FC 25088-512-512-2 (published)",
         "features.block5.relu2", "classifier.relu2", 512,
     ),
-    "vgg8-gap": ArchitectureInfo(
-        "vgg8-gap", "VGG8's 8 conv (3x3) in 5 blocks, global average pool, FC 512-512-512-2 (not published)",
-        "features.block5.relu2", "classifier.relu2", 512,
-    ),
     "densenet121": ArchitectureInfo(
         "densenet121", "DenseNet121 + CBAM attention, 2-way linear head",
         "attention", "pool", 1024,
@@ -57,7 +53,7 @@ def architecture_info(arch: str) -> ArchitectureInfo:
 
 
 def build_model(arch: str) -> nn.Module:
-    """A freshly initialised network for ``arch`` ("vgg8", "vgg8-gap", "densenet121", "densenet169").
+    """A freshly initialised network for ``arch`` ("vgg8", "densenet121", "densenet169").
 
     Outputs two logits (normal, RA). No pretrained weights are ever downloaded.
 
@@ -67,12 +63,10 @@ def build_model(arch: str) -> nn.Module:
         ``arch`` is not in :data:`ARCHITECTURES`, or torchvision is missing for a DenseNet.
     """
     architecture_info(arch)
-    from ra_desktop.model.architectures import VGG8, VGG8GAP, build_densenet
+    from ra_desktop.model.architectures import VGG8, build_densenet
 
     if arch == "vgg8":
         return VGG8()
-    if arch == "vgg8-gap":
-        return VGG8GAP()
     try:
         return build_densenet(int(arch.removeprefix("densenet")))
     except ImportError as exc:

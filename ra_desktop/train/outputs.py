@@ -110,7 +110,7 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
                               "subset of the diseased regions (each finger joint, the wrist as one)"
                               if getattr(opts, "swap_subset_p", 0) else "")
                            + "; not published)" if opts.lesion_swap_p else ""),
-        "initial_weights": _describe_init(opts.init, opts.arch),
+        "initial_weights": _describe_init(opts.init),
         "dropout_warmup_epochs": opts.dropout_warmup,
         "val_fraction": opts.val_fraction,
         "split": {"by": "patient" if ds.has_patient_ids else "file", "train_images": len(train_c),
@@ -166,16 +166,12 @@ def _monitor(opts) -> str:
     return "validation AUC"
 
 
-def _describe_init(init: Path | None, arch: str) -> str:
+def _describe_init(init: Path | None) -> str:
     """Where the starting weights came from: enough to find them again (name, version, sha256)."""
     if init is None:
         return "random (seeded)"
     man = json.loads((Path(init) / "manifest.json").read_text(encoding="utf-8"))
-    source = f"{man.get('name')} {man.get('version')} (weights sha256 {man.get('weights_sha256')})"
-    if man.get("architecture") != arch:
-        return (f"convolutional layers from {source}, a {man.get('architecture')} model; "
-                "the classifier from the seeded initialisation")
-    return f"fine-tuned from {source}"
+    return f"fine-tuned from {man.get('name')} {man.get('version')} (weights sha256 {man.get('weights_sha256')})"
 
 
 def _fit_ood_if_available(out: Path, opts, train_c: UnitCache, val_c: UnitCache, device) -> None:

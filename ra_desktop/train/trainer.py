@@ -211,30 +211,14 @@ def train(opts: TrainOptions) -> dict:
         D.cleanup(info)
 
 
-#: Architectures with the same convolutional ``features``: one can start from the other's.
-SHARED_FEATURES = ({"vgg8", "vgg8-gap"},)
-
-
-def _init_from(model: nn.Module, opts: TrainOptions) -> str:
-    """Load a verified model folder's weights (fine-tuning); returns what was loaded.
-
-    The same architecture loads everything. A sibling with the same convolutions
-    (:data:`SHARED_FEATURES`) loads only ``features.*``; the new head starts from its
-    initialisation. Any other architecture is refused.
-    """
+def _init_from(model: nn.Module, opts: TrainOptions) -> None:
+    """Load a verified model folder's weights (fine-tuning); refuse another architecture."""
     from ra_desktop.model import load_model
 
     source = load_model(opts.init, device="cpu")
-    state = {k: v.float() for k, v in source.module.state_dict().items()}
-    if source.manifest.architecture == opts.arch:
-        model.load_state_dict(state, strict=True)
-        return "all layers"
-    if not any({source.manifest.architecture, opts.arch} <= family for family in SHARED_FEATURES):
+    if source.manifest.architecture != opts.arch:
         raise DataError(f"--init {opts.init} is a {source.manifest.architecture} model, not {opts.arch}")
-    features = {k: v for k, v in state.items() if k.startswith("features.")}
-    model.get_submodule("features").load_state_dict(
-        {k.removeprefix("features."): v for k, v in features.items()}, strict=True)
-    return f"the convolutional layers only (a {source.manifest.architecture} model; new classifier)"
+    model.load_state_dict({k: v.float() for k, v in source.module.state_dict().items()}, strict=True)
 
 
 def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_model) -> dict:
@@ -256,8 +240,8 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
     # channels_last: oneDNN's fast convolution layout on CPU, tensor cores' on GPU.
     model = build_model(opts.arch)
     if opts.init is not None and not opts.resume:
-        loaded = _init_from(model, opts)
-        _say(info, f"initial weights from {opts.init}: {loaded}")
+        _init_from(model, opts)
+        _say(info, f"initial weights from {opts.init}")
     model = model.to(device, memory_format=torch.channels_last)
     ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if info.enabled else model

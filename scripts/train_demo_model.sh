@@ -4,7 +4,8 @@
 # demo cases >= 900000.
 # Usage: scripts/train_demo_model.sh STAGE WORK_DIR [extra train args]
 #   STAGE = data     -> phantoms into WORK_DIR: train (seed 1), twins (seed 2), held-out test,
-#                       development (seed 300000), wrist-spared (seed 530000)
+#                       development (seed 300000), wrist-spared (seed 530000), wrist-spared
+#                       development (seed 320000)
 #   STAGE = base     -> 1.0.0: VGG8 from scratch on WORK_DIR/train -> WORK_DIR/base
 #   STAGE = finetune -> 1.1.0: base fine-tuned on the twins with window jitter and lesion swap
 #                       -> WORK_DIR/model, evaluated into WORK_DIR/eval
@@ -36,6 +37,10 @@ case "$STAGE" in
     # peaks on the carpus cannot score there (the model card's "With a healthy wrist").
     $RA phantom --n 200 --seed 530000 --ra-fraction 1 --severity 2-3 --size 1800 --spare-wrist \
         --out "$WORK/spared" --workers "$JOBS" --quiet
+    # Wrist-spared development set (seeds 320000+): scored with dev's first 40 cases by
+    # train --select-data in the runs the model card lists under "Training runs toward ...".
+    $RA phantom --n 40 --seed 320000 --ra-fraction 1 --severity 2-3 --size 1800 --spare-wrist \
+        --out "$WORK/dev_spared" --workers "$JOBS" --quiet
     ;;
   base)
     $RA train "$WORK/train" --out "$WORK/base" --version 1.0.0 --epochs 40 --patience 8 \

@@ -108,7 +108,7 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
                               else "")
                            + (f"; with probability {opts.swap_subset_p:g} an RA swap pastes a random non-empty "
                               "subset of the diseased regions (each finger joint, the wrist as one)"
-                              if getattr(opts, "swap_subset_p", 0) else "")
+                              if opts.swap_subset_p else "")
                            + "; not published)" if opts.lesion_swap_p else ""),
         "initial_weights": _describe_init(opts.init),
         "dropout_warmup_epochs": opts.dropout_warmup,
@@ -160,7 +160,7 @@ def _write_logs(out: Path, history: list[dict], skipped: list[dict], missing: li
 
 def _monitor(opts) -> str:
     if opts.select_by == "pointing":
-        where = "" if getattr(opts, "select_data", None) is None else f" of the development set {opts.select_data}"
+        where = "" if opts.select_data is None else f" of the development set {opts.select_data}"
         return (f"validation pointing game (mean of Grad-CAM and SHAP hit rates on up to {opts.select_cases} "
                 f"RA phantoms of severity >= 2{where}; not published), then validation AUC, then validation loss")
     return "validation AUC"

@@ -168,7 +168,7 @@ def test_carpal_collapse_narrows_the_cmc_joints_recorded_with_the_wrist():
     assert all(normal["joints"][c]["severity"] == 0 for c in CMC_JOINTS)
 
 
-def test_spare_wrist_keeps_the_fingers_and_heals_the_wrist(tmp_path):
+def test_spare_wrist_keeps_the_fingers_and_heals_the_wrist():
     from ra_desktop.phantom.lesions import WRIST_JOINTS
 
     for seed in (3, 4, 5):
@@ -183,8 +183,24 @@ def test_spare_wrist_keeps_the_fingers_and_heals_the_wrist(tmp_path):
         assert [(after[j]["severity"], after[j]["lesions"]) for j in fingers] == \
             [(before[j]["severity"], before[j]["lesions"]) for j in fingers]
         assert any(after[j]["severity"] > 0 for j in fingers) and spared.ground_truth["label"] == "RA"
-    with pytest.raises(ValueError, match="twins"):
-        from ra_desktop.phantom import generate_dataset
 
-        generate_dataset(tmp_path / "refused", 2, 0, twins=True, spare_wrist=True)
-    assert not (tmp_path / "refused").exists()  # refused before anything is written
+
+def test_wrist_spared_twins_differ_in_the_finger_joints_only():
+    from ra_desktop.phantom import generate_twins
+    from ra_desktop.phantom.lesions import WRIST_JOINTS
+
+    ra, twin = generate_twins(case_rng(6, 0), 2, "R", SIZE, spare_wrist=True)
+    joints = ra.ground_truth["joints"]
+    assert all(joints[j]["severity"] == 0 for j in (*WRIST_JOINTS, *CMC_JOINTS))
+    sick = [j for j in RA_JOINTS if joints[j]["severity"] > 0]
+    assert sick and ra.ground_truth["label"] == "RA" and twin.ground_truth["label"] == "Normal"
+    yy, xx = np.mgrid[: ra.image.shape[0], : ra.image.shape[1]]
+    near = np.zeros(ra.image.shape, bool)
+    for j in sick:  # swelling and osteopenia reach past the joint disc: allow twice its radius
+        (cx, cy), r = joints[j]["center"], joints[j]["radius_px"]
+        near |= (xx - cx) ** 2 + (yy - cy) ** 2 <= (2 * r) ** 2
+    for j in WRIST_JOINTS:  # the healthy wrist is the same pixels in both
+        (cx, cy), r = joints[j]["center"], joints[j]["radius_px"]
+        disc = ((xx - cx) ** 2 + (yy - cy) ** 2 <= r * r) & ~near
+        assert disc.any() and np.array_equal(ra.image[disc], twin.image[disc])
+    assert not np.array_equal(ra.image[near], twin.image[near])

@@ -78,9 +78,6 @@ def run(args: argparse.Namespace) -> int:
     if args.twins and (args.n % 2 or args.start_index % 2):
         print("error: --twins needs an even --n and --start-index (pairs)")
         return 2
-    if args.twins and args.spare_wrist:
-        print("error: --spare-wrist cannot be combined with --twins")
-        return 2
     t0 = time.perf_counter()
     rows = generate_dataset(args.out, args.n, args.seed, ra_fraction=args.ra_fraction,
                             severity_range=args.severity, size=args.size, formats=args.formats,

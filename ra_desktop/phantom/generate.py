@@ -125,13 +125,15 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
 
 
 def generate_twins(seed_or_rng, severity: int = 2, side: str = "R", size: int = DEFAULT_SIZE, *,
-                   seed_info=None) -> tuple[PhantomCase, PhantomCase]:
+                   seed_info=None, spare_wrist: bool = False) -> tuple[PhantomCase, PhantomCase]:
     """An RA case and its healthy twin: same hand, acquisition and noise; only the lesions differ.
 
     Trained on such pairs, a classifier has nothing but the RA lesions to tell the classes apart
     (no anatomy or acquisition shortcut), which is what its heat maps should then point at. The
     twin keeps the case's RA-unrelated findings (DIP OA, old fracture), so those carry no label.
     Both are placed in the field by the healthy hand's outline, so their forearms coincide.
+    ``spare_wrist``: the RA case's wrist stays healthy (:func:`sample_plan`), so the pair differs
+    in the finger joints only, a counterfactual for where a model finds finger disease.
     """
     if isinstance(seed_or_rng, np.random.Generator):
         rng = seed_or_rng
@@ -139,7 +141,7 @@ def generate_twins(seed_or_rng, severity: int = 2, side: str = "R", size: int = 
         rng = case_rng(int(seed_or_rng), 0)
         seed_info = seed_info if seed_info is not None else [int(seed_or_rng), 0]
     plan_seed, anatomy_seed = (int(v) for v in rng.integers(2**63, size=2))
-    plan = sample_plan(np.random.default_rng(plan_seed), "RA", severity)
+    plan = sample_plan(np.random.default_rng(plan_seed), "RA", severity, spare_wrist)
     healthy = CasePlan(label="Normal", severity=0, joints={j: JointLesion() for j in JOINT_NAMES},
                        dip_oa=dict(plan.dip_oa), fracture=plan.fracture)
     return (_render_case(plan, anatomy_seed, side, size, seed_info, placement_plan=healthy),
@@ -229,7 +231,7 @@ def _job(args) -> list[dict]:
         sev = int(rng.integers(sev_range[0], sev_range[1] + 1))
         side = "R" if rng.random() < 0.5 else "L"
         # seed records how to regenerate the pair: generate_twins(case_rng(seed, index // 2), ...)
-        pair = generate_twins(rng, sev, side, size, seed_info=[seed, index // 2])
+        pair = generate_twins(rng, sev, side, size, seed_info=[seed, index // 2], spare_wrist=spare_wrist)
         return [write_case(Path(out_dir), case, seed, index + k, formats, patient=patient_id(seed, index))
                 for k, case in enumerate(pair)]
     rng, label, sev, side = _case_params(seed, index, ra_fraction, sev_range)
@@ -269,7 +271,7 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
         ``start_index`` must be even.
     spare_wrist : bool
         RA cases with healthy wrists: each is the standard case of its index with the wrist
-        joints reset (fingers unchanged). Not with ``twins``.
+        joints reset (fingers unchanged); with ``twins``, the RA member of each pair.
 
     Returns
     -------
@@ -278,8 +280,6 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
     """
     if twins and (n % 2 or start_index % 2):
         raise ValueError("twins: n and start_index must be even (pairs)")
-    if twins and spare_wrist:
-        raise ValueError("spare_wrist is not available for twins")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out_dir), int(seed), i, float(ra_fraction), tuple(severity_range), int(size),

@@ -53,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "only the lesions differ); --n must be even")
     parser.add_argument("--spare-wrist", action="store_true",
                         help="RA cases with a healthy wrist: each the standard case of its seed with the wrist "
-                             "joints reset, so only finger joints carry disease (an evaluation set)")
+                             "joints reset, so only finger joints carry disease (an evaluation set; with --twins, "
+                             "the RA member of each pair)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -199,6 +199,18 @@ def test_window_shortcut_equals_general_head(net, x, monkeypatch, grid):
     assert math.isclose(fast.sum(), info["f_all"] - info["f_none"], abs_tol=1e-4)
 
 
+def test_window_shortcut_when_a_convolution_follows_the_pool(net, x, monkeypatch):
+    # features.2 (32×32) -> 2×2 max-pool -> conv: the tabulated sum is a feature map, not a vector
+    # (it reached the next layer flattened and failed, e.g. VGG8's block4.relu2).
+    net.eval()
+    fast, cells, info = shap_regions(net, x, "features.2", grid=4, n_permutations=16, seed=3)
+    assert info["shortcut"] and cells.shape == (32, 32)
+    monkeypatch.setattr("ra_desktop.explain.shap._window_value", lambda *a: None)
+    slow, _, info2 = shap_regions(net, x, "features.2", grid=4, n_permutations=16, seed=3)
+    assert not info2["shortcut"]
+    np.testing.assert_allclose(fast, slow, atol=1e-5)
+
+
 def test_leading_max_pool_only_for_windows_that_tile_the_map(net):
     assert _head.leading_max_pool(net, "features.5") == ((2, 2), "features.6")
     assert _head.leading_max_pool(net, "features.6") is None  # head starts with an average pool

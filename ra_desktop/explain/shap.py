@@ -256,6 +256,7 @@ def _window_value(module: torch.nn.Module, path: str, general: Any, activation: 
             inputs = (empty[None] + single[w0:w0 + 8] * change[None]).reshape(-1, *pooled.shape[1:])
             after_pool(inputs)
             parts.append(store["activation"])
+    shape = parts[0].shape[1:]  # the affine chain's output: flat after fc1, a map after a conv
     z = torch.cat(parts).reshape(n_win, n_sub, -1)
     z0 = z[0, 0]
     table = (z - z0).reshape(n_win * n_sub, -1)  # row window * n_sub + subset: what it adds
@@ -270,7 +271,7 @@ def _window_value(module: torch.nn.Module, path: str, general: Any, activation: 
             keep = torch.as_tensor(masks[start:start + _BATCH_ROWS]).to(onehot) @ onehot
             codes = (keep @ code_of_t).round().long()
             za = z0 + torch.nn.functional.embedding_bag(codes + offsets.to(codes.device), table, mode="sum")
-            out.append(log_odds(rest(za), target).double().cpu().numpy())
+            out.append(log_odds(rest(za.reshape(-1, *shape)), target).double().cpu().numpy())
         return np.concatenate(out)
 
     return value if _agrees(value, general, len(onehot)) else None

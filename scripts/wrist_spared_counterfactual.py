@@ -1,7 +1,7 @@
 """Where a model's RA evidence lies on wrist-spared twins, by swapping pixels between the twins.
 
 Usage: python scripts/wrist_spared_counterfactual.py MODEL_DIR TWINS_DIR [--json OUT]
-TWINS_DIR: ra-desktop phantom --twins --spare-wrist --ra-fraction 1 ... (each pair differs only in
+TWINS_DIR: ra-desktop phantom --twins --spare-wrist ... (each pair differs only in
 its diseased finger joints). For each pair it prints the RA logit margin (logit RA - logit normal) of
 
 * the RA hand and its healthy twin;

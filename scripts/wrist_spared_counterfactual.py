@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ra_desktop.explain.regions import WRIST_PARTS
+from ra_desktop.explain.regions import WRIST_PARTS, disc, joint_discs
 from ra_desktop.io import load_radiograph
 from ra_desktop.model import load_model
 from ra_desktop.phantom import load_ground_truth
@@ -31,12 +31,8 @@ from ra_desktop.train.data import discover
 WRIST_SCALE = 1.6  # the wrist discs are small; cover the carpus between them
 
 
-def _discs(shape, discs) -> np.ndarray:
-    yy, xx = np.mgrid[: shape[0], : shape[1]]
-    mask = np.zeros(shape, bool)
-    for cx, cy, r in discs:
-        mask |= (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
-    return mask
+def _union(shape, discs) -> np.ndarray:
+    return np.logical_or.reduce([disc(shape, (cx, cy), r) for cx, cy, r in discs] + [np.zeros(shape, bool)])
 
 
 def main() -> None:
@@ -63,13 +59,13 @@ def main() -> None:
             continue
         ra, twin = load_radiograph(members[1]), load_radiograph(members[0])
         a, b = ra.pixels.astype(np.float32), twin.pixels.astype(np.float32)
-        joints = load_ground_truth(members[1])["joints"]
+        gt = load_ground_truth(members[1])
+        joints = gt["joints"]
         if any(int(joints[j]["severity"] or 0) for j in WRIST_PARTS if j in joints):
             raise SystemExit(f"{members[1]}: the wrist is diseased; make the set with --spare-wrist")
-        wrist = _discs(a.shape, [(*joints[j]["center"], WRIST_SCALE * joints[j]["radius_px"])
-                                 for j in WRIST_PARTS if j in joints])
-        sick = _discs(a.shape, [(*v["center"], v["radius_px"]) for v in joints.values()
-                                if int(v["severity"] or 0) >= 1])
+        discs = joint_discs(gt, a.shape)
+        wrist = _union(a.shape, [(cx, cy, WRIST_SCALE * r) for j, (cx, cy, r) in discs.items() if j in WRIST_PARTS])
+        sick = _union(a.shape, [discs[j] for j, v in joints.items() if int(v["severity"] or 0) >= 1])
         row = {"patient": pid, "ra": margin(ra, a), "twin": margin(twin, b),
                "ra_with_twin_wrist": margin(ra, np.where(wrist, b, a)),
                "twin_with_ra_joints": margin(twin, np.where(sick, a, b)),

@@ -35,7 +35,7 @@ def test_swap_changes_only_the_joint_regions_and_labels_by_them(twins_cache):
     outside = pair.mask == 0
     labels = set()
     for seed in range(8):
-        img, label = lesion_swap.swap(units, pair, np.random.default_rng(seed))
+        img, label, _ = lesion_swap.swap(units, pair, np.random.default_rng(seed))
         labels.add(label)
         # Outside the regions the image is the other member: the label is not readable there.
         donor = units[pair.normal] if label == 1 else units[pair.ra]
@@ -53,7 +53,7 @@ def test_mean_background_is_the_same_for_both_labels(twins_cache):
     mean = 0.5 * (units[pair.ra] + units[pair.normal])
     by_label = {}
     for seed in range(8):
-        img, label = lesion_swap.swap(units, pair, np.random.default_rng(seed), outside="mean")
+        img, label, _ = lesion_swap.swap(units, pair, np.random.default_rng(seed), outside="mean")
         by_label[label] = img
         assert np.allclose(img[outside], mean[outside])  # nothing outside tells the labels apart
         assert np.allclose(img[core], (units[pair.ra] if label == 1 else units[pair.normal])[core])
@@ -87,13 +87,14 @@ def test_subset_swap_pastes_part_of_the_regions_and_stays_ra(twins_cache):
     assert len(pair.regions) >= 2
     partial = 0
     for seed in range(16):
-        img, label = lesion_swap.swap(units, pair, np.random.default_rng(seed), subset_p=1.0)
+        img, label, drawn = lesion_swap.swap(units, pair, np.random.default_rng(seed), subset_p=1.0)
         if label == 0:  # a normal swap heals every diseased region, subset or not
             assert np.array_equal(img, lesion_swap.swap(units, pair, np.random.default_rng(seed))[0])
             continue
         pasted = np.abs(img - units[pair.normal]) > 1e-6
         assert pasted.any()  # never an empty subset: an RA label needs disease somewhere
         assert not (pasted & (pair.mask == 0)).any()  # only inside the diseased regions
+        assert not (pasted & (drawn == 0)).any()  # the returned mask is where the disease now is
         partial += int(not np.allclose(img, lesion_swap.swap(units, pair, np.random.default_rng(seed))[0]))
     assert partial >= 3  # most RA draws leave some diseased region healthy
 

@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of RA lesion swaps that paste a random subset of the diseased regions "
                              "(each finger joint, the wrist as one), so finger disease alone carries the "
                              "label; not published; default 0")
+    parser.add_argument("--guide-maps", type=float, default=0.0, metavar="W",
+                        help="phantoms only: add W × the share of each RA image's Grad-CAM map that lies outside "
+                             "its diseased joints to the loss (map guidance; not published; default 0 = off)")
     parser.add_argument("--select-by", choices=("auc", "pointing"), default="auc",
                         help="epoch-selection score: validation AUC (default) or, for phantoms with ground "
                              "truth, the validation pointing game of Grad-CAM and SHAP (not published)")
@@ -133,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
             dropout_warmup=args.dropout_warmup, augment_p=args.augment_p,
             window_jitter_p=args.window_jitter, init=args.init, lesion_swap_p=args.lesion_swap,
             swap_outside=args.swap_outside, swap_subset_p=args.swap_subset, select_by=args.select_by,
-            select_cases=args.select_cases, select_data=args.select_data,
+            select_cases=args.select_cases, select_data=args.select_data, guide_maps=args.guide_maps,
             max_per_class=args.max_per_class, synthetic=args.synthetic, command=command_line(args),
             progress=not args.quiet,
         )

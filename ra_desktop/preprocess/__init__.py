@@ -3,7 +3,7 @@
 Public API: :class:`PreprocessConfig`, :func:`prepare`, :func:`intensity_unit`,
 :func:`prepare_unit`, :class:`Geometry`, :func:`augment` (training only).
 """
-from ra_desktop.preprocess.augment import AUGMENT_KINDS, augment, rotate, window_jitter
+from ra_desktop.preprocess.augment import AUGMENT_KINDS, augment, augment_with_mask, rotate, window_jitter
 from ra_desktop.preprocess.config import IMAGENET_MEAN, IMAGENET_STD, PreprocessConfig
 from ra_desktop.preprocess.geometry import Geometry
 from ra_desktop.preprocess.transforms import (
@@ -23,6 +23,7 @@ __all__ = [
     "Geometry",
     "PreprocessConfig",
     "augment",
+    "augment_with_mask",
     "window_jitter",
     "geometry_for",
     "intensity_unit",

@@ -42,16 +42,25 @@ def augment(unit: np.ndarray, rng: np.random.Generator, kind: str = "both") -> n
     numpy.ndarray
         float32 image of the same shape, in [0, 1].
     """
+    return augment_with_mask(unit, None, rng, kind)[0]
+
+
+def augment_with_mask(unit: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator,
+                      kind: str = "both") -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`augment`, and the same rotation applied to ``mask`` (a lesion mask at the image's
+    size; brightness leaves it alone). The draws are :func:`augment`'s, so the image is the same."""
     if kind not in AUGMENT_KINDS:
         raise DataError(f"unknown augmentation kind {kind!r}; use one of {AUGMENT_KINDS}")
     arr = np.asarray(unit, dtype=np.float32)
     if arr.ndim != 2:
         raise DataError(f"augment expects a 2-D image, got shape {arr.shape}")
     if kind in ("rotate", "both"):
-        arr = rotate(arr, rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG))
+        angle = rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG)
+        arr = rotate(arr, angle)
+        mask = None if mask is None else rotate(mask, angle)
     if kind in ("brightness", "both"):
         arr = arr * np.float32(rng.uniform(*BRIGHTNESS_RANGE))
-    return np.clip(arr, 0.0, 1.0).astype(np.float32, copy=False)
+    return np.clip(arr, 0.0, 1.0).astype(np.float32, copy=False), mask
 
 
 def window_jitter(unit: np.ndarray, rng: np.random.Generator) -> np.ndarray:

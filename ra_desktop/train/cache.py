@@ -15,7 +15,8 @@ import numpy as np
 from PIL import Image
 
 from ra_desktop.errors import RADesktopError
-from ra_desktop.preprocess import AUGMENT_KINDS, PreprocessConfig, augment, intensity_unit, prepare_unit, window_jitter
+from ra_desktop.preprocess import (AUGMENT_KINDS, PreprocessConfig, augment_with_mask, intensity_unit, prepare_unit,
+                                   spatial_unit, window_jitter)
 from ra_desktop.preprocess.geometry import letterbox_size
 from ra_desktop.train.data import Sample
 
@@ -49,11 +50,20 @@ def model_input(unit: np.ndarray, config: PreprocessConfig, rng: np.random.Gener
     The published work expands the training set with rotated, brightened and combined copies
     beside the originals; ``augment_p`` < 1 keeps originals in the mix the same way. Then, with
     probability ``window_jitter_p``, a random intensity window (not published; off by default)."""
+    return model_input_with_mask(unit, None, config, rng, augment_p, window_jitter_p)[0]
+
+
+def model_input_with_mask(unit: np.ndarray, mask: np.ndarray | None, config: PreprocessConfig,
+                          rng: np.random.Generator | None = None, augment_p: float = 1.0,
+                          window_jitter_p: float = 0.0) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`model_input`, and ``mask`` (the cached image's size) moved with it: rotated by the
+    same augmentation and resized/cropped to (crop, crop) like the image. Same draws, same input."""
     if rng is not None and rng.random() < augment_p:
-        unit = augment(unit, rng, kind=AUGMENT_KINDS[int(rng.integers(len(AUGMENT_KINDS)))])
+        unit, mask = augment_with_mask(unit, mask, rng, kind=AUGMENT_KINDS[int(rng.integers(len(AUGMENT_KINDS)))])
     if rng is not None and window_jitter_p > 0 and rng.random() < window_jitter_p:
         unit = window_jitter(unit, rng)
-    return prepare_unit(unit, config)[0]
+    x = prepare_unit(unit, config)[0]
+    return x, None if mask is None else spatial_unit(np.clip(mask, 0.0, 1.0), config)[0]
 
 
 def _load_one(args: tuple[Path, PreprocessConfig]) -> tuple[np.ndarray | None, str | None]:

@@ -113,8 +113,9 @@ OUTSIDE = ("twin", "mean")
 
 
 def swap(units: list[np.ndarray], pair: TwinPair, rng: np.random.Generator,
-         outside: str = "twin", subset_p: float = 0.0) -> tuple[np.ndarray, int]:
-    """A blended image and its label: RA regions (1) or healthy regions (0) on a background.
+         outside: str = "twin", subset_p: float = 0.0) -> tuple[np.ndarray, int, np.ndarray]:
+    """A blended image, its label, and the blend mask: RA regions (1) or healthy regions (0) on a
+    background. For label 1 the mask is where the image's disease is (a subset's, when drawn).
 
     ``outside="twin"``: the background is the other twin (RA regions on the healthy twin, or the
     reverse). Narrowing moves the bones beyond a diseased joint, so that background is then
@@ -136,4 +137,4 @@ def swap(units: list[np.ndarray], pair: TwinPair, rng: np.random.Generator,
         background = normal if label else ra
     else:
         background = 0.5 * (ra + normal)
-    return (m * inside + (1.0 - m) * background).astype(np.float32), label
+    return (m * inside + (1.0 - m) * background).astype(np.float32), label, m

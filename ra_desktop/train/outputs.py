@@ -95,7 +95,9 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
         "epochs_requested": opts.epochs, "epochs_run": state["epoch"], "best_epoch": best["epoch"],
         "early_stopping": {"monitor": _monitor(opts), "patience": opts.patience, "stopped": state["stopped"]},
         "batch_size": opts.batch_size, "learning_rate": opts.lr, "optimizer": "Adam",
-        "loss": "cross-entropy with inverse-frequency class weights",
+        "loss": "cross-entropy with inverse-frequency class weights"
+                + (f" + {opts.guide_maps:g} × map guidance (for RA phantoms and RA lesion swaps, the share of the "
+                   "Grad-CAM map outside the diseased joints' regions; not published)" if opts.guide_maps else ""),
         "augmentation": f"with probability {opts.augment_p:g} per image one of rotate (±45°) / "
                         "brightness (×0.6–1.4) / both, else the original"
                         + (f"; then with probability {opts.window_jitter_p:g} a random intensity window "

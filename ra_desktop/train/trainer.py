@@ -19,7 +19,7 @@ from ra_desktop.preprocess import PreprocessConfig
 from ra_desktop.train import checkpoint as ckpt
 from ra_desktop.train import distributed as D
 from ra_desktop.train import lesion_swap
-from ra_desktop.train.cache import UnitCache, build_cache, model_input
+from ra_desktop.train.cache import UnitCache, build_cache, model_input_with_mask
 from ra_desktop.train.data import DataSet, Sample, check_two_classes, discover, split_by_patient
 
 
@@ -59,20 +59,27 @@ class TrainOptions:
     select_by: str = "auc"  # auc | pointing: the epoch-selection score (pointing.py)
     select_cases: int = 40  # validation RA phantoms scored per epoch when select_by == "pointing"
     select_data: Path | None = None  # score pointing on this development set instead of the validation split
+    guide_maps: float = 0.0  # weight of the map-guidance loss (guidance.py); 0 = off
 
 
 class CachedImages(Dataset):
     """Model inputs from cached images; augmentation seeded by (seed, epoch, index), so a run and
-    its resumption see the same augmented images whatever the worker count."""
+    its resumption see the same augmented images whatever the worker count.
+
+    Items are ``(input, label, index, lesion)``. With ``lesion_masks`` (map guidance), ``lesion``
+    is the (crop, crop) mask of an RA image's diseased joints, moved with the augmentation (zeros
+    when unknown or normal); otherwise an empty tensor."""
 
     def __init__(self, cache: UnitCache, config: PreprocessConfig, augment: bool, seed: int, augment_p: float = 1.0,
                  window_jitter_p: float = 0.0, swap_pairs: dict | None = None, swap_p: float = 0.0,
-                 swap_outside: str = "twin", swap_subset_p: float = 0.0):
+                 swap_outside: str = "twin", swap_subset_p: float = 0.0,
+                 lesion_masks: list[np.ndarray | None] | None = None):
         self.units, self.labels = cache.units, cache.labels
         self.config, self.augment, self.seed, self.epoch = config, augment, seed, 0
         self.augment_p, self.window_jitter_p = augment_p, window_jitter_p
         self.swap_pairs, self.swap_p, self.swap_outside = swap_pairs or {}, swap_p, swap_outside
         self.swap_subset_p = swap_subset_p
+        self.lesion_masks = lesion_masks
 
     def __len__(self) -> int:
         return len(self.units)
@@ -80,10 +87,20 @@ class CachedImages(Dataset):
     def __getitem__(self, i: int):
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augment else None
         unit, label = self.units[i], int(self.labels[i])
+        mask = self.lesion_masks[i] if self.lesion_masks is not None else None
         if rng is not None and self.swap_p > 0 and i in self.swap_pairs and rng.random() < self.swap_p:
-            unit, label = lesion_swap.swap(self.units, self.swap_pairs[i], rng, self.swap_outside,
-                                           self.swap_subset_p)
-        return torch.from_numpy(model_input(unit, self.config, rng, self.augment_p, self.window_jitter_p)), label, i
+            unit, label, pasted = lesion_swap.swap(self.units, self.swap_pairs[i], rng, self.swap_outside,
+                                                   self.swap_subset_p)
+            mask = pasted if label == 1 else None
+        x, mask = model_input_with_mask(unit, mask if self.lesion_masks is not None else None, self.config, rng,
+                                        self.augment_p, self.window_jitter_p)
+        if self.lesion_masks is None:
+            lesion = torch.zeros(0)
+        elif mask is None:
+            lesion = torch.zeros(x.shape[1:])
+        else:
+            lesion = torch.from_numpy(mask)
+        return torch.from_numpy(x), label, i, lesion
 
 
 def _say(info: D.DistInfo, msg: str) -> None:
@@ -177,7 +194,7 @@ def predict(module: nn.Module, loader: DataLoader, device, amp_dtype, info: D.Di
     """P(RA) and labels for every sample of ``loader`` (gathered over ranks, de-duplicated)."""
     module.eval()
     idx, probs, labels, loss_sum = [], [], [], 0.0
-    for x, y, i in loader:
+    for x, y, i, _ in loader:
         x, y = x.to(device, non_blocking=True), y.to(device)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             logits = module(x)
@@ -232,6 +249,8 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         raise DataError("--swap-subset changes lesion swaps: it needs --lesion-swap P > 0")
     if opts.select_data is not None and opts.select_by != "pointing":
         raise DataError("--select-data is the set scored by --select-by pointing; add that option")
+    if not 0.0 <= opts.guide_maps < math.inf:
+        raise DataError(f"--guide-maps is a loss weight: give a value >= 0, not {opts.guide_maps:g}")
     ds, train_c, val_c = prepare_data(opts, info)
     _say(info, f"data: {ds.describe()}")
     _say(info, f"split: {len(train_c)} train / {len(val_c)} validation images; device {device}"
@@ -258,9 +277,20 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         if not pairs:
             raise DataError("--lesion-swap needs twin phantoms (ra-desktop phantom --twins); none found")
         _say(info, f"lesion swap: {len(pairs) // 2} twin pairs, p = {opts.lesion_swap_p:g}")
+    masks = guide = None
+    if opts.guide_maps > 0:
+        from ra_desktop.model.registry import architecture_info
+        from ra_desktop.train.guidance import GradCamGuidance, lesion_masks
+
+        masks = lesion_masks(train_c.samples, train_c.units[0].shape)
+        if not any(m is not None for m in masks) and not pairs:
+            raise DataError("--guide-maps needs RA phantoms with joint ground truth in the training data; none found")
+        guide = GradCamGuidance(model, architecture_info(opts.arch).gradcam_target_layer)
+        _say(info, f"map guidance: weight {opts.guide_maps:g} on {sum(m is not None for m in masks)} RA phantoms"
+             + (" and every RA lesion swap" if pairs else ""))
     train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed, augment_p=opts.augment_p,
                             window_jitter_p=opts.window_jitter_p, swap_pairs=pairs, swap_p=opts.lesion_swap_p,
-                            swap_outside=opts.swap_outside, swap_subset_p=opts.swap_subset_p)
+                            swap_outside=opts.swap_outside, swap_subset_p=opts.swap_subset_p, lesion_masks=masks)
     train_dl, train_sampler = _loader(train_ds, opts.batch_size, info, opts.seed, True, opts.workers)
     val_dl = _loader(CachedImages(val_c, opts.preprocess, False, opts.seed), opts.batch_size, info,
                      opts.seed, False, opts.workers)[0] if len(val_c) else None
@@ -307,20 +337,29 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         _set_dropout(model, dropout_rates, on=epoch > opts.dropout_warmup)
         ddp.train()
         t0, seen, loss_sum, ep_p, ep_y = time.perf_counter(), 0, 0.0, [], []
+        guide_sum, guide_n = 0.0, 0
         bar = tqdm(train_dl, desc=f"epoch {epoch}/{opts.epochs}", unit="batch", disable=not (opts.progress and info.is_main),
                    leave=False)
-        for x, y, _ in bar:
+        for x, y, _, lesion in bar:
             x = x.to(device, non_blocking=True, memory_format=torch.channels_last)
             y = y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                logits = ddp(x)
-            loss = loss_fn(logits.float(), y)
+                if guide is None:
+                    logits = ddp(x)
+                else:
+                    with guide.recording():
+                        logits = ddp(x)
+            loss = ce = loss_fn(logits.float(), y)
+            outside = None if guide is None else guide.loss(logits, lesion.to(device))
+            if outside is not None:
+                loss = loss + opts.guide_maps * outside
+                guide_sum, guide_n = guide_sum + float(outside.detach()), guide_n + 1
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
             seen += len(y)
-            loss_sum += float(loss.detach()) * len(y)
+            loss_sum += float(ce.detach()) * len(y)
             ep_p.append(torch.softmax(logits.detach().float(), 1)[:, 1].cpu().numpy())
             ep_y.append(y.cpu().numpy())
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", auc=f"{roc_auc(np.concatenate(ep_y), np.concatenate(ep_p)):.3f}")
@@ -329,6 +368,8 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         row = {"epoch": epoch, "train_loss": tot_loss / max(tot_seen, 1),
                "train_auc": roc_auc(np.concatenate(ep_y), np.concatenate(ep_p)),  # this rank's share
                "images_per_s": tot_seen / max(train_time, 1e-9), "train_seconds": train_time}
+        if guide is not None:
+            row["train_map_outside_share"] = guide_sum / max(guide_n, 1)  # this rank's, mean over batches
         val_p = val_y = None
         if val_dl is not None:
             val_p, val_y, row["val_loss"] = predict(ddp, val_dl, device, amp_dtype, info, loss_fn)
@@ -384,6 +425,8 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
 
 def _epoch_line(row: dict, improved: bool) -> str:
     parts = [f"epoch {row['epoch']}", f"loss {row['train_loss']:.4f}", f"train AUC {row['train_auc']:.3f}"]
+    if "train_map_outside_share" in row:
+        parts.append(f"map outside lesions {row['train_map_outside_share']:.2f}")
     if "val_loss" in row:
         parts += [f"val loss {row['val_loss']:.4f}", f"val AUC {row['val_auc']:.3f}"]
     if "val_pointing_gradcam" in row:

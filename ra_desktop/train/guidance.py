@@ -1,0 +1,90 @@
+"""Map guidance: a training loss that asks Grad-CAM to lie in the diseased joints (not published).
+
+Phantoms know where their disease is. For an RA-labelled phantom (or lesion swap) the loss is the
+share of the Grad-CAM map (the manifest's target layer, ReLU applied, the RA logit) that falls
+outside the diseased joints' regions::
+
+    loss = 1 - sum(cam * lesion) / sum(cam)
+
+with ``lesion`` the regions' share of each cell of the target layer. The Grad-CAM weights are
+differentiated (``create_graph``), which costs one more pass through the head only: the layers
+after the target layer (VGG8: a pool and the classifier).
+
+Why: on wrist-spared phantoms the model's evidence is in the diseased finger joints (the
+counterfactual in the model card), yet its maps peak on the healthy carpus, and data
+interventions alone did not move them (seven runs). This is "right for the right reasons" (Ross
+et al., 2017) applied to the map the app shows. It trains the maps, so on phantoms the pointing
+game is partly the training objective; the model card says so, and the checks that do not use
+the masks (deletion against random maps, the randomisation check, the twin counterfactual) are
+the independent ones.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ra_desktop.explain._scope import get_layer, hooked
+from ra_desktop.train.data import Sample
+
+EPS = 1e-6
+
+
+def lesion_masks(samples: list[Sample], shape: tuple[int, int]) -> list[np.ndarray | None]:
+    """Each RA phantom's diseased-joint mask at the cached size ``shape``; None for normal images
+    and for images without joint ground truth."""
+    from ra_desktop.phantom import load_ground_truth
+    from ra_desktop.train.lesion_swap import joint_region_mask
+
+    out: list[np.ndarray | None] = []
+    for s in samples:
+        gt = load_ground_truth(s.path) if s.label == 1 else None
+        mask = joint_region_mask(gt, shape) if gt and gt.get("joints") else None
+        out.append(mask if mask is not None and mask.max() > 0 else None)
+    return out
+
+
+def outside_share(cam: torch.Tensor, lesion: torch.Tensor) -> torch.Tensor:
+    """Per image, the share of a non-negative (N, h, w) map outside ``lesion`` (N, h, w) in [0, 1];
+    1 for an all-zero map, which has nothing inside."""
+    total = cam.sum(dim=(1, 2))
+    inside = (cam * lesion).sum(dim=(1, 2))
+    return 1.0 - inside / (total + EPS)
+
+
+class GradCamGuidance:
+    """Records the target layer's output during the forward pass and turns it into the loss.
+
+    Use as ``with guidance.recording(): logits = model(x)``, then ``guidance.loss(logits, masks)``.
+    """
+
+    def __init__(self, module: nn.Module, layer: str, positive_index: int = 1):
+        self.layer = get_layer(module, layer)
+        self.positive_index = positive_index
+        self._activation: torch.Tensor | None = None
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        def keep(_m, _i, out):
+            self._activation = out
+
+        self._activation = None
+        with hooked(self.layer, keep):
+            yield
+
+    def loss(self, logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor | None:
+        """Mean :func:`outside_share` over the images whose ``masks`` (N, H, W at the model input,
+        zeros where none) mark disease; None when no image in the batch has one."""
+        rows = masks.flatten(1).amax(dim=1) > 0
+        if self._activation is None or not bool(rows.any()):
+            return None
+        act = self._activation
+        grads = torch.autograd.grad(logits[:, self.positive_index].sum(), act, create_graph=True)[0]
+        act, grads = act[rows].float(), grads[rows].float()
+        cam = F.relu((grads.mean(dim=(2, 3), keepdim=True) * act).sum(dim=1))
+        lesion = F.adaptive_avg_pool2d(masks[rows].unsqueeze(1).float(), cam.shape[-2:]).squeeze(1)
+        return outside_share(cam, lesion).mean()

@@ -12,7 +12,7 @@ from ra_desktop.model.architectures import VGG8
 from ra_desktop.phantom import generate_dataset
 from ra_desktop.preprocess import AUGMENT_KINDS, PreprocessConfig, augment, augment_with_mask
 from ra_desktop.train.cache import model_input, model_input_with_mask
-from ra_desktop.train.guidance import GradCamGuidance, outside_share
+from ra_desktop.train.guidance import MapGuidance, outside_share
 
 FAST = ["--resize", "72", "--crop", "64", "--batch-size", "8", "--quiet", "--device", "cpu"]
 
@@ -59,28 +59,62 @@ def test_model_input_with_mask_gives_the_same_input_and_a_cropped_mask():
     assert model_input_with_mask(unit, None, config)[1] is None
 
 
-def test_guidance_loss_moves_the_map_into_the_lesion():
+def test_guidance_loss_moves_both_maps_into_the_lesion():
+    """Four "RA" images carry a lesion in the lower-left quarter, all eight a distractor in the
+    upper right; classification plus guidance, then the app's own maps must peak on the lesion."""
+    import torch.nn.functional as F
+
+    from ra_desktop.explain import grad_cam, shap_map
+
     torch.manual_seed(0)
     model = VGG8(dropout=0.0)
-    x = torch.randn(4, 3, 64, 64)
-    masks = torch.zeros(4, 64, 64)
-    masks[:2, 40:64, 0:24] = 1.0  # the lower-left cells of the 4x4 target layer; two images have none
-    guide = GradCamGuidance(model, "features.block5.relu2")
+    x = torch.randn(8, 3, 64, 64) * 0.5
+    y = torch.tensor([1, 1, 1, 1, 0, 0, 0, 0])
+    x[:4, :, 40:56, 8:24] += 2.0
+    x[:, :, 8:24, 40:56] += 2.0 * torch.rand(8, 1, 1, 1)
+    masks = torch.zeros(8, 64, 64)
+    masks[:4, 32:64, 0:32] = 1.0  # the lesion's quarter; normal images have no mask
+    guide = MapGuidance(model, "features.block5.relu2")
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    shares = []
-    for _ in range(25):
+    history = []
+    for _ in range(40):
         optimizer.zero_grad()
         with guide.recording():
             logits = model(x)
-        loss = guide.loss(logits, masks)
-        shares.append(float(loss.detach()))
-        loss.backward()
+        terms = guide.loss(logits, masks)
+        ce = F.cross_entropy(logits, y)
+        history.append({"ce": float(ce.detach()), **{k: float(v.detach()) for k, v in terms.items()}})
+        (ce + terms["gradcam"] + terms["shap"]).backward()
         optimizer.step()
     assert not model.features.block5.relu2._forward_hooks  # the hook lives only inside recording()
-    assert shares[0] > 0.3 and max(shares[-5:]) < 0.2 * shares[0], shares
+    first, last = history[0], history[-1]
+    assert last["ce"] < 0.2 and last["shap"] < 0.1 * first["shap"], history
+    assert last["gradcam"] < 0.8 * first["gradcam"], history
+    model.eval()
+    for i in range(4):  # the shipped maps, computed as the app does
+        for m in (grad_cam(model, x[i:i + 1], target_layer="features.block5.relu2"),
+                  shap_map(model, x[i:i + 1], target_layer="features.block5.relu2", grid=4)):
+            peak = np.unravel_index(np.argmax(np.asarray(m)), np.asarray(m).shape)
+            assert peak[0] >= 32 and peak[1] < 32, (i, peak)
     with guide.recording():
         logits = model(x)
-    assert guide.loss(logits, torch.zeros(4, 64, 64)) is None  # no RA image with a mask: no term
+    assert guide.loss(logits, torch.zeros(8, 64, 64)) is None  # no RA image with a mask: no term
+
+
+def test_an_all_negative_grad_cam_still_has_a_gradient():
+    """The shown map is ReLU'd; the loss's smooth ReLU keeps a map with nothing positive trainable."""
+    model = VGG8(dropout=0.0)
+    guide = MapGuidance(model, "features.block5.relu2")
+    masks = torch.zeros(1, 64, 64)
+    masks[0, :32, :32] = 1.0
+    with guide.recording():
+        logits = model(torch.randn(1, 3, 64, 64))
+    act = guide._activation
+    # The RA logit negated: every Grad-CAM weight flips sign, so the raw map is the old one negated.
+    flipped = torch.stack([logits[:, 0], -logits[:, 1]], dim=1)
+    loss = guide.loss(flipped, masks)["gradcam"]
+    grads = torch.autograd.grad(loss, act)[0]
+    assert 0.0 < float(loss.detach()) < 1.0 and float(grads.abs().sum()) > 0
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +130,10 @@ def test_train_with_guidance_logs_the_share_and_records_the_loss(twins, tmp_path
                  "--val-fraction", "0.5", "--guide-maps", "0.5", "--lesion-swap", "0.5", *FAST]) == 0
     assert "map guidance: weight 0.5 on 2 RA phantoms and every RA lesion swap" in capsys.readouterr().out
     training = json.loads((out / "manifest.json").read_text())["training"]
-    assert training["loss"].startswith("cross-entropy") and "0.5 × map guidance" in training["loss"]
+    assert training["loss"].startswith("cross-entropy") and "0.5 × map guidance" in training["loss"] and "other cells alone" in training["loss"]
     rows = json.loads((out / "training_log.json").read_text())["epochs"]
-    assert len(rows) == 2 and all(0.0 <= r["train_map_outside_share"] <= 1.0 for r in rows)
+    assert len(rows) == 2 and all(0.0 <= r["train_gradcam_outside_share"] <= 1.0 for r in rows)
+    assert all(r["train_shap_coalition_loss"] >= 0.0 for r in rows)
 
 
 def test_guidance_is_refused_without_ground_truth_or_with_a_negative_weight(tmp_path, capsys, twins):

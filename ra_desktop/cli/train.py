@@ -59,8 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(each finger joint, the wrist as one), so finger disease alone carries the "
                              "label; not published; default 0")
     parser.add_argument("--guide-maps", type=float, default=0.0, metavar="W",
-                        help="phantoms only: add W × the share of each RA image's Grad-CAM map that lies outside "
-                             "its diseased joints to the loss (map guidance; not published; default 0 = off)")
+                        help="phantoms only: map guidance, W × (the share of each RA image's Grad-CAM map outside "
+                             "its diseased joints + how far its lesion cells alone are from RA and the other cells "
+                             "alone from normal) added to the loss; not published; default 0 = off")
     parser.add_argument("--select-by", choices=("auc", "pointing"), default="auc",
                         help="epoch-selection score: validation AUC (default) or, for phantoms with ground "
                              "truth, the validation pointing game of Grad-CAM and SHAP (not published)")

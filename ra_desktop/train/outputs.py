@@ -96,8 +96,10 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
         "early_stopping": {"monitor": _monitor(opts), "patience": opts.patience, "stopped": state["stopped"]},
         "batch_size": opts.batch_size, "learning_rate": opts.lr, "optimizer": "Adam",
         "loss": "cross-entropy with inverse-frequency class weights"
-                + (f" + {opts.guide_maps:g} × map guidance (for RA phantoms and RA lesion swaps, the share of the "
-                   "Grad-CAM map outside the diseased joints' regions; not published)" if opts.guide_maps else ""),
+                + (f" + {opts.guide_maps:g} × map guidance (for RA phantoms and RA lesion swaps: the share of the "
+                   "Grad-CAM map outside the diseased joints' regions, plus the cross-entropy of the head on the "
+                   "target layer's lesion cells alone (RA) and on the other cells alone (normal); not published)"
+                   if opts.guide_maps else ""),
         "augmentation": f"with probability {opts.augment_p:g} per image one of rotate (±45°) / "
                         "brightness (×0.6–1.4) / both, else the original"
                         + (f"; then with probability {opts.window_jitter_p:g} a random intensity window "

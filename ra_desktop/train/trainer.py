@@ -280,12 +280,12 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
     masks = guide = None
     if opts.guide_maps > 0:
         from ra_desktop.model.registry import architecture_info
-        from ra_desktop.train.guidance import GradCamGuidance, lesion_masks
+        from ra_desktop.train.guidance import MapGuidance, lesion_masks
 
         masks = lesion_masks(train_c.samples, train_c.units[0].shape)
         if not any(m is not None for m in masks) and not pairs:
             raise DataError("--guide-maps needs RA phantoms with joint ground truth in the training data; none found")
-        guide = GradCamGuidance(model, architecture_info(opts.arch).gradcam_target_layer)
+        guide = MapGuidance(model, architecture_info(opts.arch).gradcam_target_layer)
         _say(info, f"map guidance: weight {opts.guide_maps:g} on {sum(m is not None for m in masks)} RA phantoms"
              + (" and every RA lesion swap" if pairs else ""))
     train_ds = CachedImages(train_c, opts.preprocess, augment=True, seed=opts.seed, augment_p=opts.augment_p,
@@ -337,7 +337,7 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         _set_dropout(model, dropout_rates, on=epoch > opts.dropout_warmup)
         ddp.train()
         t0, seen, loss_sum, ep_p, ep_y = time.perf_counter(), 0, 0.0, [], []
-        guide_sum, guide_n = 0.0, 0
+        guide_sums, guide_n = {"gradcam": 0.0, "shap": 0.0}, 0
         bar = tqdm(train_dl, desc=f"epoch {epoch}/{opts.epochs}", unit="batch", disable=not (opts.progress and info.is_main),
                    leave=False)
         for x, y, _, lesion in bar:
@@ -347,14 +347,17 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 if guide is None:
                     logits = ddp(x)
+                    terms = None
                 else:
                     with guide.recording():
                         logits = ddp(x)
+                    terms = guide.loss(logits, lesion.to(device))
             loss = ce = loss_fn(logits.float(), y)
-            outside = None if guide is None else guide.loss(logits, lesion.to(device))
-            if outside is not None:
-                loss = loss + opts.guide_maps * outside
-                guide_sum, guide_n = guide_sum + float(outside.detach()), guide_n + 1
+            if terms is not None:
+                loss = loss + opts.guide_maps * (terms["gradcam"] + terms["shap"])
+                guide_n += 1
+                for k in guide_sums:
+                    guide_sums[k] += float(terms[k].detach())
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
@@ -368,8 +371,9 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         row = {"epoch": epoch, "train_loss": tot_loss / max(tot_seen, 1),
                "train_auc": roc_auc(np.concatenate(ep_y), np.concatenate(ep_p)),  # this rank's share
                "images_per_s": tot_seen / max(train_time, 1e-9), "train_seconds": train_time}
-        if guide is not None:
-            row["train_map_outside_share"] = guide_sum / max(guide_n, 1)  # this rank's, mean over batches
+        if guide is not None:  # this rank's, mean over batches
+            row["train_gradcam_outside_share"] = guide_sums["gradcam"] / max(guide_n, 1)
+            row["train_shap_coalition_loss"] = guide_sums["shap"] / max(guide_n, 1)
         val_p = val_y = None
         if val_dl is not None:
             val_p, val_y, row["val_loss"] = predict(ddp, val_dl, device, amp_dtype, info, loss_fn)
@@ -425,8 +429,9 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
 
 def _epoch_line(row: dict, improved: bool) -> str:
     parts = [f"epoch {row['epoch']}", f"loss {row['train_loss']:.4f}", f"train AUC {row['train_auc']:.3f}"]
-    if "train_map_outside_share" in row:
-        parts.append(f"map outside lesions {row['train_map_outside_share']:.2f}")
+    if "train_gradcam_outside_share" in row:
+        parts.append(f"Grad-CAM outside lesions {row['train_gradcam_outside_share']:.2f}, "
+                     f"SHAP coalition loss {row['train_shap_coalition_loss']:.3f}")
     if "val_loss" in row:
         parts += [f"val loss {row['val_loss']:.4f}", f"val AUC {row['val_auc']:.3f}"]
     if "val_pointing_gradcam" in row:

@@ -12,6 +12,10 @@
 #   STAGE = refine   -> 1.2.0: 1.1.0 fine-tuned again, the epoch picked by the validation pointing
 #                       game (--select-by pointing) -> WORK_DIR/refined, evaluated into
 #                       WORK_DIR/eval_refined (held-out set and the fresh set)
+#   STAGE = guide    -> 1.3.0: 1.2.0 fine-tuned with map guidance (--guide-maps) on the twins and
+#                       300 + 300 wrist-spared phantoms (seed 3), the epoch picked by the pointing
+#                       game on 40 standard + 40 wrist-spared development cases -> WORK_DIR/guided,
+#                       evaluated into WORK_DIR/eval_guided
 # 1.1.0 as shipped was fine-tuned from the shipped 1.0.0 weights (sha256 cac00c3e…, generator 1.0
 # phantoms), and 1.2.0 from the shipped 1.1.0 (sha256 6ad5b095…); a base rebuilt here sees
 # generator 1.2 phantoms, so it is comparable, not identical. Generator 1.2 draws the same pixels
@@ -27,6 +31,8 @@ case "$STAGE" in
     # Training at 1,500 px and held-out cases at 1,800 px: the model input is 224 px either way.
     $RA phantom --n 1000 --seed 1 --size 1500 --out "$WORK/train" --workers "$JOBS" --quiet
     $RA phantom --n 1000 --seed 2 --size 1500 --out "$WORK/twins" --twins --workers "$JOBS" --quiet
+    # Wrist-spared training phantoms (1.3.0 uses the first 300 of each class).
+    $RA phantom --n 1000 --seed 3 --size 1500 --spare-wrist --out "$WORK/train_spared" --workers "$JOBS" --quiet
     $RA phantom --n 400 --seed 500000 --size 1800 --out "$WORK/test" --workers "$JOBS" --quiet
     $RA phantom --n 160 --seed 510000 --size 1800 --out "$WORK/fresh" --workers "$JOBS" --quiet
     # Development set (seeds 300000+): where explanation settings are chosen (SHAP's 14x14 cells),
@@ -71,5 +77,40 @@ case "$STAGE" in
     done
     python3 scripts/model_checks.py "$WORK/refined" --test "$WORK/test" --out "$WORK/eval_refined"
     ;;
-  *) echo "unknown stage $STAGE (data|base|finetune|refine)" >&2; exit 2 ;;
+  guide)
+    python3 - "$WORK" <<'PY'
+import csv, sys
+work = sys.argv[1]
+rows, taken = [], {}
+for folder, limit in (("twins", None), ("train_spared", 300)):
+    with open(f"{work}/{folder}/labels.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            taken[(folder, row["label"])] = taken.get((folder, row["label"]), 0) + 1
+            if limit is None or taken[(folder, row["label"])] <= limit:
+                rows.append({**row, "path": f"{work}/{folder}/{row['path']}"})
+with open(f"{work}/guide_train.csv", "w", newline="") as fh:
+    writer = csv.DictWriter(fh, fieldnames=["path", "label", "patient_id", "severity"])
+    writer.writeheader()
+    writer.writerows(rows)
+with open(f"{work}/select.csv", "w", newline="") as fh:  # 40 standard + 40 wrist-spared dev cases
+    writer = csv.DictWriter(fh, fieldnames=["path", "label", "patient_id", "severity"])
+    writer.writeheader()
+    for folder in ("dev", "dev_spared"):
+        with open(f"{work}/{folder}/labels.csv", newline="") as src:
+            for row in list(csv.DictReader(src))[:40]:
+                writer.writerow({**row, "path": f"{work}/{folder}/{row['path']}"})
+PY
+    $RA train "$WORK/guide_train.csv" --out "$WORK/guided" --version 1.3.0 --epochs 7 --patience 3 \
+        --window-jitter 0.5 --lesion-swap 1.0 --swap-subset 1.0 --guide-maps 2.0 \
+        --select-by pointing --select-cases 80 --select-data "$WORK/select.csv" \
+        --init "${INIT:-$WORK/refined}" --max-minutes 60 "${COMMON[@]}" "$@"
+    rm -rf "$WORK/guided/checkpoint"
+    $RA evaluate "$WORK/guided" "$WORK/test" --out "$WORK/eval_guided"
+    for set in test fresh spared; do
+      $RA explain-eval "$WORK/guided" "$WORK/$set" --n 40 --json "$WORK/eval_guided/explain_$set.json" \
+          | tee "$WORK/eval_guided/explain_table_$set.txt"
+    done
+    python3 scripts/model_checks.py "$WORK/guided" --test "$WORK/test" --out "$WORK/eval_guided"
+    ;;
+  *) echo "unknown stage $STAGE (data|base|finetune|refine|guide)" >&2; exit 2 ;;
 esac

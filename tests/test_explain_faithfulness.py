@@ -127,6 +127,16 @@ def test_deletion_insertion_oracle_beats_random_and_constant_does_not():
     assert flat["deletion_auc"] == pytest.approx(rnd, abs=0.1)  # a flat map is a random order
 
 
+def test_random_order_removes_to_the_given_baseline():
+    x = np.zeros((3, 32, 32), np.float32)
+    x[:, 8:16, 8:16] = 1.0
+    healthy = x * 0.25  # a "twin": the same image with a weaker lesion
+    curve = F.random_order_auc(oracle_predict, x, steps=8, baseline=healthy, insertion=True)
+    assert curve["deletion"][0] == 1.0 and curve["deletion"][-1] == pytest.approx(0.25)
+    assert curve["insertion"][0] == pytest.approx(0.25) and curve["insertion"][-1] == 1.0
+    assert F.random_order_auc(oracle_predict, x, steps=8)["deletion"][-1] < 0.25  # blur spreads it thin
+
+
 def test_spearman_and_agreement():
     a = np.arange(100.0).reshape(10, 10)
     assert F.spearman(a, a) == pytest.approx(1.0)

@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="case sampling, SHAP and random-map seed")
     parser.add_argument("--steps", type=int, default=20, help="deletion/insertion curve steps")
     parser.add_argument("--no-insertion", action="store_true", help="skip insertion curves (faster)")
+    parser.add_argument("--removal", choices=("blur", "twin"), default="blur",
+                        help="what a deleted pixel becomes: a blurred copy of the image (default), or, for twin "
+                             "phantoms (ra-desktop phantom --twins), the healthy twin's pixel")
     parser.add_argument("--randomisation-cases", type=int, default=1,
                         help="cases for the weight-randomisation check (0 = skip)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
@@ -52,12 +55,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         model = load_model(args.model_dir, args.device)
-        cases = load_cases(args.data, args.n, seed=args.seed, config=model.preprocess_config)
+        cases = load_cases(args.data, args.n, seed=args.seed, config=model.preprocess_config,
+                           twins=args.removal == "twin")
     except RADesktopError as exc:
         print(f"explain-eval: {exc}", file=sys.stderr)
         return 2
     if not cases:
-        print(f"explain-eval: no RA phantoms of severity >= 2 with ground truth in {args.data}", file=sys.stderr)
+        what = "RA twin phantoms (ra-desktop phantom --twins)" if args.removal == "twin" else "RA phantoms"
+        print(f"explain-eval: no {what} of severity >= 2 with ground truth in {args.data}", file=sys.stderr)
         return 2
     summary = evaluate(
         model, cases, steps=args.steps, insertion=not args.no_insertion,

@@ -8,6 +8,13 @@ The pointing game has a floor: the phantom generator gives every case of severit
 wrist, so a constant map that always peaks on the carpus scores close to 0.8 without looking at the
 image. :func:`pointing_pass` therefore reports the best such fixed point beside the maps, and a
 within-hand ranking of the joints (:func:`ranking_auc`) beside an image-blind ranking.
+
+Deletion and insertion need a "removed" state for a pixel. The default is a blurred copy of the
+image, which needs nothing but the image; it is not a healthy joint, though (a blurred joint keeps
+the low density of osteopenia and the bulk of a swelling, and loses all cortical detail). On twin
+phantoms (``ra-desktop phantom --twins``) the removed state can be the healthy twin instead
+(``removal="twin"``): the same hand, acquisition and noise without the lesions, so removing a
+pixel restores what that pixel would be without the disease.
 """
 from __future__ import annotations
 
@@ -37,27 +44,30 @@ class Case:
     geometry: Any
     ground_truth: dict
     mask: np.ndarray | None = None
+    healthy: np.ndarray | None = None  # the healthy twin's model input (twin phantoms only)
 
 
 def load_cases(data: str | Path, n: int, *, min_severity: int = 2, seed: int = 0,
-               config: Any = None) -> list[Case]:
+               config: Any = None, twins: bool = False) -> list[Case]:
     """Up to ``n`` RA phantoms of severity >= ``min_severity`` with ground truth from ``data``.
 
     Cases are drawn in a seeded random order, so ``--n`` smaller than the set is a fair sample.
+    ``twins``: only RA phantoms whose healthy twin is in ``data``, loaded as :attr:`Case.healthy`.
     """
     from ra_desktop.train.data import discover
 
-    return cases_from_samples(discover(data).samples, n, min_severity=min_severity, seed=seed, config=config)
+    return cases_from_samples(discover(data).samples, n, min_severity=min_severity, seed=seed, config=config,
+                              twins=twins)
 
 
 def cases_from_samples(samples: Sequence[Any], n: int, *, min_severity: int = 2, seed: int = 0,
-                       config: Any = None) -> list[Case]:
+                       config: Any = None, twins: bool = False) -> list[Case]:
     """:func:`load_cases` over given samples (``.path``, ``.label``), e.g. a validation split."""
-    return list(iter_cases(samples, n, min_severity=min_severity, seed=seed, config=config))
+    return list(iter_cases(samples, n, min_severity=min_severity, seed=seed, config=config, twins=twins))
 
 
 def iter_cases(samples: Sequence[Any], n: int | None = None, *, min_severity: int = 2, seed: int = 0,
-               config: Any = None) -> Iterator[Case]:
+               config: Any = None, twins: bool = False) -> Iterator[Case]:
     """Eligible cases one at a time (all of them when ``n`` is None), in the seeded order of
     :func:`cases_from_samples`, so a long pass holds one case in memory, not the set."""
     from PIL import Image
@@ -66,7 +76,10 @@ def iter_cases(samples: Sequence[Any], n: int | None = None, *, min_severity: in
     from ra_desktop.phantom import load_ground_truth
     from ra_desktop.preprocess import prepare
 
-    samples = [s for s in samples if s.label == 1]
+    # A twin pair shares a patient ID: the normal member is the RA case's healthy twin.
+    healthy_of = {s.patient_id: s for s in samples if s.label == 0 and getattr(s, "patient_id", None)}
+    samples = [s for s in samples if s.label == 1
+               and (not twins or getattr(s, "patient_id", None) in healthy_of)]
     order = np.random.default_rng(seed).permutation(len(samples))
     found = 0
     for i in order:
@@ -77,8 +90,13 @@ def iter_cases(samples: Sequence[Any], n: int | None = None, *, min_severity: in
             continue
         x, geometry = prepare(load_radiograph(samples[i].path), config)
         mask = np.asarray(Image.open(gt["mask_path"])) if gt.get("mask_path") else None
+        healthy = None
+        if twins:
+            healthy, twin_geometry = prepare(load_radiograph(healthy_of[samples[i].patient_id].path), config)
+            if twin_geometry.image_shape != geometry.image_shape:
+                continue  # not a twin of this image after all: another size, another hand
         found += 1
-        yield Case(Path(samples[i].path).name, x, geometry, gt, mask)
+        yield Case(Path(samples[i].path).name, x, geometry, gt, mask, healthy)
 
 
 def case_lesion(case: Case) -> np.ndarray:
@@ -289,7 +307,8 @@ def evaluate(model: Any, cases: Sequence[Case], *, maps: dict[str, Callable] | N
         lesion = case_lesion(case)
         row: dict[str, Any] = {"case": case.name, "severity": case.ground_truth.get("severity"),
                                "lesion_area_share": float(lesion[case.geometry.seen_mask()].mean())}
-        rnd = F.random_order_auc(model.predict_proba, case.x, steps=steps, seed=seed + ci, insertion=insertion)
+        rnd = F.random_order_auc(model.predict_proba, case.x, steps=steps, seed=seed + ci, insertion=insertion,
+                                 baseline=case.healthy)
         row["random"] = {k: rnd[k] for k in ("deletion_auc", "insertion_auc") if k in rnd}
         image_maps, regs = {}, {}
         for name, fn in maps.items():
@@ -300,7 +319,7 @@ def evaluate(model: Any, cases: Sequence[Case], *, maps: dict[str, Callable] | N
             regs[name] = region_scores(im, case.ground_truth, im.shape)
             share, area = F.positive_share(im, lesion)
             di = F.deletion_insertion(model.predict_proba, case.x, mm, steps=steps, seed=seed + ci,
-                                      insertion=insertion)
+                                      insertion=insertion, baseline=case.healthy)
             row[name] = {"pointing_hit": F.pointing_hit(im, lesion), "positive_share": share,
                          "area_share": area, "top_regions": [r.name for r in regs[name][:3]],
                          **{k: di[k] for k in ("deletion_auc", "insertion_auc") if k in di}}
@@ -312,7 +331,10 @@ def evaluate(model: Any, cases: Sequence[Case], *, maps: dict[str, Callable] | N
         if progress:
             progress(f"{ci + 1}/{len(cases)} {case.name}: " + ", ".join(
                 f"{m} {'hit' if row[m]['pointing_hit'] else 'miss'}" for m in maps))
-    return summarise(rows, list(maps), rand_checks, seed=seed, meta={"steps": steps, "target_layer": layer})
+    removal = "healthy twin" if cases and all(c.healthy is not None for c in cases) else (
+        "blurred image" if not any(c.healthy is not None for c in cases) else "healthy twin or blurred image")
+    return summarise(rows, list(maps), rand_checks, seed=seed,
+                     meta={"steps": steps, "target_layer": layer, "removal": removal})
 
 
 def _mean(rows: Iterable[dict], *keys: str) -> list[float]:
@@ -383,6 +405,8 @@ def format_table(summary: dict[str, Any]) -> str:
     row("pointing game", lambda r: _pointing_text(r["pointing"]))
     row("positive attribution in lesions", lambda r: ci(r["positive_share"]))
     row("  lesion share of area (reference)", lambda r: ci(r["area_share"]))
+    if "random_deletion_auc" in summary and summary.get("removal"):
+        lines.append(f"deletion/insertion: a removed pixel takes the value of the {summary['removal']}")
     for kind, better in (("deletion", "lower"), ("insertion", "higher")):
         if f"random_{kind}_auc" in summary:
             row(f"{kind} AUC ({better} is better)", lambda r, k=kind: ci(r.get(f"{k}_auc")))

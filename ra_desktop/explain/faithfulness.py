@@ -118,10 +118,10 @@ def deletion_insertion(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarra
 
 
 def random_order_auc(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *, steps: int = 20,
-                     seed: int = 0, insertion: bool = True) -> dict[str, Any]:
+                     seed: int = 0, insertion: bool = True, baseline: np.ndarray | None = None) -> dict[str, Any]:
     """:func:`deletion_insertion` with a uniformly random map (the reference to beat)."""
     rand = np.random.default_rng(seed).random(np.asarray(x).shape[-2:])
-    return deletion_insertion(predict, x, rand, steps=steps, seed=seed, insertion=insertion)
+    return deletion_insertion(predict, x, rand, steps=steps, seed=seed, insertion=insertion, baseline=baseline)
 
 
 def spearman(a: np.ndarray, b: np.ndarray, *, absolute: bool = False, max_points: int = 50_000) -> float:

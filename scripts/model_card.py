@@ -48,7 +48,7 @@ def _explain_section(table: str) -> list[str]:
 
 def _training_section(training: dict) -> list[str]:
     lines = ["## How it was made", ""]
-    for key in ("data_commands", "run", "command", "script", "seeds", "epochs_run", "best_epoch",
+    for key in ("data_commands", "run", "command", "script", "seeds", "epochs_run", "best_epoch", "loss",
                 "initial_weights", "optimizer", "learning_rate", "batch_size", "augmentation", "early_stopping",
                 "dropout_warmup_epochs", "threshold_method", "mixed_precision", "device", "torch"):
         if key in training:
@@ -107,7 +107,9 @@ def main() -> int:
             "- Synthetic phantoms only: performance on real radiographs is unknown and expected to be poor; "
             "the out-of-distribution check flags real radiographs for this reason.",
             "- Binary RA vs normal; no Sharp/van der Heijde scoring. Heat maps show where the model looked, "
-            "not where the disease is.",
+            "not where the disease is. Where a model was trained with map guidance (its loss names it), its "
+            "maps were trained toward the phantoms' lesion masks: they find phantom lesions by construction, "
+            "and nothing shows that they would find disease on a real radiograph.",
             "- Severity-1 (early) disease is the hardest class, as in published work on real images."]
     (args.model_dir / "MODEL_CARD.md").write_text("\n".join(out) + "\n", encoding="utf-8")
     print(f"wrote {args.model_dir / 'MODEL_CARD.md'}")

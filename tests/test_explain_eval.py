@@ -208,11 +208,11 @@ def demo_twin_summary(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["gradcam", "shap"])
 def test_demo_model_deletion_beats_random(demo_twin_summary, method):
-    # Removal by the healthy twin, not by blurring: a blurred joint is not a healthy one, and on
-    # these phantoms the blur test cannot tell maps that find the evidence from maps that do not.
-    # Demo model 1.2.0 passed it (ratios 0.60, 0.28) with maps on the healthy carpus of wrist-spared
-    # hands (0/20 pointing there; ratios 0.67 and 0.28 on 10 of them); 1.3.0 fails it (3.7, 3.4) while
-    # blurring every lesion of a case leaves its P(RA) at 0.99 (model card, "Removing pixels").
+    # Removal by the healthy twin, not by blurring: a blurred joint is not a healthy one. With blur,
+    # demo model 1.2.0 passed (ratios 0.60, 0.28), its SHAP even on wrist-spared hands where it
+    # peaks on the healthy carpus (0.28; 0/20 pointing), and 1.3.0 fails (3.7, 3.4) though blurring
+    # every lesion of a case leaves its P(RA) at 0.99. With the twin, on 40 held-out pairs: 1.2.0
+    # 0.71 and 1.10 (SHAP fails), 1.3.0 0.53 and 0.38 (model card, "Removing pixels").
     res = demo_twin_summary["methods"][method]
     assert demo_twin_summary["removal"] == "healthy twin"
     assert res["deletion_ratio"] < 0.9, (method, res["deletion_auc"], demo_twin_summary["random_deletion_auc"])

@@ -50,7 +50,8 @@ def lesion_masks(samples: list[Sample], shape: tuple[int, int]) -> list[np.ndarr
     for s in samples:
         gt = load_ground_truth(s.path) if s.label == 1 else None
         mask = joint_region_mask(gt, shape) if gt and gt.get("joints") else None
-        out.append(mask if mask is not None and mask.max() > 0 else None)
+        # float16: the masks of a 1,600-image set at 256 px would take 340 MB in float32.
+        out.append(mask.astype(np.float16) if mask is not None and mask.max() > 0 else None)
     return out
 
 

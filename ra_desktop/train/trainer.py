@@ -88,6 +88,7 @@ class CachedImages(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augment else None
         unit, label = self.units[i], int(self.labels[i])
         mask = self.lesion_masks[i] if self.lesion_masks is not None else None
+        mask = None if mask is None else mask.astype(np.float32)
         if rng is not None and self.swap_p > 0 and i in self.swap_pairs and rng.random() < self.swap_p:
             unit, label, pasted = lesion_swap.swap(self.units, self.swap_pairs[i], rng, self.swap_outside,
                                                    self.swap_subset_p)

@@ -15,7 +15,9 @@
 #   STAGE = guide    -> 1.3.0: 1.2.0 fine-tuned with map guidance (--guide-maps) on the twins and
 #                       300 + 300 wrist-spared phantoms (seed 3), the epoch picked by the pointing
 #                       game on 40 standard + 40 wrist-spared development cases -> WORK_DIR/guided,
-#                       evaluated into WORK_DIR/eval_guided
+#                       evaluated into WORK_DIR/eval_guided (with deletion against the healthy
+#                       twin on held-out twin pairs); 1.3.0 as shipped was fine-tuned from the
+#                       shipped 1.2.0 (INIT=models/ra-vgg8-phantom at that version)
 # 1.1.0 as shipped was fine-tuned from the shipped 1.0.0 weights (sha256 cac00c3e…, generator 1.0
 # phantoms), and 1.2.0 from the shipped 1.1.0 (sha256 6ad5b095…); a base rebuilt here sees
 # generator 1.2 phantoms, so it is comparable, not identical. Generator 1.2 draws the same pixels
@@ -47,6 +49,11 @@ case "$STAGE" in
     # train --select-data in the runs the model card lists under "Training runs toward ...".
     $RA phantom --n 40 --seed 320000 --ra-fraction 1 --severity 2-3 --size 1800 --spare-wrist \
         --out "$WORK/dev_spared" --workers "$JOBS" --quiet
+    # Held-out twin pairs (seeds 540000+, 550000+): deletion with the healthy twin as the removed state.
+    $RA phantom --n 80 --seed 540000 --twins --severity 2-3 --size 1800 --out "$WORK/test_twins" \
+        --workers "$JOBS" --quiet
+    $RA phantom --n 40 --seed 550000 --twins --spare-wrist --severity 2-3 --size 1800 \
+        --out "$WORK/test_spared_twins" --workers "$JOBS" --quiet
     ;;
   base)
     $RA train "$WORK/train" --out "$WORK/base" --version 1.0.0 --epochs 40 --patience 8 \
@@ -109,6 +116,10 @@ PY
     for set in test fresh spared; do
       $RA explain-eval "$WORK/guided" "$WORK/$set" --n 40 --json "$WORK/eval_guided/explain_$set.json" \
           | tee "$WORK/eval_guided/explain_table_$set.txt"
+    done
+    for set in test_twins test_spared_twins; do
+      $RA explain-eval "$WORK/guided" "$WORK/$set" --n 40 --removal twin --no-insertion \
+          --randomisation-cases 0 --pointing-n 0 | tee "$WORK/eval_guided/explain_table_$set.txt"
     done
     python3 scripts/model_checks.py "$WORK/guided" --test "$WORK/test" --out "$WORK/eval_guided"
     ;;

@@ -87,15 +87,15 @@ class CachedImages(Dataset):
     def __getitem__(self, i: int):
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.augment else None
         unit, label = self.units[i], int(self.labels[i])
-        mask = self.lesion_masks[i] if self.lesion_masks is not None else None
-        mask = None if mask is None else mask.astype(np.float32)
+        guided = self.lesion_masks is not None
+        mask = self.lesion_masks[i] if guided else None
         if rng is not None and self.swap_p > 0 and i in self.swap_pairs and rng.random() < self.swap_p:
             unit, label, pasted = lesion_swap.swap(self.units, self.swap_pairs[i], rng, self.swap_outside,
                                                    self.swap_subset_p)
-            mask = pasted if label == 1 else None
-        x, mask = model_input_with_mask(unit, mask if self.lesion_masks is not None else None, self.config, rng,
-                                        self.augment_p, self.window_jitter_p)
-        if self.lesion_masks is None:
+            mask = pasted if guided and label == 1 else None
+        mask = None if mask is None else mask.astype(np.float32)  # stored as float16
+        x, mask = model_input_with_mask(unit, mask, self.config, rng, self.augment_p, self.window_jitter_p)
+        if not guided:
             lesion = torch.zeros(0)
         elif mask is None:
             lesion = torch.zeros(x.shape[1:])

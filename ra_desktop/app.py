@@ -16,14 +16,24 @@ from ra_desktop.settings import Settings, load_settings
 log = logging.getLogger("ra_desktop")
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """The log names cases and studies: each file it opens (rotation included) is owner-only."""
+
+    def _open(self):
+        if os.path.exists(self.baseFilename):
+            paths.private_file(Path(self.baseFilename))  # a 0644 log from an older version
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,
+                    opener=paths.private_opener)
+
+
 def setup_logging() -> Path:
     """Rotating log file in the user log folder (best effort: never stops the app)."""
     log_file = paths.user_log_dir() / "ra-desktop.log"
     root = logging.getLogger()
     if not any(getattr(h, "_ra_desktop", False) for h in root.handlers):
         try:
-            handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3,
-                                                           encoding="utf-8")
+            handler = _PrivateRotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3,
+                                                  encoding="utf-8")
         except OSError:
             handler = logging.StreamHandler()
         handler._ra_desktop = True  # type: ignore[attr-defined]

@@ -52,8 +52,37 @@ def _user_dir(kind: str) -> Path:
             "cache": platformdirs.user_cache_dir,
         }[kind]
         path = Path(getter(_APP, _AUTHOR))
-    path.mkdir(parents=True, exist_ok=True)
+    return private_dir(path)
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter (0700): it holds patient data.
+
+    A folder made by an older version (0755) is tightened on start.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _chmod(path, 0o700)
     return path
+
+
+def private_file(path: Path) -> Path:
+    """``path`` as a file only its owner can read (0600), created empty when missing."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o600))
+    _chmod(path, 0o600)
+    return path
+
+
+def private_opener(path: str, flags: int) -> int:
+    """``open(..., opener=private_opener)``: a file the call creates is 0600 from its first byte."""
+    return os.open(path, flags, 0o600)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        if os.name == "posix" and (path.stat().st_mode & 0o777) != mode:
+            path.chmod(mode)
+    except OSError:  # not ours (a shared RA_DESKTOP_HOME): the owner decides
+        pass
 
 
 def user_data_dir() -> Path:

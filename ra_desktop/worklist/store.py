@@ -124,9 +124,14 @@ class WorklistStore:
     def __init__(self, db_path: str | Path | None = None) -> None:
         self.path = Path(db_path) if db_path else paths.user_data_dir() / "worklist.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Names, IDs, dates and paths: owner-only; SQLite gives -wal/-shm the database's mode.
+        paths.private_file(self.path)
         self._local = threading.local()
         con = self._con()
         con.execute("PRAGMA journal_mode=WAL")
+        for side in ("-wal", "-shm"):  # made 0644 by an older version
+            if (side_file := self.path.with_name(self.path.name + side)).exists():
+                paths.private_file(side_file)
         with con:
             con.executescript(_SCHEMA)
             have = {r[1] for r in con.execute("PRAGMA table_info(cases)")}

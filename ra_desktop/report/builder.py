@@ -21,6 +21,7 @@ from ra_desktop.report.model import (
     OVERLAY_CAPTION, REMOVED, SYNTHETIC_NOTICE, ColourBarData, Finding, ReportImage, ReportInput,
     ReportModel, ReportOptions, Table,
 )
+from ra_desktop.report.text import clean, header_text
 from ra_desktop.results import probability_texts
 
 _LATERALITY = {"L": "Left", "R": "Right"}
@@ -64,25 +65,27 @@ def _date(yyyymmdd: str | None) -> str:
 
 
 def _patient_table(inp: ReportInput, deidentify: bool) -> Table:
+    # Every value here but the image size comes from the file's header: the sender's text.
     def shown(value: Any) -> str:
-        return REMOVED if deidentify else (str(value) if value else "not recorded")
+        return REMOVED if deidentify else (header_text(value) if value else "not recorded")
 
     laterality = _LATERALITY.get((inp.laterality or "").upper(), "not recorded")
     spacing = (f"{inp.pixel_spacing_mm[0]:.3g} × {inp.pixel_spacing_mm[1]:.3g} mm"
                if inp.pixel_spacing_mm else "unknown")
-    view = " · ".join(v for v in (inp.view_position, inp.body_part) if v) or "not recorded"
+    view = " · ".join(header_text(v) for v in (inp.view_position, inp.body_part) if v) or "not recorded"
+    file_name = inp.source_file.replace("\\", "/").rsplit("/", 1)[-1]
     rows = [
         ("Patient name", shown(inp.patient_name)),
         ("Patient ID", shown(inp.patient_id)),
-        ("Study date", REMOVED if deidentify else _date(inp.study_date)),
+        ("Study date", REMOVED if deidentify else header_text(_date(inp.study_date))),
         # De-identified: the workstation pseudonym (ANON-...), never the SOP Instance UID.
-        ("Case ID", inp.case_id),
+        ("Case ID", header_text(inp.case_id)),
         ("Laterality", laterality),
         ("View", view),
-        ("Modality", inp.modality or "not recorded"),
+        ("Modality", header_text(inp.modality) if inp.modality else "not recorded"),
         ("Image", f"{inp.pixels.shape[1]} × {inp.pixels.shape[0]} px, spacing {spacing}"),
         # A file name often carries the patient's name: hide it too.
-        ("File", REMOVED if deidentify else (inp.source_file.replace("\\", "/").rsplit("/", 1)[-1] or "—")),
+        ("File", REMOVED if deidentify else (header_text(file_name) if file_name else "—")),
     ]
     return Table("Patient and study", rows)
 
@@ -238,7 +241,7 @@ def build_report(
     return ReportModel(
         institution=institution_name(options, settings),
         title="Rheumatoid arthritis decision-support report",
-        paper=options.paper, case_id=inp.case_id, warnings=warnings,
+        paper=options.paper, case_id=clean(inp.case_id), warnings=warnings,
         patient=_patient_table(inp, options.deidentify), finding=finding, images=images,
         regions=_regions(inp), model_card=_model_card(inp), signoff=_signoff(inp),
         intended_use=INTENDED_USE, footer=_footer(inp, now), generated_at=now.isoformat(timespec="seconds"),

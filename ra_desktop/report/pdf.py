@@ -1,13 +1,13 @@
 """Lay out a :class:`ReportModel` as PDF bytes with fpdf2. Headless: no display, no Qt.
 
-Text uses DejaVu Sans (Unicode: "—", "≥", "±", "×") when a copy is found; otherwise the core
-Helvetica font with text mapped to Latin-1, so an unusual character never stops a report.
+Fonts are chosen by :mod:`ra_desktop.report.fonts` (DejaVu Sans, else core Helvetica); every text
+goes through ``_ReportPDF.t``, so header text from the image file (see :mod:`ra_desktop.report.text`)
+never carries control characters and a character no font can draw is shown as a mark and said so.
 Images are embedded losslessly (PNG/Flate): the radiograph as 8-bit grey, the overlay as RGB.
 """
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,43 +16,20 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 from PIL import Image
 
+from ra_desktop.report.fonts import PdfFonts, to_latin1  # noqa: F401 - to_latin1 kept importable here
 from ra_desktop.report.model import PAPER_SIZES_MM, SYNTHETIC_NOTICE, ReportImage, ReportModel, Table
+from ra_desktop.report.text import clean, shorten
 
 MARGIN = 12.0
 _INK = (20, 20, 20)
 _MUTED = (90, 90, 90)
 _WARN_RED = (170, 20, 20)
 _RULE = (170, 170, 170)
-_ASCII = {"\u2014": "-", "\u2013": "-", "\u2265": ">=", "\u2264": "<=", "\u00b1": "+/-",
-          "\u00d7": "x", "\u2026": "...", "\u201c": '"', "\u201d": '"', "\u2018": "'",
-          "\u2019": "'", "\u00b7": "-", "\u2192": "->", "\u2212": "-", "\u00a0": " "}
-
-
-def font_candidates() -> list[Path]:
-    """Folders searched for DejaVuSans.ttf, in order (system, bundle, matplotlib's copy)."""
-    dirs = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]
-    try:
-        from ra_desktop.paths import resource
-        dirs.append(resource("fonts"))
-    except ImportError:  # pragma: no cover - paths is part of the core
-        pass
-    try:  # matplotlib (a dependency) ships DejaVu on every OS, frozen builds included
-        import matplotlib
-        dirs.append(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
-    except ImportError:
-        pass
-    return dirs
-
-
-def find_unicode_font() -> tuple[Path, Path] | None:
-    """Regular and bold DejaVu Sans paths, or ``None`` when no copy is installed."""
-    if os.environ.get("RA_DESKTOP_REPORT_CORE_FONT"):  # tests exercise the fallback with this
-        return None
-    for folder in font_candidates():
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            return regular, bold
-    return None
+# Page-count placeholder: holds a control character, which ``t`` strips from every other text,
+# so a tag such as "MRN{nb}77" (fpdf2's default alias) prints as written.
+PAGES_ALIAS = "\x1fpages\x1f"
+# Longest text in one table cell: a row must fit on one page, or fpdf2 cannot draw the table.
+TABLE_CELL_CHARS = 400
 
 
 def _short(case_id: str, keep: int = 14) -> str:
@@ -60,33 +37,22 @@ def _short(case_id: str, keep: int = 14) -> str:
     return case_id if len(case_id) <= 2 * keep + 1 else f"{case_id[:keep]}…{case_id[-keep:]}"
 
 
-def to_latin1(text: str) -> str:
-    """Map text to Latin-1 for the core fonts: known symbols spelled out, the rest as "?"."""
-    for k, v in _ASCII.items():
-        text = text.replace(k, v)
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 class _ReportPDF(FPDF):
     def __init__(self, report: ReportModel) -> None:
         super().__init__(unit="mm", format=PAPER_SIZES_MM[report.paper])
         self.report = report
-        fonts = find_unicode_font()
-        self.unicode = fonts is not None
-        if fonts:
-            self.add_font("DejaVu", "", str(fonts[0]))
-            self.add_font("DejaVu", "B", str(fonts[1]))
-            self.family = "DejaVu"
-        else:
-            self.family = "Helvetica"
+        self.typefaces = PdfFonts(self)  # not .fonts: FPDF's own font table
+        self.unicode = self.typefaces.unicode
+        self.family = self.typefaces.family
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=17)
-        self.set_title(f"{report.title} - {report.case_id}")
+        self.set_title(clean(f"{report.title} - {report.case_id}"))
         self.set_creator("RA Desktop")
-        self.alias_nb_pages()
+        self.alias_nb_pages(PAGES_ALIAS)
 
     def t(self, text: str) -> str:
-        return text if self.unicode else to_latin1(text)
+        """Every text goes through here: no control characters, nothing the fonts cannot draw."""
+        return self.typefaces.printable(clean(text, keep_newlines=True))
 
     def font(self, size: float, bold: bool = False, colour: tuple[int, int, int] = _INK) -> None:
         self.set_font(self.family, "B" if bold else "", size)
@@ -107,7 +73,7 @@ class _ReportPDF(FPDF):
             left += f" · {SYNTHETIC_NOTICE}"
         self.cell(self.content_w - 18, 3.6, self.t(left), align="L")
         self.set_x(self.l_margin)
-        self.cell(0, 3.6, self.t(f"page {self.page_no()}/{{nb}}"), align="R")
+        self.cell(0, 3.6, self.t(f"page {self.page_no()}/") + PAGES_ALIAS, align="R")
 
     @property
     def content_w(self) -> float:
@@ -202,7 +168,8 @@ def _table(pdf: _ReportPDF, table: Table, x: float, width: float, key_w: float |
                 cells = t.row()
                 for i, cell in enumerate(row):
                     bold = not table.header and i == 0
-                    cells.cell(pdf.t(str(cell)), style=FontFace(emphasis="BOLD") if bold else None)
+                    text = pdf.t(shorten(str(cell), TABLE_CELL_CHARS))
+                    cells.cell(text, style=FontFace(emphasis="BOLD") if bold else None)
     if table.note:
         pdf.font(8, colour=_MUTED)
         pdf.multi_cell(width, 4, pdf.t(table.note), new_x="LEFT", new_y="NEXT")
@@ -223,7 +190,20 @@ def _patient(pdf: _ReportPDF, r: ReportModel) -> None:
     y1 = _table(pdf, left, pdf.l_margin, w, key_w=26)
     pdf.set_y(y0)
     y2 = _table(pdf, right, pdf.l_margin + w + gap, w, key_w=22)
-    pdf.set_y(max(y1, y2))
+    pdf.set_xy(pdf.l_margin, max(y1, y2))
+    _unshown(pdf, r.patient)
+
+
+def _unshown(pdf: _ReportPDF, table: Table) -> None:
+    """Say which header values hold characters the fonts cannot draw (printed as a mark)."""
+    counts = [(key, pdf.typefaces.missing(clean(value))) for key, value in table.rows]
+    lines = [f"{key}: {n} character{'s' if n > 1 else ''} this report's font cannot show, printed as "
+             f"{pdf.typefaces.mark}. Check against the original record." for key, n in counts if n]
+    if not lines:
+        return
+    pdf.font(8.5, bold=True, colour=_WARN_RED)
+    pdf.multi_cell(0, 4.2, pdf.t("\n".join(lines)), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1.5)
 
 
 def _colourbar(pdf: _ReportPDF, img: ReportImage, x: float, y: float, h: float) -> None:

@@ -1,4 +1,9 @@
-"""The batch summary: one row per study, written as CSV and as a one-page PDF table."""
+"""The batch summary: one row per study, written as CSV and as a one-page PDF table.
+
+Rows carry header text (patient name and ID, case id) from the image files: both writers clean it
+(:mod:`ra_desktop.report.text`), the CSV so no cell runs as a spreadsheet formula, the PDF so a
+long name is cut to fit its cell and a character the font cannot draw is shown and counted.
+"""
 from __future__ import annotations
 
 import csv
@@ -11,8 +16,10 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from ra_desktop import APP_NAME, __version__
+from ra_desktop.report.fonts import PdfFonts
 from ra_desktop.report.model import PAPER_SIZES_MM
-from ra_desktop.report.pdf import MARGIN, find_unicode_font, to_latin1
+from ra_desktop.report.pdf import MARGIN
+from ra_desktop.report.text import clean, csv_cell, shorten
 
 OK = "written"
 FAILED = "failed"
@@ -35,6 +42,7 @@ class SummaryRow:
 
 
 HEADER = tuple(f.name for f in fields(SummaryRow))
+SUMMARY_CELL_CHARS = 200  # a table row must fit on one page
 
 
 def summary_csv(rows: list[SummaryRow]) -> bytes:
@@ -42,7 +50,7 @@ def summary_csv(rows: list[SummaryRow]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(HEADER)
-    w.writerows(astuple(r) for r in rows)
+    w.writerows([csv_cell(v) for v in astuple(r)] for r in rows)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -62,14 +70,12 @@ def summary_pdf(rows: list[SummaryRow], institution: str, paper: str = "a4",
     now = now or datetime.now()
     w_mm, h_mm = PAPER_SIZES_MM[paper]
     pdf = FPDF(orientation="L", unit="mm", format=(w_mm, h_mm))
-    fonts = find_unicode_font()
-    if fonts:
-        pdf.add_font("DejaVu", "", str(fonts[0]))
-        pdf.add_font("DejaVu", "B", str(fonts[1]))
-    family = "DejaVu" if fonts else "Helvetica"
+    pdf.alias_nb_pages(None)  # no page count here: a "{nb}" in a name prints as written
+    fonts = PdfFonts(pdf)
+    family = fonts.family
 
     def t(s: str) -> str:
-        return s if fonts else to_latin1(s)
+        return fonts.printable(shorten(clean(s), SUMMARY_CELL_CHARS))
 
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     pdf.set_auto_page_break(True, margin=MARGIN)
@@ -93,4 +99,12 @@ def summary_pdf(rows: list[SummaryRow], institution: str, paper: str = "a4",
             cells = table.row(style=style)
             for v in (r.case_id or r.source, r.patient, r.probability, r.label, r.ood, r.status, last):
                 cells.cell(t(str(v)))
+    unshown = sum(fonts.missing(clean(f"{r.case_id or r.source}{r.patient}")) > 0 for r in rows)
+    if unshown:
+        pdf.ln(2)
+        pdf.set_font(family, "B", 8)
+        pdf.set_text_color(170, 20, 20)
+        pdf.multi_cell(0, 4, t(f"{unshown} {'study has' if unshown == 1 else 'studies have'} a patient name, "
+                               f"ID or case ID with characters this font cannot show, printed as {fonts.mark}. "
+                               "Check against the original records."), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -1,7 +1,8 @@
 """``ra-desktop report FILE... --out DIR``: analyse each image and write one PDF report per study.
 
 Exit status: 0 every report written, 2 some study failed (the others are still written and the
-failure is listed in the summary / on stderr), 1 the model could not be loaded, 130 cancelled.
+failure is listed in the summary / on stderr) or the summary could not be written, 1 the model
+could not be loaded, 130 cancelled. Each report is audited and listed as soon as it is written.
 """
 from __future__ import annotations
 
@@ -84,18 +85,24 @@ def run(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, message: str) -> None:
         print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
 
-    result = export_batch(items, Path(args.out), progress, options=options, summary=args.summary)
-    for row, case_id in zip(result.rows, result.case_ids):
-        if row.status == "written":
-            # The trail names the real case id; a de-identified report's pseudonym goes beside it.
-            extra = {"pseudonym": row.case_id} if args.deidentify else {}
-            audit.record(audit.EXPORTED, case_id, reader=reader, source="cli report", model=model_label,
-                         kind="report", deidentified=bool(args.deidentify), **extra)
-            print(f"{row.report_file}\tP(RA)={row.probability}\t{row.label}\tOOD: {row.ood}")
-        else:
+    def written(row, case_id: str) -> None:
+        # The trail names the real case id; a de-identified report's pseudonym goes beside it.
+        extra = {"pseudonym": row.case_id} if args.deidentify else {}
+        audit.record(audit.EXPORTED, case_id, reader=reader, source="cli report", model=model_label,
+                     kind="report", deidentified=bool(args.deidentify), **extra)
+        print(f"{row.report_file}\tP(RA)={row.probability}\t{row.label}\tOOD: {row.ood}", flush=True)
+
+    result = export_batch(items, Path(args.out), progress, options=options, summary=args.summary,
+                          on_written=written)
+    for row in result.rows:
+        if row.status != "written":
             print(f"{row.source}: {row.status.upper()}: {row.reason}", file=sys.stderr)
-    if result.summary_csv:
+    if result.summary_error:
+        kept = f"; its CSV is written: {result.summary_csv}" if result.summary_csv else ""
+        print(f"error: batch summary not written: {result.summary_error} (the {len(result.written)} "
+              f"report(s) listed above are written{kept})", file=sys.stderr)
+    elif result.summary_csv:
         print(f"summary: {result.summary_csv} {result.summary_pdf}")
     if result.cancelled:
         return 130
-    return 2 if result.failed else 0
+    return 2 if result.failed or result.summary_error else 0

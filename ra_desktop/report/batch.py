@@ -23,6 +23,8 @@ from ra_desktop.report.pdf import render_pdf, write_chunks
 from ra_desktop.report.summary import CANCELLED, FAILED, OK, SummaryRow, summary_csv, summary_pdf
 
 ProgressCallback = Callable[[int, int, str], None]
+# Called with a written study's summary row and its real case id (the pseudonym is in the row).
+WrittenCallback = Callable[[SummaryRow, str], None]
 
 
 @dataclass
@@ -49,6 +51,7 @@ class BatchSummary:
     rows: list[SummaryRow] = field(default_factory=list)
     summary_csv: Path | None = None
     summary_pdf: Path | None = None
+    summary_error: str = ""  # why the summary (CSV or PDF) was not written; the reports were
     cancelled: bool = False
     # The real case id of each row ("" if unknown), for the workstation's audit trail only:
     # in a de-identified batch the rows (and files) carry pseudonyms instead.
@@ -107,6 +110,18 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _write_summary(result: BatchSummary, out: Path, institution: str, options: ReportOptions) -> None:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:
+        csv_bytes = summary_csv(result.rows)
+        result.summary_csv = write_atomic(out / f"RA-report-summary_{stamp}.csv", lambda fh: fh.write(csv_bytes))
+        pdf_bytes = summary_pdf(result.rows, institution, options.paper)
+        result.summary_pdf = write_atomic(out / f"RA-report-summary_{stamp}.pdf", lambda fh: fh.write(pdf_bytes))
+    except Exception as exc:  # noqa: BLE001 - the reports are written; only the summary is missing
+        reason = _reason(exc)
+        result.summary_error = redact(reason) if options.deidentify else reason
+
+
 def export_batch(
     items: Iterable[BatchItem],
     out_dir: str | Path,
@@ -116,6 +131,7 @@ def export_batch(
     options: ReportOptions | None = None,
     settings: Any = None,
     summary: bool = True,
+    on_written: WrittenCallback | None = None,
 ) -> BatchSummary:
     """Export one PDF per study, then a summary CSV and a one-page summary PDF.
 
@@ -135,7 +151,11 @@ def export_batch(
     settings : optional
         Settings object or dict for the institution name.
     summary : bool
-        Write ``RA-report-summary_<timestamp>.csv`` and ``.pdf`` too.
+        Write ``RA-report-summary_<timestamp>.csv`` and ``.pdf`` too. If that fails, the reports
+        stay written and ``summary_error`` says why.
+    on_written : callable, optional
+        ``on_written(row, case_id)`` as soon as each study's PDF is on disk, so a caller can
+        audit it even if the batch later dies.
 
     Returns
     -------
@@ -185,12 +205,10 @@ def export_batch(
             row = SummaryRow(**{**row.__dict__, "status": FAILED, "reason": reason})
         result.rows.append(row)
         result.case_ids.append(case_id)
+        if row.status == OK and on_written is not None:
+            on_written(row, case_id)
     if summary and result.rows:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        csv_bytes = summary_csv(result.rows)
-        pdf_bytes = summary_pdf(result.rows, institution_name(options, settings), options.paper)
-        result.summary_csv = write_atomic(out / f"RA-report-summary_{stamp}.csv", lambda fh: fh.write(csv_bytes))
-        result.summary_pdf = write_atomic(out / f"RA-report-summary_{stamp}.pdf", lambda fh: fh.write(pdf_bytes))
+        _write_summary(result, out, institution_name(options, settings), options)
     n_ok = len(result.written)
     notify(total, total, f"{'Cancelled: ' if result.cancelled else ''}{n_ok} of {total} reports written")
     return result

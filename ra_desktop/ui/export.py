@@ -121,13 +121,19 @@ def export_batch(window) -> None:
     dlg.canceled.connect(token.cancel)
     explanations = window.settings.batch_explanations
     manifest = window.jobs.model.manifest
+    reader, model_label = window.settings.reader_name, audit.model_label(manifest)
+
+    def written(row, case_id: str) -> None:
+        # On the lane, as each PDF lands: audit.record is thread-safe and touches no widget.
+        audit.record(audit.EXPORTED, case_id, reader=reader, source="gui", model=model_label,
+                     kind="report", **_export_details(options, case_id))
 
     def work(model, relay):
         items = [BatchItem(source=r.path, manifest=manifest, signoff=r,
                            produce=lambda cancel, p=r.path: _analysed(p, model, explanations, cancel))
                  for r in rows]
         return report_batch(items, folder, lambda d, n, m: relay.progress.emit(d, n, m), token,
-                            options=options, settings=window.settings)
+                            options=options, settings=window.settings, on_written=written)
 
     relay = _run_on_lane(window, work)
     relay.progress.connect(lambda d, n, m: (dlg.setMaximum(n), dlg.setValue(d), dlg.setLabelText(m)))
@@ -137,18 +143,15 @@ def export_batch(window) -> None:
         if err:
             QMessageBox.warning(window, "Export reports", f"Export stopped:\n{err}")
             return
-        # summary.rows follow `rows` one to one; a de-identified summary names neither the case
-        # (pseudonym) nor the file, so the audit and this message take them from the worklist.
-        for wl_row, r, case_id in zip(rows, summary.rows, summary.case_ids):
-            if r.status == "written":
-                case_id = case_id or wl_row.case_id
-                window._audit(audit.EXPORTED, case_id, model=audit.model_label(manifest), kind="report",
-                              **_export_details(options, case_id))
+        # summary.rows follow `rows` one to one; a de-identified summary does not name the file,
+        # so this message takes it from the worklist. Each written report is already audited.
         failed = [(wl_row, r) for wl_row, r in zip(rows, summary.rows) if r.status == "failed"]
         msg = f"{len(summary.written)} report(s){deid} written to {folder}"
         if failed:
             msg += f"; {len(failed)} failed:\n" + "\n".join(
                 f"{Path(wl_row.path).name}: {r.reason}" for wl_row, r in failed[:10])
+        if summary.summary_error:
+            msg += f"\nThe batch summary could not be written: {summary.summary_error}"
         if summary.cancelled:
             msg = "Cancelled. " + msg
         QMessageBox.information(window, "Export reports", msg)

@@ -144,12 +144,24 @@ def _startup_probe(app, window) -> None:
     window.jobs.model_failed.connect(ready)
 
 
+def keep_qt_settings_in_user_folder() -> None:
+    """Qt's own settings (the file dialogs' history, ``QtProject.conf``) go to the user config
+    folder, not ``~/.config``. Before the QApplication exists; the window layout has its own file."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(paths.qt_settings_dir())
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+
+
 def main(open_paths: list[str] | None = None, model_dir: str | None = None, device: str | None = None) -> int:
+    paths.redirect_library_caches()  # before Qt loads fonts (fontconfig's cache)
     log_file = setup_logging()
     log.info("%s %s starting", APP_NAME, __version__)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    keep_qt_settings_in_user_folder()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("RA Desktop")

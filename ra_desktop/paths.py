@@ -1,7 +1,11 @@
 """The one place that finds bundled files and user folders, from source, a wheel or a frozen app.
 
-Nothing is ever written next to the code or inside an install folder; user data goes to the
-platformdirs folders. ``RA_DESKTOP_HOME`` overrides the user folders (tests, portable installs).
+Nothing is ever written next to the code or inside an install folder. Every file the app or the
+CLI writes for a user goes under four user folders (data, config, log, cache): the platformdirs
+folders, or ``RA_DESKTOP_HOME/{data,config,log,cache}`` when that variable is set (tests,
+benchmarks, portable installs). That includes Qt's settings (window layout: an explicit INI file,
+never Qt's default location) and the caches matplotlib and fontconfig keep
+(:func:`redirect_library_caches`).
 """
 from __future__ import annotations
 
@@ -40,10 +44,18 @@ def default_model_dir() -> Path:
     return models_dir() / "ra-vgg8-phantom"
 
 
+# Set with XDG_CACHE_HOME by redirect_library_caches(): that XDG_CACHE_HOME is the app's own cache
+# folder (for fontconfig), not the user's, and platformdirs must not nest the cache folder in it.
+_OWN_XDG_CACHE = "RA_DESKTOP_OWN_XDG_CACHE_HOME"
+
+
 def _user_dir(kind: str) -> Path:
     home = os.environ.get("RA_DESKTOP_HOME")
+    own_xdg_cache = os.environ.get(_OWN_XDG_CACHE)
     if home:
         path = Path(home) / kind
+    elif kind == "cache" and own_xdg_cache and own_xdg_cache == os.environ.get("XDG_CACHE_HOME"):
+        path = Path(own_xdg_cache)
     else:
         getter = {
             "data": platformdirs.user_data_dir,
@@ -99,3 +111,34 @@ def user_log_dir() -> Path:
 
 def user_cache_dir() -> Path:
     return _user_dir("cache")
+
+
+def layout_settings_file() -> Path:
+    """Qt's settings for the window layout (geometry, splitter, toolbars): an explicit INI file in
+    the user config folder, read with ``QSettings(path, QSettings.IniFormat)``."""
+    return user_config_dir() / "layout.ini"
+
+
+def qt_settings_dir() -> Path:
+    """Where Qt's own ``QSettings`` go (the file dialogs' history, ``QtProject.conf``) instead of
+    ``~/.config``: set with ``QSettings.setPath`` before the QApplication exists."""
+    return user_config_dir() / "qt"
+
+
+def redirect_library_caches() -> dict[str, str]:
+    """Point the caches libraries keep in the user's home into the user cache folder.
+
+    matplotlib (``MPLCONFIGDIR``: its config and font cache, else ``~/.config/matplotlib`` and
+    ``~/.cache/matplotlib``) and, where fonts come from fontconfig (Linux and other XDG systems),
+    ``XDG_CACHE_HOME``: fontconfig's cache, and Qt's and Mesa's if they keep one, land in the cache
+    folder. A variable the user has set is left alone. Call before matplotlib is imported or Qt
+    loads fonts (the CLI's ``main`` and ``app.main`` do). Returns the variables it set.
+    """
+    cache = user_cache_dir()
+    changed: dict[str, str] = {}
+    if not os.environ.get("MPLCONFIGDIR"):
+        changed["MPLCONFIGDIR"] = str(private_dir(cache / "matplotlib"))
+    if sys.platform not in ("win32", "darwin") and not os.environ.get("XDG_CACHE_HOME"):
+        changed["XDG_CACHE_HOME"] = changed[_OWN_XDG_CACHE] = str(cache)
+    os.environ.update(changed)
+    return changed

@@ -65,3 +65,54 @@ def test_user_dirs_never_inside_the_install_folder(getter, frozen, monkeypatch, 
     assert d.is_dir()
     assert frozen.parent not in d.parents
     assert (tmp_path / "home") in d.parents
+
+
+def test_qt_settings_live_in_the_user_config_folder(_isolated_user_dirs):
+    assert paths.layout_settings_file() == _isolated_user_dirs / "config" / "layout.ini"
+    assert paths.qt_settings_dir() == _isolated_user_dirs / "config" / "qt"
+
+
+@pytest.fixture
+def no_cache_vars(monkeypatch):
+    for var in ("MPLCONFIGDIR", "XDG_CACHE_HOME", "RA_DESKTOP_OWN_XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, "")  # recorded, so that what redirect_library_caches sets is undone
+        monkeypatch.delenv(var)
+    monkeypatch.setattr(sys, "platform", "linux")
+    return monkeypatch
+
+
+def test_library_caches_go_to_the_user_cache_folder(no_cache_vars, _isolated_user_dirs):
+    import os
+
+    cache = _isolated_user_dirs / "cache"
+    changed = paths.redirect_library_caches()
+    assert os.environ["MPLCONFIGDIR"] == str(cache / "matplotlib") and (cache / "matplotlib").is_dir()
+    assert os.environ["XDG_CACHE_HOME"] == str(cache)  # fontconfig: cache/fontconfig
+    assert {"MPLCONFIGDIR", "XDG_CACHE_HOME"} <= set(changed)
+    assert paths.redirect_library_caches() == {}  # once set, left alone
+    assert paths.user_cache_dir() == cache
+
+
+def test_library_caches_the_user_set_are_left_alone(no_cache_vars, tmp_path):
+    import os
+
+    no_cache_vars.setenv("MPLCONFIGDIR", str(tmp_path / "mine"))
+    no_cache_vars.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert paths.redirect_library_caches() == {}
+    assert os.environ["MPLCONFIGDIR"] == str(tmp_path / "mine")
+    assert os.environ["XDG_CACHE_HOME"] == str(tmp_path / "xdg")
+
+
+def test_platformdirs_cache_is_not_nested_in_its_own_xdg_cache(no_cache_vars, tmp_path):
+    # Without RA_DESKTOP_HOME: XDG_CACHE_HOME now points at the app's cache folder, and platformdirs
+    # would put the cache folder inside it; the app (and any process it starts) still finds the same one.
+    import os
+
+    no_cache_vars.delenv("RA_DESKTOP_HOME")
+    no_cache_vars.setenv("HOME", str(tmp_path / "home"))
+    cache = paths.user_cache_dir()
+    assert cache == tmp_path / "home" / ".cache" / "ra-desktop"
+    paths.redirect_library_caches()
+    assert os.environ["XDG_CACHE_HOME"] == str(cache)
+    assert paths.user_cache_dir() == cache
+    assert os.environ["MPLCONFIGDIR"] == str(cache / "matplotlib")

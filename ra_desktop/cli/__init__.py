@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["gui", *argv]  # `ra-desktop [GUI OPTIONS] FOLDER` opens the GUI
     parser = build_parser()
     if argv[0] in COMMANDS:
+        from ra_desktop import paths
+
+        # Before a command imports matplotlib or Qt: their caches go to the user cache folder too.
+        paths.redirect_library_caches()
         module = importlib.import_module(COMMANDS[argv[0]][0])
         sub = argparse.ArgumentParser(prog=f"ra-desktop {argv[0]}", description=COMMANDS[argv[0]][1])
         module.add_arguments(sub)

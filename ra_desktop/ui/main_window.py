@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QVBoxLayout, QWidget,
@@ -77,11 +77,7 @@ class MainWindow(QMainWindow):
         self.findings.set_reader(settings.reader_name)
         self.worklist.model.set_rows(store.rows())
         self._apply_layer_defaults()
-        geometry = QSettings("RA Desktop", "ra-desktop").value("main/geometry")
-        if geometry is not None:  # QSettings keeps window layout only (STYLE P12)
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1600, 950)
+        self._restore_layout()
 
     # ---- construction ----------------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None, tip=None) -> QAction:
@@ -118,6 +114,9 @@ class MainWindow(QMainWindow):
         self.analyse_all_action = self._action(a, "Analyse all", self.analyse_all, "Ctrl+R",
                                                "Analyse every case without a result")
         self._action(a, "Cancel batch", self.cancel_batch)
+        v = mb.addMenu("&View")
+        self._action(v, "Reset layout", self.reset_layout,
+                     tip="Default window size and position for this screen, and default panel widths")
         h = mb.addMenu("&Help")
         self._action(h, "About / intended use", self.show_about)
         tb = self.addToolBar("Main")
@@ -153,13 +152,28 @@ class MainWindow(QMainWindow):
             self.viewer.set_layer_opacity(name, s.overlay_opacity)
             self.viewer.set_layer_visible(name, s.default_overlay == name)
 
+    # ---- layout (kept in the user config folder: ra_desktop/ui/layout.py) -------------------------
+    def _restore_layout(self) -> None:
+        from ra_desktop.ui import layout
+
+        self._default_state = self.saveState(layout.VERSION)  # the toolbar as built
+        layout.restore(self, self.splitter)
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: the default window and panel layout for this screen."""
+        from ra_desktop.ui import layout
+
+        layout.apply_default(self, self.splitter, self._default_state)
+
     # ---- lifecycle -------------------------------------------------------------------------------
     def start_services(self) -> None:
         """Called once the window is on screen: the model (and torch) load on the worker thread."""
         self.jobs.start(str(self.settings.model_path()), self.settings.device)
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        QSettings("RA Desktop", "ra-desktop").setValue("main/geometry", self.saveGeometry())
+        from ra_desktop.ui import layout
+
+        layout.save(self, self.splitter)  # never from an offscreen run
         for scan in self._scans:
             scan.token.cancel()
             scan.wait(5000)

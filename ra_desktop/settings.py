@@ -1,8 +1,9 @@
 """Typed user preferences, stored as JSON in ``paths.user_config_dir()/settings.json``. No Qt.
 
-Clinical parameters (threshold, normalisation) belong to the model manifest, never here.
-Qt keeps only the window layout, in its own file (``ra_desktop/ui/layout.py``). Unknown keys are dropped and wrong types fall back to the
-default, with a logged warning, so a hand-edited or old file never stops the app from starting.
+Clinical parameters (threshold, normalisation) belong to the model manifest, never here; the
+window layout is Qt's, in its own file (``ra_desktop/ui/layout.py``). Unknown keys are dropped and
+wrong types fall back to the default, with a logged warning, so a hand-edited or old file never
+stops the app from starting.
 """
 from __future__ import annotations
 

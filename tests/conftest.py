@@ -1,9 +1,91 @@
-"""Shared fixtures: every test gets its own user folders and never touches the network."""
+"""Shared fixtures: tests never read or write the real user's folders, and never touch the network.
+
+For the whole session ``HOME`` and the XDG folders point into a temporary folder (set before any
+test module is imported, so that nothing collection imports writes to the real ``~``), and so do
+matplotlib's folder (``MPLCONFIGDIR``). Each test gets its own ``RA_DESKTOP_HOME`` on top. The real
+``~/.config`` and ``~/.local`` are listed at the start; ``tests/test_user_home.py`` checks at the end
+of the run that nothing appeared or changed there.
+"""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
+
+# The real home, as found before the session home replaces it (see test_user_home.py).
+REAL_HOME = Path(os.path.expanduser("~"))
+WATCHED = (".config", ".local")  # what the real-home check lists, to this depth
+WATCH_DEPTH = 4
+_SESSION_ENV = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR")
+_state: dict = {}
+
+
+def listing(root: Path, depth: int = WATCH_DEPTH) -> dict[str, tuple[int, int]]:
+    """``{relative path: (mtime_ns, size)}`` of everything under ``root`` down to ``depth`` levels
+    (a folder's mtime changes when something is made inside it, so deeper changes show too)."""
+    out: dict[str, tuple[int, int]] = {}
+    root_depth = len(root.parts)
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        if len(here.parts) - root_depth >= depth:
+            dirs[:] = []
+        for name in (*dirs, *files):
+            path = here / name
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            out[str(path.relative_to(root))] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def real_home_listing() -> dict[str, dict[str, tuple[int, int]]]:
+    return {name: listing(REAL_HOME / name) for name in WATCHED}
+
+
+def pytest_configure(config):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _state["before"] = real_home_listing()
+    home = Path(tempfile.mkdtemp(prefix="ra-test-home-"))
+    _state["home"] = home
+    _state["saved_env"] = {k: os.environ.get(k) for k in _SESSION_ENV}
+    os.environ.update({
+        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"), "XDG_CACHE_HOME": str(home / ".cache"),
+        "MPLCONFIGDIR": str(home / ".cache" / "matplotlib"),
+    })
+
+
+def pytest_unconfigure(config):
+    for key, value in _state.get("saved_env", {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    if "home" in _state:
+        shutil.rmtree(_state["home"], ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    # The real-home check looks back over the whole run: it goes last.
+    last = [i for i in items if i.name == "test_real_home_untouched_by_the_run"]
+    items[:] = [i for i in items if i not in last] + last
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_home() -> Path:
+    """The session's stand-in for ``~`` (HOME and the XDG folders point into it)."""
+    return _state["home"]
+
+
+@pytest.fixture(scope="session")
+def real_home() -> dict:
+    """The real home (``path``), the folders watched in it, their listing when the session started
+    (``before``) and a function that lists them now (``listing``)."""
+    return {"path": REAL_HOME, "watched": WATCHED, "before": _state["before"], "listing": real_home_listing}
 
 
 @pytest.fixture(autouse=True)
@@ -12,7 +94,3 @@ def _isolated_user_dirs(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("RA_DESKTOP_HOME", str(home))
     yield home
-
-
-def pytest_configure(config):
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -8,11 +8,14 @@ that baseline is shown (robust to a loaded machine where absolute times are not)
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
@@ -70,7 +73,34 @@ def meta() -> dict:
     }
 
 
+@contextlib.contextmanager
+def throwaway_user_folders():
+    """The run's user folders (worklist, settings, log, audit, matplotlib's and fontconfig's caches)
+    in a temporary RA_DESKTOP_HOME, removed at the end: benchmarks never touch the user's."""
+    names = ("RA_DESKTOP_HOME", "MPLCONFIGDIR", "XDG_CACHE_HOME", "RA_DESKTOP_OWN_XDG_CACHE_HOME")
+    saved = {k: os.environ.get(k) for k in names}
+    home = tempfile.mkdtemp(prefix="ra-bench-home-")
+    os.environ["RA_DESKTOP_HOME"] = home
+    try:
+        from ra_desktop import paths
+
+        paths.redirect_library_caches()  # inherited by the app processes bench_startup launches
+        yield Path(home)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main(argv: list[str]) -> int:
+    with throwaway_user_folders():
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     found = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
     names = [n.removeprefix("bench_") for n in argv] or [n for n in ORDER if n in found] + [
         n for n in found if n not in ORDER]

@@ -57,3 +57,24 @@ def test_gpu_rows_say_not_run_without_cuda():
 
     rows = run()
     assert rows and all(r["note"] == "not run: no CUDA" for r in rows)
+
+
+def test_harness_runs_in_throwaway_user_folders(monkeypatch, tmp_path):
+    import os
+
+    import bench.__main__ as harness
+
+    seen = {}
+
+    def run():
+        seen.update(home=os.environ["RA_DESKTOP_HOME"], mpl=os.environ["MPLCONFIGDIR"])
+        return []
+
+    monkeypatch.delenv("MPLCONFIGDIR")  # as in a user's shell: the harness points it into its home
+    mine = os.environ["RA_DESKTOP_HOME"]
+    monkeypatch.setattr(harness.importlib, "import_module", lambda name: type("M", (), {"run": staticmethod(run)}))
+    monkeypatch.setattr(harness, "HERE", tmp_path)
+    assert harness.main(["fake"]) == 0
+    assert seen["home"] != mine and Path(seen["mpl"]).is_relative_to(seen["home"])
+    assert not Path(seen["home"]).exists()  # removed at the end
+    assert os.environ["RA_DESKTOP_HOME"] == mine and "MPLCONFIGDIR" not in os.environ

@@ -60,9 +60,11 @@ def install_error_hooks(log_file: Path) -> None:
         if shown["done"] or QApplication.instance() is None:
             return
         shown["done"] = True
-        QMessageBox.critical(None, f"{APP_NAME}: unexpected error",
-                             f"{text}\n\nThe details are in the log file:\n{log_file}\n\n"
-                             "The app keeps running; further errors are only logged.")
+        from ra_desktop.ui.plain import message  # the error text may quote a file's header
+
+        message(None, QMessageBox.Icon.Critical, f"{APP_NAME}: unexpected error",
+                f"{text}\n\nThe details are in the log file:\n{log_file}\n\n"
+                "The app keeps running; further errors are only logged.")
 
     def excepthook(exc_type, exc, tb) -> None:
         log.critical("unhandled exception:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))

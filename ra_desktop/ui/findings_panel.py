@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from ra_desktop.results import probability_texts
+from ra_desktop.ui.plain import escape, plain_children
 from ra_desktop.worklist import CaseRow
 
 
@@ -126,6 +127,10 @@ class FindingsPanel(QWidget):
         lay.addWidget(signoff)
         lay.addWidget(self.model_label)
         lay.addStretch(1)
+        # Names, notes and model text come from files: shown as text. The two rich labels
+        # (bold file name, italic hints) escape every value they hold.
+        plain_children(self, except_=(self.case_label, self.regions_label))
+        self.case_label.setTextFormat(Qt.TextFormat.RichText)
         self.set_reader("")
         self.show_row(None)
 
@@ -165,9 +170,9 @@ class FindingsPanel(QWidget):
             self.signed_label.setText("")
             return
         who = " · ".join(x for x in (row.patient_id, row.laterality, row.view) if x)
-        text = f"<b>{row.file_name}</b><br>{who}"
+        text = f"<b>{escape(row.file_name)}</b><br>{escape(who)}"
         if row.status == "failed" and row.status_note:
-            text += f"<br><span style='color:#ff6b6b'>Failed: {row.status_note}</span>"
+            text += f"<br><span style='color:#ff6b6b'>Failed: {escape(row.status_note)}</span>"
         self.case_label.setText(text)
         self._set_prediction(row.probability, row.threshold, row.label,
                              None if row.ood_flag is None else (row.ood_distance, row.ood_threshold, row.ood_flag))
@@ -175,7 +180,7 @@ class FindingsPanel(QWidget):
         # stored top regions: a batch result shows them before (or without) a live re-analysis
         stored = list(getattr(row, "regions", None) or [])[:5]
         analysed = row.probability is not None
-        self.regions_label.setText("<br>".join(f"{n}: {v:+.2f}" for n, v in stored)
+        self.regions_label.setText("<br>".join(f"{escape(n)}: {v:+.2f}" for n, v in stored)
                                    or (NO_RA_REGIONS if analysed else ""))
         self._show_signoff(row)
 
@@ -186,7 +191,7 @@ class FindingsPanel(QWidget):
         regions = list(getattr(result, "regions", None) or [])[:5]
         # An all-zero Grad-CAM is an answer, not a failure: nothing in the image pushes toward RA.
         empty = NO_RA_REGIONS if "gradcam" in (getattr(result, "heatmaps", None) or {}) else "<i>not available</i>"
-        self.regions_label.setText("<br>".join(f"{r.name}: {r.score:+.2f}" for r in regions) or empty)
+        self.regions_label.setText("<br>".join(f"{escape(r.name)}: {r.score:+.2f}" for r in regions) or empty)
         self.timings_label.setText(self._timings(getattr(result, "timings_ms", None) or {}))
         if self._row is not None:
             self.sign_button.setEnabled(True)

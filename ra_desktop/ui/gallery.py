@@ -8,6 +8,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDialog, QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout
 
 from ra_desktop import paths
+from ra_desktop.ui.plain import tooltip
 from ra_desktop.ui.qt_image import to_pixmap
 from ra_desktop.worker.scan import ThumbnailThread
 
@@ -50,7 +51,7 @@ class GalleryDialog(QDialog):
             short = p.name if len(p.name) <= 22 else "…" + p.name[-21:]
             item = QListWidgetItem(f"{group}\n{short}")
             item.setData(Qt.ItemDataRole.UserRole, str(p))
-            item.setToolTip(str(p))
+            item.setToolTip(tooltip(str(p)))
             self.list.addItem(item)
             self._items[str(p)] = item
         lay = QVBoxLayout(self)

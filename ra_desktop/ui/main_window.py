@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 
 from ra_desktop import APP_NAME, INTENDED_USE, __version__, audit
 from ra_desktop.settings import Settings, save_settings
+from ra_desktop.ui import plain
 from ra_desktop.ui.findings_panel import FindingsPanel
 from ra_desktop.ui.status import BatchStatus, ModelBanner
 from ra_desktop.ui.viewer_host import make_viewer
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(lambda: self.status_text.setText(""))
         self.pixel_label = QLabel("", objectName="muted")
         self.model_status = QLabel("", objectName="muted")
+        plain.make_plain(self.status_text, self.pixel_label, self.model_status)  # file names, model text
         self.batch_status = BatchStatus()
         sb = self.statusBar()
         sb.addWidget(self.status_text, 1)
@@ -347,7 +349,8 @@ class MainWindow(QMainWindow):
     # ---- batch -------------------------------------------------------------------------------------
     def analyse_all(self) -> None:
         if not self.jobs.has_model:
-            QMessageBox.information(self, APP_NAME, self._model_error or "The model is still loading.")
+            plain.message(self, QMessageBox.Icon.Information, APP_NAME,
+                          self._model_error or "The model is still loading.")
             return
         # QUEUED rows not in the running batch were interrupted by a crash: resume them too
         in_batch = self.jobs.batch_row_ids()
@@ -395,9 +398,9 @@ class MainWindow(QMainWindow):
     def _on_model_failed(self, reason: str, kept_previous: bool) -> None:
         pending, self._pending_model = self._pending_model, None
         if kept_previous:
-            QMessageBox.warning(self, "Model not imported",
-                                f"The model folder {pending or ''} cannot be used:\n\n{reason}\n\n"
-                                "The previous model is still in use.")
+            plain.message(self, QMessageBox.Icon.Warning, "Model not imported",
+                          f"The model folder {pending or ''} cannot be used:\n\n{reason}\n\n"
+                          "The previous model is still in use.")
             return
         self._model_error = f"No model installed: {reason}"
         self.banner.show_missing(pending or str(self.settings.model_path()), reason)

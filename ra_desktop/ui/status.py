@@ -4,6 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from ra_desktop.ui.plain import escape
 from ra_desktop.worker.jobs import BatchProgress
 
 
@@ -49,7 +50,7 @@ class ModelBanner(QWidget):
         super().__init__(parent)
         self.setObjectName("modelBanner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.text = QLabel("", wordWrap=True, objectName="bannerText")
+        self.text = QLabel("", wordWrap=True, objectName="bannerText", textFormat=Qt.TextFormat.RichText)
         button = QPushButton("Open Settings…")
         button.clicked.connect(self.open_settings)
         lay = QHBoxLayout(self)
@@ -60,6 +61,6 @@ class ModelBanner(QWidget):
     def show_missing(self, model_dir: str, reason: str) -> None:
         self.text.setText(
             f"<b>No model installed</b> — images can be viewed but not analysed. "
-            f"Model folder {model_dir}: {reason}.<br>To import one, open <b>Settings → Model folder</b> "
+            f"Model folder {escape(model_dir)}: {escape(reason)}.<br>To import one, open <b>Settings → Model folder</b> "
             "and choose a folder with <code>manifest.json</code> and <code>weights.safetensors</code>.")
         self.show()

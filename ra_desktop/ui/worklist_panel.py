@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from ra_desktop.results import probability_texts
+from ra_desktop.ui.plain import tooltip
 from ra_desktop.worklist import FAILED, STATUSES, CaseRow
 
 # Status is last so it takes the spare width: a failure reason is the longest text in a row.
@@ -126,13 +127,13 @@ class WorklistModel(QAbstractTableModel):
             if col == COL_STATUS:
                 return STATUSES.index(r.status)
             return self.data(index).lower()
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole:  # paths, notes and names from files: literal
             if col == COL_FILE:
-                return r.path
+                return tooltip(r.path)
             if col == COL_STATUS and r.status_note:
-                return r.status_note
+                return tooltip(r.status_note)
             if col == COL_READER:
-                return reader_tooltip(r)
+                return tooltip(reader_tooltip(r))
             if col == COL_RESULT and r.ood_flag:
                 return "Out of distribution: this image is unlike the model's training data"
         if role == Qt.ItemDataRole.ForegroundRole:

@@ -54,11 +54,15 @@ def make_window(qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     from ra_desktop.app import create_window
+    from ra_desktop.ui import plain
 
     # Modal boxes would block an offscreen test forever: record them instead.
     shown: list[str] = []
     for name in ("information", "warning", "critical"):
         monkeypatch.setattr(QMessageBox, name, staticmethod(lambda *a, _n=name, **k: shown.append(f"{_n}: {a[2]}")))
+    kinds = {QMessageBox.Icon.Information: "information", QMessageBox.Icon.Warning: "warning",
+             QMessageBox.Icon.Critical: "critical"}
+    monkeypatch.setattr(plain, "message", lambda parent, icon, title, text: shown.append(f"{kinds[icon]}: {text}"))
     windows = []
 
     def factory(model_dir: Path | None, settings: Settings | None = None, wait_model: bool = True):

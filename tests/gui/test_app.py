@@ -7,7 +7,6 @@ import sys
 import threading
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from ra_desktop import paths
 
@@ -18,7 +17,9 @@ def test_unexpected_error_is_logged_and_shown_once(qtbot, monkeypatch):
     from ra_desktop.app import install_error_hooks, setup_logging
 
     shown = []
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: shown.append(a[2])))
+    from ra_desktop.ui import plain
+
+    monkeypatch.setattr(plain, "message", lambda parent, icon, title, text: shown.append(text))
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     log_file = setup_logging()

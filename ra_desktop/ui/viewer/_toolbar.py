@@ -113,6 +113,7 @@ class ViewportBadges(QtCore.QObject):
         self.corner = QtWidgets.QLabel(viewport)
         self.corner.setObjectName("corner")
         for w in (self.badge, self.corner):
+            w.setTextFormat(QtCore.Qt.TextFormat.PlainText)
             w.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         viewport.installEventFilter(self)
 

@@ -41,6 +41,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self.toolbar, self.actions = _toolbar.build_toolbar(self)
         self.readout = QtWidgets.QLabel(" ")
         self.readout.setObjectName("readout")
+        self.readout.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self.badges = _toolbar.ViewportBadges(self.view.viewport())
 
         body = QtWidgets.QHBoxLayout()

@@ -27,7 +27,12 @@ from io_fixtures import write_dicom
 from PIL import Image
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import DeflatedExplicitVRLittleEndian, JPEG2000Lossless, JPEGBaseline8Bit
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+)
 
 from ra_desktop.errors import ImageLoadError
 from ra_desktop.io import Radiograph, load_radiograph
@@ -331,6 +336,53 @@ def _nested_sequences(depth: int) -> bytes:
     return raw[:at] + (sq + item) * depth + (item_end + seq_end) * depth + raw[at:]
 
 
+def _element(group: int, element: int, vr: bytes, value: bytes) -> bytes:
+    """One explicit-VR little-endian element with a 2-byte length."""
+    return struct.pack("<HH", group, element) + vr + struct.pack("<H", len(value)) + value
+
+
+def _element_flood(n: int, nested: bool) -> bytes:
+    """A valid 4 x 4 DICOM with ``n`` extra 10-byte private elements before its pixel data,
+    at top level or inside one undefined-length sequence item (pydicom reads those eagerly)."""
+    raw = _dicom_bytes(np.zeros((4, 4), np.uint16))
+    at = raw.index(b"\xe0\x7f\x10\x00")  # (7FE0,0010) Pixel Data
+    tags = np.arange(n, dtype=np.uint32)
+    groups = (0x7001 + 2 * (tags // 0xFF00)).astype("<u2")  # private odd groups, ascending
+    elements = (0x0100 + tags % 0xFF00).astype("<u2")
+    records = np.zeros(n, dtype=[("g", "<u2"), ("e", "<u2"), ("vr", "S2"), ("len", "<u2"), ("v", "S2")])
+    records["g"], records["e"], records["vr"], records["len"], records["v"] = groups, elements, b"LO", 2, b"ab"
+    body = records.tobytes()
+    if nested:
+        sq = b"\x01\x70\x10\x00SQ\x00\x00\xff\xff\xff\xff"  # (7001,0010) SQ, undefined length
+        item, item_end = b"\xfe\xff\x00\xe0\xff\xff\xff\xff", b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"
+        seq_end = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+        body = sq + item + body + item_end + seq_end
+    return raw[:at] + body + raw[at:]
+
+
+def _long_header_values(name_chars: int) -> bytes:
+    """A valid DICOM whose Patient Name, Patient ID and Study Description are ``name_chars`` long
+    (implicit VR: its 4-byte lengths hold values explicit VR's 2 bytes cannot)."""
+    return _dicom_bytes(np.zeros((4, 4), np.uint16), transfer_syntax=ImplicitVRLittleEndian,
+                        PatientName="A" * name_chars,
+                        PatientID="7" * name_chars, StudyDescription="x" * name_chars)
+
+
+def _check_capped_values(rad: Radiograph) -> None:
+    assert len(rad.patient_name) == 194 and len(rad.patient_id) == 64, (len(rad.patient_name),
+                                                                        len(rad.patient_id))
+    assert any("PatientName is longer than DICOM allows" in n for n in rad.notes), rad.notes
+
+
+def _bad_uid(uid: str) -> Callable[[Path], None]:
+    return _dicom_with(np.zeros((4, 4), np.uint16), transfer_syntax=ImplicitVRLittleEndian, SOPInstanceUID=uid)
+
+
+def _check_uid_replaced(rad: Radiograph) -> None:
+    assert rad.case_id.startswith("sha256:") and len(rad.case_id) == 23, rad.case_id
+    assert any("not a valid DICOM UID" in n for n in rad.notes), rad.notes
+
+
 def _deflate_bomb() -> bytes:
     """A deflated DICOM whose data set inflates to ~100 MB of zeros (a ~100 kB file)."""
     raw = _dicom_bytes(np.zeros((4, 4), np.uint16), transfer_syntax=DeflatedExplicitVRLittleEndian)
@@ -556,6 +608,19 @@ def corpus() -> list[Case]:
         C("DICOM 3 samples but data for 1", "spp3.dcm", _dicom_with(grey16, SamplesPerPixel=3),
           ("needs 384",)),
         C("random bytes", "noise.dcm", _bytes(_random(4096, 9)), ("not a recognised image",)),
+        # --- hostile header values (a DICOM listener takes files from anyone on the network)
+        C("DICOM header of 2 million elements (20 MB)", "flood.dcm",
+          _bytes(lambda: _element_flood(2_000_000, nested=False)), ("data elements",)),
+        C("DICOM sequence item of 2 million elements", "floodseq.dcm",
+          _bytes(lambda: _element_flood(2_000_000, nested=True)), ("data elements",)),
+        C("DICOM 20 MB Patient Name (accepted: cut to PN's 194)", "longname.dcm",
+          _bytes(lambda: _long_header_values(20_000_000)), check=_check_capped_values),
+        C("DICOM 30000-character Patient Name (accepted: cut)", "name30k.dcm",
+          _bytes(lambda: _long_header_values(30_000)), check=_check_capped_values),
+        C("DICOM SOP Instance UID with NUL and ../ (accepted: content id)", "uidpath.dcm",
+          _bad_uid("1.2.3\0/../../etc"), check=_check_uid_replaced),
+        C("DICOM SOP Instance UID of 100000 digits (accepted: content id)", "uidlong.dcm",
+          _bad_uid("1." + "2" * 99_998), check=_check_uid_replaced),
         C("text", "notes.png", _bytes(b"patient,label\nA,RA\n"), ("text",)),
     ]
     names = [c.name for c in cases]

@@ -9,11 +9,12 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QProgressDialog
 
 from ra_desktop import audit
 from ra_desktop.cancel import CancelToken
+from ra_desktop.ui import plain
 
 if TYPE_CHECKING:  # the report package (fpdf, PIL) loads at the first export, not with the window
     from ra_desktop.report.model import ReportOptions
@@ -89,7 +90,8 @@ def export_current(window) -> None:
 
     def finished(out, err) -> None:
         if err:
-            QMessageBox.warning(window, "Export report", f"The report could not be written:\n{err}")
+            plain.message(window, QMessageBox.Icon.Warning, "Export report",
+                          f"The report could not be written:\n{err}")
             return
         window._audit(audit.EXPORTED, row.case_id, model=audit.model_label(manifest), kind="report",
                       **_export_details(options, row.case_id))
@@ -116,6 +118,7 @@ def export_batch(window) -> None:
         return
     token = CancelToken()
     dlg = QProgressDialog("Writing reports…", "Cancel", 0, len(rows), window)
+    dlg.setLabel(QLabel("Writing reports…", textFormat=Qt.TextFormat.PlainText))  # shows file names
     dlg.setWindowTitle("Export reports")
     dlg.setMinimumDuration(0)
     dlg.canceled.connect(token.cancel)
@@ -141,7 +144,7 @@ def export_batch(window) -> None:
     def finished(summary, err):
         dlg.close()
         if err:
-            QMessageBox.warning(window, "Export reports", f"Export stopped:\n{err}")
+            plain.message(window, QMessageBox.Icon.Warning, "Export reports", f"Export stopped:\n{err}")
             return
         # summary.rows follow `rows` one to one; a de-identified summary does not name the file,
         # so this message takes it from the worklist. Each written report is already audited.
@@ -154,7 +157,7 @@ def export_batch(window) -> None:
             msg += f"\nThe batch summary could not be written: {summary.summary_error}"
         if summary.cancelled:
             msg = "Cancelled. " + msg
-        QMessageBox.information(window, "Export reports", msg)
+        plain.message(window, QMessageBox.Icon.Information, "Export reports", msg)  # names files
 
     relay.finished.connect(finished)
     window._export_dialog = dlg  # keep it alive while the lane works

@@ -77,7 +77,8 @@ def meta() -> dict:
 def throwaway_user_folders():
     """The run's user folders (worklist, settings, log, audit, matplotlib's and fontconfig's caches)
     in a temporary RA_DESKTOP_HOME, removed at the end: benchmarks never touch the user's."""
-    names = ("RA_DESKTOP_HOME", "MPLCONFIGDIR", "XDG_CACHE_HOME", "RA_DESKTOP_OWN_XDG_CACHE_HOME")
+    names = ("RA_DESKTOP_HOME", "MPLCONFIGDIR", "XDG_CACHE_HOME", "RA_DESKTOP_OWN_XDG_CACHE_HOME",
+             "TORCHINDUCTOR_CACHE_DIR")
     saved = {k: os.environ.get(k) for k in names}
     home = tempfile.mkdtemp(prefix="ra-bench-home-")
     os.environ["RA_DESKTOP_HOME"] = home

@@ -129,15 +129,18 @@ def redirect_library_caches() -> dict[str, str]:
     """Point the caches libraries keep in the user's home into the user cache folder.
 
     matplotlib (``MPLCONFIGDIR``: its config and font cache, else ``~/.config/matplotlib`` and
-    ``~/.cache/matplotlib``) and, where fonts come from fontconfig (Linux and other XDG systems),
-    ``XDG_CACHE_HOME``: fontconfig's cache, and Qt's and Mesa's if they keep one, land in the cache
-    folder. A variable the user has set is left alone. Call before matplotlib is imported or Qt
+    ``~/.cache/matplotlib``), torch's compiler cache (``TORCHINDUCTOR_CACHE_DIR``, which importing
+    torchvision makes in the temp folder) and, where fonts come from fontconfig (Linux and other
+    XDG systems), ``XDG_CACHE_HOME``: fontconfig's cache, and Qt's and Mesa's if they keep one,
+    land in the cache folder. A variable the user has set is left alone. Call before matplotlib is imported or Qt
     loads fonts (the CLI's ``main`` and ``app.main`` do). Returns the variables it set.
     """
     cache = user_cache_dir()
     changed: dict[str, str] = {}
     if not os.environ.get("MPLCONFIGDIR"):
         changed["MPLCONFIGDIR"] = str(private_dir(cache / "matplotlib"))
+    if not os.environ.get("TORCHINDUCTOR_CACHE_DIR"):  # made (empty) in the temp folder by torchvision
+        changed["TORCHINDUCTOR_CACHE_DIR"] = str(cache / "torchinductor")
     if sys.platform not in ("win32", "darwin") and not os.environ.get("XDG_CACHE_HOME"):
         changed["XDG_CACHE_HOME"] = changed[_OWN_XDG_CACHE] = str(cache)
     os.environ.update(changed)

@@ -2,9 +2,9 @@
 
 For the whole session ``HOME`` and the XDG folders point into a temporary folder (set before any
 test module is imported, so that nothing collection imports writes to the real ``~``), and so do
-matplotlib's folder (``MPLCONFIGDIR``). Each test gets its own ``RA_DESKTOP_HOME`` on top. The real
-``~/.config`` and ``~/.local`` are listed at the start; ``tests/test_user_home.py`` checks at the end
-of the run that nothing appeared or changed there.
+matplotlib's folder (``MPLCONFIGDIR``) and torch's compiler cache. Each test gets its own
+``RA_DESKTOP_HOME`` on top. The real ``~/.config`` and ``~/.local`` are listed at the start;
+``tests/test_user_home.py`` checks at the end of the run that nothing appeared or changed there.
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ import pytest
 REAL_HOME = Path(os.path.expanduser("~"))
 WATCHED = (".config", ".local")  # what the real-home check lists, to this depth
 WATCH_DEPTH = 4
-_SESSION_ENV = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR")
+_SESSION_ENV = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR",
+                "TORCHINDUCTOR_CACHE_DIR")
 _state: dict = {}
 
 
@@ -56,6 +57,7 @@ def pytest_configure(config):
         "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local" / "share"),
         "XDG_STATE_HOME": str(home / ".local" / "state"), "XDG_CACHE_HOME": str(home / ".cache"),
         "MPLCONFIGDIR": str(home / ".cache" / "matplotlib"),
+        "TORCHINDUCTOR_CACHE_DIR": str(home / ".cache" / "torchinductor"),
     })
 
 

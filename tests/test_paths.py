@@ -74,7 +74,7 @@ def test_qt_settings_live_in_the_user_config_folder(_isolated_user_dirs):
 
 @pytest.fixture
 def no_cache_vars(monkeypatch):
-    for var in ("MPLCONFIGDIR", "XDG_CACHE_HOME", "RA_DESKTOP_OWN_XDG_CACHE_HOME"):
+    for var in ("MPLCONFIGDIR", "XDG_CACHE_HOME", "RA_DESKTOP_OWN_XDG_CACHE_HOME", "TORCHINDUCTOR_CACHE_DIR"):
         monkeypatch.setenv(var, "")  # recorded, so that what redirect_library_caches sets is undone
         monkeypatch.delenv(var)
     monkeypatch.setattr(sys, "platform", "linux")
@@ -88,7 +88,8 @@ def test_library_caches_go_to_the_user_cache_folder(no_cache_vars, _isolated_use
     changed = paths.redirect_library_caches()
     assert os.environ["MPLCONFIGDIR"] == str(cache / "matplotlib") and (cache / "matplotlib").is_dir()
     assert os.environ["XDG_CACHE_HOME"] == str(cache)  # fontconfig: cache/fontconfig
-    assert {"MPLCONFIGDIR", "XDG_CACHE_HOME"} <= set(changed)
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(cache / "torchinductor")
+    assert {"MPLCONFIGDIR", "XDG_CACHE_HOME", "TORCHINDUCTOR_CACHE_DIR"} <= set(changed)
     assert paths.redirect_library_caches() == {}  # once set, left alone
     assert paths.user_cache_dir() == cache
 
@@ -98,6 +99,7 @@ def test_library_caches_the_user_set_are_left_alone(no_cache_vars, tmp_path):
 
     no_cache_vars.setenv("MPLCONFIGDIR", str(tmp_path / "mine"))
     no_cache_vars.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    no_cache_vars.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
     assert paths.redirect_library_caches() == {}
     assert os.environ["MPLCONFIGDIR"] == str(tmp_path / "mine")
     assert os.environ["XDG_CACHE_HOME"] == str(tmp_path / "xdg")

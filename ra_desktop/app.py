@@ -7,7 +7,6 @@ import os
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 
 from ra_desktop import APP_NAME, __version__, paths
@@ -67,13 +66,14 @@ def install_error_hooks(log_file: Path) -> None:
                 "The app keeps running; further errors are only logged.")
 
     def excepthook(exc_type, exc, tb) -> None:
-        log.critical("unhandled exception:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        # exc_info, not formatted text: the log filter hashes the paths the exception carries
+        log.critical("unhandled exception", exc_info=(exc_type, exc, tb))
         # Qt slots that raise end up here; defer the dialog so it never opens inside a paint event
         QTimer.singleShot(0, lambda: show_once(f"{exc_type.__name__}: {exc}"))
 
     def thread_hook(args) -> None:
-        log.critical("unhandled exception in thread %s:\n%s", args.thread,
-                     "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)))
+        log.critical("unhandled exception in thread %s", args.thread.name if args.thread else "?",
+                     exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
     levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
               QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,

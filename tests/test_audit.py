@@ -104,3 +104,50 @@ def test_redact_filter_covers_arguments_and_tracebacks(tmp_path):
         logger.propagate = True
     assert len(records) == 1 and "FileNotFoundError" in records[0] and "<path:" in records[0]
     assert "Doe" not in records[0]
+
+
+def test_paths_hashed_where_logged_by_type_apostrophes_urls_and_relative(tmp_path):
+    """The three leaks found in review: an apostrophe, a file:// URL, a relative path."""
+    from pathlib import Path
+
+    from ra_desktop.errors import ImageLoadError
+
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record))
+
+    handler = Keep()
+    handler.addFilter(RedactPaths())
+    logger = logging.getLogger("test.redact.typed")
+    logger.addHandler(handler)
+    logger.propagate = False
+    absolute = Path("/scans/O'Brien_John/hand.dcm")
+    relative = Path("scans/O'Brien_John/hand.dcm")
+    try:
+        logger.warning("reading %s failed", absolute)
+        logger.warning("reading %s failed", relative)
+        logger.warning("inline: /scans/O'Brien_John/hand.dcm and '/scans/O'Brien_John/x.dcm'")
+        logger.warning("dropped %s", "file:///scans/O'Brien_John/hand.dcm")
+        logger.error("failed: %s", ImageLoadError(relative, "DICOM file is truncated"))
+        try:
+            try:
+                raise ImageLoadError(relative, "not a readable image")
+            except ImageLoadError as exc:
+                raise RuntimeError("analysis failed") from exc
+        except RuntimeError:
+            logger.exception("unexpected")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    text = "\n".join(records)
+    assert "Brien" not in text and "O'" not in text, text
+    assert logsafe_key(relative) in text and logsafe_key(absolute) in text
+    assert "DICOM file is truncated" in text and "not a readable image" in text  # reasons kept
+
+
+def logsafe_key(path) -> str:
+    from ra_desktop.logsafe import path_key
+
+    return path_key(path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from collections import OrderedDict, deque
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
@@ -270,8 +269,8 @@ class InferenceThread(QThread):
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch (P7)
             # by case id (row id before the image loaded), never the path: it may hold a name
             case = radiograph.case_id if radiograph is not None else "not loaded"
-            log.error("analysis of worklist row %d (case %s) failed:\n%s", job.row_id, case,
-                      traceback.format_exc())
+            # exc_info, not a formatted traceback: the log filter hashes the paths it carries
+            log.error("analysis of worklist row %d (case %s) failed", job.row_id, case, exc_info=True)
             self.job_failed.emit(job.job_id, f"unexpected error: {type(exc).__name__}: {exc}")
 
     def _cache_key(self, job: Job) -> tuple | None:

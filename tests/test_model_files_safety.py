@@ -129,11 +129,80 @@ def test_ood_statistics_holding_a_pickle_are_refused_unread(folder, tmp_path):
     np.savez(buf, mean_0=np.array([_Payload(marker)], dtype=object), precision_0=np.eye(2))
     (folder / "ood.npz").write_bytes(buf.getvalue())
     section = {"file": "ood.npz", "sha256": sha256_file(folder / "ood.npz"),
-               "layers": ["penultimate"], "layer_thresholds": [1.0]}
+               "layers": ["penultimate"], "layer_thresholds": [1.0], "threshold": 1.0}
     with pytest.raises(ModelUnavailable, match="ood.npz") as info:
         load_stats(folder, section)
     assert info.value.path == folder
     assert not marker.exists()
+
+
+def _with_ood(folder: Path, **changes) -> None:
+    """Give the tiny model a valid OOD section (file present, hash right), then change fields."""
+    from ra_desktop.explain.ood import OOD_FILE
+
+    buf = io.BytesIO()
+    np.savez(buf, mean_0=np.zeros((2, 4)), precision_0=np.eye(4))
+    (folder / OOD_FILE).write_bytes(buf.getvalue())
+    section = {"file": OOD_FILE, "sha256": sha256_file(folder / OOD_FILE), "threshold": 1.0,
+               "layers": ["penultimate"], "layer_thresholds": [1.0]}
+    data = json.loads((folder / "manifest.json").read_text())
+    data["ood"] = {**section, **changes}
+    for key, value in list(data["ood"].items()):
+        if value is None:
+            del data["ood"][key]
+    (folder / "manifest.json").write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("file_name", ["/dev/zero", "../elsewhere/ood_stats.npz", "ood_stats.pt", ""])
+def test_ood_file_must_be_a_plain_npz_name_in_the_folder(folder, file_name):
+    # Pointed at /dev/zero, predict once died of a MemoryError reading it whole.
+    _with_ood(folder, file=file_name)
+    with pytest.raises(ModelUnavailable, match="ood.file") as info:
+        load_manifest(folder)
+    assert info.value.path == folder
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"threshold": float("nan")}, "ood.threshold"),
+    ({"threshold": -1.0}, "ood.threshold"),
+    ({"threshold": None}, "ood.threshold"),
+    ({"layer_thresholds": [1e300]}, "ood.layer_thresholds"),
+    ({"layers": ["x"] * 10_000, "layer_thresholds": [1.0] * 10_000}, "ood.layers"),
+    ({"n_train": 10**12}, "ood.n_train"),
+])
+def test_ood_numbers_are_bounded(folder, changes, words):
+    _with_ood(folder, **changes)
+    with pytest.raises(ModelUnavailable, match=re.escape(words)):
+        load_manifest(folder)
+
+
+def test_ood_file_linked_out_of_the_folder_is_refused_unread(folder, tmp_path):
+    from ra_desktop.explain.ood import OOD_FILE, load_stats
+
+    _with_ood(folder)
+    outside = tmp_path / "outside.npz"
+    outside.write_bytes((folder / OOD_FILE).read_bytes())
+    (folder / OOD_FILE).unlink()
+    (folder / OOD_FILE).symlink_to(outside)
+    with pytest.raises(ModelUnavailable, match="not a file in the model folder"):
+        load_stats(folder, load_manifest(folder).ood)
+
+
+@pytest.mark.parametrize("changes", [{"resize": 10**9, "crop": 10**9}, {"crop": 10**6, "resize": 10**6},
+                                     {"wavelet_levels": 10**6}, {"std": [float("nan")] * 3}])
+def test_preprocessing_numbers_are_bounded(folder, changes):
+    data = json.loads((folder / "manifest.json").read_text())
+    data["preprocessing"].update(changes)
+    (folder / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ModelUnavailable, match="preprocessing"):
+        load_manifest(folder)
+
+
+def test_valid_ood_section_still_loads(folder):
+    from ra_desktop.explain.ood import load_stats
+
+    _with_ood(folder)
+    assert len(load_stats(folder, load_manifest(folder).ood)) == 1
 
 
 def _checkpoint_state() -> dict:

@@ -36,12 +36,14 @@ from typing import Any
 import numpy as np
 
 from ra_desktop.errors import DataError, ModelUnavailable, RADesktopError
+from ra_desktop.model.manifest import ood_problems
 from ra_desktop.results import OODResult
 
 log = logging.getLogger(__name__)
 
 OOD_FILE = "ood_stats.npz"
 METHOD = "mahalanobis-class-conditional-ledoit-wolf-multilayer"
+MAX_OOD_BYTES = 256 << 20  # class means and precisions of a few layers: tens of MB at most
 DEFAULT_PERCENTILE = 99.5  # per layer; a flag from any of the layers counts
 #: Intermediate layers whose spatially pooled activations join the penultimate features.
 INTERMEDIATE_LAYERS = {
@@ -264,10 +266,18 @@ def add_ood_to_model_folder(model_dir: str | Path, data_dir: str | Path, *, val_
 
 def load_stats(model_dir: str | Path, section: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per layer (class means, precision) from the folder, verified against the manifest (cached)."""
-    path = Path(model_dir) / str(section.get("file", OOD_FILE))
+    problems = ood_problems(section)
+    if problems:  # the manifest checks this too; callers may pass a section of their own
+        raise ModelUnavailable(model_dir, "; ".join(problems))
+    path = Path(model_dir) / section["file"]
     key = (str(path.resolve()), str(section.get("sha256")))
     if key in _STATS_CACHE:
         return _STATS_CACHE[key]
+    if not path.is_file() or path.resolve().parent != Path(model_dir).resolve():
+        raise ModelUnavailable(model_dir, f"OOD statistics {path.name} is not a file in the model folder")
+    if path.stat().st_size > MAX_OOD_BYTES:
+        raise ModelUnavailable(model_dir, f"OOD statistics {path.name} is {path.stat().st_size:,} bytes: "
+                                          f"more than {MAX_OOD_BYTES >> 20} MB, not ours")
     try:
         data = path.read_bytes()
     except OSError as exc:

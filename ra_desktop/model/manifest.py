@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, fields, replace
@@ -18,6 +19,9 @@ CLASS_NAMES = ("normal", "RA")
 SYNTHETIC_NOTICE = "Trained on synthetic phantoms — not for clinical use."
 REAL_NOTICE = "Decision support for research and education — not for clinical diagnosis."
 WEIGHTS_DTYPES = ("float32", "float16")
+MAX_MANIFEST_BYTES = 16 << 20  # a manifest is a few kB; a bigger one is not ours
+OOD_SUFFIX = ".npz"
+_MAX_LAYERS = 16
 
 
 def notice_for(synthetic_training_data: bool) -> str:
@@ -92,6 +96,7 @@ class Manifest:
             PreprocessConfig.from_dict(self.preprocessing)
         except Exception as exc:  # DataError, TypeError from a malformed dict
             out.append(f"preprocessing: {exc}")
+        out += ood_problems(self.ood)
         return out
 
     @property
@@ -130,6 +135,42 @@ class Manifest:
     def replace(self, **changes: Any) -> Manifest:
         """A copy with some fields changed (e.g. ``ood=...`` after fitting OOD statistics)."""
         return replace(self, **changes)
+
+
+def ood_problems(section: Any) -> list[str]:
+    """Why an ``ood`` section is unusable: its file must be a plain name in the model folder
+    (the same rule as the weights) and every number within bounds, before anything is read."""
+    if section is None:
+        return []
+    if not isinstance(section, dict):
+        return ["ood must be a JSON object"]
+    out = []
+    name = section.get("file")
+    if not isinstance(name, str) or os.path.basename(name) != name or not name.endswith(OOD_SUFFIX):
+        out.append(f"ood.file {name!r} must be a plain {OOD_SUFFIX} file name in the model folder")
+    if not isinstance(section.get("sha256"), str) or len(section["sha256"]) != 64:
+        out.append("ood.sha256 must be 64 hex digits")
+    if not _number_in(section.get("threshold"), 0.0, 1e6, low_open=True):
+        out.append(f"ood.threshold must be a number in (0, 1e6], got {section.get('threshold')!r}")
+    if "percentile" in section and not _number_in(section["percentile"], 0.0, 100.0, low_open=True):
+        out.append(f"ood.percentile must be in (0, 100], got {section['percentile']!r}")
+    layers, limits = section.get("layers"), section.get("layer_thresholds")
+    if not (isinstance(layers, list) and 0 < len(layers) <= _MAX_LAYERS
+            and all(isinstance(x, str) and len(x) <= 200 for x in layers)):
+        out.append(f"ood.layers must be a list of 1 to {_MAX_LAYERS} layer names")
+    if not (isinstance(limits, list) and isinstance(layers, list) and len(limits) == len(layers)
+            and all(_number_in(v, 0.0, 1e6, low_open=True) for v in limits)):
+        out.append("ood.layer_thresholds must hold one number in (0, 1e6] per layer")
+    for key in ("n_train", "n_val", "n_classes"):
+        if key in section and not (isinstance(section[key], int) and 0 <= section[key] <= 10**9):
+            out.append(f"ood.{key} must be an integer in [0, 1e9]")
+    return out
+
+
+def _number_in(value: Any, low: float, high: float, *, low_open: bool = False) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    return (low < value if low_open else low <= value) and value <= high
 
 
 _REQUIRED = {
@@ -176,6 +217,8 @@ def load_manifest(model_dir: str | Path) -> Manifest:
     path = model_dir / MANIFEST_FILE
     if not path.is_file():
         raise ModelUnavailable(model_dir, f"{MANIFEST_FILE} is missing")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ModelUnavailable(model_dir, f"{MANIFEST_FILE} is {path.stat().st_size:,} bytes: not a manifest")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -1,6 +1,7 @@
 """The preprocessing recipe, stored in every model manifest so training and serving agree."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -10,6 +11,9 @@ MODES = ("resize_crop", "letterbox")
 WAVELET_THRESHOLDS = ("soft", "hard", "none")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# A manifest comes with a model folder someone chose: bound what it can make us allocate.
+MAX_RESIZE = 4096
+MAX_WAVELET_LEVELS = 12
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,9 @@ class PreprocessConfig:
         problems = []
         if self.mode not in MODES:
             problems.append(f"mode {self.mode!r} is not one of {MODES}")
-        if int(self.crop) < 8 or int(self.resize) < int(self.crop):
-            problems.append(f"need 8 <= crop <= resize, got crop={self.crop}, resize={self.resize}")
+        if not 8 <= int(self.crop) <= int(self.resize) <= MAX_RESIZE:
+            problems.append(f"need 8 <= crop <= resize <= {MAX_RESIZE}, got crop={self.crop}, "
+                            f"resize={self.resize}")
         if not 0.0 <= self.low_pct < self.high_pct <= 100.0:
             problems.append(f"need 0 <= low_pct < high_pct <= 100, got {self.low_pct}, {self.high_pct}")
         if self.wavelet_threshold not in WAVELET_THRESHOLDS:
@@ -73,9 +78,10 @@ class PreprocessConfig:
                 problems.append(f"unknown discrete wavelet {self.wavelet!r}")
             if self.wavelet_mode not in pywt.Modes.modes:
                 problems.append(f"unknown wavelet_mode {self.wavelet_mode!r}")
-            if int(self.wavelet_levels) < 1:
-                problems.append(f"wavelet_levels must be >= 1, got {self.wavelet_levels}")
-        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            if not 1 <= int(self.wavelet_levels) <= MAX_WAVELET_LEVELS:
+                problems.append(f"wavelet_levels must be 1 to {MAX_WAVELET_LEVELS}, got {self.wavelet_levels}")
+        if (len(self.mean) != 3 or len(self.std) != 3 or not all(map(math.isfinite, self.mean + self.std))
+                or min(self.std) <= 0):
             problems.append("mean and std need 3 values each, std > 0")
         if problems:
             raise DataError("invalid preprocessing config: " + "; ".join(problems))

@@ -86,3 +86,16 @@ def test_inspect_does_not_import_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_terminal_escapes_in_tags_and_names_are_shown_not_obeyed(tmp_path, capsys):
+    # ESC ] 0 ; ... BEL retitles a terminal, ESC [ 2 J clears it, U+202E reverses what follows.
+    hostile = "\x1b]0;owned\x07\x1b[2J\u202eMRN"
+    write_dicom(tmp_path / "hand\x1b[31m.dcm", np.zeros((4, 4), np.uint16), PatientID=hostile[:16],
+                ViewPosition="PA", Modality="CR\x1b[5m")
+    (tmp_path / "bad\x1b[2J.png").write_bytes(b"not an image")
+    assert main(["inspect", str(tmp_path)]) == 2
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "hand\\x1b[31m.dcm" in text and "bad\\x1b[2J.png" in text  # shown, visibly

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from ra_desktop import __version__
+from ra_desktop.cli.terminal import escaped_output
 
 # command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -56,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         sub = argparse.ArgumentParser(prog=f"ra-desktop {argv[0]}", description=COMMANDS[argv[0]][1])
         module.add_arguments(sub)
         args = sub.parse_args(argv[1:])
-        return int(module.run(args) or 0)
+        if argv[0] == "gui":
+            return int(module.run(args) or 0)
+        with escaped_output():  # tags and file names are printed: never as terminal commands
+            return int(module.run(args) or 0)
     parser.parse_args(argv)
     return 0
 

@@ -1,4 +1,4 @@
-"""Stable case pseudonyms for de-identified exports: ``ANON-`` + 10 hex of HMAC-SHA256. No Qt.
+"""Stable case pseudonyms for de-identified exports: ``ANON-`` + 20 hex of HMAC-SHA256. No Qt.
 
 A case id is a DICOM SOP Instance UID (or a hash of the file), which the sending hospital can
 trace back to the patient, so a de-identified report must not print it. The pseudonym is keyed
@@ -21,6 +21,8 @@ from ra_desktop.errors import RADesktopError
 
 KEY_FILE = "pseudonym.key"
 PREFIX = "ANON-"
+# 80 bits: two of a million cases share a pseudonym with odds of 4e-13 (40 bits gave 45%).
+DIGITS = 20
 _KEY_BYTES = 32
 _lock = threading.Lock()  # the GUI thread (audit) and the export lane may both ask first
 
@@ -74,7 +76,7 @@ def workstation_key(path: Path | None = None) -> bytes:
 
 
 def pseudonym(case_id: str, key: bytes | None = None) -> str:
-    """``ANON-`` + the first 10 hex digits of HMAC-SHA256(key, case id); key: the workstation's."""
+    """``ANON-`` + the first 20 hex digits (80 bits) of HMAC-SHA256(key, case id); key: the workstation's."""
     key = workstation_key() if key is None else key
     digest = hmac.new(key, str(case_id).encode("utf-8"), hashlib.sha256).hexdigest()
-    return PREFIX + digest[:10]
+    return PREFIX + digest[:DIGITS]

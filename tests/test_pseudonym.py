@@ -19,7 +19,7 @@ def test_same_case_same_pseudonym_and_key_made_once_owner_only():
     first = ps.pseudonym(UID)
     key_file = ps.key_path()
     raw = key_file.read_bytes()
-    assert re.fullmatch(r"ANON-[0-9a-f]{10}", first)
+    assert re.fullmatch(r"ANON-[0-9a-f]{20}", first)
     assert ps.pseudonym(UID) == first  # second call: same key, same pseudonym
     assert key_file.read_bytes() == raw  # the key is not rewritten
     assert len(bytes.fromhex(raw.decode().strip())) == 32
@@ -34,7 +34,7 @@ def test_another_key_or_workstation_gives_another_pseudonym(tmp_path, monkeypatc
     assert ps.pseudonym(UID, b"k" * 32) != here
     assert ps.pseudonym(UID, b"k" * 32) == ps.pseudonym(UID, b"k" * 32)
     # not a plain hash of the id: knowing the UID alone does not give the pseudonym
-    assert here[5:] != hashlib.sha256(UID.encode()).hexdigest()[:10]
+    assert here[5:] != hashlib.sha256(UID.encode()).hexdigest()[:20]
     other = tmp_path / "other-workstation"
     other.mkdir()
     monkeypatch.setenv("RA_DESKTOP_HOME", str(other))
@@ -78,3 +78,9 @@ def test_key_made_by_another_process_first_wins(monkeypatch):
     monkeypatch.setattr(ps.os, "link", link_after_other)
     assert ps.workstation_key() == bytes.fromhex(theirs.strip())
     assert ps.key_path().read_text() == theirs
+
+
+def test_documented_construction_known_answer():
+    # HMAC-SHA256 under key 00 01 .. 1f, first 20 hex digits; the digest was checked with
+    # `openssl dgst -sha256 -mac HMAC -macopt hexkey:000102...1f`, not with this code.
+    assert ps.pseudonym(UID, bytes(range(32))) == "ANON-e9e6841424782850b4c2"

@@ -120,3 +120,33 @@ def test_bad_values_rejected(tmp_path):
         store.set_status(a, "finished")
     with pytest.raises(ValueError):
         store.sign_off(a, "maybe", "R")
+
+
+def _dicom_case(path, uid, value):
+    import numpy as np
+    from io_fixtures import write_dicom
+
+    from ra_desktop.io import load_radiograph
+
+    write_dicom(path, np.full((4, 4), value, np.uint16), SOPInstanceUID=uid)
+    return NewCase(case_id=load_radiograph(path).case_id, path=str(path))
+
+
+def test_a_reused_uid_never_makes_a_second_case_under_the_first_ones_id(tmp_path):
+    store = WorklistStore(tmp_path / "w.sqlite")
+    uid = "1.2.826.0.1.3680043.8.498.1"
+    for d in ("a", "b", "c"):
+        (tmp_path / d).mkdir()
+    first = _dicom_case(tmp_path / "a" / "hand.dcm", uid, 100)
+    other = _dicom_case(tmp_path / "b" / "hand.dcm", uid, 200)  # another image, the same UID
+    (tmp_path / "c" / "hand.dcm").write_bytes((tmp_path / "a" / "hand.dcm").read_bytes())
+    copy = NewCase(case_id=uid, path=str(tmp_path / "c" / "hand.dcm"))  # the first, copied
+    assert first.case_id == other.case_id == uid
+    ids = store.add_cases([first, other, copy])
+    rows = [store.get(i) for i in ids]
+    assert [r.case_id for r in rows].count(uid) == 2  # the first and its copy
+    conflict = rows[1]
+    assert conflict.case_id.startswith("conflict:") and conflict.status == FAILED
+    assert uid in conflict.status_note and "different image" in conflict.status_note
+    # adding the folder again adds nothing more, and the first row is untouched
+    assert store.add_cases([other]) == [] and store.get(ids[0]).status == NEW

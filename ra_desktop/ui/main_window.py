@@ -19,7 +19,7 @@ from ra_desktop.ui.viewer_host import make_viewer
 from ra_desktop.ui.worklist_panel import WorklistPanel
 from ra_desktop.worker.jobs import JobController
 from ra_desktop.worker.scan import ScanThread
-from ra_desktop.worklist import FAILED, NEW, QUEUED, WorklistStore, result_fields
+from ra_desktop.worklist import FAILED, NEW, QUEUED, WorklistStore, is_conflict, result_fields
 
 log = logging.getLogger(__name__)
 HEATMAPS = ("gradcam", "shap")
@@ -261,12 +261,13 @@ class MainWindow(QMainWindow):
         self.findings.show_row(row)
         self.viewer.clear()
         self.findings.set_stage("Loading image…")
-        self.jobs.open_case(row_id, row.path, self.settings.explanations)
+        # An image whose UID names another image is shown, never analysed under that UID.
+        self.jobs.open_case(row_id, row.path, self.settings.explanations, analyse=not is_conflict(row.case_id))
 
     def _on_image(self, row_id: int, radiograph, gt) -> None:
         self.viewer.set_radiograph(radiograph)
         self.viewer.set_ground_truth(gt)
-        self.findings.set_stage("Analysing…" if self.jobs.has_model else "No model: image only")
+        self.findings.set_stage(self._image_only_reason(row_id) or "Analysing…")
 
     def _on_stage(self, row_id: int, stage: str, st) -> None:
         if st.status != "ok":  # e.g. SHAP not installed or failed: say so, keep the rest
@@ -294,10 +295,17 @@ class MainWindow(QMainWindow):
 
     def _on_open_finished(self, row_id: int, result) -> None:
         if result is None:
-            self.findings.set_stage("No model installed: image only" if not self.jobs.has_model else "")
+            self.findings.set_stage(self._image_only_reason(row_id))
             return
         self._show_partial("final", result)
         self.findings.set_stage("\n".join(self._stage_notes))
+
+    def _image_only_reason(self, row_id: int) -> str:
+        """Why an opened case is shown without analysis ("" when it is analysed)."""
+        row = self.worklist.model.row(row_id)
+        if row is not None and is_conflict(row.case_id):
+            return "Image only: its UID names another image (see the row's note)"
+        return "" if self.jobs.has_model else "No model installed: image only"
 
     def _on_open_failed(self, row_id: int, reason: str) -> None:
         # the reason itself is shown in the case header (from the row) and the status bar
@@ -355,7 +363,8 @@ class MainWindow(QMainWindow):
         # QUEUED rows not in the running batch were interrupted by a crash: resume them too
         in_batch = self.jobs.batch_row_ids()
         rows = [r for r in self.worklist.model.rows()
-                if r.status in (NEW, FAILED) or (r.status == QUEUED and r.id not in in_batch)]
+                if (r.status in (NEW, FAILED) or (r.status == QUEUED and r.id not in in_batch))
+                and not is_conflict(r.case_id)]
         if not rows:
             self._status("Nothing to analyse: every case has a result", 5000)
             return

@@ -1,8 +1,8 @@
 """The reading worklist kept in SQLite (no Qt)."""
 from ra_desktop.worklist.store import (
     ANALYSING, DONE, FAILED, NEW, QUEUED, REVIEWED, STATUSES, CaseRow, NewCase, WorklistStore,
-    result_fields,
+    is_conflict, result_fields,
 )
 
 __all__ = ["ANALYSING", "DONE", "FAILED", "NEW", "QUEUED", "REVIEWED", "STATUSES", "CaseRow",
-           "NewCase", "WorklistStore", "result_fields"]
+           "NewCase", "WorklistStore", "is_conflict", "result_fields"]

@@ -5,6 +5,8 @@ own short transaction so a crash in the middle of a batch loses nothing that was
 """
 from __future__ import annotations
 
+import filecmp
+import hashlib
 import json
 import sqlite3
 import threading
@@ -51,6 +53,13 @@ CREATE INDEX IF NOT EXISTS cases_path ON cases(path);
 _ADDED_COLUMNS = (("regions_json", "TEXT"),)
 
 INTERRUPTED_NOTE = "analysis was interrupted (app closed); queued again: Analyse all resumes it"
+# A different image sent under a SOP Instance UID the worklist already holds gets this id instead:
+# never a second case under the first one's id (audit, reports and pseudonyms go by case id).
+CONFLICT_PREFIX = "conflict:"
+
+
+def is_conflict(case_id: str) -> bool:
+    return case_id.startswith(CONFLICT_PREFIX)
 
 
 @dataclass
@@ -180,6 +189,7 @@ class WorklistStore:
         con = self._con()
         with con:
             for c in cases:
+                c = self._unless_conflicting(con, c)
                 cur = con.execute(
                     "INSERT OR IGNORE INTO cases (case_id, path, patient_id, patient_name, study_date,"
                     " laterality, view, format, added_at, status, status_note)"
@@ -190,6 +200,29 @@ class WorklistStore:
                 if cur.rowcount:
                     ids.append(int(cur.lastrowid))
         return ids
+
+    @staticmethod
+    def _unless_conflicting(con: sqlite3.Connection, c: NewCase) -> NewCase:
+        """``c``, or a failed entry under its own id when another file already holds its case id
+        with different content. The same file found again in a second folder is the same image."""
+        if c.error:
+            return c
+        for (other,) in con.execute("SELECT path FROM cases WHERE case_id=? AND path<>?",
+                                    (c.case_id, str(c.path))):
+            try:
+                if not Path(other).is_file() or filecmp.cmp(other, c.path, shallow=False):
+                    continue  # the earlier file is gone, or this is a copy of it
+                with open(c.path, "rb") as fh:
+                    digest = hashlib.file_digest(fh, "sha256").hexdigest()[:16]
+            except OSError:
+                continue  # unreadable now: the scan already read it, the loader will say
+            return NewCase(case_id=CONFLICT_PREFIX + digest, path=c.path, patient_id=c.patient_id,
+                           patient_name=c.patient_name, study_date=c.study_date, laterality=c.laterality,
+                           view=c.view, format=c.format,
+                           error=f"SOP Instance UID {c.case_id} already names a different image in the "
+                                 f"worklist ({Path(other).name}): not analysed. The sender reused a "
+                                 "UID; ask its administrator to resend with a new one.")
+        return c
 
     def set_status(self, row_ids: int | Iterable[int], status: str, note: str | None = None) -> None:
         if status not in STATUSES:

@@ -96,3 +96,27 @@ def probability_texts(probability: float, threshold: float, *, percent: bool = F
     while d < 6 and p != t and (round(p, d) == round(t, d) or (round(p, d) >= round(t, d)) != (p >= t)):
         d += 1
     return f"{p:.{d}f}", f"{t:.{d}f}"
+
+
+NO_VERDICT = "no verdict"
+
+
+def no_verdict_reason(distance: float | None, threshold: float | None, flagged: bool | None) -> str | None:
+    """Why the model gives no verdict on an image, or None when it may give one.
+
+    Out of distribution the model does not apply: its probability, label and maps are withheld
+    everywhere (window, report, ``predict``) unless a reader asks for them as research. Without an
+    out-of-distribution check (``flagged`` None) nothing is known either way: the result is shown
+    with that caveat, as before.
+    """
+    if not flagged:
+        return None
+    return ("the model does not apply to this image: it is unlike the synthetic phantoms the model "
+            f"was trained on (out-of-distribution distance {distance:.2f} > threshold {threshold:.2f})")
+
+
+def ood_no_verdict(ood: OODResult | None) -> str | None:
+    """:func:`no_verdict_reason` for an :class:`OODResult`."""
+    if ood is None:
+        return None
+    return no_verdict_reason(ood.distance, ood.threshold, not ood.in_distribution)

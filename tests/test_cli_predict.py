@@ -81,3 +81,23 @@ def test_help_does_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch imported by --help'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_real_radiograph_out_of_distribution_gets_no_verdict(capsys):
+    # The bundled model on a real CR (pydicom-data's RG1) and a real CT slice: both are unlike its
+    # synthetic phantoms, so no probability or label is printed, only why; the numbers are kept
+    # for research under a name that says what they are.
+    from io_fixtures import real_dicom
+
+    files = [str(real_dicom("RG1_UNCR.dcm")), str(real_dicom("CT_small.dcm"))]
+    assert main(["predict", *files, "--device", "cpu", "--json"]) == 0
+    recs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(recs) == 2
+    for rec in recs:
+        assert rec["ok"] and rec["model_applies"] is False and rec["verdict"] is None
+        assert "probability" not in rec and "label" not in rec
+        assert "does not apply" in rec["no_verdict_reason"] and not rec["ood"]["in_distribution"]
+        assert 0.0 <= rec["research_only_not_a_verdict"]["probability"] <= 1.0
+    assert main(["predict", files[0], "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "no verdict: the model does not apply" in out and "P(RA)" not in out

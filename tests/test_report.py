@@ -232,3 +232,28 @@ def test_empty_gradcam_says_nothing_points_toward_ra_not_missing():
     assert "No region pushes the score toward RA" in " ".join(text.split())
     text2, _ = pdf_text(render_pdf(build_report(make_input(heatmaps={}, regions=[]), now=NOW)))
     assert "No region scores were computed" in " ".join(text2.split())
+
+
+def test_out_of_distribution_report_gives_no_verdict_no_maps():
+    # The model does not apply: the PDF says so and why, and prints no probability, label,
+    # heat map or region ranking (the numbers exist only in the research view).
+    report = build_report(make_input(ood=OODData(12.3, 1.0, False)), options=ReportOptions(), now=NOW)
+    assert report.finding.sentence.startswith("No verdict: the model does not apply")
+    assert [img.title for img in report.images] == ["Radiograph"]
+    assert not report.regions.rows and "does not apply" in report.regions.note
+    text, reader = pdf_text(render_pdf(report))
+    assert "No verdict" in text and "12.30 > threshold 1.00" in text
+    assert "RA probability" not in text and "0.73" not in text and "model label" not in text
+    assert "MCP2" not in text
+    assert image_count(reader) == 1  # the radiograph only
+    applies = build_report(make_input(), options=ReportOptions(), now=NOW)
+    assert "RA probability 0.73" in pdf_text(render_pdf(applies))[0]  # in distribution: as before
+
+
+def test_out_of_distribution_summary_row_has_no_number_or_label():
+    from ra_desktop.report.batch import _row_for
+
+    row = _row_for(make_input(ood=OODData(12.3, 1.0, False)), ReportOptions())
+    assert (row.probability, row.label) == ("", "no verdict") and "OUT OF DISTRIBUTION" in row.ood
+    row = _row_for(make_input(), ReportOptions())
+    assert (row.probability, row.label) == ("0.734", "RA")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ra_desktop.errors import ModelUnavailable, RADesktopError
+from ra_desktop.results import NO_VERDICT, ood_no_verdict, probability_texts
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,10 +33,15 @@ def _record(path: Path, result: Any = None, error: str | None = None, model: Any
         rec["error"] = error
         return rec
     m = model.manifest
+    verdict = {"probability": round(float(result.probability), 6), "label": result.label,
+               "threshold": float(result.threshold)}
+    reason = ood_no_verdict(result.ood)
+    rec["model_applies"] = reason is None
+    if reason is None:
+        rec.update(verdict)
+    else:  # out of distribution: no verdict; the numbers stay for research, named as such
+        rec.update(verdict=None, no_verdict_reason=reason, research_only_not_a_verdict=verdict)
     rec.update(
-        probability=round(float(result.probability), 6),
-        label=result.label,
-        threshold=float(result.threshold),
         model_name=m.name,
         model_version=m.version,
         model_sha256=m.weights_sha256,
@@ -53,11 +59,9 @@ def _text(rec: dict[str, Any]) -> str:
     if not rec["ok"]:
         return f"{rec['file']}: FAILED: {rec['error']}"
     t = rec["timings_ms"]
-    ood = ""
-    if "ood" in rec and not rec["ood"]["in_distribution"]:
-        ood = "  WARNING: unlike the training images (out of distribution)"
-    from ra_desktop.results import probability_texts
-
+    if not rec["model_applies"]:
+        return f"{rec['file']}: {NO_VERDICT}: {rec['no_verdict_reason']}"
+    ood = "" if "ood" in rec else "  (no out-of-distribution check in this model)"
     texts = probability_texts(rec["probability"], rec["threshold"], decimals=3)
     return (
         f"{rec['file']}: P(RA)={texts[0]} -> {rec['label']} "

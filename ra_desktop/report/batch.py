@@ -21,6 +21,7 @@ from ra_desktop.report.files import report_name, write_atomic
 from ra_desktop.report.model import ReportInput, ReportOptions
 from ra_desktop.report.pdf import render_pdf, write_chunks
 from ra_desktop.report.summary import CANCELLED, FAILED, OK, SummaryRow, summary_csv, summary_pdf
+from ra_desktop.results import NO_VERDICT, ood_no_verdict
 
 ProgressCallback = Callable[[int, int, str], None]
 # Called with a written study's summary row and its real case id (the pseudonym is in the row).
@@ -100,6 +101,8 @@ def _row_for(inp: ReportInput, options: ReportOptions) -> SummaryRow:
     # The source file name can identify the patient: keep it out of a de-identified summary
     # (``inp`` is de-identified by then, so case_id is the pseudonym).
     source = inp.case_id if options.deidentify else inp.source_file
+    if ood_no_verdict(inp.ood):  # the model does not apply: no number, no label
+        return SummaryRow(source=source, case_id=inp.case_id, patient=patient, label=NO_VERDICT, ood=ood)
     return SummaryRow(source=source, case_id=inp.case_id, patient=patient,
                       probability=f"{inp.probability:.3f}", label=inp.label, ood=ood)
 

@@ -22,7 +22,7 @@ from ra_desktop.report.model import (
     ReportModel, ReportOptions, Table,
 )
 from ra_desktop.report.text import clean, header_text
-from ra_desktop.results import probability_texts
+from ra_desktop.results import ood_no_verdict, probability_texts
 
 _LATERALITY = {"L": "Left", "R": "Right"}
 _OVERLAY_TITLES = {"gradcam": "Grad-CAM", "shap": "SHAP"}
@@ -96,6 +96,9 @@ def _finding(inp: ReportInput) -> Finding:
     p_text, t_text = probability_texts(inp.probability, inp.threshold)  # decimals so the comparison reads true
     sentence = (f"RA probability {p_text} {cmp} threshold {t_text}: "
                 f"model label \u201c{inp.label}\u201d")
+    no_verdict = ood_no_verdict(inp.ood)
+    if no_verdict:  # the model does not apply: no probability, no label
+        sentence = f"No verdict: {no_verdict}."
     if inp.ood is None:
         ood_text, warn = "not available (this model has no out-of-distribution statistics)", False
     elif inp.ood.in_distribution:
@@ -116,6 +119,7 @@ def _ticks(vmin: float, vmax: float, signed: bool) -> list[tuple[float, str]]:
 
 
 def _images(inp: ReportInput, options: ReportOptions) -> tuple[list[ReportImage], list[str]]:
+    """The radiograph, and the chosen overlay unless it is missing or the model does not apply."""
     grey = display_grey(inp.pixels, inp.photometric, inp.window_center, inp.window_width)
     marker = (inp.laterality or "").upper() if (inp.laterality or "").upper() in _LATERALITY else ""
     window = ("file window" if inp.window_center is not None and inp.window_width else "automatic window")
@@ -124,6 +128,9 @@ def _images(inp: ReportInput, options: ReportOptions) -> tuple[list[ReportImage]
                           f"As displayed: {window}{inverted}.", marker)]
     notes: list[str] = []
     title = _OVERLAY_TITLES[options.overlay]
+    if ood_no_verdict(inp.ood):
+        notes.append(f"The {title} overlay is not shown: the model does not apply to this image.")
+        return images, notes
     hm = inp.heatmaps.get(options.overlay)
     if hm is None:
         notes.append(f"The {title} overlay was not computed for this study; only the radiograph is shown.")
@@ -145,6 +152,9 @@ def _images(inp: ReportInput, options: ReportOptions) -> tuple[list[ReportImage]
 
 
 def _regions(inp: ReportInput, top: int = 5) -> Table:
+    if ood_no_verdict(inp.ood):
+        return Table("Top contributing regions", [], ("#", "Region", "Influence"),
+                     "Not shown: the model does not apply to this image.")
     ranked = sorted(inp.regions, key=lambda r: -abs(r[1]) if np.isfinite(r[1]) else 0.0)[:top]
     rows = [(str(i), name, f"{score:.3f}") for i, (name, score) in enumerate(ranked, 1)]
     if rows:

@@ -11,11 +11,12 @@ from PySide6.QtWidgets import (
     QRadioButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
-from ra_desktop.results import probability_texts
+from ra_desktop.results import NO_VERDICT, no_verdict_reason, probability_texts
 from ra_desktop.ui.plain import escape, plain_children
 from ra_desktop.worklist import CaseRow
 
 
+WITHHELD_REGIONS = "<i>not shown: the model does not apply to this image</i>"
 NO_RA_REGIONS = "<i>none: no region pushes the score toward RA (the Grad-CAM map is empty)</i>"
 
 
@@ -67,10 +68,14 @@ def _ms(v: float) -> str:
 
 class FindingsPanel(QWidget):
     sign_off_requested = Signal(str, str)  # verdict ("agree"/"disagree"), note
+    research_requested = Signal()  # "show anyway (research)" on a case the model does not apply to
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("findingsPanel")
+        self._row: CaseRow | None = None
+        self._no_verdict: str | None = None
+        self.research = False
         self.notice = QLabel(objectName="syntheticNotice", wordWrap=True)
         self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.notice.hide()
@@ -93,6 +98,12 @@ class FindingsPanel(QWidget):
         form.addLayout(row)
         form.addWidget(self.bar)
         form.addWidget(self.ood_label)
+        self.research_button = QPushButton("Show anyway (research, not a verdict)")
+        self.research_button.setToolTip("Show the model's probability, label and maps for this image "
+                                        "although the model does not apply to it")
+        self.research_button.clicked.connect(self._reveal)
+        self.research_button.hide()
+        form.addWidget(self.research_button)
         form.addWidget(QLabel("Where the model looked (top regions):", objectName="muted"))
         form.addWidget(self.regions_label)
         form.addWidget(self.stage_label)
@@ -153,8 +164,15 @@ class FindingsPanel(QWidget):
         self.reader_label.setText(name or "(set your name in Settings)")
 
     # ---- case content ----------------------------------------------------------------------------
+    @property
+    def withheld(self) -> bool:
+        """True while this case's AI result is withheld (the model does not apply, no research view)."""
+        return self._no_verdict is not None and not self.research
+
     def show_row(self, row: CaseRow | None) -> None:
         """Fill from the worklist row (what the database knows); live results refine it."""
+        if row is None or self._row is None or row.id != self._row.id:
+            self.research = False  # the research view is asked for per case, never carried over
         self._row = row
         self.regions_label.setText("")  # never leave the previous case's findings on screen
         self.timings_label.setText("")
@@ -182,6 +200,8 @@ class FindingsPanel(QWidget):
         analysed = row.probability is not None
         self.regions_label.setText("<br>".join(f"{escape(n)}: {v:+.2f}" for n, v in stored)
                                    or (NO_RA_REGIONS if analysed else ""))
+        if self.withheld:
+            self.regions_label.setText(WITHHELD_REGIONS)
         self._show_signoff(row)
 
     def show_result(self, result: Any, stage: str = "") -> None:
@@ -192,6 +212,8 @@ class FindingsPanel(QWidget):
         # An all-zero Grad-CAM is an answer, not a failure: nothing in the image pushes toward RA.
         empty = NO_RA_REGIONS if "gradcam" in (getattr(result, "heatmaps", None) or {}) else "<i>not available</i>"
         self.regions_label.setText("<br>".join(f"{escape(r.name)}: {r.score:+.2f}" for r in regions) or empty)
+        if self.withheld:
+            self.regions_label.setText(WITHHELD_REGIONS)
         self.timings_label.setText(self._timings(getattr(result, "timings_ms", None) or {}))
         if self._row is not None:
             self.sign_button.setEnabled(True)
@@ -200,6 +222,17 @@ class FindingsPanel(QWidget):
         self.stage_label.setText(text)
 
     def _set_prediction(self, p, threshold, label, ood) -> None:
+        self._no_verdict = None if ood is None else no_verdict_reason(*ood)
+        self.research_button.setVisible(self._no_verdict is not None and not self.research)
+        if self.withheld:  # the model does not apply: no number, no bar, no label
+            self.bar.set_values(None, None)
+            self.prob_label.setText("P(RA): not shown")
+            self.label_label.setText(NO_VERDICT)
+            self.label_label.setProperty("kind", "none")
+            self.ood_label.setText(f"⚠ No verdict: {self._no_verdict}.")
+            self.ood_label.setProperty("kind", "warn")
+            self._repolish()
+            return
         self.bar.set_values(p, threshold)
         if p is None:
             self.prob_label.setText("P(RA): —")
@@ -209,7 +242,8 @@ class FindingsPanel(QWidget):
         else:
             p_text = probability_texts(p, threshold, percent=True, decimals=1)[0] if threshold is not None \
                 else f"{p * 100:.1f}"
-            self.prob_label.setText(f"P(RA): {p_text}%")
+            research = " (research only, not a verdict)" if self._no_verdict else ""
+            self.prob_label.setText(f"P(RA): {p_text}%{research}")
             self.label_label.setText(str(label))
             self.label_label.setProperty("kind", "ra" if label == "RA" else "normal")
             if ood is None:
@@ -223,9 +257,17 @@ class FindingsPanel(QWidget):
                 else:
                     self.ood_label.setText(f"In distribution (distance {dist:.2f} ≤ {thr:.2f})")
                 self.ood_label.setProperty("kind", "warn" if flagged else "ok")
+        self._repolish()
+
+    def _repolish(self) -> None:
         for w in (self.label_label, self.ood_label):  # re-polish: QSS depends on the property
             w.style().unpolish(w)
             w.style().polish(w)
+
+    def _reveal(self) -> None:
+        self.research = True
+        self.research_button.hide()
+        self.research_requested.emit()
 
     @staticmethod
     def _timings(t: dict[str, float]) -> str:

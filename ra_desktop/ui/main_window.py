@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         j = self.jobs
         self.worklist.case_selected.connect(self.open_case)
         self.findings.sign_off_requested.connect(self.sign_off)
+        self.findings.research_requested.connect(self._on_research_requested)
         self.banner.open_settings.connect(self.show_settings)
         self.batch_status.cancel_requested.connect(self.cancel_batch)
         if hasattr(self.viewer, "pixel_info"):
@@ -283,6 +284,8 @@ class MainWindow(QMainWindow):
         self.findings.set_stage("\n".join([*self._stage_notes, f"Computing {', '.join(todo)}…" if todo else ""]).strip())
 
     def _show_layers(self, result) -> None:
+        if self.findings.withheld:  # the model does not apply: no maps unless asked for (research)
+            return
         # Rendering a full-size overlay costs tens of ms on the GUI thread: hand each map to the
         # viewer once, not again with every later stage or the final result.
         for name, hm in result.heatmaps.items():
@@ -292,6 +295,17 @@ class MainWindow(QMainWindow):
         if result.heatmaps and not self._shown_layers.get("seen") and result.geometry is not None:
             self.viewer.set_seen_mask(result.geometry.seen_mask())
             self._shown_layers["seen"] = True
+
+    def _on_research_requested(self) -> None:
+        """The reader asked to see a result the model gives no verdict on: show it, and audit that."""
+        row = self.store.get(self.current_row_id) if self.current_row_id is not None else None
+        if row is None:
+            return
+        self._audit(audit.OPENED, row.case_id, research_view="out-of-distribution result shown")
+        self.findings.show_row(row)
+        if self.current_result is not None:
+            self.findings.show_result(self.current_result)
+            self._show_layers(self.current_result)
 
     def _on_open_finished(self, row_id: int, result) -> None:
         if result is None:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QStyledItemDelegate, QHBoxLayout, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget,
 )
 
-from ra_desktop.results import probability_texts
+from ra_desktop.results import NO_VERDICT, probability_texts
 from ra_desktop.ui.plain import tooltip
 from ra_desktop.worklist import FAILED, STATUSES, CaseRow
 
@@ -32,12 +32,14 @@ def _date(d: str | None) -> str:
 def result_text(r: CaseRow) -> str:
     if r.probability is None:
         return "—"
+    if r.ood_flag:  # the model does not apply: no label, no number
+        return f"{NO_VERDICT} (OOD)"
     # Whole percent unless that hides the comparison: 0.9981 against a 0.9977 threshold is 99.81%,
     # not a "100%" that reads as certainty.
     pct = (probability_texts(r.probability, r.threshold, percent=True, decimals=0)[0]
            if r.threshold is not None else f"{r.probability * 100:.0f}")
     text = f"{r.label}  {pct}%"
-    return text + ("  ⚠ OOD" if r.ood_flag else "")
+    return text
 
 
 def status_text(r: CaseRow) -> str:
@@ -123,7 +125,7 @@ class WorklistModel(QAbstractTableModel):
                     result_text(r), reader_text(r), status_text(r))[col]
         if role == SORT_ROLE:
             if col == COL_RESULT:
-                return -1.0 if r.probability is None else r.probability
+                return -1.0 if r.probability is None or r.ood_flag else r.probability
             if col == COL_STATUS:
                 return STATUSES.index(r.status)
             return self.data(index).lower()
@@ -135,7 +137,7 @@ class WorklistModel(QAbstractTableModel):
             if col == COL_READER:
                 return tooltip(reader_tooltip(r))
             if col == COL_RESULT and r.ood_flag:
-                return "Out of distribution: this image is unlike the model's training data"
+                return "No verdict: the model does not apply to this image (unlike its training data)"
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_STATUS and r.status == FAILED:
                 return QBrush(_RED)

@@ -25,4 +25,4 @@ def test_result_text(p, t, label, expected):
 def test_ood_flag_and_no_result():
     assert result_text(CaseRow(id=1, case_id="c", path="/x.png")) == "—"
     row = CaseRow(id=1, case_id="c", path="/x.png", probability=0.9, threshold=0.5, label="RA", ood_flag=True)
-    assert result_text(row) == "RA  90%  ⚠ OOD"
+    assert result_text(row) == "no verdict (OOD)"  # the model does not apply: no label, no number

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from ra_desktop import paths
 
-SCHEMA_VERSION = 2  # 2: regions_json (top contributing regions)
+SCHEMA_VERSION = 3  # 2: regions_json (top contributing regions); 3: scores and markers tables
 
 # Row statuses, in the order a case moves through them.
 NEW, QUEUED, ANALYSING, DONE, FAILED, REVIEWED = "new", "queued", "analysing", "done", "failed", "reviewed"
@@ -47,6 +47,30 @@ CREATE TABLE IF NOT EXISTS cases (
     UNIQUE (case_id, path)
 );
 CREATE INDEX IF NOT EXISTS cases_path ON cases(path);
+-- Sharp/van der Heijde scores, one row per reader and area (scoring/svdh.py); score NULL with
+-- not_assessable 1 is "not assessable". Each reader's scores are kept.
+CREATE TABLE IF NOT EXISTS scores (
+    case_row INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    reader TEXT NOT NULL,
+    hand TEXT NOT NULL CHECK (hand IN ('L', 'R')),
+    kind TEXT NOT NULL CHECK (kind IN ('erosion', 'jsn')),
+    site TEXT NOT NULL,
+    score INTEGER CHECK (score BETWEEN 0 AND 5),
+    not_assessable INTEGER NOT NULL DEFAULT 0,
+    scored_at REAL NOT NULL,
+    PRIMARY KEY (case_row, reader, hand, kind, site)
+);
+-- Where each scored site is on the image (image pixel coordinates, x right, y down).
+CREATE TABLE IF NOT EXISTS markers (
+    case_row INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    reader TEXT NOT NULL,
+    hand TEXT NOT NULL CHECK (hand IN ('L', 'R')),
+    site TEXT NOT NULL,
+    x REAL NOT NULL, y REAL NOT NULL,
+    source TEXT NOT NULL,
+    placed_at REAL NOT NULL,
+    PRIMARY KEY (case_row, reader, hand, site)
+);
 """
 
 # Columns added after version 1: (name, SQL type). Older files get them with ALTER TABLE.

@@ -1,0 +1,1 @@
+"""Scoring radiographic damage (Sharp/van der Heijde), reader agreement, phantom truth. No Qt."""

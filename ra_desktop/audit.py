@@ -21,7 +21,8 @@ from ra_desktop import __version__, paths
 log = logging.getLogger(__name__)
 
 OPENED, ANALYSED, SIGNED, EXPORTED = "opened", "analysed", "signed", "exported"
-ACTIONS = (OPENED, ANALYSED, SIGNED, EXPORTED)
+SCORED, MARKED = "scored", "marked"  # a Sharp/van der Heijde score set or cleared; a joint marker placed
+ACTIONS = (OPENED, ANALYSED, SIGNED, EXPORTED, SCORED, MARKED)
 FILE_NAME = "audit.jsonl"
 
 _lock = threading.Lock()  # one line at a time from this process (GUI thread and worker threads)

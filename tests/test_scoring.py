@@ -86,3 +86,24 @@ def test_a_version_2_worklist_gains_the_score_tables_and_keeps_its_rows(tmp_path
     assert row.case_id == "1.2.3" and row.verdict == "agree"
     ScoreBook(store).set_score(row.id, "Dr A", "L", EROSION, "MCP1", 1)
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_template_fit_recovers_a_known_placement():
+    import numpy as np
+
+    from ra_desktop.scoring.template import LANDMARKS, fit_sites, ground_truth_sites, template
+
+    unit = template("L")
+    assert unit["MCP1"][0] > unit["MCP5"][0]  # a left hand's thumb is on the image's right
+    # A hand drawn 900 px wide, turned 10 degrees, shifted: three landmarks give back every site.
+    turn = np.deg2rad(10)
+    rot = 900 * np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    place = {s: tuple(rot @ np.array(xy) + (150, 80)) for s, xy in unit.items()}
+    fitted = fit_sites("L", {s: place[s] for s in LANDMARKS})
+    assert max(np.hypot(fitted[s][0] - place[s][0], fitted[s][1] - place[s][1]) for s in unit) < 1e-6
+    two = fit_sites("L", {s: place[s] for s in ("MCP2", "radiocarpal")})  # similarity from two
+    assert max(np.hypot(two[s][0] - place[s][0], two[s][1] - place[s][1]) for s in unit) < 1e-6
+    with pytest.raises(ValueError, match="two landmarks"):
+        fit_sites("L", {"MCP2": (1.0, 2.0)})
+    gt = {"joints": {"MCP2": {"center": [10, 20]}, "ulnar_styloid": {"center": [5, 6]}, "DIP2": {"center": [1, 1]}}}
+    assert ground_truth_sites(gt) == {"MCP2": (10.0, 20.0), "distal_ulna": (5.0, 6.0)}  # DIPs are not scored

@@ -7,19 +7,22 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QVBoxLayout, QWidget,
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from ra_desktop import APP_NAME, INTENDED_USE, __version__, audit
 from ra_desktop.settings import Settings, save_settings
 from ra_desktop.ui import plain
 from ra_desktop.ui.findings_panel import FindingsPanel
+from ra_desktop.ui.scoring_controller import ScoringController
+from ra_desktop.ui.scoring_panel import ScoringPanel
 from ra_desktop.ui.status import BatchStatus, ModelBanner
 from ra_desktop.ui.viewer_host import make_viewer
 from ra_desktop.ui.worklist_panel import WorklistPanel
 from ra_desktop.worker.jobs import JobController
 from ra_desktop.worker.scan import ScanThread
 from ra_desktop.worklist import FAILED, NEW, QUEUED, WorklistStore, is_conflict, result_fields
+from ra_desktop.worklist.scores import ScoreBook
 
 log = logging.getLogger(__name__)
 HEATMAPS = ("gradcam", "shap")
@@ -44,6 +47,7 @@ class MainWindow(QMainWindow):
         self.worklist = WorklistPanel()
         self.viewer = make_viewer()
         self.findings = FindingsPanel()
+        self.scoring = ScoringPanel()
         self.banner = ModelBanner()
         centre = QWidget()
         cl = QVBoxLayout(centre)
@@ -55,8 +59,11 @@ class MainWindow(QMainWindow):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.findings)
         scroll.setMinimumWidth(300)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(scroll, "Findings")
+        self.side_tabs.addTab(self.scoring, "Score (SvdH)")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        for w in (self.worklist, centre, scroll):
+        for w in (self.worklist, centre, self.side_tabs):
             self.splitter.addWidget(w)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([640, 720, 320])
@@ -116,6 +123,9 @@ class MainWindow(QMainWindow):
         self.analyse_all_action = self._action(a, "Analyse all", self.analyse_all, "Ctrl+R",
                                                "Analyse every case without a result")
         self._action(a, "Cancel batch", self.cancel_batch)
+        sc = mb.addMenu("&Score")
+        self._action(sc, "Score this case (Sharp/van der Heijde)", self.start_scoring, "Ctrl+K",
+                     "Open the worksheet with the keyboard in it: digits score, Tab moves")
         v = mb.addMenu("&View")
         self._action(v, "Reset layout", self.reset_layout,
                      tip="Default window size and position for this screen, and default panel widths")
@@ -132,6 +142,8 @@ class MainWindow(QMainWindow):
         self.worklist.case_selected.connect(self.open_case)
         self.findings.sign_off_requested.connect(self.sign_off)
         self.findings.research_requested.connect(self._on_research_requested)
+        self.score_sheet = ScoringController(self.scoring, self.viewer, ScoreBook(self.store), self.reader,
+                                             self._audit, self._status, parent=self)
         self.banner.open_settings.connect(self.show_settings)
         self.batch_status.cancel_requested.connect(self.cancel_batch)
         if hasattr(self.viewer, "pixel_info"):
@@ -260,6 +272,7 @@ class MainWindow(QMainWindow):
         self._shown_layers = {}
         self.current_result = None
         self.findings.show_row(row)
+        self.score_sheet.open(row)
         self.viewer.clear()
         self.findings.set_stage("Loading image…")
         # An image whose UID names another image is shown, never analysed under that UID.
@@ -268,6 +281,8 @@ class MainWindow(QMainWindow):
     def _on_image(self, row_id: int, radiograph, gt) -> None:
         self.viewer.set_radiograph(radiograph)
         self.viewer.set_ground_truth(gt)
+        if row_id == self.current_row_id:
+            self.score_sheet.image_shown(gt)
         self.findings.set_stage(self._image_only_reason(row_id) or "Analysing…")
 
     def _on_stage(self, row_id: int, stage: str, st) -> None:
@@ -313,6 +328,15 @@ class MainWindow(QMainWindow):
             return
         self._show_partial("final", result)
         self.findings.set_stage("\n".join(self._stage_notes))
+
+    # ---- scoring (Sharp/van der Heijde): ui/scoring_controller.py ------------------------------------
+    def reader(self) -> str:
+        """Who scores: the reader name from the settings, else the computer account."""
+        return self.settings.reader_name or audit.os_user()
+
+    def start_scoring(self) -> None:
+        self.side_tabs.setCurrentWidget(self.scoring)
+        self.scoring.table.setFocus()
 
     def _image_only_reason(self, row_id: int) -> str:
         """Why an opened case is shown without analysis ("" when it is analysed)."""

@@ -44,6 +44,7 @@ SHORTCUTS = [
     ("H", "toggle_flip_h", ()), ("V", "toggle_flip_v", ()),
     ("F", "fit", ()), ("0", "one_to_one", ()), ("M", "toggle_magnifier", ()),
     ("W", "use_window_tool", ()), ("P", "use_pan_tool", ()), ("D", "use_measure_tool", ()),
+    ("K", "use_mark_tool", ()),
     ("Delete", "clear_measurements", ()), ("Escape", "use_window_tool", ()),
     ("Ctrl+Shift+0", "reset_view", ()),
 ]
@@ -66,7 +67,9 @@ def build_toolbar(viewer) -> tuple[QtWidgets.QToolBar, dict[str, QtGui.QAction]]
     tools = QtGui.QActionGroup(bar)
     for key, text, tip, slot in (("window", "W/L", "Window/level: left-drag, ↔ width, ↕ level (W)", viewer.use_window_tool),
                                  ("pan", "Pan", "Pan: left-drag (P); middle-drag or Space+drag always pan", viewer.use_pan_tool),
-                                 ("measure", "Measure", "Distance: left-drag a line (D)", viewer.use_measure_tool)):
+                                 ("measure", "Measure", "Distance: left-drag a line (D)", viewer.use_measure_tool),
+                                 ("mark", "Markers", "Joint markers of the score sheet: click to place the "
+                                  "selected area's marker, drag one to correct it (K)", viewer.use_mark_tool)):
         tools.addAction(add(key, text, tip, slot, checkable=True))
     actions["window"].setChecked(True)
     add("clear", "Clear", "Clear measurements (Delete)", viewer.clear_measurements)

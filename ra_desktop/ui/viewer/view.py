@@ -21,6 +21,7 @@ class Tool(enum.Enum):
     WINDOW = "window"  # left-drag: horizontal = width, vertical = level (Weasis/RadiAnt)
     PAN = "pan"
     MEASURE = "measure"
+    MARK = "mark"  # joint markers of the scoring worksheet: click to place, drag to correct
 
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
@@ -32,6 +33,7 @@ class ImageView(QtWidgets.QGraphicsView):
     cursor_left = QtCore.Signal()
     window_drag = QtCore.Signal(int, int, bool)  # dx, dy since press (device px), started
     measure_point = QtCore.Signal(QtCore.QPointF, str)  # scene point, "start" | "move" | "end"
+    mark_point = QtCore.Signal(QtCore.QPointF, str)  # the same, for the marker tool
     view_changed = QtCore.Signal()
 
     def __init__(self, scene: QtWidgets.QGraphicsScene, parent: QtWidgets.QWidget | None = None) -> None:
@@ -162,9 +164,10 @@ class ImageView(QtWidgets.QGraphicsView):
             self._drag = ("pan", pos)
             self.viewport().setCursor(QtCore.Qt.CursorShape.ClosedHandCursor)
         elif event.button() == QtCore.Qt.MouseButton.LeftButton and not self.image_rect.isEmpty():
-            if self.tool is Tool.MEASURE:
-                self._drag = ("measure", pos)
-                self.measure_point.emit(self._scene_f(pos), "start")
+            if self.tool in (Tool.MEASURE, Tool.MARK):
+                kind = "measure" if self.tool is Tool.MEASURE else "mark"
+                self._drag = (kind, pos)
+                (self.measure_point if kind == "measure" else self.mark_point).emit(self._scene_f(pos), "start")
             else:
                 self._drag = ("window", pos)
                 self.window_drag.emit(0, 0, True)
@@ -194,13 +197,16 @@ class ImageView(QtWidgets.QGraphicsView):
                 self.window_drag.emit(pos.x() - start.x(), pos.y() - start.y(), False)
             elif kind == "measure":
                 self.measure_point.emit(scene, "move")
+            elif kind == "mark":
+                self.mark_point.emit(scene, "move")
         event.accept()
 
     def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
         if self._drag is not None:
             kind, _ = self._drag
-            if kind == "measure":
-                self.measure_point.emit(self._scene_f(event.position()), "end")
+            if kind in ("measure", "mark"):
+                signal = self.measure_point if kind == "measure" else self.mark_point
+                signal.emit(self._scene_f(event.position()), "end")
             self._drag = None
             self._update_cursor()
             event.accept()
@@ -240,7 +246,8 @@ class ImageView(QtWidgets.QGraphicsView):
 
     def _update_cursor(self) -> None:
         shape = {Tool.WINDOW: QtCore.Qt.CursorShape.ArrowCursor, Tool.PAN: QtCore.Qt.CursorShape.OpenHandCursor,
-                 Tool.MEASURE: QtCore.Qt.CursorShape.CrossCursor}[self.tool]
+                 Tool.MEASURE: QtCore.Qt.CursorShape.CrossCursor,
+                 Tool.MARK: QtCore.Qt.CursorShape.PointingHandCursor}[self.tool]
         if self._space_down:
             shape = QtCore.Qt.CursorShape.OpenHandCursor
         self.viewport().setCursor(shape)

@@ -14,6 +14,7 @@ from ra_desktop.render import overlay
 from ra_desktop.ui import qt_image
 from ra_desktop.ui.viewer import _display, _toolbar, controls
 from ra_desktop.ui.viewer.items import GroundTruthItem, MeasurementItem, OverlayLayer
+from ra_desktop.ui.viewer.markers import MarkerLayer
 from ra_desktop.ui.viewer.view import ImageView, Tool
 
 _DEFAULT_CMAP = {"gradcam": "jet", "shap": "rdbu"}
@@ -67,6 +68,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self._seen_item: QtWidgets.QGraphicsPixmapItem | None = None
         self._gt_item: GroundTruthItem | None = None
         self._measurements: list[MeasurementItem] = []
+        self.markers = MarkerLayer(self.scene, self.view)
         self._active_measure: MeasurementItem | None = None
         self._drag_start = (0.0, 1.0)
         self._last_cursor: tuple[float, float] | None = None
@@ -77,6 +79,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self.view.cursor_left.connect(lambda: (self.pixel_info.emit(""), self.readout.setText(" ")))
         self.view.window_drag.connect(self._on_window_drag)
         self.view.measure_point.connect(self._on_measure)
+        self.view.mark_point.connect(self.markers.on_mark)
         self.view.view_changed.connect(self._update_badges)
         self.controls.visible_changed.connect(self.set_layer_visible)
         self.controls.opacity_changed.connect(self.set_layer_opacity)
@@ -109,6 +112,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self.set_seen_mask(None)
         self.set_ground_truth(None)
         self.clear_measurements()
+        self.markers.set_markers({})
         self._radiograph = self._lut = self._display = None
         self.image_item.setPixmap(qt_image.to_pixmap(np.zeros((1, 1), np.uint8)))
         self.image_item.setVisible(False)
@@ -252,6 +256,10 @@ class ViewerWidget(QtWidgets.QWidget):
     def use_measure_tool(self) -> None:
         self.view.set_tool(Tool.MEASURE)
         self.actions["measure"].setChecked(True)
+
+    def use_mark_tool(self) -> None:
+        self.view.set_tool(Tool.MARK)
+        self.actions["mark"].setChecked(True)
 
     def toggle_magnifier(self) -> None:
         self.set_magnifier(not self.view.loupe.enabled_by_user)

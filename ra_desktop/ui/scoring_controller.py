@@ -1,0 +1,130 @@
+"""The scoring workflow of the open case: worksheet, stored scores, joint markers on the image.
+
+The window tells it which case is open and when its image is shown; it stores every score and
+marker as it is made (ScoreBook), writes the audit trail, and keeps the panel and the viewer's
+markers in step. The hand on screen is the worksheet's hand.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject
+
+from ra_desktop import audit
+from ra_desktop.scoring.template import fit_sites, ground_truth_sites
+from ra_desktop.ui.scoring_panel import ScoringPanel, score_text
+from ra_desktop.worklist import CaseRow
+from ra_desktop.worklist.scores import Marker, ScoreBook
+
+_TAGS = (("erosion", "E"), ("jsn", "N"))
+
+
+class ScoringController(QObject):
+    def __init__(self, panel: ScoringPanel, viewer, book: ScoreBook, reader: Callable[[], str],
+                 record: Callable[..., None], status: Callable[[str, int], None], parent=None) -> None:
+        super().__init__(parent)
+        self.panel, self.viewer, self.book = panel, viewer, book
+        self._reader, self._record, self._status = reader, record, status
+        self.row: CaseRow | None = None
+        self.markers = getattr(viewer, "markers", None)  # absent from the fallback viewer
+        panel.score_set.connect(self._on_score_set)
+        panel.hand_changed.connect(lambda _hand: self.show_markers())
+        panel.area_selected.connect(lambda _h, _k, site: self.markers and self.markers.set_selected(site))
+        panel.place_markers_toggled.connect(self._on_place_markers)
+        panel.fit_requested.connect(self.fit_markers)
+        if self.markers is not None:
+            self.markers.placed.connect(self._on_marker_placed)
+            self.markers.picked.connect(panel.select_site)
+
+    # ---- the open case ---------------------------------------------------------------------------
+    def open(self, row: CaseRow) -> None:
+        self.row = row
+        scores = self.book.scores(row.id, self._reader())
+        scored = sorted({k[0] for k in scores})
+        hand = row.laterality if row.laterality in ("L", "R") else (scored[0] if scored else "R")
+        who = " · ".join(x for x in (row.patient_id, row.file_name) if x)
+        self.panel.load(who, self._reader(), scores, hand)
+
+    def image_shown(self, ground_truth: dict | None) -> None:
+        if ground_truth:
+            self._suggest_from(ground_truth)
+        self.show_markers()
+
+    # ---- scores ------------------------------------------------------------------------------------
+    def _on_score_set(self, hand: str, kind: str, site: str, value) -> None:
+        if self.row is None:
+            return
+        try:
+            self.book.set_score(self.row.id, self._reader(), hand, kind, site, value)
+        except ValueError as exc:  # the panel checks ranges first: say it, keep going
+            self._status(f"Score not stored: {exc}", 8000)
+            return
+        self._record(audit.SCORED, self.row.case_id, hand=hand, kind=kind, site=site, score=value)
+        self.show_markers()
+
+    # ---- markers -----------------------------------------------------------------------------------
+    def hand_markers(self) -> dict[str, Marker]:
+        if self.row is None:
+            return {}
+        return {site: m for (hand, site), m in self.book.markers(self.row.id, self._reader()).items()
+                if hand == self.panel.hand}
+
+    def show_markers(self) -> None:
+        markers = self.hand_markers()
+        self.panel.set_markers(set(markers))
+        if self.markers is None:
+            return
+        scores, hand = self.panel.scores(), self.panel.hand
+
+        def text(site: str) -> str:
+            return " ".join([site] + [f"{tag}{score_text(scores[(hand, kind, site)])}" for kind, tag in _TAGS
+                                      if (hand, kind, site) in scores])
+
+        self.markers.set_markers({s: (m.x, m.y) for s, m in markers.items()}, {s: text(s) for s in markers})
+        self.markers.set_selected(self.panel.current.site if self.panel.enabled_case else None)
+
+    def _on_place_markers(self, on: bool) -> None:
+        if hasattr(self.viewer, "use_mark_tool"):
+            self.viewer.use_mark_tool() if on else self.viewer.use_window_tool()
+
+    def _on_marker_placed(self, site: str, x: float, y: float) -> None:
+        self._store_marker(site, x, y, "reader")
+        self.show_markers()
+
+    def _store_marker(self, site: str, x: float, y: float, source: str, hand: str | None = None,
+                      audited: bool = True) -> None:
+        if self.row is None:
+            return
+        hand = hand or self.panel.hand
+        self.book.set_marker(self.row.id, self._reader(), hand, site, x, y, source)
+        if audited:
+            self._record(audit.MARKED, self.row.case_id, hand=hand, site=site, placed_by=source)
+
+    def fit_markers(self) -> None:
+        """Every missing marker from the hand template, fitted to the ones already placed."""
+        placed = {s: (m.x, m.y) for s, m in self.hand_markers().items()}
+        try:
+            fitted = fit_sites(self.panel.hand, placed)
+        except ValueError as exc:
+            self._status(f"Markers: {exc}", 8000)
+            return
+        for site, (x, y) in fitted.items():
+            if site not in placed:
+                self._store_marker(site, x, y, "template")
+        self._status(f"{len(fitted) - len(placed)} markers placed from the hand template: drag any that "
+                     "are off", 8000)
+        self.show_markers()
+
+    def _suggest_from(self, gt: dict) -> None:
+        """A phantom knows where its joints are: those markers from its truth, the rest fitted."""
+        hand = gt.get("laterality")
+        if self.row is None or hand not in ("L", "R") or self.book.markers(self.row.id, self._reader()):
+            return
+        landmarks = ground_truth_sites(gt)
+        if len(landmarks) < 2:
+            return
+        fitted = fit_sites(hand, landmarks)
+        for site, (x, y) in fitted.items():
+            self._store_marker(site, x, y, "ground truth" if site in landmarks else "template", hand, audited=False)
+        self._record(audit.MARKED, self.row.case_id, hand=hand, placed_by="suggested from the phantom's truth",
+                     sites=len(fitted))

@@ -1,0 +1,102 @@
+"""The Sharp/van der Heijde worksheet as a reader uses it: a whole hand from the keyboard, kept
+across a restart, markers placed on the image and following it."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from ra_desktop import audit
+from ra_desktop.scoring.svdh import NOT_ASSESSABLE, hand_areas, totals
+from ra_desktop.worklist.scores import ScoreBook
+from tests.gui.conftest import wait_rows
+
+pytestmark = pytest.mark.gui
+
+
+def _planned_scores(hand: str = "R") -> list:
+    """One key per area: a spread of scores, one not assessable, each within its area's range."""
+    keys = []
+    for i, a in enumerate(hand_areas(hand)):
+        keys.append(NOT_ASSESSABLE if i == 7 else i % (a.max + 1))
+    return keys
+
+
+def _press(qtbot, widget, value) -> None:
+    key = Qt.Key.Key_N if value == NOT_ASSESSABLE else getattr(Qt.Key, f"Key_{value}")
+    qtbot.keyClick(widget, key)
+
+
+def _open_first(qtbot, w):
+    row = next(r for r in w.worklist.model.rows() if r.file_name == "case_00.png")
+    w.worklist.select_row(row.id)
+    w.worklist._emit_now()
+    qtbot.waitUntil(lambda: w.viewer.radiograph is not None, timeout=10000)
+    return row
+
+
+def test_a_whole_hand_from_the_keyboard_survives_a_restart(make_window, image_folder, qtbot):
+    w = make_window(None)
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    row = _open_first(qtbot, w)
+    presses = 0
+    qtbot.keyClick(w, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)  # Score > Score this case
+    presses += 1
+    table = w.scoring.table
+    assert w.side_tabs.currentWidget() is w.scoring and w.scoring.current.site == "MCP1"
+    qtbot.keyClick(table, Qt.Key.Key_5)  # 5 on... erosion MCP1 is fine: then back, to test the range check
+    qtbot.keyClick(table, Qt.Key.Key_Up)
+    presses += 2
+    plan = _planned_scores()
+    for value in plan:
+        _press(qtbot, table, value)
+        presses += 1
+    assert presses == 34  # Ctrl+K, the two warm-up keys, then exactly one key per area (31)
+    expected = {a.key: v for a, v in zip(hand_areas("R"), plan)}
+    assert w.scoring.scores() == expected
+    t = totals(expected, ["R"])
+    assert f"total {t.total}/{t.total_max}" in w.scoring.totals_label.text()
+    assert "1 not assessable" in w.scoring.totals_label.text() and "complete" in w.scoring.totals_label.text()
+
+    # narrowing is 0-4: a 5 is refused and does not move on
+    w.scoring.select("jsn", "MCP2")
+    qtbot.keyClick(table, Qt.Key.Key_5)
+    assert w.scoring.current.site == "MCP2" and w.scoring.scores()[("R", "jsn", "MCP2")] == expected[("R", "jsn", "MCP2")]
+
+    scored = [e for e in audit.read_events() if e["action"] == audit.SCORED]
+    assert len(scored) == 32 and scored[-1]["case_id"] == row.case_id and scored[-1]["reader"] == "Dr Test"
+    w.close()
+
+    w2 = make_window(None)  # "restart": a new window on the same database
+    _open_first(qtbot, w2)
+    assert w2.scoring.scores() == expected
+    assert ScoreBook(w2.store).scores(row.id, "Dr Test") == expected
+    assert "complete" in w2.scoring.totals_label.text()
+
+
+def test_markers_placed_by_click_follow_flips_and_persist(make_window, image_folder, qtbot):
+    w = make_window(None)
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    row = _open_first(qtbot, w)
+    w.start_scoring()
+    w.scoring.select("erosion", "MCP2")
+    w.scoring.markers_button.setChecked(True)  # K in the worksheet
+    view = w.viewer.view
+    assert view.tool.value == "mark"
+    target = QPointF(40.0, 60.0)  # image pixels
+    at = view.mapFromScene(target)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    (marker,) = ScoreBook(w.store).markers(row.id, "Dr Test").values()
+    assert marker.site == "MCP2" and marker.source == "reader"
+    assert abs(marker.x - 40.0) < 1.5 and abs(marker.y - 60.0) < 1.5
+    item = w.viewer.markers.items["MCP2"]
+    before = view.mapFromScene(item.pos())
+    w.viewer.toggle_flip_h()
+    after = view.mapFromScene(item.pos())
+    assert abs(after.x() - before.x()) > 5  # the marker moved with the mirrored image...
+    assert (item.pos().x(), item.pos().y()) == pytest.approx((marker.x, marker.y))  # ...and stayed on its pixel
+    # a click near a marker selects its area
+    w.scoring.select("erosion", "PIP3")
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(item.pos()))
+    assert w.scoring.current.site == "MCP2"

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ra_desktop.phantom.anatomy import Frame, build_hand
-from ra_desktop.phantom.lesions import (CMC_JOINTS, GT_JOINT_NAMES, JOINT_NAMES, RA_JOINTS, CasePlan, JointLesion,
-                                        sample_plan)
+from ra_desktop.phantom.lesions import (CMC_JOINTS, FINGER_JOINT_BONES, GT_JOINT_NAMES, JOINT_NAMES, RA_JOINTS,
+                                        WRIST_BITE_BONES, CasePlan, JointLesion, sample_plan, svdh_truth)
 from ra_desktop.phantom.render import MAX_VALUE, render
 
 # 1.1: separate disease/anatomy streams, twins; 1.2: CMC joints in the ground truth (same pixels)
@@ -210,8 +210,38 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
         "acquisition": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in acq.items()},
         "hand_scale": round(scale, 4),
         "rotation_deg": round(angle, 3),
+        # Per-area Sharp/van der Heijde grades of this hand (lesions.svdh_truth). Computed from
+        # the plan and the drawn geometry only: no pixel and no other key depends on it.
+        "svdh": svdh_truth(plan, side, _svdh_bites(plan, model)),
     }
     return PhantomCase(image=image, ground_truth=gt, mask=mask)
+
+
+def _svdh_bites(plan: CasePlan, model) -> list[dict]:
+    """Every drawn erosion with the bone it bites, its SvdH area and its size relative to that bone.
+
+    ``share`` = bite radius / half-width of the bitten bone end (the head or base of a long bone,
+    the smaller semi-axis of a carpal bone), both as drawn, so the hand's scale cancels.
+    """
+    bones = {b.name: b for b in model.bones}
+    out = []
+    for joint in JOINT_NAMES:
+        drawn = [site for site in model.erosions if site.joint == joint]
+        planned = plan.joints[joint].erosions
+        if len(drawn) != len(planned):  # pragma: no cover - anatomy and plan out of step
+            raise RuntimeError(f"{joint}: {len(drawn)} bites drawn for {len(planned)} planned")
+        for k, (site, ero) in enumerate(zip(drawn, planned)):
+            if joint in FINGER_JOINT_BONES:
+                name = FINGER_JOINT_BONES[joint][0 if ero.bone == "proximal" else 1]
+                bone, area = bones[name], joint
+                half = bone.r_head if ero.bone == "proximal" else bone.r_base
+            else:
+                name, area = WRIST_BITE_BONES[joint][k % len(WRIST_BITE_BONES[joint])]
+                bone = bones[name]
+                half = min(bone.a, bone.b) if hasattr(bone, "a") else bone.r_head
+            out.append({"joint": joint, "bone": name, "area": area, "share": float(site.radius / half)})
+    return out
+
 
 
 def _case_params(seed: int, index: int, ra_fraction: float, severity_range: tuple[int, int]):

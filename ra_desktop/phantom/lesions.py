@@ -9,6 +9,33 @@ Severity 1 = soft-tissue swelling + periarticular osteopenia + mild narrowing at
 3 = destructive: large erosions, near-ankylosis of the wrist, subluxation and ulnar deviation.
 RA-unrelated findings (DIP osteoarthritis, healed metacarpal fracture) also occur in normal hands
 so that "any abnormality" is not a shortcut for "RA".
+
+Sharp/van der Heijde truth (:func:`svdh_truth`, the ground truth's ``"svdh"`` key; mapping 1).
+The plan and the drawn bites are graded as a reader scoring the phantom by the SvdH method would,
+for the case's hand only; a grade is given only where the generator defines the change:
+
+* Erosion (0-5), per bite: its radius as a share of the half-width of the bone end it bites
+  (MC head, phalanx base or head, distal radius, distal ulna; the smaller semi-axis of a carpal
+  bone), i.e. the bite's diameter over the width of the bone's surface: under 0.25 -> 1
+  (discrete), 0.25-0.5 -> 2, 0.5 or more -> 3 (half the surface). An area's grade is the sum over
+  its bites, capped at 5 ("several erosions add up").
+* Where the bites are: finger joint X -> erosion area X (MCP1-5, IP1, PIP2-5, both bones).
+  Radiocarpal bites, in plan order, are at the radial styloid, the scaphoid waist and the lunate
+  margin -> distal radius, scaphoid, lunate. Intercarpal bites sit in the capitate, hamate,
+  trapezoid and scaphoid -> (none), (none), trapezium + trapezoid, scaphoid: the capitate and
+  hamate are not SvdH areas, so those bites are listed but graded nowhere. Ulnar styloid bites ->
+  distal ulna. The generator never erodes the base of MC1 or the trapezium other than through
+  the trapezoid: CMC1 is truly 0.
+* Joint space narrowing (0-4) from the plan's narrowing fraction f (share of the joint space
+  lost; the generator narrows the whole space, never focally, so grade 1 is never given):
+  f = 0 -> 0; 0 < f < 0.5 (more than half left) -> 2; 0.5 <= f < 1 (less than half left) -> 3;
+  f >= 1 (no space left) or ankylosis -> 4; subluxation -> at least 3. Finger joints from their
+  own joint (MCP1-5, PIP2-5); radiocarpal from the radiocarpal joint; trapezium-scaphoid and
+  capitate-scaphoid-lunate from the intercarpal joint (the generator narrows the carpus as a
+  whole: every carpal bone moves towards the carpal centre by 12% x f of its distance).
+* Not defined: CMC3-5 narrowing when the intercarpal joint is narrowed. Carpal collapse moves the
+  metacarpal bases by 1-2 mm (``CMC_JOINTS``) but the generator defines no narrowing for them, so
+  the truth gives no number there (excluded from comparisons); with a healthy carpus they are 0.
 """
 from __future__ import annotations
 
@@ -194,3 +221,94 @@ def sample_plan(rng: np.random.Generator, label: str, severity: int, spare_wrist
         plan.fracture = {"ray": int(rng.choice([2, 3, 4, 5, 5, 5])), "t": float(rng.uniform(0.35, 0.75)),
                          "angle_deg": float(rng.uniform(4.0, 12.0) * rng.choice([-1, 1]))}
     return plan
+
+
+# ---- Sharp/van der Heijde truth (see the module docstring) ---------------------------------
+#: Version of the mapping from plan and bites to SvdH grades, recorded in the ground truth.
+SVDH_MAPPING = "ra_desktop.phantom svdh 1"
+SVDH_EROSION_SITES: tuple[str, ...] = (
+    "MCP1", "MCP2", "MCP3", "MCP4", "MCP5", "IP1", "PIP2", "PIP3", "PIP4", "PIP5",
+    "CMC1", "trapezium_trapezoid", "scaphoid", "lunate", "distal_radius", "distal_ulna",
+)
+SVDH_JSN_SITES: tuple[str, ...] = (
+    "MCP1", "MCP2", "MCP3", "MCP4", "MCP5", "PIP2", "PIP3", "PIP4", "PIP5",
+    "CMC3", "CMC4", "CMC5", "trapezium_scaphoid", "capitate_scaphoid_lunate", "radiocarpal",
+)
+#: Where the bites of a wrist joint sit, in plan order (cycled), as (bone, SvdH erosion area or
+#: None where the bone is no SvdH area). Must follow :func:`ra_desktop.phantom.anatomy.build_hand`.
+WRIST_BITE_BONES: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "radiocarpal": (("radius", "distal_radius"), ("scaphoid", "scaphoid"), ("lunate", "lunate")),
+    "intercarpal": (("capitate", None), ("hamate", None), ("trapezoid", "trapezium_trapezoid"),
+                    ("scaphoid", "scaphoid")),
+    "ulnar_styloid": (("ulna", "distal_ulna"),),
+}
+#: Bones at each finger joint: (proximal, distal) bone names as the anatomy draws them.
+FINGER_JOINT_BONES: dict[str, tuple[str, str]] = {
+    **{f"MCP{r}": (f"MC{r}", f"PP{r}") for r in range(1, 6)},
+    **{f"PIP{r}": (f"PP{r}", f"MP{r}") for r in range(2, 6)},
+    "IP1": ("PP1", "DP1"),
+}
+_JSN_FROM: dict[str, str] = {
+    **{f"MCP{r}": f"MCP{r}" for r in range(1, 6)}, **{f"PIP{r}": f"PIP{r}" for r in range(2, 6)},
+    "radiocarpal": "radiocarpal", "trapezium_scaphoid": "intercarpal",
+    "capitate_scaphoid_lunate": "intercarpal",
+}
+
+
+def bite_grade(share: float) -> int:
+    """SvdH erosion points of one bite whose radius is ``share`` of the bitten bone's half-width."""
+    return 1 if share < 0.25 else 2 if share < 0.5 else 3
+
+
+def jsn_grade(les: JointLesion) -> int:
+    """SvdH narrowing grade of one joint's lesion (generalised narrowing only)."""
+    if les.ankylosis or les.narrowing >= 1.0:
+        grade = 4
+    elif les.narrowing >= 0.5:
+        grade = 3
+    elif les.narrowing > 0:
+        grade = 2
+    else:
+        grade = 0
+    if les.subluxation_mm > 0:
+        grade = max(grade, 3)
+    return grade
+
+
+def svdh_truth(plan: CasePlan, hand: str, bites: list[dict]) -> dict:
+    """The ground truth's ``"svdh"`` entry: per-area SvdH grades of the case's hand.
+
+    Parameters
+    ----------
+    plan : CasePlan
+    hand : {"R", "L"}
+    bites : list of dict
+        Every drawn erosion: ``joint``, ``bone``, ``area`` (SvdH erosion site or None) and
+        ``share`` (bite radius / half-width of the bitten bone end), as measured on the drawn
+        geometry (:mod:`ra_desktop.phantom.generate`).
+
+    Returns
+    -------
+    dict
+        ``mapping``, ``hand``, ``erosion`` {site: 0-5}, ``jsn`` {site: 0-4} (defined areas only),
+        ``not_defined`` {"erosion": [...], "jsn": [...]} and ``bites`` (each with its grade).
+    """
+    erosion = {site: 0 for site in SVDH_EROSION_SITES}
+    listed = []
+    for b in bites:
+        share = round(float(b["share"]), 3)  # graded as recorded, so the JSON checks itself
+        grade = bite_grade(share) if b["area"] is not None else None
+        if grade is not None:
+            erosion[b["area"]] = min(5, erosion[b["area"]] + grade)
+        listed.append({"joint": b["joint"], "bone": b["bone"], "area": b["area"], "share": share,
+                       "grade": grade})
+    jsn, not_defined = {}, []
+    for site in SVDH_JSN_SITES:
+        if site in _JSN_FROM:
+            jsn[site] = jsn_grade(plan.joints[_JSN_FROM[site]])
+        elif plan.joints["intercarpal"].narrowing > 0:  # CMC3-5 under carpal collapse
+            not_defined.append(site)
+        else:
+            jsn[site] = 0
+    return {"mapping": SVDH_MAPPING, "hand": hand, "erosion": erosion, "jsn": jsn,
+            "not_defined": {"erosion": [], "jsn": not_defined}, "bites": listed}

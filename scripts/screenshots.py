@@ -2,8 +2,9 @@
 
 Runs the workstation under Xvfb (re-executes itself through ``xvfb-run`` when there is no
 display) with a fresh user folder, the bundled demo cases and one broken file, and saves:
-worklist with results, viewer with Grad-CAM, viewer with SHAP, a failed file, settings, gallery,
-and the "no model" banner. Uses the bundled model, or the tiny random test model (clearly named
+worklist with results, viewer with Grad-CAM, viewer with SHAP, the score sheet with joint markers,
+a real radiograph the model does not apply to, a failed file, settings, gallery, and the "no model"
+banner. Uses the bundled model, or the tiny random test model (clearly named
 "tiny-test-model") when none is installed yet.
 """
 from __future__ import annotations
@@ -113,6 +114,24 @@ def main(argv: list[str] | None = None) -> int:
     w.viewer.set_layer_visible("gradcam", False)
     w.viewer.set_layer_visible("shap", True)
     shot(w, "03_viewer_shap.png")
+    # the score sheet on the same phantom: markers from its truth, a few areas scored by key
+    w.viewer.set_layer_visible("shap", False)
+    w.start_scoring()
+    for key in "2130021":
+        w.scoring.score_current(int(key))
+    w.scoring.score_current("NA")
+    shot(w, "08_score_sheet.png")
+    w.side_tabs.setCurrentIndex(0)
+    real = _real_radiograph()
+    if real is not None:  # a real CR: out of distribution, so no verdict
+        w.add_paths([str(real)])
+        spin(lambda: any(r.path == str(real) for r in w.worklist.model.rows()) and not w._scans, what="the CR")
+        cr = next(r for r in w.worklist.model.rows() if r.path == str(real))
+        w.worklist.select_row(cr.id)
+        w.worklist._emit_now()
+        spin(lambda: w.current_result is not None and w.findings.research_button.isVisible()
+             or w.store.get(cr.id).ood_flag is not None, what="the CR's analysis")
+        shot(w, "09_out_of_distribution.png")
     bad = next((r for r in w.worklist.model.rows() if r.status == "failed"), None)
     if bad is not None:
         w.worklist.select_row(bad.id)
@@ -147,6 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     w2.close()
     shutil.rmtree(home, ignore_errors=True)
     return 0
+
+
+def _real_radiograph() -> Path | None:
+    """pydicom-data's real computed radiograph (a test dependency), when installed."""
+    try:
+        from pydicom.data import get_testdata_file
+
+        found = get_testdata_file("RG1_UNCR.dcm")
+    except Exception:  # noqa: BLE001 - no test data here: the shot is skipped
+        return None
+    return Path(found) if found else None
 
 
 if __name__ == "__main__":

@@ -107,3 +107,20 @@ def test_template_fit_recovers_a_known_placement():
         fit_sites("L", {"MCP2": (1.0, 2.0)})
     gt = {"joints": {"MCP2": {"center": [10, 20]}, "ulnar_styloid": {"center": [5, 6]}, "DIP2": {"center": [1, 1]}}}
     assert ground_truth_sites(gt) == {"MCP2": (10.0, 20.0), "distal_ulna": (5.0, 6.0)}  # DIPs are not scored
+
+
+def test_progression_counts_only_areas_scored_twice_and_reads_the_sdc():
+    from ra_desktop.scoring.progression import progression, years_between
+
+    prior = {("R", EROSION, "MCP2"): 1, ("R", JSN, "MCP2"): 1, ("R", EROSION, "MCP3"): NOT_ASSESSABLE,
+             ("R", EROSION, "PIP2"): 0}
+    current = {("R", EROSION, "MCP2"): 3, ("R", JSN, "MCP2"): 2, ("R", EROSION, "MCP3"): 4,
+               ("R", EROSION, "PIP2"): 0, ("R", EROSION, "MCP4"): 2}
+    p = progression(prior, current, ["R"], "20230301", "20250301", sdc=2.5)
+    assert (p.erosion, p.jsn, p.total()) == (2, 1, 3)
+    assert len(p.changes) == 3 and p.left_out == 31 - 3  # MCP3 (n/a once) and MCP4 (new) left out
+    assert p.years == pytest.approx(731 / 365.25) and p.per_year == pytest.approx(3 / (731 / 365.25))
+    assert p.beyond_sdc is True and "exceeds the smallest detectable change (2.5)" in p.summary()
+    assert progression(prior, current, ["R"], sdc=3.0).beyond_sdc is False
+    assert progression(prior, current, ["R"]).beyond_sdc is None
+    assert years_between("20250301", "20230301") is None and years_between(None, "20230301") is None

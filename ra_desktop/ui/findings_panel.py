@@ -216,7 +216,7 @@ class FindingsPanel(QWidget):
             self.regions_label.setText(WITHHELD_REGIONS)
         self.timings_label.setText(self._timings(getattr(result, "timings_ms", None) or {}))
         if self._row is not None:
-            self.sign_button.setEnabled(True)
+            self.sign_button.setEnabled(not self.withheld)
 
     def set_stage(self, text: str) -> None:
         self.stage_label.setText(text)
@@ -232,6 +232,8 @@ class FindingsPanel(QWidget):
             self.ood_label.setText(f"⚠ No verdict: {self._no_verdict}.")
             self.ood_label.setProperty("kind", "warn")
             self._repolish()
+            for w in (self.agree, self.disagree, self.sign_button):  # no AI result to agree with
+                w.setEnabled(False)
             return
         self.bar.set_values(p, threshold)
         if p is None:

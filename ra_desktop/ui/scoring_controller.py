@@ -47,6 +47,11 @@ class ScoringController(QObject):
 
     def image_shown(self, ground_truth: dict | None) -> None:
         if ground_truth:
+            hand = ground_truth.get("laterality")
+            # a phantom saved as PNG has no laterality tag, but its truth knows the hand
+            if self.row is not None and self.row.laterality not in ("L", "R") and hand in ("L", "R") \
+                    and not self.panel.scores():
+                self.panel.set_hand(hand, emit=False)
             self._suggest_from(ground_truth)
         self.show_markers()
 

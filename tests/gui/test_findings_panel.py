@@ -72,12 +72,15 @@ def test_out_of_distribution_gives_no_verdict_until_research_is_asked_for(qtbot)
     assert panel.label_label.text() == "no verdict" and "does not apply" in panel.ood_label.text()
     assert "12.30 > threshold 1.00" in panel.ood_label.text() and panel.bar.probability is None
     assert panel.withheld and not panel.research_button.isHidden()
+    assert not panel.sign_button.isEnabled() and not panel.agree.isEnabled()  # nothing to agree with
 
     with qtbot.waitSignal(panel.research_requested):
         panel.research_button.click()
     panel.show_result(result)  # what the window does on the request
     assert "91.0%" in panel.prob_label.text() and "research only" in panel.prob_label.text()
     assert panel.label_label.text() == "RA" and "MCP2" in panel.regions_label.text()
+    panel.show_row(row)  # what the window does first
+    assert panel.agree.isEnabled() and "research only" in panel.prob_label.text()
     panel.show_row(CaseRow(id=2, case_id="1.2.4", path="/x/other.dcm", probability=0.9, threshold=0.5,
                            label="RA", ood_distance=9.0, ood_threshold=1.0, ood_flag=True))
     assert panel.withheld  # the research view is per case: the next one starts withheld

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain-eval": ("ra_desktop.cli.explain_eval", "measure Grad-CAM and SHAP faithfulness"),
     "report": ("ra_desktop.cli.report", "write one PDF report per study, headless"),
     "self-test": ("ra_desktop.cli.self_test", "offline check: model, analysis, report"),
+    "scores": ("ra_desktop.cli.scores", "Sharp/van der Heijde scores: phantom truth, reader agreement"),
 }
 
 

@@ -40,6 +40,9 @@ class Settings:
     batch_explanations: tuple[str, ...] = ("gradcam",)  # computed by "Analyse all"
     recent_folders: tuple[str, ...] = field(default_factory=tuple)
     deidentify_reports: bool = False  # GUI exports: no name/ID/dates/paths, case id as pseudonym
+    # Smallest detectable change of the Sharp/van der Heijde total, from this site's repeated
+    # readings (`ra-desktop scores agreement`); 0 = not configured, no change is called real.
+    svdh_sdc: float = 0.0
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -50,6 +53,8 @@ class Settings:
             raise ValueError(f"theme must be one of {THEMES}")
         if not 0.0 <= float(self.overlay_opacity) <= 1.0:
             raise ValueError("overlay_opacity must be between 0 and 1")
+        if not 0.0 <= float(self.svdh_sdc) <= 280.0:
+            raise ValueError("svdh_sdc must be between 0 and 280 (the largest possible total)")
         for name in (*self.explanations, *self.batch_explanations):
             if name not in ("gradcam", "shap"):
                 raise ValueError(f"unknown explanation {name!r}")

@@ -7,12 +7,14 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+    QWidget,
 )
 
 from ra_desktop import APP_NAME, INTENDED_USE, __version__, audit
 from ra_desktop.settings import Settings, save_settings
 from ra_desktop.ui import plain
+from ra_desktop.ui.compare_window import CompareWindow, prior_of
 from ra_desktop.ui.findings_panel import FindingsPanel
 from ra_desktop.ui.scoring_controller import ScoringController
 from ra_desktop.ui.scoring_panel import ScoringPanel
@@ -126,6 +128,10 @@ class MainWindow(QMainWindow):
         sc = mb.addMenu("&Score")
         self._action(sc, "Score this case (Sharp/van der Heijde)", self.start_scoring, "Ctrl+K",
                      "Open the worksheet with the keyboard in it: digits score, Tab moves")
+        self._action(sc, "Compare with prior", lambda: self.compare(self.current_row_id), "Ctrl+Shift+C",
+                     "This study beside the patient's previous one (C in the worklist)")
+        self._action(sc, "Assign patient ID…", self.assign_patient_id,
+                     tip="Name the patient of an image without one, so its studies group and compare")
         v = mb.addMenu("&View")
         self._action(v, "Reset layout", self.reset_layout,
                      tip="Default window size and position for this screen, and default panel widths")
@@ -142,6 +148,7 @@ class MainWindow(QMainWindow):
         self.worklist.case_selected.connect(self.open_case)
         self.findings.sign_off_requested.connect(self.sign_off)
         self.findings.research_requested.connect(self._on_research_requested)
+        self.worklist.compare_requested.connect(self.compare)
         self.score_sheet = ScoringController(self.scoring, self.viewer, ScoreBook(self.store), self.reader,
                                              self._audit, self._status, parent=self)
         self.banner.open_settings.connect(self.show_settings)
@@ -333,6 +340,35 @@ class MainWindow(QMainWindow):
     def reader(self) -> str:
         """Who scores: the reader name from the settings, else the computer account."""
         return self.settings.reader_name or audit.os_user()
+
+    def compare(self, row_id: int | None) -> None:
+        """Open the study beside the patient's prior (or other) study from the worklist."""
+        rows = self.worklist.model.rows()
+        row = next((r for r in rows if r.id == row_id), None)
+        if row is None:
+            return
+        other = prior_of(row, rows)
+        if other is None:
+            why = ("it has no patient ID (Score > Assign patient ID…)" if not row.patient_id
+                   else f"no other study of {row.patient_id} is in the worklist")
+            self._status(f"Nothing to compare with: {why}", 8000)
+            return
+        same = [r for r in rows if r.patient_id == row.patient_id]
+        win = CompareWindow(same, row, other, self.score_sheet.book, self.reader(), self.settings.svdh_sdc, self)
+        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._compare_windows = [w for w in getattr(self, "_compare_windows", []) if w.isVisible()] + [win]
+        win.show()
+
+    def assign_patient_id(self) -> None:
+        row = self.store.get(self.current_row_id) if self.current_row_id is not None else None
+        if row is None:
+            return
+        text, ok = QInputDialog.getText(self, "Assign patient ID", f"Patient ID for {row.file_name}:",
+                                        text=row.patient_id or "")
+        if ok:
+            self.store.set_patient_id(row.id, text)
+            self._refresh(row.id)
+            self._status(f"Patient ID of {row.file_name}: {text.strip() or 'none'}", 5000)
 
     def start_scoring(self) -> None:
         self.side_tabs.setCurrentWidget(self.scoring)

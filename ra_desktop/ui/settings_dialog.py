@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
     QLineEdit, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 from PySide6.QtCore import Qt
@@ -47,6 +47,11 @@ class SettingsDialog(QDialog):
         ol.addWidget(self.opacity_label)
         self.shap_on_open = QCheckBox("Compute SHAP when a case is opened (a few seconds on CPU)")
         self.shap_on_open.setChecked("shap" in settings.explanations)
+        self.sdc = QDoubleSpinBox(minimum=0.0, maximum=280.0, decimals=1, singleStep=0.5)
+        self.sdc.setSpecialValueText("not set")  # 0: no change is called beyond it
+        self.sdc.setValue(settings.svdh_sdc)
+        self.sdc.setToolTip("Smallest detectable change of the Sharp/van der Heijde total, measured on "
+                            "repeated readings here (ra-desktop scores agreement); used by the progression view")
         self.theme = QComboBox()
         self.theme.addItems(list(THEMES))
         self.theme.setCurrentText(settings.theme)
@@ -61,6 +66,7 @@ class SettingsDialog(QDialog):
         form.addRow("Default overlay", self.overlay)
         form.addRow("Overlay opacity", op_row)
         form.addRow("", self.shap_on_open)
+        form.addRow("SvdH smallest detectable change", self.sdc)
         form.addRow("Theme", self.theme)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -82,5 +88,5 @@ class SettingsDialog(QDialog):
             reader_name=self.reader.text().strip(), institution=self.institution.text().strip(),
             default_overlay=OVERLAYS[self.overlay.currentIndex()],
             overlay_opacity=self.opacity.value() / 100.0, theme=self.theme.currentText(),
-            explanations=explanations,
+            explanations=explanations, svdh_sdc=float(self.sdc.value()),
         )

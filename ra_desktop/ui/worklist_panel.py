@@ -176,9 +176,9 @@ class WorklistFilter(QSortFilterProxyModel):
         if self.status and r.status != self.status:
             return False
         res = self.result
-        if res == "RA" and r.label != "RA":
+        if res == "RA" and (r.label != "RA" or r.ood_flag):  # no verdict is neither RA nor normal
             return False
-        if res == "Normal" and (r.label is None or r.label == "RA"):
+        if res == "Normal" and (r.label is None or r.label == "RA" or r.ood_flag):
             return False
         if res == "Out of distribution" and not r.ood_flag:
             return False
@@ -199,10 +199,14 @@ class _ElideMiddle(QStyledItemDelegate):
 
 class _Table(QTableView):
     activated_row = Signal()
+    compare_row = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.activated_row.emit()
+            return
+        if event.key() == Qt.Key.Key_C and not event.modifiers():
+            self.compare_row.emit()  # one key: this study beside its prior
             return
         super().keyPressEvent(event)
 
@@ -212,6 +216,7 @@ class WorklistPanel(QWidget):
     debounced so holding ↓ does not queue an analysis per row) or presses Enter/double-clicks."""
 
     case_selected = Signal(int)
+    compare_requested = Signal(int)  # C on a row: open it beside the patient's prior study
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -256,6 +261,8 @@ class WorklistPanel(QWidget):
         self._debounce.timeout.connect(self._emit_current)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._debounce.start())
         self.table.activated_row.connect(self._emit_now)
+        self.table.compare_row.connect(
+            lambda: self.current_row_id() is not None and self.compare_requested.emit(self.current_row_id()))
         self.table.doubleClicked.connect(lambda *_: self._emit_now())
         self.search.textChanged.connect(lambda t: self.proxy.set_filters(text=t))
         self.status_filter.currentIndexChanged.connect(

@@ -287,6 +287,12 @@ class WorklistStore:
                 (verdict, reader, note, time.time(), row_id),
             )
 
+    def set_patient_id(self, row_id: int, patient_id: str) -> None:
+        """The reader names the patient of an image that carries no ID (a PNG, a BMP crop)."""
+        con = self._con()
+        with con:
+            con.execute("UPDATE cases SET patient_id=? WHERE id=?", (patient_id.strip() or None, row_id))
+
     def recover_interrupted(self) -> int:
         """At start-up: rows left 'analysing'/'queued' by a crash are queued again (with a note);
         a row that already has a result keeps it and is done. Returns the number re-queued.

@@ -100,3 +100,47 @@ def test_markers_placed_by_click_follow_flips_and_persist(make_window, image_fol
     w.scoring.select("erosion", "PIP3")
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(item.pos()))
     assert w.scoring.current.site == "MCP2"
+
+
+def test_current_and_prior_side_by_side_linked(make_window, tmp_path, qtbot):
+    import numpy as np
+
+    from tests.io_fixtures import write_dicom
+
+    rng = np.random.default_rng(1)
+    for name, date in (("prior", "20230301"), ("current", "20250301")):
+        write_dicom(tmp_path / f"{name}.dcm", rng.integers(0, 4000, (300, 240)).astype(np.uint16),
+                    PatientID="P-77", StudyDate=date, ImageLaterality="R")
+    w = make_window(None)
+    w.add_paths([str(tmp_path)])
+    wait_rows(qtbot, w, 2)
+    rows = {r.file_name: r for r in w.worklist.model.rows()}
+    prior, current = rows["prior.dcm"], rows["current.dcm"]
+    book = ScoreBook(w.store)
+    for row_id, scores in ((prior.id, (1, 0)), (current.id, (3, 2))):
+        book.set_score(row_id, "Dr Test", "R", "erosion", "MCP2", scores[0])
+        book.set_score(row_id, "Dr Test", "R", "jsn", "MCP2", scores[1])
+        book.set_marker(row_id, "Dr Test", "R", "MCP2", 60.0 + row_id, 80.0)
+        book.set_marker(row_id, "Dr Test", "R", "MCP5", 180.0, 90.0)
+
+    w.worklist.select_row(current.id)
+    w.worklist.table.setFocus()
+    qtbot.keyClick(w.worklist.table, Qt.Key.Key_C)  # one key from the worklist
+    win = w._compare_windows[-1]
+    qtbot.waitUntil(lambda: win.left.viewer.radiograph is not None and win.right.viewer.radiograph is not None,
+                    timeout=10000)
+    assert (win.left.row.id, win.right.row.id) == (prior.id, current.id)
+    assert "+4" in win.summary.text() and "2.0 years apart" in win.summary.text()  # (3-1)+(2-0)
+    assert win.table.rowCount() == 2
+
+    win.right.viewer.view.set_zoom(win.right.viewer.view.zoom * 3)  # linked: the left follows
+    assert win.left.viewer.view.view_state() == pytest.approx(win.right.viewer.view.view_state(), abs=0.02)
+    win.right.viewer.set_window(1000.0, 500.0)
+    assert win.left.viewer.window() == (1000.0, 500.0)
+    win.left.viewer.markers.picked.emit("MCP5")  # a joint picked on the prior...
+    centre = win.right.viewer.view.mapToScene(win.right.viewer.view.viewport().rect().center())
+    assert abs(centre.x() - 180.0) < 3 and abs(centre.y() - 90.0) < 3  # ...is centred on the current
+    assert win.right.viewer.markers.selected == "MCP5"
+    win.swap()
+    assert (win.left.row.id, win.right.row.id) == (current.id, prior.id)
+    win.close()

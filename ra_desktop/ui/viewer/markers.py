@@ -48,6 +48,7 @@ class MarkerLayer(QtCore.QObject):
         scene.addItem(self.group)
         self.items: dict[str, _Marker] = {}
         self.selected: str | None = None
+        self.editable = True  # False: a press only picks (the comparison view)
         self._drag: tuple[str, bool] | None = None  # (site, moved)
 
     def set_markers(self, markers: dict[str, tuple[float, float]], texts: dict[str, str] | None = None) -> None:
@@ -87,7 +88,7 @@ class MarkerLayer(QtCore.QObject):
         """The marker tool's press ("start"), drag ("move") and release ("end"), in image pixels."""
         if phase == "start":
             site = self._nearest(pt)
-            if site is None and self.selected is not None and self.group.isVisible():
+            if site is None and self.selected is not None and self.group.isVisible() and self.editable:
                 site = self.selected  # put the selected site here (new, or moved by a click)
                 if site not in self.items:
                     self.set_markers({**self.positions(), site: (pt.x(), pt.y())},
@@ -102,6 +103,8 @@ class MarkerLayer(QtCore.QObject):
             return
         site, moved = self._drag
         if phase == "move":
+            if not self.editable:
+                return
             self.items[site].setPos(pt)
             self._drag = (site, True)
             return

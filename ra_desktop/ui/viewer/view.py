@@ -108,6 +108,34 @@ class ImageView(QtWidgets.QGraphicsView):
         self._keep(self.image_rect.center(), vp.center())
         self.view_changed.emit()
 
+    def _fit_zoom(self) -> float:
+        vp = self.viewport().rect()
+        w, h = max(self.image_rect.width(), 1.0), max(self.image_rect.height(), 1.0)
+        if self.rotation % 180:
+            w, h = h, w
+        return max(min(vp.width() / w, vp.height() / h) * 0.98, MIN_ZOOM)
+
+    def view_state(self) -> tuple[float, float, float]:
+        """(zoom relative to fit, centre as fractions of the image width and height): what a linked
+        view of another image copies, so the same part of the hand shows at the same size."""
+        c, r = self._viewport_center_scene(), self.image_rect
+        if r.isEmpty():
+            return 1.0, 0.5, 0.5
+        return self.zoom / self._fit_zoom(), (c.x() - r.left()) / r.width(), (c.y() - r.top()) / r.height()
+
+    def set_view_state(self, relative_zoom: float, fx: float, fy: float) -> None:
+        if self.image_rect.isEmpty():
+            return
+        self.zoom_mode = ZoomMode.MANUAL
+        self.zoom = min(max(relative_zoom * self._fit_zoom(), MIN_ZOOM), MAX_ZOOM)
+        self._apply()
+        r = self.image_rect
+        self.center_on(QtCore.QPointF(r.left() + fx * r.width(), r.top() + fy * r.height()))
+
+    def center_on(self, scene_pt: QtCore.QPointF) -> None:
+        self._keep(scene_pt, self.viewport().rect().center())
+        self.view_changed.emit()
+
     def one_to_one(self) -> None:
         self.zoom_mode = ZoomMode.MANUAL
         center = self._viewport_center_scene()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from ra_desktop import APP_NAME, INTENDED_USE, __version__, audit
+from ra_desktop.errors import RADesktopError
 from ra_desktop.settings import Settings, save_settings
 from ra_desktop.ui import plain
 from ra_desktop.ui.compare_window import CompareWindow, prior_of
@@ -130,6 +131,10 @@ class MainWindow(QMainWindow):
                      "Open the worksheet with the keyboard in it: digits score, Tab moves")
         self._action(sc, "Compare with prior", lambda: self.compare(self.current_row_id), "Ctrl+Shift+C",
                      "This study beside the patient's previous one (C in the worklist)")
+        self._action(sc, "Export scores (CSV)…", self.export_scores,
+                     tip="Every reader's sheet of this case, one row per area (for trials)")
+        self._action(sc, "Import scores (CSV)…", self.import_scores,
+                     tip="Sheets of this case from a scores CSV; each replaces that reader's sheet")
         self._action(sc, "Assign patient ID…", self.assign_patient_id,
                      tip="Name the patient of an image without one, so its studies group and compare")
         v = mb.addMenu("&View")
@@ -358,6 +363,27 @@ class MainWindow(QMainWindow):
         win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._compare_windows = [w for w in getattr(self, "_compare_windows", []) if w.isVisible()] + [win]
         win.show()
+
+    def export_scores(self) -> None:
+        row = self.store.get(self.current_row_id) if self.current_row_id is not None else None
+        if row is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export scores", f"scores-{Path(row.file_name).stem}.csv",
+                                              "CSV (*.csv)")
+        if path:
+            n = self.score_sheet.export_csv(path)
+            self._status(f"Scores of {n} reader(s) written to {path}", 8000)
+
+    def import_scores(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import scores", "", "CSV (*.csv)")
+        if not path:
+            return
+        try:
+            readers = self.score_sheet.import_csv(path)
+        except RADesktopError as exc:
+            plain.message(self, QMessageBox.Icon.Warning, "Import scores", str(exc))
+            return
+        self._status(f"Scores imported for {', '.join(readers) or 'nobody'}", 8000)
 
     def assign_patient_id(self) -> None:
         row = self.store.get(self.current_row_id) if self.current_row_id is not None else None

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject
 
 from ra_desktop import audit
+from ra_desktop.scoring.csvio import ScoresFileError, read_scores_csv, write_scores_csv
 from ra_desktop.scoring.template import fit_sites, ground_truth_sites
 from ra_desktop.ui.scoring_panel import ScoringPanel, score_text
 from ra_desktop.worklist import CaseRow
@@ -66,6 +67,36 @@ class ScoringController(QObject):
             return
         self._record(audit.SCORED, self.row.case_id, hand=hand, kind=kind, site=site, score=value)
         self.show_markers()
+
+    # ---- CSV for trials: one row per area ---------------------------------------------------------
+    def export_csv(self, path: str) -> int:
+        """Every reader's sheet of the open case into ``path``; returns the number of readers."""
+        if self.row is None:
+            return 0
+        readers = self.book.readers(self.row.id) or [self._reader()]
+        sheets = {r: self.book.scores(self.row.id, r) for r in readers}
+        hands = tuple(h for h in ("R", "L") if any(k[0] == h for s in sheets.values() for k in s)) or (self.panel.hand,)
+        write_scores_csv(path, self.row.case_id, sheets, {r: self.book.scored_at(self.row.id, r) for r in readers},
+                         hands)
+        self._record(audit.EXPORTED, self.row.case_id, kind="scores csv", readers=len(readers))
+        return len(readers)
+
+    def import_csv(self, path: str) -> list[str]:
+        """Readings of the open case from ``path``, each replacing that reader's sheet; returns the
+        readers imported. Rows of another case are refused, never stored under this one."""
+        if self.row is None:
+            return []
+        readings = read_scores_csv(path)  # ScoresFileError names the file, line and reason
+        other = sorted({r.case_id for r in readings if r.case_id != self.row.case_id})
+        if other:
+            raise ScoresFileError(path, None, f"holds scores of another case ({', '.join(other)[:200]}); "
+                                              f"the open case is {self.row.case_id}")
+        for reading in readings:
+            self.book.replace_scores(self.row.id, reading.reader, reading.scores)
+            self._record(audit.SCORED, self.row.case_id, imported_for=reading.reader, areas=len(reading.scores))
+        self.open(self.row)
+        self.show_markers()
+        return [r.reader for r in readings]
 
     # ---- markers -----------------------------------------------------------------------------------
     def hand_markers(self) -> dict[str, Marker]:

@@ -144,3 +144,32 @@ def test_current_and_prior_side_by_side_linked(make_window, tmp_path, qtbot):
     win.swap()
     assert (win.left.row.id, win.right.row.id) == (current.id, prior.id)
     win.close()
+
+
+def test_scores_csv_round_trip_through_the_window(make_window, image_folder, qtbot, tmp_path):
+    w = make_window(None)
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    row = _open_first(qtbot, w)
+    w.start_scoring()
+    for value in _planned_scores():
+        _press(qtbot, w.scoring.table, value)
+    sheet = w.scoring.scores()
+    out = tmp_path / "scores.csv"
+    assert w.score_sheet.export_csv(str(out)) == 1
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == 1 + 31 and row.case_id in lines[1]  # header + one row per area
+
+    book = ScoreBook(w.store)
+    book.replace_scores(row.id, "Dr Test", {})  # lost...
+    assert w.score_sheet.import_csv(str(out)) == ["Dr Test"]  # ...and back, exactly
+    assert book.scores(row.id, "Dr Test") == sheet and w.scoring.scores() == sheet
+
+    other = next(r for r in w.worklist.model.rows() if r.file_name == "case_01.png")
+    w.worklist.select_row(other.id)
+    w.worklist._emit_now()
+    from ra_desktop.scoring.csvio import ScoresFileError
+
+    with pytest.raises(ScoresFileError, match="another case"):  # never stored under the wrong case
+        w.score_sheet.import_csv(str(out))
+    assert book.scores(other.id, "Dr Test") == {}

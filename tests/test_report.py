@@ -257,3 +257,33 @@ def test_out_of_distribution_summary_row_has_no_number_or_label():
     assert (row.probability, row.label) == ("", "no verdict") and "OUT OF DISTRIBUTION" in row.ood
     row = _row_for(make_input(), ReportOptions())
     assert (row.probability, row.label) == ("0.734", "RA")
+
+
+def _sheet():
+    from ra_desktop.report.model import ScoreSheetData
+
+    scores = {("R", "erosion", "MCP2"): 3, ("R", "jsn", "MCP2"): 2, ("R", "erosion", "lunate"): "NA",
+              ("L", "erosion", "MCP1"): 1}
+    return ScoreSheetData("Dr A. Reader", scores, {("R", "MCP2"): (250.0, 400.0), ("R", "MCP5"): (420.0, 450.0)})
+
+
+def test_scores_and_marked_radiograph_in_the_report():
+    report = build_report(make_input(), options=ReportOptions(), now=NOW, scores=_sheet())
+    assert [t.title for t in report.scores] == ["Sharp/van der Heijde, right hand", "Sharp/van der Heijde, left hand"]
+    assert all("Reader: Dr A. Reader" in t.note and "measurements, not a diagnosis" in t.note for t in report.scores)
+    right = dict((r[0], r[1:]) for r in report.scores[0].rows)
+    assert right["MCP 2"] == ("3", "2") and right["Lunate"] == ("not assessable", "")
+    assert right["Thumb IP"][1] == "" and right["CMC 4"][0] == ""  # areas the method does not score
+    assert "total 5/135" in report.scores[0].note and "Both hands: total 6/275" in report.scores[1].note
+    assert [img.title for img in report.images][:2] == ["Radiograph", "Joint markers"]
+    marked = report.images[1].rgb
+    assert marked.ndim == 3 and (marked[..., 2].astype(int) - marked[..., 0].astype(int)).max() > 100  # blue marks
+    text, reader = pdf_text(render_pdf(report))
+    assert "Sharp/van der Heijde, right hand" in text and "not assessable" in text
+    assert image_count(reader) == 4  # radiograph, joint markers, overlay and its colour bar
+
+    from ra_desktop.report.batch import _row_for
+
+    row = _row_for(make_input(score_sheet=_sheet()), ReportOptions())
+    assert (row.svdh_total, row.svdh_hands, row.svdh_not_assessable, row.svdh_reader) == ("6", "L+R", "1",
+                                                                                          "Dr A. Reader")

@@ -96,7 +96,7 @@ def _regions(raw: Any) -> list[tuple[str, float]]:
     return rows
 
 
-def from_case(case: Any, manifest: Any = None, signoff: Any = None) -> ReportInput:
+def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any = None) -> ReportInput:
     """Build a :class:`ReportInput` from a ``CaseResult`` (or return a ``ReportInput`` as is).
 
     Parameters
@@ -107,6 +107,8 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None) -> ReportInp
         The model's manifest; falls back to ``case.provenance``.
     signoff : worklist sign-off record or dict, optional
         The reader's decision, printed when present.
+    scores : ScoreSheetData, optional
+        The reader's Sharp/van der Heijde sheet and joint markers.
     """
     if isinstance(case, ReportInput):
         changes = {}
@@ -114,6 +116,8 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None) -> ReportInp
             changes["model"] = model_summary(manifest, case.provenance)
         if signoff is not None:
             changes["signoff"] = sign_off(signoff)
+        if scores is not None:
+            changes["score_sheet"] = scores
         return dataclasses.replace(case, **changes) if changes else case
     rg = case.radiograph
     ood_raw = _get(case, "ood")
@@ -133,4 +137,5 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None) -> ReportInp
         ood=ood, heatmaps=_heatmaps(_get(case, "heatmaps")), regions=_regions(_get(case, "regions")),
         timings_ms={k: float(v) for k, v in dict(_get(case, "timings_ms", default={}) or {}).items()},
         provenance=provenance, model=model_summary(manifest, provenance), signoff=sign_off(signoff),
+        score_sheet=scores,
     )

@@ -22,6 +22,7 @@ from ra_desktop.report.model import ReportInput, ReportOptions
 from ra_desktop.report.pdf import render_pdf, write_chunks
 from ra_desktop.report.summary import CANCELLED, FAILED, OK, SummaryRow, summary_csv, summary_pdf
 from ra_desktop.results import NO_VERDICT, ood_no_verdict
+from ra_desktop.scoring.svdh import totals
 
 ProgressCallback = Callable[[int, int, str], None]
 # Called with a written study's summary row and its real case id (the pseudonym is in the row).
@@ -43,6 +44,7 @@ class BatchItem:
     produce: Callable[[CancelToken | None], Any] | None = None
     manifest: Any = None
     signoff: Any = None
+    scores: Any = None  # the reader's ScoreSheetData, printed when given
 
 
 @dataclass
@@ -76,13 +78,14 @@ def write_report(
     settings: Any = None,
     options: ReportOptions | None = None,
     cancel: CancelToken | None = None,
+    scores: Any = None,
 ) -> Path:
     """Build and write one study's PDF atomically; returns the file written.
 
     The name is ``RA-report_<case id>_<date>.pdf`` (``_2``, ``_3``... if taken); the date is the
     study date, or today when de-identified or unknown.
     """
-    report = build_report(case, manifest, signoff, settings, options)
+    report = build_report(case, manifest, signoff, settings, options, scores=scores)
     data = render_pdf(report)
     target = Path(out_dir) / report_name(report.case_id, report.file_date)
     return write_atomic(target, lambda fh: write_chunks(data, fh, check=lambda: check(cancel)))
@@ -101,10 +104,23 @@ def _row_for(inp: ReportInput, options: ReportOptions) -> SummaryRow:
     # The source file name can identify the patient: keep it out of a de-identified summary
     # (``inp`` is de-identified by then, so case_id is the pseudonym).
     source = inp.case_id if options.deidentify else inp.source_file
+    svdh = _svdh_cells(inp)
     if ood_no_verdict(inp.ood):  # the model does not apply: no number, no label
-        return SummaryRow(source=source, case_id=inp.case_id, patient=patient, label=NO_VERDICT, ood=ood)
+        return SummaryRow(source=source, case_id=inp.case_id, patient=patient, label=NO_VERDICT, ood=ood, **svdh)
     return SummaryRow(source=source, case_id=inp.case_id, patient=patient,
-                      probability=f"{inp.probability:.3f}", label=inp.label, ood=ood)
+                      probability=f"{inp.probability:.3f}", label=inp.label, ood=ood, **svdh)
+
+
+def _svdh_cells(inp: ReportInput) -> dict[str, str]:
+    """The reader's Sharp/van der Heijde totals over the scored hands, for the summary CSV."""
+    sheet = inp.score_sheet
+    hands = sorted({k[0] for k in sheet.scores}) if sheet is not None else []
+    if not hands:
+        return {}
+    t = totals(sheet.scores, hands)
+    return {"svdh_reader": sheet.reader, "svdh_hands": "+".join(hands), "svdh_erosion": str(t.erosion),
+            "svdh_jsn": str(t.jsn), "svdh_total": str(t.total),
+            "svdh_not_assessable": str(t.not_assessable), "svdh_unscored": str(t.unscored)}
 
 
 def _reason(exc: BaseException) -> str:
@@ -188,7 +204,7 @@ def export_batch(
         row, case_id = SummaryRow(source=source(done)), ""
         try:
             case = item.case if item.case is not None else item.produce(cancel)  # type: ignore[misc]
-            inp = from_case(case, item.manifest, item.signoff)
+            inp = from_case(case, item.manifest, item.signoff, item.scores)
             case_id = inp.case_id
             if options.deidentify:
                 inp = deidentify(inp, options.pseudonym_key)

@@ -17,6 +17,7 @@ from ra_desktop.render.overlay import colorbar
 from ra_desktop.report.adapt import from_case
 from ra_desktop.report.deidentify import deidentify
 from ra_desktop.report.metrics_text import metric_rows
+from ra_desktop.report.scores import marked_image, score_tables
 from ra_desktop.report.model import (
     OVERLAY_CAPTION, REMOVED, SYNTHETIC_NOTICE, ColourBarData, Finding, ReportImage, ReportInput,
     ReportModel, ReportOptions, Table,
@@ -126,6 +127,9 @@ def _images(inp: ReportInput, options: ReportOptions) -> tuple[list[ReportImage]
     inverted = ", MONOCHROME1 inverted" if inp.photometric == "MONOCHROME1" else ""
     images = [ReportImage("Radiograph", fit_long_side(grey, options.max_image_px),
                           f"As displayed: {window}{inverted}.", marker)]
+    marked = marked_image(grey, inp.score_sheet, marker, options.max_image_px)
+    if marked is not None:  # the reader's markers come before any map of the model's
+        images.append(marked)
     notes: list[str] = []
     title = _OVERLAY_TITLES[options.overlay]
     if ood_no_verdict(inp.ood):
@@ -212,6 +216,7 @@ def build_report(
     settings: Any = None,
     options: ReportOptions | None = None,
     now: datetime | None = None,
+    scores: Any = None,
 ) -> ReportModel:
     """Assemble a report for one study as plain data.
 
@@ -236,7 +241,7 @@ def build_report(
     """
     options = options or ReportOptions()
     now = now or datetime.now()
-    inp = from_case(case, manifest, signoff)
+    inp = from_case(case, manifest, signoff, scores)
     if options.deidentify:
         inp = deidentify(inp, options.pseudonym_key)
     finding = _finding(inp)
@@ -255,5 +260,5 @@ def build_report(
         patient=_patient_table(inp, options.deidentify), finding=finding, images=images,
         regions=_regions(inp), model_card=_model_card(inp), signoff=_signoff(inp),
         intended_use=INTENDED_USE, footer=_footer(inp, now), generated_at=now.isoformat(timespec="seconds"),
-        file_date=file_date, deidentified=options.deidentify,
+        file_date=file_date, scores=score_tables(inp.score_sheet), deidentified=options.deidentify,
     )

@@ -62,6 +62,15 @@ class SignOff:
 
 
 @dataclass(frozen=True)
+class ScoreSheetData:
+    """One reader's Sharp/van der Heijde sheet of the study, with its joint markers."""
+
+    reader: str
+    scores: dict[tuple[str, str, str], Any]  # (hand, kind, site) -> 0..5 or "NA"
+    markers: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # (hand, site) -> x, y
+
+
+@dataclass(frozen=True)
 class ReportInput:
     """Everything one study's report needs, as plain data.
 
@@ -94,6 +103,7 @@ class ReportInput:
     provenance: dict[str, Any] = field(default_factory=dict)
     model: ModelSummary = field(default_factory=ModelSummary)
     signoff: SignOff | None = None
+    score_sheet: ScoreSheetData | None = None
     deidentified: bool = False  # identifiers already removed: never pseudonymise twice
 
 
@@ -148,6 +158,7 @@ class Table:
     rows: list[tuple[str, ...]]
     header: tuple[str, ...] = ()
     note: str = ""
+    col_widths: tuple[float, ...] = ()  # fractions of the table width; empty: the layout decides
 
 
 @dataclass(frozen=True)
@@ -182,4 +193,5 @@ class ReportModel:
     footer: list[str]
     generated_at: str
     file_date: str  # YYYYMMDD used in the file name (report date when de-identified)
+    scores: list[Table] = field(default_factory=list)  # one per scored hand
     deidentified: bool = False

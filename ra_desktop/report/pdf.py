@@ -138,6 +138,22 @@ def _finding(pdf: _ReportPDF, r: ReportModel) -> None:
     pdf.ln(2)
 
 
+def _scores(pdf: _ReportPDF, r: ReportModel) -> None:
+    """The reader's Sharp/van der Heijde tables, both hands side by side."""
+    if not r.scores:
+        return
+    rows = max(len(t.rows) for t in r.scores)
+    if pdf.get_y() + 12 + 4.2 * (rows + 1) > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    y0, gap = pdf.get_y(), 6.0
+    width = (pdf.content_w - gap * (len(r.scores) - 1)) / len(r.scores)
+    bottoms = []
+    for i, table in enumerate(r.scores):
+        pdf.set_y(y0)
+        bottoms.append(_table(pdf, table, pdf.l_margin + i * (width + gap), width, size=7.5))
+    pdf.set_xy(pdf.l_margin, max(bottoms) + 2)
+
+
 def _heading(pdf: _ReportPDF, text: str, width: float = 0) -> None:
     pdf.font(10, bold=True)
     pdf.cell(width, 5.5, pdf.t(text), new_x="LEFT", new_y="NEXT")
@@ -153,7 +169,11 @@ def _table(pdf: _ReportPDF, table: Table, x: float, width: float, key_w: float |
     pdf.font(size)
     pdf.set_draw_color(*_RULE)
     pdf.set_line_width(0.2)
-    if table.header:
+    if table.col_widths:
+        widths = tuple(f * width for f in table.col_widths)
+        rows = [table.header, *table.rows] if table.header else table.rows
+        heading_style = FontFace(emphasis="BOLD", fill_color=(230, 230, 230)) if table.header else None
+    elif table.header:
         widths = (8, width - 8 - 20, 20) if len(table.header) == 3 else None
         rows = [table.header, *table.rows]
         heading_style = FontFace(emphasis="BOLD", fill_color=(230, 230, 230))
@@ -337,6 +357,7 @@ def render_pdf(report: ReportModel) -> bytes:
     _finding(pdf, report)
     _patient(pdf, report)
     _images(pdf, report)
+    _scores(pdf, report)
     # Regions and the model card side by side: both are short, and a reader compares them.
     y0 = pdf.get_y()
     if y0 + 50 > pdf.h - pdf.b_margin:

@@ -39,6 +39,14 @@ class SummaryRow:
     status: str = OK
     report_file: str = ""
     reason: str = ""
+    # The reader's Sharp/van der Heijde totals ("" when the study was not scored).
+    svdh_reader: str = ""
+    svdh_hands: str = ""
+    svdh_erosion: str = ""
+    svdh_jsn: str = ""
+    svdh_total: str = ""
+    svdh_not_assessable: str = ""
+    svdh_unscored: str = ""
 
 
 HEADER = tuple(f.name for f in fields(SummaryRow))

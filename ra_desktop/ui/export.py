@@ -85,8 +85,9 @@ def export_current(window) -> None:
     if not folder:
         return
     manifest = window.jobs.model.manifest if window.jobs.model else None
+    sheet = window.score_sheet.report_sheet(row.id)
     relay = _run_on_lane(window, lambda model, relay: write_report(
-        result, folder, manifest=manifest, signoff=row, settings=window.settings, options=options))
+        result, folder, manifest=manifest, signoff=row, settings=window.settings, options=options, scores=sheet))
 
     def finished(out, err) -> None:
         if err:
@@ -131,8 +132,10 @@ def export_batch(window) -> None:
         audit.record(audit.EXPORTED, case_id, reader=reader, source="gui", model=model_label,
                      kind="report", **_export_details(options, case_id))
 
+    sheets = {r.id: window.score_sheet.report_sheet(r.id) for r in rows}  # read here, not on the lane
+
     def work(model, relay):
-        items = [BatchItem(source=r.path, manifest=manifest, signoff=r,
+        items = [BatchItem(source=r.path, manifest=manifest, signoff=r, scores=sheets[r.id],
                            produce=lambda cancel, p=r.path: _analysed(p, model, explanations, cancel))
                  for r in rows]
         return report_batch(items, folder, lambda d, n, m: relay.progress.emit(d, n, m), token,

@@ -68,6 +68,17 @@ class ScoringController(QObject):
         self._record(audit.SCORED, self.row.case_id, hand=hand, kind=kind, site=site, score=value)
         self.show_markers()
 
+    def report_sheet(self, row_id: int):
+        """The reader's sheet and markers of a case for its report, or None when not scored."""
+        from ra_desktop.report.model import ScoreSheetData
+
+        reader = self._reader()
+        scores = self.book.scores(row_id, reader)
+        if not scores:
+            return None
+        markers = {k: (m.x, m.y) for k, m in self.book.markers(row_id, reader).items()}
+        return ScoreSheetData(reader, scores, markers)
+
     # ---- CSV for trials: one row per area ---------------------------------------------------------
     def export_csv(self, path: str) -> int:
         """Every reader's sheet of the open case into ``path``; returns the number of readers."""

@@ -26,11 +26,18 @@ def test_export_report_for_open_case(make_window, tiny_model_dir, image_folder, 
         w.worklist._emit_now()
     from ra_desktop.ui import export
 
+    w.start_scoring()  # the reader scored two areas: the report carries them
+    w.scoring.score_current(3)
+    w.scoring.score_current("NA")
     export.export_current(w)
     qtbot.waitUntil(lambda: "Report saved" in w.status_text.text() or bool(w.message_boxes), timeout=30000)
     assert not w.message_boxes, w.message_boxes
     pdfs = list(out.glob("*.pdf"))
     assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdfs[0]).pages).split())
+    assert "Sharp/van der Heijde, right hand" in text and "Erosion 3/75" in text
 
 
 def test_invalid_model_import_keeps_old_model(make_window, tiny_model_dir, tmp_path, qtbot):

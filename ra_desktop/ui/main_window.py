@@ -312,7 +312,11 @@ class MainWindow(QMainWindow):
 
     def _show_layers(self, result) -> None:
         if self.findings.withheld:  # the model does not apply: no maps unless asked for (research)
+            self.score_sheet.model_map(None)
             return
+        gradcam = result.heatmaps.get("gradcam")
+        if gradcam is not None and self._shown_layers.get("gradcam") is not gradcam.values:
+            self.score_sheet.model_map(gradcam.values)
         # Rendering a full-size overlay costs tens of ms on the GUI thread: hand each map to the
         # viewer once, not again with every later stage or the final result.
         for name, hm in result.heatmaps.items():

@@ -13,11 +13,35 @@ from PySide6.QtCore import QObject
 from ra_desktop import audit
 from ra_desktop.scoring.csvio import ScoresFileError, read_scores_csv, write_scores_csv
 from ra_desktop.scoring.template import fit_sites, ground_truth_sites
+from ra_desktop.scoring.truth import TruthUnavailable, truth_scores
 from ra_desktop.ui.scoring_panel import ScoringPanel, score_text
 from ra_desktop.worklist import CaseRow
 from ra_desktop.worklist.scores import Marker, ScoreBook
 
 _TAGS = (("erosion", "E"), ("jsn", "N"))
+
+
+def attention_at(values, markers: dict[str, Marker], radius_fraction: float = 0.025) -> dict[str, float]:
+    """Mean of a map (H×W, NaN where unseen) in a disc around each marker: what the model looked
+    at near each joint. A disc of 2.5% of the image's long side covers a finger joint."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float32)
+    h, w = values.shape
+    r = max(2, round(radius_fraction * max(h, w)))
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    disc = xx ** 2 + yy ** 2 <= r * r
+    out = {}
+    for site, m in markers.items():
+        x, y = int(round(m.x)), int(round(m.y))
+        if not (0 <= x < w and 0 <= y < h):
+            continue
+        y0, y1, x0, x1 = max(y - r, 0), min(y + r + 1, h), max(x - r, 0), min(x + r + 1, w)
+        patch = values[y0:y1, x0:x1][disc[y0 - y + r:y1 - y + r, x0 - x + r:x1 - x + r]]
+        patch = patch[np.isfinite(patch)]
+        if patch.size:
+            out[site] = float(patch.mean())
+    return out
 
 
 class ScoringController(QObject):
@@ -27,6 +51,8 @@ class ScoringController(QObject):
         self.panel, self.viewer, self.book = panel, viewer, book
         self._reader, self._record, self._status = reader, record, status
         self.row: CaseRow | None = None
+        self.ground_truth: dict | None = None
+        self._gradcam = None
         self.markers = getattr(viewer, "markers", None)  # absent from the fallback viewer
         panel.score_set.connect(self._on_score_set)
         panel.hand_changed.connect(lambda _hand: self.show_markers())
@@ -36,10 +62,13 @@ class ScoringController(QObject):
         if self.markers is not None:
             self.markers.placed.connect(self._on_marker_placed)
             self.markers.picked.connect(panel.select_site)
+        controls = getattr(viewer, "controls", None)
+        if controls is not None:  # educator mode: the ground-truth layer's switch
+            controls.ground_truth_toggled.connect(self.truth_shown)
 
     # ---- the open case ---------------------------------------------------------------------------
     def open(self, row: CaseRow) -> None:
-        self.row = row
+        self.row, self.ground_truth, self._gradcam = row, None, None
         scores = self.book.scores(row.id, self._reader())
         scored = sorted({k[0] for k in scores})
         hand = row.laterality if row.laterality in ("L", "R") else (scored[0] if scored else "R")
@@ -47,6 +76,9 @@ class ScoringController(QObject):
         self.panel.load(who, self._reader(), scores, hand)
 
     def image_shown(self, ground_truth: dict | None) -> None:
+        self.ground_truth = ground_truth
+        controls = getattr(self.viewer, "controls", None)  # the layer's switch is educator mode
+        self.truth_shown(bool(ground_truth) and controls is not None and controls.gt_check.isChecked())
         if ground_truth:
             hand = ground_truth.get("laterality")
             # a phantom saved as PNG has no laterality tag, but its truth knows the hand
@@ -55,6 +87,25 @@ class ScoringController(QObject):
                 self.panel.set_hand(hand, emit=False)
             self._suggest_from(ground_truth)
         self.show_markers()
+
+    # ---- beside the scores: the model's attention, a phantom's truth --------------------------------
+    def model_map(self, gradcam) -> None:
+        """The open case's Grad-CAM map (image space), or None where the model does not apply."""
+        self._gradcam = gradcam
+        self._update_attention()
+
+    def _update_attention(self) -> None:
+        self.panel.set_attention(attention_at(self._gradcam, self.hand_markers()) if self._gradcam is not None
+                                 else None)
+
+    def truth_shown(self, on: bool) -> None:
+        truth = None
+        if on and self.ground_truth:
+            try:
+                truth = truth_scores(self.ground_truth)
+            except TruthUnavailable as exc:
+                self._status(f"No Sharp/van der Heijde truth for this phantom: {exc}", 8000)
+        self.panel.set_truth(truth)
 
     # ---- scores ------------------------------------------------------------------------------------
     def _on_score_set(self, hand: str, kind: str, site: str, value) -> None:
@@ -128,6 +179,8 @@ class ScoringController(QObject):
                                       if (hand, kind, site) in scores])
 
         self.markers.set_markers({s: (m.x, m.y) for s, m in markers.items()}, {s: text(s) for s in markers})
+        if self._gradcam is not None:
+            self._update_attention()
         self.markers.set_selected(self.panel.current.site if self.panel.enabled_case else None)
 
     def _on_place_markers(self, on: bool) -> None:

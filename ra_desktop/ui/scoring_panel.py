@@ -166,8 +166,16 @@ class ScoringPanel(QWidget):
         self.diagram = HandDiagram()
         self.diagram.site_clicked.connect(self.select_site)
 
-        self.table = _AreaTable(0, 3)
-        self.table.setHorizontalHeaderLabels(["", "Area", "Score"])
+        self.table = _AreaTable(0, 5)
+        self.table.setHorizontalHeaderLabels(["", "Area", "Score", "Model", "Truth"])
+        model_head = self.table.horizontalHeaderItem(3)
+        model_head.setToolTip("Where the model looked: its Grad-CAM map near this joint's marker (0–1). "
+                              "The model's attention, not a score; shown only where the model applies.")
+        self.table.horizontalHeaderItem(4).setToolTip("The phantom's true grade (educator mode)")
+        self.table.setColumnHidden(3, True)
+        self.table.setColumnHidden(4, True)
+        self._attention: dict[str, float] = {}
+        self._truth: dict = {}
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -175,7 +183,7 @@ class ScoringPanel(QWidget):
         self.table.setTabKeyNavigation(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col in (0, 2):
+        for col in (0, 2, 3, 4):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.key_score.connect(self.score_current)
         self.table.key_move.connect(self.move)
@@ -218,6 +226,7 @@ class ScoringPanel(QWidget):
     # ---- loading -------------------------------------------------------------------------------
     def clear(self) -> None:
         self.enabled_case = False
+        self._attention, self._truth = {}, {}
         self.case_label.setText("No case open")
         self._scores = {}
         self.table.setEnabled(False)
@@ -227,12 +236,35 @@ class ScoringPanel(QWidget):
              markers: set[str] | None = None) -> None:
         """Show one case's worksheet for ``reader``; ``hand`` is the one on the image (R if unknown)."""
         self.enabled_case = True
+        self._attention, self._truth = {}, {}
+        self.table.setColumnHidden(3, True)
+        self.table.setColumnHidden(4, True)
         self.case_label.setText(case_text)
         self.reader_label.setText(f"Reader: {reader}")
         self._scores = dict(scores)
         self.diagram.markers = set(markers or ())
         self.table.setEnabled(True)
         self.set_hand(hand if hand in ("R", "L") else "R", emit=False)
+
+    def set_attention(self, attention: dict[str, float] | None) -> None:
+        """The model's map summary per site (None: the model does not apply, or no map yet)."""
+        self._attention = dict(attention or {})
+        self.table.setColumnHidden(3, not self._attention)
+        self._fill_side_columns()
+
+    def set_truth(self, truth: dict | None) -> None:
+        """A phantom's true grades beside the reader's (educator mode); None hides the column."""
+        self._truth = dict(truth or {})
+        self.table.setColumnHidden(4, not self._truth)
+        self._fill_side_columns()
+
+    def _fill_side_columns(self) -> None:
+        for i, a in enumerate(self._areas):
+            att = self._attention.get(a.site)
+            item = QTableWidgetItem("" if att is None else f"{att:.2f}")
+            item.setForeground(QColor(150, 170, 200))
+            self.table.setItem(i, 3, item)
+            self.table.setItem(i, 4, QTableWidgetItem(score_text(self._truth[a.key]) if a.key in self._truth else ""))
 
     def set_markers(self, sites: set[str]) -> None:
         self.diagram.markers = set(sites)
@@ -310,6 +342,7 @@ class ScoringPanel(QWidget):
             self.table.setItem(i, 0, QTableWidgetItem(kind))
             self.table.setItem(i, 1, QTableWidgetItem(a.label))
             self._update_row(i)
+        self._fill_side_columns()
         self.table.blockSignals(False)
         self._update_totals()
 

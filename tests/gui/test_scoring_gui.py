@@ -173,3 +173,73 @@ def test_scores_csv_round_trip_through_the_window(make_window, image_folder, qtb
     with pytest.raises(ScoresFileError, match="another case"):  # never stored under the wrong case
         w.score_sheet.import_csv(str(out))
     assert book.scores(other.id, "Dr Test") == {}
+
+
+def test_attention_is_the_disc_mean_around_each_marker():
+    import numpy as np
+
+    from ra_desktop.ui.scoring_controller import attention_at
+    from ra_desktop.worklist.scores import Marker
+
+    rng = np.random.default_rng(0)
+    values = rng.random((200, 160)).astype(np.float32)
+    values[:20] = np.nan  # unseen border
+    markers = {"MCP2": Marker("R", "MCP2", 50.0, 100.0, "reader"), "PIP5": Marker("R", "PIP5", 3.0, 10.0, "reader"),
+               "lunate": Marker("R", "lunate", 500.0, 10.0, "reader")}
+    got = attention_at(values, markers)
+    r = round(0.025 * 200)
+    yy, xx = np.mgrid[0:200, 0:160]
+    for site in ("MCP2", "PIP5"):
+        m = markers[site]
+        disc = ((xx - m.x) ** 2 + (yy - m.y) ** 2 <= r * r) & np.isfinite(values)
+        if disc.any():
+            assert got[site] == pytest.approx(float(values[disc].mean()), rel=1e-6)
+        else:
+            assert site not in got  # only unseen pixels there: no number
+    assert "lunate" not in got  # off the image
+
+
+def test_educator_mode_shows_the_phantoms_truth_beside_the_reader(make_window, tmp_path, qtbot):
+    import json
+
+    from ra_desktop.cli import main
+    from ra_desktop.scoring.truth import truth_scores
+
+    assert main(["phantom", "--n", "2", "--seed", "4242", "--out", str(tmp_path / "ph"), "--formats", "png",
+                 "--size", "1500", "--ra-fraction", "1", "--quiet"]) == 0
+    w = make_window(None)
+    w.add_paths([str(tmp_path / "ph")])
+    qtbot.waitUntil(lambda: w.worklist.model.rowCount() >= 2 and not w._scans, timeout=20000)
+    row = w.worklist.model.rows()[0]
+    w.worklist.select_row(row.id)
+    w.worklist._emit_now()
+    qtbot.waitUntil(lambda: w.score_sheet.ground_truth is not None, timeout=10000)
+    assert not w.scoring.table.isColumnHidden(4)  # the ground-truth layer is on: educator mode
+    w.viewer.controls.gt_check.setChecked(False)
+    assert w.scoring.table.isColumnHidden(4)
+    w.viewer.controls.gt_check.setChecked(True)
+    gt = w.score_sheet.ground_truth
+    truth = truth_scores(gt)
+    shown = {a.key: w.scoring.table.item(i, 4).text() for i, a in enumerate(w.scoring._areas)}
+    assert all(shown[k] == ("n/a" if v == "NA" else str(v)) for k, v in truth.items() if k[0] == w.scoring.hand)
+    assert w.scoring.hand == gt["laterality"] and len(w.score_sheet.hand_markers()) >= 10  # suggested
+    w.viewer.controls.gt_check.setChecked(False)
+    assert w.scoring.table.isColumnHidden(4)
+
+
+def test_model_attention_beside_the_areas_where_the_model_applies(make_window, tiny_model_dir, image_folder, qtbot):
+    w = make_window(tiny_model_dir)
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 5)
+    row = next(r for r in w.worklist.model.rows() if r.file_name == "case_00.png")
+    book = ScoreBook(w.store)
+    book.set_marker(row.id, "Dr Test", "R", "MCP2", 60.0, 90.0)
+    with qtbot.waitSignal(w.jobs.open_finished, timeout=30000):
+        w.worklist.select_row(row.id)
+        w.worklist._emit_now()
+    assert "gradcam" in w.current_result.heatmaps and not w.findings.withheld  # the tiny model has no OOD check
+    table = w.scoring.table
+    assert not table.isColumnHidden(3)
+    i = next(i for i, a in enumerate(w.scoring._areas) if a.key == ("R", "erosion", "MCP2"))
+    assert float(table.item(i, 3).text()) >= 0.0
+    assert "not a score" in table.horizontalHeaderItem(3).toolTip()

@@ -287,3 +287,13 @@ def test_scores_and_marked_radiograph_in_the_report():
     row = _row_for(make_input(score_sheet=_sheet()), ReportOptions())
     assert (row.svdh_total, row.svdh_hands, row.svdh_not_assessable, row.svdh_reader) == ("6", "L+R", "1",
                                                                                           "Dr A. Reader")
+
+
+def test_progression_since_the_prior_is_printed_under_the_scores():
+    import dataclasses
+
+    sheet = dataclasses.replace(_sheet(), progression="Since 2023-03-01: total change +4 over 2 areas")
+    report = build_report(make_input(), options=ReportOptions(), now=NOW, scores=sheet)
+    assert report.scores[-1].title == "Progression since the prior study" and not report.scores[-1].rows
+    text, _ = pdf_text(render_pdf(report))
+    assert "Progression since the prior study" in text and "total change +4" in text

@@ -68,6 +68,7 @@ class ScoreSheetData:
     reader: str
     scores: dict[tuple[str, str, str], Any]  # (hand, kind, site) -> 0..5 or "NA"
     markers: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # (hand, site) -> x, y
+    progression: str = ""  # against the patient's prior study, when both are scored
 
 
 @dataclass(frozen=True)

@@ -140,18 +140,22 @@ def _finding(pdf: _ReportPDF, r: ReportModel) -> None:
 
 def _scores(pdf: _ReportPDF, r: ReportModel) -> None:
     """The reader's Sharp/van der Heijde tables, both hands side by side."""
-    if not r.scores:
+    hands = [t for t in r.scores if t.rows]
+    notes = [t for t in r.scores if not t.rows]  # progression: full width, under the hands
+    if not hands:
         return
-    rows = max(len(t.rows) for t in r.scores)
+    rows = max(len(t.rows) for t in hands)
     if pdf.get_y() + 12 + 4.2 * (rows + 1) > pdf.h - pdf.b_margin:
         pdf.add_page()
     y0, gap = pdf.get_y(), 6.0
-    width = (pdf.content_w - gap * (len(r.scores) - 1)) / len(r.scores)
+    width = (pdf.content_w - gap * (len(hands) - 1)) / len(hands)
     bottoms = []
-    for i, table in enumerate(r.scores):
+    for i, table in enumerate(hands):
         pdf.set_y(y0)
         bottoms.append(_table(pdf, table, pdf.l_margin + i * (width + gap), width, size=7.5))
     pdf.set_xy(pdf.l_margin, max(bottoms) + 2)
+    for table in notes:
+        pdf.set_y(_table(pdf, table, pdf.l_margin, pdf.content_w))
 
 
 def _heading(pdf: _ReportPDF, text: str, width: float = 0) -> None:

@@ -46,6 +46,8 @@ def score_tables(sheet: ScoreSheetData | None) -> list[Table]:
         s = totals(sheet.scores, hands)
         tables[-1] = Table(tables[-1].title, tables[-1].rows, tables[-1].header,
                            tables[-1].note + f" Both hands: total {s.total}/{s.total_max}.", tables[-1].col_widths)
+    if sheet.progression:
+        tables.append(Table("Progression since the prior study", [], note=sheet.progression))
     return tables
 
 

@@ -85,7 +85,7 @@ def export_current(window) -> None:
     if not folder:
         return
     manifest = window.jobs.model.manifest if window.jobs.model else None
-    sheet = window.score_sheet.report_sheet(row.id)
+    sheet = window.score_sheet.report_sheet(row, window.worklist.model.rows(), window.settings.svdh_sdc)
     relay = _run_on_lane(window, lambda model, relay: write_report(
         result, folder, manifest=manifest, signoff=row, settings=window.settings, options=options, scores=sheet))
 
@@ -132,7 +132,9 @@ def export_batch(window) -> None:
         audit.record(audit.EXPORTED, case_id, reader=reader, source="gui", model=model_label,
                      kind="report", **_export_details(options, case_id))
 
-    sheets = {r.id: window.score_sheet.report_sheet(r.id) for r in rows}  # read here, not on the lane
+    every = window.worklist.model.rows()
+    sheets = {r.id: window.score_sheet.report_sheet(r, every, window.settings.svdh_sdc)  # here, not on the lane
+              for r in rows}
 
     def work(model, relay):
         items = [BatchItem(source=r.path, manifest=manifest, signoff=r, scores=sheets[r.id],

@@ -119,16 +119,27 @@ class ScoringController(QObject):
         self._record(audit.SCORED, self.row.case_id, hand=hand, kind=kind, site=site, score=value)
         self.show_markers()
 
-    def report_sheet(self, row_id: int):
-        """The reader's sheet and markers of a case for its report, or None when not scored."""
+    def report_sheet(self, row: CaseRow, rows: list[CaseRow], sdc: float = 0.0):
+        """The reader's sheet, markers and progression since the prior study of a case, for its
+        report; None when the case is not scored."""
         from ra_desktop.report.model import ScoreSheetData
+        from ra_desktop.scoring.progression import progression
+        from ra_desktop.ui.compare_window import prior_of, study_text
 
         reader = self._reader()
-        scores = self.book.scores(row_id, reader)
+        scores = self.book.scores(row.id, reader)
         if not scores:
             return None
-        markers = {k: (m.x, m.y) for k, m in self.book.markers(row_id, reader).items()}
-        return ScoreSheetData(reader, scores, markers)
+        markers = {k: (m.x, m.y) for k, m in self.book.markers(row.id, reader).items()}
+        text = ""
+        prior = prior_of(row, rows)
+        if prior is not None and prior.laterality == row.laterality and (prior.study_date or "") < (row.study_date or ""):
+            hands = sorted({k[0] for k in scores})
+            p = progression(self.book.scores(prior.id, reader), scores, hands, prior.study_date, row.study_date,
+                            sdc or None)
+            if p.changes:
+                text = f"Since {study_text(prior)} ({reader}): {p.summary()}. A measurement of change, not a diagnosis."
+        return ScoreSheetData(reader, scores, markers, text)
 
     # ---- CSV for trials: one row per area ---------------------------------------------------------
     def export_csv(self, path: str) -> int:

@@ -144,6 +144,8 @@ def test_current_and_prior_side_by_side_linked(make_window, tmp_path, qtbot):
     win.swap()
     assert (win.left.row.id, win.right.row.id) == (current.id, prior.id)
     win.close()
+    sheet = w.score_sheet.report_sheet(current, w.worklist.model.rows(), sdc=3.0)  # what the report prints
+    assert "total change +4" in sheet.progression and "exceeds the smallest detectable change (3)" in sheet.progression
 
 
 def test_scores_csv_round_trip_through_the_window(make_window, image_folder, qtbot, tmp_path):

@@ -3,8 +3,8 @@
 Runs the workstation under Xvfb (re-executes itself through ``xvfb-run`` when there is no
 display) with a fresh user folder, the bundled demo cases and one broken file, and saves:
 worklist with results, viewer with Grad-CAM, viewer with SHAP, the score sheet with joint markers,
-a real radiograph the model does not apply to, a failed file, settings, gallery, and the "no model"
-banner. Uses the bundled model, or the tiny random test model (clearly named
+a real radiograph the model does not apply to, a current study beside its prior (a phantom and its
+healthy twin, scored with their truth), a failed file, settings, gallery, and the "no model" banner. Uses the bundled model, or the tiny random test model (clearly named
 "tiny-test-model") when none is installed yet.
 """
 from __future__ import annotations
@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         spin(lambda: w.current_result is not None and w.findings.research_button.isVisible()
              or w.store.get(cr.id).ood_flag is not None, what="the CR's analysis")
         shot(w, "09_out_of_distribution.png")
+    _comparison_shot(w, home, spin, settle, shot)
     bad = next((r for r in w.worklist.model.rows() if r.status == "failed"), None)
     if bad is not None:
         w.worklist.select_row(bad.id)
@@ -166,6 +167,53 @@ def main(argv: list[str] | None = None) -> int:
     w2.close()
     shutil.rmtree(home, ignore_errors=True)
     return 0
+
+
+def _comparison_shot(w, home: Path, spin, settle, shot) -> None:
+    """A phantom and its healthy twin (same hand, only the lesions differ) shown as one patient's
+    prior (healthy, 2023) and current (RA, 2025) study, each scored with the phantom's truth."""
+    import json
+
+    import pydicom
+
+    from ra_desktop.cli import main as cli
+    from ra_desktop.scoring.truth import truth_scores
+    from ra_desktop.worklist.scores import ScoreBook
+
+    folder = home / "twins"
+    cli(["phantom", "--twins", "--n", "2", "--seed", "560000", "--severity", "3", "--size", "1500",
+         "--formats", "dcm", "--ra-fraction", "1", "--quiet", "--out", str(folder)])
+    dated = {}
+    for gt_file in sorted((folder / "ground_truth").glob("*.json")):
+        gt = json.loads(gt_file.read_text())
+        dcm = folder / gt["files"][0]
+        ds = pydicom.dcmread(dcm)
+        ds.PatientID, ds.StudyDate = "TWIN-560000", "20250301" if gt["label"] == "RA" else "20230301"
+        ds.save_as(dcm)
+        dated[str(dcm)] = gt
+    w.add_paths([str(folder)])
+    spin(lambda: sum(r.patient_id == "TWIN-560000" for r in w.worklist.model.rows()) == 2 and not w._scans,
+         what="the twins")
+    book = ScoreBook(w.store)
+    rows = [r for r in w.worklist.model.rows() if r.patient_id == "TWIN-560000"]
+    for r in rows:
+        book.replace_scores(r.id, w.reader(), truth_scores(dated[r.path]))
+    current = max(rows, key=lambda r: r.study_date)
+    for r in sorted(rows, key=lambda r: r.study_date):  # opening each suggests its markers
+        w.worklist.select_row(r.id)
+        w.worklist._emit_now()
+        spin(lambda r=r: w.viewer.radiograph is not None and str(w.viewer.radiograph.source_path) == r.path,
+             what="a twin")
+        settle(1.0)
+    w.compare(current.id)
+    win = w._compare_windows[-1]
+    win.resize(1680, 980)
+    spin(lambda: win.left.viewer.radiograph is not None and win.right.viewer.radiograph is not None,
+         what="both studies")
+    settle(0.8)
+    win.left.viewer.markers.picked.emit("MCP2")
+    shot(win, "10_compare_prior.png")
+    win.close()
 
 
 def _real_radiograph() -> Path | None:

@@ -84,7 +84,7 @@ class _Side(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.status)
         lay.addWidget(viewer, 1)
-        self._loader: _Load | None = None
+        self._loaders: set[_Load] = set()  # every load still running: all are waited for on close
 
     @property
     def row(self) -> CaseRow:
@@ -103,8 +103,8 @@ class _Side(QWidget):
         self.viewer.clear()
         loader = _Load(row.path, self)
         loader.done.connect(lambda rg, err, rid=row.id: self._loaded(rid, rg, err))
-        loader.finished.connect(loader.deleteLater)
-        self._loader = loader
+        loader.finished.connect(lambda ld=loader: self._loaders.discard(ld))
+        self._loaders.add(loader)
         loader.start()
 
     def _loaded(self, row_id: int, radiograph, error: str) -> None:
@@ -118,8 +118,8 @@ class _Side(QWidget):
         self.changed.emit()
 
     def wait(self) -> None:
-        if self._loader is not None and self._loader.isRunning():
-            self._loader.wait()
+        for loader in list(self._loaders):
+            loader.wait()
 
 
 class CompareWindow(QWidget):
@@ -162,6 +162,7 @@ class CompareWindow(QWidget):
 
         for side, other_side in ((self.left, self.right), (self.right, self.left)):
             v = side.viewer
+            v.controls.hide()  # no AI layers here: the image is what is compared
             v.markers.editable = False
             v.use_mark_tool()  # a click picks a joint; nothing is placed here
             v.view.view_changed.connect(lambda s=side, o=other_side: self._sync_view(s, o))

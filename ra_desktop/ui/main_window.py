@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self._stage_notes: list[str] = []
         self._shown_layers: dict = {}
         self._audited_open: int | None = None  # the open case already in the audit log
+        self._compare_windows: list = []  # open comparison windows (each deletes itself on close)
 
         self.worklist = WorklistPanel()
         self.viewer = make_viewer()
@@ -201,6 +202,8 @@ class MainWindow(QMainWindow):
         from ra_desktop.ui import layout
 
         layout.save(self, self.splitter)  # never from an offscreen run
+        for win in list(self._compare_windows):  # waits for their image loads
+            win.close()
         for scan in self._scans:
             scan.token.cancel()
             scan.wait(5000)
@@ -365,7 +368,9 @@ class MainWindow(QMainWindow):
         same = [r for r in rows if r.patient_id == row.patient_id]
         win = CompareWindow(same, row, other, self.score_sheet.book, self.reader(), self.settings.svdh_sdc, self)
         win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._compare_windows = [w for w in getattr(self, "_compare_windows", []) if w.isVisible()] + [win]
+        self._compare_windows.append(win)
+        win.destroyed.connect(lambda _obj=None, w=win: self._compare_windows.remove(w)
+                              if w in self._compare_windows else None)
         win.show()
 
     def export_scores(self) -> None:

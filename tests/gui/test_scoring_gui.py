@@ -245,3 +245,29 @@ def test_model_attention_beside_the_areas_where_the_model_applies(make_window, t
     i = next(i for i, a in enumerate(w.scoring._areas) if a.key == ("R", "erosion", "MCP2"))
     assert float(table.item(i, 3).text()) >= 0.0
     assert "not a score" in table.horizontalHeaderItem(3).toolTip()
+
+
+def test_closing_comparisons_and_the_window_is_clean(make_window, tmp_path, qtbot):
+    # Closing a comparison (twice over) and then the window while an image may still load must
+    # neither raise nor kill the app (a thread destroyed while running aborts the process).
+    import numpy as np
+
+    from tests.io_fixtures import write_dicom
+
+    rng = np.random.default_rng(2)
+    for name, date in (("a", "20200101"), ("b", "20210101")):
+        write_dicom(tmp_path / f"{name}.dcm", rng.integers(0, 4000, (200, 160)).astype(np.uint16),
+                    PatientID="P-1", StudyDate=date, ImageLaterality="L")
+    w = make_window(None)
+    w.add_paths([str(tmp_path)])
+    wait_rows(qtbot, w, 2)
+    row = max(w.worklist.model.rows(), key=lambda r: r.study_date)
+    for _ in range(2):
+        w.compare(row.id)
+        win = w._compare_windows[-1]
+        qtbot.waitUntil(lambda: win.right.viewer.radiograph is not None, timeout=10000)
+        win.close()
+        qtbot.waitUntil(lambda: not w._compare_windows, timeout=5000)
+    w.compare(row.id)  # left open: the window's close closes it
+    w.close()
+    qtbot.waitUntil(lambda: not w._compare_windows, timeout=5000)

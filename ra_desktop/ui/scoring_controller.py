@@ -58,6 +58,7 @@ class ScoringController(QObject):
         panel.hand_changed.connect(lambda _hand: self.show_markers())
         panel.area_selected.connect(lambda _h, _k, site: self.markers and self.markers.set_selected(site))
         panel.place_markers_toggled.connect(self._on_place_markers)
+        panel.show_markers_toggled.connect(lambda on: self.markers and self.markers.set_visible(on))
         panel.fit_requested.connect(self.fit_markers)
         if self.markers is not None:
             self.markers.placed.connect(self._on_marker_placed)

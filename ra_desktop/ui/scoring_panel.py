@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView, QButtonGroup, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy,
+    QAbstractItemView, QButtonGroup, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -142,6 +142,7 @@ class ScoringPanel(QWidget):
     area_selected = Signal(str, str, str)  # hand, kind, site
     hand_changed = Signal(str)
     place_markers_toggled = Signal(bool)
+    show_markers_toggled = Signal(bool)
     fit_requested = Signal()
 
     def __init__(self, parent=None) -> None:
@@ -201,6 +202,9 @@ class ScoringPanel(QWidget):
                                    "the markers already placed; drag them into place")
         self.fit_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.fit_button.clicked.connect(self.fit_requested)
+        self.show_markers = QCheckBox("Show markers", checked=True)
+        self.show_markers.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.show_markers.toggled.connect(self.show_markers_toggled)
         self.totals_label = QLabel("", wordWrap=True)
         self.hint = QLabel("Digits score and move on · N not assessable · Delete clears · Tab/arrows move · "
                            "H other hand · K markers", wordWrap=True, objectName="muted")
@@ -209,6 +213,7 @@ class ScoringPanel(QWidget):
         top.addWidget(self.right)
         top.addWidget(self.left)
         marks = QHBoxLayout()
+        marks.addWidget(self.show_markers)
         marks.addWidget(self.markers_button)
         marks.addWidget(self.fit_button)
         lay = QVBoxLayout(self)

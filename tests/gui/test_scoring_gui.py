@@ -271,3 +271,33 @@ def test_closing_comparisons_and_the_window_is_clean(make_window, tmp_path, qtbo
     w.compare(row.id)  # left open: the window's close closes it
     w.close()
     qtbot.waitUntil(lambda: not w._compare_windows, timeout=5000)
+
+
+def test_an_8bit_bmp_crop_without_metadata_is_scored_and_grouped(make_window, tmp_path, qtbot, monkeypatch):
+    # A wrist crop saved as 8-bit BMP: no patient, no date, no laterality. The reader scores it,
+    # hides the markers, and names the patient so its studies group.
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtWidgets import QInputDialog
+
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (180, 140)).astype(np.uint8)).save(tmp_path / "wrist.bmp")
+    w = make_window(None)
+    w.add_paths([str(tmp_path / "wrist.bmp")])
+    wait_rows(qtbot, w, 1)
+    row = w.worklist.model.rows()[0]
+    assert row.patient_id is None and row.laterality is None
+    w.worklist.select_row(row.id)
+    w.worklist._emit_now()
+    qtbot.waitUntil(lambda: w.viewer.radiograph is not None, timeout=10000)
+    w.start_scoring()
+    qtbot.keyClick(w.scoring.table, Qt.Key.Key_H)  # it is a left hand
+    qtbot.keyClick(w.scoring.table, Qt.Key.Key_2)
+    assert ScoreBook(w.store).scores(row.id, "Dr Test") == {("L", "erosion", "MCP1"): 2}
+    w.scoring.show_markers.setChecked(False)
+    assert not w.viewer.markers.group.isVisible()
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("P-0099", True)))
+    w.assign_patient_id()
+    assert w.store.get(row.id).patient_id == "P-0099"
+    w.compare(row.id)  # the only study of P-0099: says so, opens nothing
+    assert not w._compare_windows and "no other study of P-0099" in w.status_text.text()

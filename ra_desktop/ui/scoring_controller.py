@@ -21,6 +21,12 @@ from ra_desktop.worklist.scores import Marker, ScoreBook
 _TAGS = (("erosion", "E"), ("jsn", "N"))
 
 
+def _tagged(tag: str, value) -> str:
+    """A marker's score text: "E2", or "E n/a" for not assessable."""
+    text = score_text(value)
+    return f"{tag} {text}" if text == "n/a" else f"{tag}{text}"
+
+
 def attention_at(values, markers: dict[str, Marker], radius_fraction: float = 0.025) -> dict[str, float]:
     """Mean of a map (H×W, NaN where unseen) in a disc around each marker: what the model looked
     at near each joint. A disc of 2.5% of the image's long side covers a finger joint."""
@@ -187,7 +193,7 @@ class ScoringController(QObject):
         scores, hand = self.panel.scores(), self.panel.hand
 
         def text(site: str) -> str:
-            return " ".join([site] + [f"{tag}{score_text(scores[(hand, kind, site)])}" for kind, tag in _TAGS
+            return " ".join([site] + [_tagged(tag, scores[(hand, kind, site)]) for kind, tag in _TAGS
                                       if (hand, kind, site) in scores])
 
         self.markers.set_markers({s: (m.x, m.y) for s, m in markers.items()}, {s: text(s) for s in markers})

@@ -64,10 +64,26 @@ class WorklistModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[CaseRow] = []
         self._index: dict[int, int] = {}  # row id -> position
+        self._timeline: dict[int, tuple[int, int]] | None = None  # row id -> (k, n) of its patient
+
+    def timeline(self, row: CaseRow) -> tuple[int, int]:
+        """(k, n): this is the patient's k-th study of n in the worklist, by study date."""
+        if self._timeline is None:
+            by_patient: dict[str, list[CaseRow]] = {}
+            for r in self._rows:
+                if r.patient_id:
+                    by_patient.setdefault(r.patient_id, []).append(r)
+            self._timeline = {}
+            for studies in by_patient.values():
+                studies.sort(key=lambda r: (r.study_date or "", r.id))
+                for k, r in enumerate(studies, 1):
+                    self._timeline[r.id] = (k, len(studies))
+        return self._timeline.get(row.id, (1, 1))
 
     # ---- data ------------------------------------------------------------------------------------
     def set_rows(self, rows: list[CaseRow]) -> None:
         self.beginResetModel()
+        self._timeline = None
         self._rows = list(rows)
         self._index = {r.id: i for i, r in enumerate(self._rows)}
         self.endResetModel()
@@ -77,6 +93,7 @@ class WorklistModel(QAbstractTableModel):
         if not rows:
             return
         first = len(self._rows)
+        self._timeline = None
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         for r in rows:
             self._index[r.id] = len(self._rows)
@@ -88,6 +105,9 @@ class WorklistModel(QAbstractTableModel):
         if pos is None:
             self.add_rows([row])
             return
+        old = self._rows[pos]
+        if (old.patient_id, old.study_date) != (row.patient_id, row.study_date):
+            self._timeline = None
         self._rows[pos] = row
         self.dataChanged.emit(self.index(pos, 0), self.index(pos, len(COLUMNS) - 1))
 
@@ -120,7 +140,8 @@ class WorklistModel(QAbstractTableModel):
         if role == ROW_ID_ROLE:
             return r.id
         if role == Qt.ItemDataRole.DisplayRole:
-            return (r.patient_id or "—", _date(r.study_date),
+            k, n = self.timeline(r)
+            return (r.patient_id or "—", _date(r.study_date) + (f" · {k}/{n}" if n > 1 else ""),
                     " ".join(x for x in (r.laterality, r.view) if x) or "—", r.file_name,
                     result_text(r), reader_text(r), status_text(r))[col]
         if role == SORT_ROLE:
@@ -128,10 +149,15 @@ class WorklistModel(QAbstractTableModel):
                 return -1.0 if r.probability is None or r.ood_flag else r.probability
             if col == COL_STATUS:
                 return STATUSES.index(r.status)
+            if col == COL_PATIENT:  # each patient's studies together, oldest first: a timeline
+                return f"{(r.patient_id or chr(0x10FFFF)).lower()}\x00{r.study_date or ''}\x00{r.id:09d}"
             return self.data(index).lower()
         if role == Qt.ItemDataRole.ToolTipRole:  # paths, notes and names from files: literal
             if col == COL_FILE:
                 return tooltip(r.path)
+            if col == COL_DATE and self.timeline(r)[1] > 1:
+                k, n = self.timeline(r)
+                return f"Study {k} of {n} of this patient here (by date); C opens it beside its prior"
             if col == COL_STATUS and r.status_note:
                 return tooltip(r.status_note)
             if col == COL_READER:

@@ -23,6 +23,7 @@ _DIGITS = {getattr(Qt.Key, f"Key_{d}"): d for d in range(10)}
 _NEXT = (Qt.Key.Key_Tab, Qt.Key.Key_Down, Qt.Key.Key_Right)
 _PREVIOUS = (Qt.Key.Key_Backtab, Qt.Key.Key_Up, Qt.Key.Key_Left)
 _NONE_INK = QColor(120, 120, 120)
+HINT = "Digits score and move on · N not assessable · Delete clears · Tab/arrows move · H other hand · K markers"
 _NA_INK = QColor(150, 150, 210)
 
 
@@ -206,8 +207,7 @@ class ScoringPanel(QWidget):
         self.show_markers.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.show_markers.toggled.connect(self.show_markers_toggled)
         self.totals_label = QLabel("", wordWrap=True)
-        self.hint = QLabel("Digits score and move on · N not assessable · Delete clears · Tab/arrows move · "
-                           "H other hand · K markers", wordWrap=True, objectName="muted")
+        self.hint = QLabel(HINT, wordWrap=True, objectName="muted")
 
         top = QHBoxLayout()
         top.addWidget(self.right)
@@ -324,6 +324,7 @@ class ScoringPanel(QWidget):
         if isinstance(value, int) and value > a.max:
             self.hint.setText(f"{a.label} narrowing is scored 0–{a.max}; {value} not accepted")
             return
+        self.hint.setText(HINT)
         if value is None:
             self._scores.pop(a.key, None)
         else:

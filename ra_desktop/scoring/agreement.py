@@ -114,7 +114,8 @@ def icc_a1(ratings, level: float = LEVEL) -> ICCResult:
         Confidence level of the interval (McGraw & Wong 1996, Table 7, case 2A, with the
         Satterthwaite degrees of freedom; F quantiles from scipy.stats).
     """
-    from scipy.stats import f as f_dist
+    # scipy.special, not scipy.stats: the CPU installer ships ndimage and special only.
+    from scipy.special import fdtri  # the F distribution's quantile: fdtri(dfn, dfd, p)
 
     y = np.asarray(ratings, float)
     if y.ndim != 2 or not np.all(np.isfinite(y)):
@@ -140,8 +141,8 @@ def icc_a1(ratings, level: float = LEVEL) -> ICCResult:
     v_num = (a * msc + b * mse) ** 2
     v_den = (a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / ((n - 1) * (k - 1))
     v = v_num / v_den if v_den > 0 else math.inf
-    f_low = f_dist.ppf(1 - alpha / 2, n - 1, v)
-    f_up = f_dist.ppf(1 - alpha / 2, v, n - 1)
+    f_low = fdtri(n - 1, v, 1 - alpha / 2)
+    f_up = fdtri(v, n - 1, 1 - alpha / 2)
     c = k * msc + (k * n - k - n) * mse
     lower = n * (msr - f_low * mse) / (f_low * c + n * msr)
     upper = n * (f_up * msr - mse) / (c + n * f_up * msr)

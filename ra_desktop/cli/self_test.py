@@ -211,6 +211,35 @@ def _report(args: argparse.Namespace, state: dict[str, Any]) -> str:
     return f"{out} ({len(data) / 1024:.0f} KiB)"
 
 
+def _scoring(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    """A Sharp/van der Heijde sheet on the case: totals, markers from the hand template, the
+    scores CSV there and back, and a report that prints them."""
+    from ra_desktop.report import write_report
+    from ra_desktop.report.model import ScoreSheetData
+    from ra_desktop.scoring.csvio import read_scores_csv, write_scores_csv
+    from ra_desktop.scoring.svdh import NOT_ASSESSABLE, hand_areas, totals
+    from ra_desktop.scoring.template import fit_sites
+
+    rg = state["result"].radiograph
+    hand = rg.laterality if rg.laterality in ("L", "R") else "R"
+    sheet = {a.key: (NOT_ASSESSABLE if i == 3 else i % (a.max + 1)) for i, a in enumerate(hand_areas(hand))}
+    h, w = rg.pixels.shape
+    markers = fit_sites(hand, {"MCP2": (0.47 * w, 0.42 * h), "MCP5": (0.71 * w, 0.48 * h)})
+    csv_path = state["tmp"] / "scores.csv"
+    write_scores_csv(csv_path, rg.case_id, {"self-test": sheet}, hands=(hand,))
+    (back,) = read_scores_csv(csv_path)
+    if back.scores != sheet:
+        raise StepFailed("the scores CSV did not read back what was written")
+    data = ScoreSheetData("self-test", sheet, {(hand, s): xy for s, xy in markers.items()})
+    try:
+        out = write_report(state["result"], state["tmp"] / "scored", manifest=state["model"].manifest,
+                           scores=data)
+    except Exception as exc:  # noqa: BLE001 - any failure is this step's
+        raise StepFailed(f"report with scores: {type(exc).__name__}: {exc}") from exc
+    t = totals(sheet, [hand])
+    return f"{hand} hand total {t.total}/{t.total_max}, {len(markers)} markers, CSV round trip, {Path(out).name}"
+
+
 STEPS: tuple[tuple[str, Callable[[argparse.Namespace, dict[str, Any]], str]], ...] = (
     ("environment", _environment),
     ("decoders", _decoders),
@@ -218,6 +247,7 @@ STEPS: tuple[tuple[str, Callable[[argparse.Namespace, dict[str, Any]], str]], ..
     ("case", _case),
     ("analysis", _analysis),
     ("report", _report),
+    ("scoring", _scoring),
 )
 
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 from ra_desktop import APP_NAME, INTENDED_USE, __version__, audit
 from ra_desktop.errors import RADesktopError
 from ra_desktop.settings import Settings, save_settings
-from ra_desktop.ui import plain
+from ra_desktop.ui import layout, plain
 from ra_desktop.ui.compare_window import CompareWindow, prior_of
 from ra_desktop.ui.findings_panel import FindingsPanel
 from ra_desktop.ui.scoring_controller import ScoringController
@@ -182,15 +182,11 @@ class MainWindow(QMainWindow):
 
     # ---- layout (kept in the user config folder: ra_desktop/ui/layout.py) -------------------------
     def _restore_layout(self) -> None:
-        from ra_desktop.ui import layout
-
         self._default_state = self.saveState(layout.VERSION)  # the toolbar as built
         layout.restore(self, self.splitter)
 
     def reset_layout(self) -> None:
         """View > Reset layout: the default window and panel layout for this screen."""
-        from ra_desktop.ui import layout
-
         layout.apply_default(self, self.splitter, self._default_state)
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -199,8 +195,6 @@ class MainWindow(QMainWindow):
         self.jobs.start(str(self.settings.model_path()), self.settings.device)
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        from ra_desktop.ui import layout
-
         layout.save(self, self.splitter)  # never from an offscreen run
         for win in list(self._compare_windows):  # waits for their image loads
             win.close()

@@ -52,6 +52,7 @@ class Tapered:
     density: float = 1.0
     clip: tuple[np.ndarray, np.ndarray] | None = None  # (point, outward normal) half-plane cut
     tuft: float = 0.0  # extra half-width at the head end (distal phalanx tuft)
+    socket: float = 0.0  # > 0: concave base, a sphere of this radius (mm) with its pole at p0
 
 
 @dataclass
@@ -148,7 +149,8 @@ _CARPALS = {
 }
 
 
-def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame) -> HandModel:
+def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame,
+               joint_spaces: bool = False) -> HandModel:
     """Sample anatomical variation and build the hand's geometry with the plan's lesions.
 
     Parameters
@@ -158,6 +160,10 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame) -> HandMo
         Per-joint lesions and RA-unrelated findings.
     frame : Frame
         Hand frame -> image mm transform (laterality is the frame's mirroring).
+    joint_spaces : bool
+        Finger joints with a radiographic joint space: each phalanx's concave base sits the
+        joint's gap beyond the head before it (default False: the base overlaps the head, as in
+        every phantom made before; those pixels never change).
 
     Returns
     -------
@@ -260,7 +266,7 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame) -> HandMo
     # ---- rays
     for ray, spec in _RAYS.items():
         _build_ray(m, rng, plan, F, ray, spec, ray_shift, spread, gap_var, dens, tissue_r,
-                   joint, erode, add_long)
+                   joint, erode, add_long, joint_spaces)
 
     pts = np.array([p for sh in m.soft for p in sh.pts])
     m.extent = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
@@ -268,7 +274,7 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame) -> HandMo
 
 
 def _build_ray(m, rng, plan, F, ray, spec, ray_shift, spread, gap_var, dens, tissue_r,
-               joint, erode, add_long):
+               joint, erode, add_long, joint_spaces=False):
     """Metacarpal and phalanges of one ray, its joints, lesions and soft tissue."""
     s = F.s
     J = plan.joints
@@ -317,6 +323,7 @@ def _build_ray(m, rng, plan, F, ray, spec, ray_shift, spread, gap_var, dens, tis
     finger_spread = {1: -spread * 0.6, 2: -spread * 0.7, 3: 0.0, 4: spread * 0.6, 5: spread * 1.2}[ray]
     ang_f = ang + finger_spread + (rng.normal(0, 1.5) if ray > 1 else rng.normal(10, 3))
     prox_end, prox_r = head, rh
+    prox_cap = rh  # how far the head before the joint reaches beyond prox_end (cap_head 1.0)
     seg_pts = [base]
     for i, (jname, L, (r0, r1, r2)) in enumerate(pj_specs):
         les = J.get(jname) if jname else None
@@ -331,21 +338,26 @@ def _build_ray(m, rng, plan, F, ray, spec, ray_shift, spread, gap_var, dens, tis
         if oa:
             gap *= 1.0 - 0.25 * oa
         u_j = _dir(ang_f if i > 0 or ray > 1 else ang_f)
-        centre = prox_end + u_j * (gap / 2)
+        # Joint-space phantoms: the base's pole sits ``gap`` beyond the head's surface (so far the
+        # bones overlapped by the head's cap); the phalanx is shortened by as much, so the joints
+        # beyond stay where they were.
+        lead = prox_cap if joint_spaces else 0.0
+        centre = prox_end + u_j * (lead + gap / 2)
         rad = {0: 11.0, 1: 9.0, 2: 7.5}[i] * w * (1.15 if ray == 1 else 1.0)
         sub = np.zeros(2)
         if les is not None and les.subluxation_mm:
             sub = -_radial_perp(u_j) * les.subluxation_mm  # ulnar translocation of the base
         if jname:
             joint(jname, centre, rad, u_j)
-        p0 = prox_end + u_j * gap + sub
-        p1 = p0 + u_j * L
+        p0 = prox_end + u_j * (lead + gap) + sub
+        p1 = p0 + u_j * (L - lead)
         r0w, r1w, r2w = r0 * w, r1 * w, r2 * w
         is_distal = i == len(pj_specs) - 1
         add_long(f"{'DP' if is_distal else ('PP' if i == 0 else 'MP')}{ray}", p0, p1, r0w, r1w, r2w,
                  cap_base=0.35, cap_head=0.6 if is_distal else 0.9,
                  cortex_mid=(1.1 if i == 0 else 0.9) * w, trab_mid=0.2,
-                 tuft=0.9 * w if is_distal else 0.0)
+                 tuft=0.9 * w if is_distal else 0.0,
+                 socket=1.4 * (prox_r + max(gap, 0.0)) * s if joint_spaces else 0.0)
         # Erosions at the bare areas: the joint margins just inside the capsule.
         if les is not None:
             for e in les.erosions:
@@ -370,6 +382,7 @@ def _build_ray(m, rng, plan, F, ray, spec, ray_shift, spread, gap_var, dens, tis
                                     r1=(prox_r + tissue_r + 1.0 + 0.4 * oa) * s, u=F.v(u_j)))
         seg_pts.append(p1)
         prox_end, prox_r = p1, r2w
+        prox_cap = (0.6 if is_distal else 0.9) * r2w
         ang_f += rng.normal(0, 1.0)
     # Soft tissue: one tapered capsule per segment from the MC head to the fingertip.
     tip = prox_end

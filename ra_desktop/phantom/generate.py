@@ -16,6 +16,7 @@ import numpy as np
 from ra_desktop.phantom.anatomy import Frame, build_hand
 from ra_desktop.phantom.lesions import (CMC_JOINTS, FINGER_JOINT_BONES, GT_JOINT_NAMES, JOINT_NAMES, RA_JOINTS,
                                         WRIST_BITE_BONES, CasePlan, JointLesion, sample_plan, svdh_truth)
+from ra_desktop.phantom.radiogrammetry import radiogrammetry_truth
 from ra_desktop.phantom.render import MAX_VALUE, render
 
 # 1.1: separate disease/anatomy streams, twins; 1.2: CMC joints in the ground truth (same pixels)
@@ -79,7 +80,8 @@ def _lesion_mask(shape, joints_px: dict, erosions, sp) -> np.ndarray:
 
 def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str = "R",
                   size: int = DEFAULT_SIZE, *, seed_info=None,
-                  force_findings: tuple[str, ...] = (), spare_wrist: bool = False) -> PhantomCase:
+                  force_findings: tuple[str, ...] = (), spare_wrist: bool = False,
+                  joint_spaces: bool = False, pose: dict | None = None) -> PhantomCase:
     """Generate one synthetic PA hand/wrist radiograph.
 
     Parameters
@@ -99,6 +101,13 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
         Add these RA-unrelated findings whatever the draw (demo cases).
     spare_wrist : bool
         RA in the finger joints only: the standard case of this seed with its wrist healthy.
+    joint_spaces : bool
+        Draw radiographic joint spaces at the finger joints (anatomy.build_hand); off by default,
+        so every phantom made without it keeps its pixels.
+    pose : dict, optional
+        The same hand repositioned (a precision test): ``rotation_deg`` added to the hand's
+        rotation, ``shift_mm`` (dx, dy) added to its placement, ``noise_seed`` for new texture
+        and noise under the same acquisition.
 
     Returns
     -------
@@ -121,7 +130,7 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
         plan.dip_oa = {"DIP2": 2.0, "DIP3": 3.0, "DIP4": 2.0}
     if "fracture" in force_findings and not plan.fracture:
         plan.fracture = {"ray": 5, "t": 0.62, "angle_deg": 9.0}  # old boxer's-type fracture
-    return _render_case(plan, anatomy_seed, side, size, seed_info)
+    return _render_case(plan, anatomy_seed, side, size, seed_info, joint_spaces=joint_spaces, pose=pose)
 
 
 def generate_twins(seed_or_rng, severity: int = 2, side: str = "R", size: int = DEFAULT_SIZE, *,
@@ -149,7 +158,8 @@ def generate_twins(seed_or_rng, severity: int = 2, side: str = "R", size: int = 
 
 
 def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_info,
-                 placement_plan: CasePlan | None = None) -> PhantomCase:
+                 placement_plan: CasePlan | None = None, joint_spaces: bool = False,
+                 pose: dict | None = None) -> PhantomCase:
     """Pixels and ground truth of ``plan`` on the hand drawn from ``anatomy_seed``.
 
     ``placement_plan``: position the hand in the field as if it had this plan (twins share it).
@@ -160,20 +170,23 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
     scale = float(rng.uniform(0.88, 1.1))
     fov_h = float(260.0 * rng.uniform(0.96, 1.04) * (0.5 + 0.5 * scale))
     sp = fov_h / h
-    angle = float(rng.normal(0.0, 3.5))
+    angle = float(rng.normal(0.0, 3.5)) + (float(pose.get("rotation_deg", 0.0)) if pose else 0.0)
     geo_seed = int(rng.integers(2**63))
     # Build once at the origin to measure the hand, then again placed in the field (same seed).
     place = placement_plan or plan
-    probe = build_hand(np.random.default_rng(geo_seed), place, Frame(scale, angle, side == "L"))
+    probe = build_hand(np.random.default_rng(geo_seed), place, Frame(scale, angle, side == "L"), joint_spaces)
     xmin, ymin, xmax, _ = probe.extent
     top = rng.uniform(6.0, 16.0)
     cx = (w * sp) / 2 + rng.uniform(-0.04, 0.04) * w * sp
     offset = (cx - (xmin + xmax) / 2, top - ymin)
+    if pose:
+        offset = (offset[0] + float(pose["shift_mm"][0]), offset[1] + float(pose["shift_mm"][1]))
     frame = Frame(scale, angle, side == "L", offset)
-    model = build_hand(np.random.default_rng(geo_seed), plan, frame)
+    model = build_hand(np.random.default_rng(geo_seed), plan, frame, joint_spaces)
     if placement_plan is not None:  # collimation follows the shared outline, not the swelling
-        model.extent = build_hand(np.random.default_rng(geo_seed), placement_plan, frame).extent
-    image, acq = render(model, (h, w), sp, rng, side)
+        model.extent = build_hand(np.random.default_rng(geo_seed), placement_plan, frame, joint_spaces).extent
+    noise_rng = np.random.default_rng(int(pose["noise_seed"])) if pose else None
+    image, acq = render(model, (h, w), sp, rng, side, noise_rng=noise_rng)
 
     joints_px = {}
     ic = plan.joints["intercarpal"]
@@ -210,6 +223,8 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
         "acquisition": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in acq.items()},
         "hand_scale": round(scale, 4),
         "rotation_deg": round(angle, 3),
+        # Widths at the metacarpals' mid-shaft and joint space widths, from the drawn geometry.
+        "radiogrammetry": radiogrammetry_truth(model, sp, (plan.fracture or {}).get("ray"), joint_spaces),
         # Per-area Sharp/van der Heijde grades of this hand (lesions.svdh_truth). Computed from
         # the plan and the drawn geometry only: no pixel and no other key depends on it.
         "svdh": svdh_truth(plan, side, _svdh_bites(plan, model)),
@@ -243,7 +258,6 @@ def _svdh_bites(plan: CasePlan, model) -> list[dict]:
     return out
 
 
-
 def _case_params(seed: int, index: int, ra_fraction: float, severity_range: tuple[int, int]):
     rng = case_rng(seed, index)
     label = "RA" if is_ra_index(index, ra_fraction) else "Normal"
@@ -255,7 +269,7 @@ def _case_params(seed: int, index: int, ra_fraction: float, severity_range: tupl
 def _job(args) -> list[dict]:
     from ra_desktop.phantom.writer import patient_id, write_case
 
-    out_dir, seed, index, ra_fraction, sev_range, size, formats, twins, spare_wrist = args
+    out_dir, seed, index, ra_fraction, sev_range, size, formats, twins, spare_wrist, joint_spaces = args
     if twins:  # index is even: the RA case; index + 1: its healthy twin, the same patient
         rng = case_rng(seed, index // 2)
         sev = int(rng.integers(sev_range[0], sev_range[1] + 1))
@@ -265,14 +279,16 @@ def _job(args) -> list[dict]:
         return [write_case(Path(out_dir), case, seed, index + k, formats, patient=patient_id(seed, index))
                 for k, case in enumerate(pair)]
     rng, label, sev, side = _case_params(seed, index, ra_fraction, sev_range)
-    case = generate_case(rng, label, sev, side, size, seed_info=[seed, index], spare_wrist=spare_wrist)
+    case = generate_case(rng, label, sev, side, size, seed_info=[seed, index], spare_wrist=spare_wrist,
+                         joint_spaces=joint_spaces)
     return [write_case(Path(out_dir), case, seed, index, formats)]
 
 
 def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
                      severity_range: tuple[int, int] = (1, 3), size: int = DEFAULT_SIZE,
                      formats: tuple[str, ...] = ("png",), workers: int = 2, start_index: int = 0,
-                     progress: bool = True, twins: bool = False, spare_wrist: bool = False) -> list[dict]:
+                     progress: bool = True, twins: bool = False, spare_wrist: bool = False,
+                     joint_spaces: bool = False) -> list[dict]:
     """Generate ``n`` cases into ``out_dir`` (RA/, Normal/, ground_truth/, labels.csv).
 
     Parameters
@@ -302,6 +318,8 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
     spare_wrist : bool
         RA cases with healthy wrists: each is the standard case of its index with the wrist
         joints reset (fingers unchanged); with ``twins``, the RA member of each pair.
+    joint_spaces : bool
+        Draw radiographic joint spaces at the finger joints (not with ``twins``).
 
     Returns
     -------
@@ -313,7 +331,7 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out_dir), int(seed), i, float(ra_fraction), tuple(severity_range), int(size),
-             tuple(formats), bool(twins), bool(spare_wrist))
+             tuple(formats), bool(twins), bool(spare_wrist), bool(joint_spaces))
             for i in range(start_index, start_index + n, 2 if twins else 1)]
     try:
         from tqdm import tqdm

@@ -41,14 +41,13 @@ def _tube(depth, R, cortex, trab, tex):
     return (outer - inner) + inner * trab * tex
 
 
-def _render_tapered(b: Tapered, B, tex, sp):
-    pad = max(b.r_base, b.r_head + b.tuft, b.r_shaft) + 1.0
-    xmin, xmax = min(b.p0[0], b.p1[0]) - pad, max(b.p0[0], b.p1[0]) + pad
-    ymin, ymax = min(b.p0[1], b.p1[1]) - pad, max(b.p0[1], b.p1[1]) + pad
-    box = _box(xmin, ymin, xmax, ymax, sp, B.shape)
-    if box is None:
-        return
-    sl, xs, ys = box
+def tapered_sdf(b: Tapered, xs, ys):
+    """Signed distance-like field of a long bone at points (xs, ys) in mm (negative inside).
+
+    Returns ``(sdf, r, sc, L, eb, eh)``: the field, the half-width at each point's axial
+    position, that position clipped to the shaft, the shaft length and the base/head flare
+    weights. The phantom's ground truth measures the same field (radiogrammetry truth).
+    """
     d01 = b.p1 - b.p0
     L = float(np.hypot(*d01))
     u = d01 / L
@@ -68,17 +67,36 @@ def _render_tapered(b: Tapered, B, tex, sp):
     # Elliptical end caps: flat-ish bases, rounded heads.
     cb, ch = b.cap_base * b.r_base, b.cap_head * r_head
     base_sdf = (np.sqrt((s / cb) ** 2 + (d / b.r_base) ** 2) - 1.0) * min(cb, b.r_base)
+    if b.socket:  # a concave base (joint-space phantoms): a sphere of radius socket, pole at p0
+        rim = b.socket - np.sqrt(np.maximum(b.socket ** 2 - d * d, 0.0))
+        base_sdf = np.maximum(sdf, -rim - s)
     head_sdf = (np.sqrt(((s - L) / ch) ** 2 + (d / r_head) ** 2) - 1.0) * min(ch, r_head)
     sdf = np.where(s < 0, base_sdf, np.where(s > L, head_sdf, sdf))
     if b.clip is not None:
         q, n = b.clip
         sdf = np.maximum(sdf, (xs - q[0]) * n[0] + (ys - q[1]) * n[1])
+    return sdf, r, sc, L, eb, eh
+
+
+def tapered_cortex(b: Tapered, t):
+    """Cortical thickness (mm) at relative shaft position ``t`` (0 = p0, 1 = p1)."""
+    return b.cortex_end + (b.cortex_mid - b.cortex_end) * np.exp(-(((t - 0.5) / 0.22) ** 2))
+
+
+def _render_tapered(b: Tapered, B, tex, sp):
+    pad = max(b.r_base, b.r_head + b.tuft, b.r_shaft) + 1.0
+    xmin, xmax = min(b.p0[0], b.p1[0]) - pad, max(b.p0[0], b.p1[0]) + pad
+    ymin, ymax = min(b.p0[1], b.p1[1]) - pad, max(b.p0[1], b.p1[1]) + pad
+    box = _box(xmin, ymin, xmax, ymax, sp, B.shape)
+    if box is None:
+        return
+    sl, xs, ys = box
+    sdf, r, sc, L, eb, eh = tapered_sdf(b, xs, ys)
     depth = -sdf
     inside = depth > 0
     if not inside.any():
         return
-    t = sc / L
-    cortex = b.cortex_end + (b.cortex_mid - b.cortex_end) * np.exp(-(((t - 0.5) / 0.22) ** 2))
+    cortex = tapered_cortex(b, sc / L)
     trab = b.trab_mid + (b.trab_end - b.trab_mid) * np.clip(eb + eh, 0.0, 1.0)
     val = _tube(np.where(inside, depth, 0.0), r, cortex, trab, tex[sl])
     B[sl] += b.density * val
@@ -173,7 +191,7 @@ def _letter(draw: ImageDraw.ImageDraw, ch: str, x: float, y: float, h: float, lw
 
 
 def render(model: HandModel, shape: tuple[int, int], sp: float, rng: np.random.Generator,
-           side: str) -> tuple[np.ndarray, dict]:
+           side: str, noise_rng: np.random.Generator | None = None) -> tuple[np.ndarray, dict]:
     """Render the model to a uint16 image with 12-bit values.
 
     Parameters
@@ -188,6 +206,9 @@ def render(model: HandModel, shape: tuple[int, int], sp: float, rng: np.random.G
         Source of texture, noise and acquisition variation.
     side : {"L", "R"}
         Letter of the lead marker.
+    noise_rng : numpy.random.Generator, optional
+        Source of the texture and noise alone (a repositioning series: the acquisition from
+        ``rng`` stays, the noise changes). None: ``rng``, as always before.
 
     Returns
     -------
@@ -197,7 +218,8 @@ def render(model: HandModel, shape: tuple[int, int], sp: float, rng: np.random.G
     """
     h, w = shape
     # Trabecular texture: fine + coarse filtered noise, mean 1.
-    n = rng.standard_normal(shape, dtype=np.float32)
+    nrng = rng if noise_rng is None else noise_rng
+    n = nrng.standard_normal(shape, dtype=np.float32)
     fine = ndimage.gaussian_filter(n, 0.16 / sp)
     fine /= fine.std() + 1e-6
     coarse = ndimage.gaussian_filter(n[::4, ::4], 0.35 / sp / 4 * 1.5)
@@ -266,7 +288,7 @@ def render(model: HandModel, shape: tuple[int, int], sp: float, rng: np.random.G
 
     mu = ndimage.gaussian_filter(mu, acq["blur_px"])
     # Quantum noise: relative noise grows where fewer photons arrive (high attenuation).
-    noise = rng.standard_normal(shape, dtype=np.float32)
+    noise = nrng.standard_normal(shape, dtype=np.float32)
     noise = ndimage.gaussian_filter(noise, 0.6) * 1.8  # detector MTF correlates it slightly
     mu += acq["noise"] * np.exp(0.5 * np.clip(mu, 0, 4)) * noise
     v = 1.0 - np.exp(-np.clip(mu, 0, None) / acq["tone_m"])

@@ -1,0 +1,115 @@
+"""Radiogrammetry truth of a phantom, computed from its drawn geometry (no pixels).
+
+Metacarpals MC2-4: the bone runs from its base end (the base cap's pole, ``cap_base * r_base``
+before p0) to its head end (the head cap's pole, ``cap_head * r_head`` beyond p1). At 201
+positions evenly spread over :data:`~ra_desktop.measure.definitions.MC_REGION` of that length,
+the outer half-width R is the drawn tube's half-width there and the medullary half-width is
+``max(R - cortex, 0.05 mm)``, exactly as the renderer draws them (render.tapered_sdf,
+render.tapered_cortex). W and M are the means of twice those; T = (W - M) / 2, MCI = (W - M) / W.
+A metacarpal with a healed fracture has no truth (two segments and a callus).
+
+Joint spaces MCP2-5 and PIP2-5: lines along the finger's axis (the joint's axis, that of the
+distal bone) through the proximal bone's head, offset sideways by up to
+:data:`~ra_desktop.measure.definitions.JSW_CENTRAL` of the head's half-width (41 lines). On
+each, the width is the distance from the last point inside the proximal bone to the first point
+inside the distal bone (the renderer's own field, to 1 um); minimum and mean over the lines. A
+negative width means the two bones overlap on the projection: no joint space is visible, which
+is the case in every phantom drawn without ``joint_spaces``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ra_desktop.measure.definitions import JSW_CENTRAL, JSW_JOINTS, MC_REGION, MCI_BONES
+from ra_desktop.phantom.anatomy import HandModel, Tapered
+from ra_desktop.phantom.render import tapered_cortex, tapered_sdf
+
+
+def bone_ends(b: Tapered) -> tuple[np.ndarray, np.ndarray]:
+    """(base end, head end) of a long bone in image mm: the poles of its end caps."""
+    u = (b.p1 - b.p0) / float(np.hypot(*(b.p1 - b.p0)))
+    cb = 0.0 if b.socket else b.cap_base * b.r_base
+    return b.p0 - u * cb, b.p1 + u * b.cap_head * (b.r_head + b.tuft)
+
+
+def metacarpal_truth(b: Tapered, sp: float) -> dict:
+    """W, M, T, MCI of one metacarpal at the measurement region, and its ends in pixels."""
+    a, z = bone_ends(b)
+    length = float(np.hypot(*(z - a)))
+    u = (z - a) / length
+    f = np.linspace(MC_REGION[0], MC_REGION[1], 201)
+    pts = a[None, :] + (f * length)[:, None] * u[None, :]
+    _, r, sc, L, _, _ = tapered_sdf(b, pts[:, 0], pts[:, 1])
+    ri = np.maximum(r - tapered_cortex(b, sc / L), 0.05)
+    w, m = 2.0 * float(np.mean(r)), 2.0 * float(np.mean(ri))
+    return {
+        "W_mm": round(w, 4), "M_mm": round(m, 4), "T_mm": round((w - m) / 2, 4),
+        "MCI": round((w - m) / w, 5),
+        "W_px": round(w / sp, 3), "M_px": round(m / sp, 3),
+        "base_end_px": [round(float(a[0] / sp), 2), round(float(a[1] / sp), 2)],
+        "head_end_px": [round(float(z[0] / sp), 2), round(float(z[1] / sp), 2)],
+        "length_mm": round(length, 3),
+    }
+
+
+def _inside_run(sdf: np.ndarray, t: np.ndarray, last: bool) -> float | None:
+    """The boundary of the inside (sdf < 0) run: its end (``last``) or its start, interpolated."""
+    idx = np.flatnonzero(sdf < 0)
+    if idx.size == 0:
+        return None
+    k = int(idx[-1] if last else idx[0])
+    j = k + 1 if last else k - 1
+    if not 0 <= j < len(t):
+        return float(t[k])
+    s0, s1 = sdf[k], sdf[j]
+    return float(t[k] + (t[j] - t[k]) * s0 / (s0 - s1))
+
+
+def joint_truth(prox: Tapered, dist: Tapered, axis: np.ndarray, sp: float) -> dict:
+    """Minimum and mean joint space width (mm) over the joint's central part."""
+    u = np.asarray(axis, float) / float(np.hypot(*axis))
+    n = np.array([-u[1], u[0]])
+    half = prox.r_head
+    reach = 2.0 * (prox.r_head + dist.r_base)
+    t = np.arange(-reach, reach, 0.001)
+    widths = []
+    for e in np.linspace(-JSW_CENTRAL * half, JSW_CENTRAL * half, 41):
+        pts = prox.p1[None, :] + e * n[None, :] + t[:, None] * u[None, :]
+        sp_prox = tapered_sdf(prox, pts[:, 0], pts[:, 1])[0]
+        sp_dist = tapered_sdf(dist, pts[:, 0], pts[:, 1])[0]
+        ta = _inside_run(sp_prox, t, last=True)
+        tb = _inside_run(np.where(t > -half, sp_dist, 1.0), t, last=False)
+        if ta is None or tb is None:
+            continue
+        widths.append(tb - ta)
+    if not widths:
+        return {"visible": False}
+    lo, mean = float(np.min(widths)), float(np.mean(widths))
+    return {"min_mm": round(lo, 4), "mean_mm": round(mean, 4), "visible": lo > 0,
+            "axis": [round(float(u[0]), 5), round(float(u[1]), 5)],
+            "head_centre_px": [round(float(prox.p1[0] / sp), 2), round(float(prox.p1[1] / sp), 2)]}
+
+
+def radiogrammetry_truth(model: HandModel, sp: float, fracture_ray: int | None,
+                         joint_spaces: bool) -> dict:
+    """The ``radiogrammetry`` entry of a phantom's ground truth (see the module docstring)."""
+    bones = {b.name: b for b in model.bones if isinstance(b, Tapered)}
+    mcs = {}
+    for name in MCI_BONES:
+        if fracture_ray == int(name[2:]):
+            mcs[name] = {"measurable": False, "reason": "healed fracture"}
+        else:
+            mcs[name] = {"measurable": True, **metacarpal_truth(bones[name], sp)}
+    ok = [v["MCI"] for v in mcs.values() if v["measurable"]]
+    joints = {}
+    for name, (p, d) in JSW_JOINTS.items():
+        joints[name] = joint_truth(bones[p], bones[d], model.joints[name]["axis"], sp)
+    return {
+        "definition": "ra_desktop.phantom.radiogrammetry 1",
+        "region_fraction": list(MC_REGION),
+        "jsw_central_fraction": JSW_CENTRAL,
+        "joint_spaces_drawn": bool(joint_spaces),
+        "metacarpals": mcs,
+        "mean_MCI": round(float(np.mean(ok)), 5) if len(ok) == len(MCI_BONES) else None,
+        "joints": joints,
+    }

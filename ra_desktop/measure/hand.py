@@ -1,0 +1,221 @@
+"""Everything measurable on one hand radiograph, without clicks: the cortical index of MC2-4 and
+the joint space widths of MCP2-5 and PIP2-5, each validated; whatever fails says why.
+
+Order: the hand's outline and orientation (:mod:`.outline`), the metacarpals' rough axes
+(:mod:`.locate`), each metacarpal's ends along its axis and its mid-shaft measurement
+(:mod:`.metacarpal`), then the metacarpals checked against each other; the MCP joints just
+beyond the metacarpal heads and the PIP joints at the end of the proximal phalanges
+(:mod:`.joints`), or wherever the caller's joint markers put them.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy import ndimage
+
+from ra_desktop.io import Radiograph
+from ra_desktop.measure.definitions import MCI_BONES
+from ra_desktop.measure.joints import measure_joint, phalanx_axis
+from ra_desktop.measure.locate import RoughAxis, rough_metacarpals
+from ra_desktop.measure.metacarpal import band_mean, find_ends, measure_bone, spacing_pair, start_values
+from ra_desktop.measure.outline import WORK_MM, NotMeasurable, locate_hand, working_image
+from ra_desktop.measure.profiles import across, normal, unit
+from ra_desktop.measure.results import BoneResult, Check, HandResult, JointResult
+
+_SHAFT_HALF_MM = 3.8  # a typical adult metacarpal's mid-shaft half-width (start value only)
+
+
+def bone_bright(image) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """Grey values with bone bright (MONOCHROME1 inverted) and the spacing, from a Radiograph
+    or an array (then bone is taken to be bright and the spacing unknown)."""
+    if isinstance(image, Radiograph):
+        px = np.asarray(image.pixels, np.float32)
+        if px.ndim != 2:
+            raise NotMeasurable("not a single greyscale image")
+        if image.inverted:
+            px = np.float32(np.nanmax(px)) - px
+        return px, spacing_pair(image.pixel_spacing_mm)
+    px = np.asarray(image, np.float32)
+    if px.ndim != 2:
+        raise NotMeasurable("not a single greyscale image")
+    return px, None
+
+
+def _shaft(img, rough: RoughAxis, px_mm: float):
+    """Half-width (px) of the shaft near the rough axis and a point on its centre line."""
+    R0 = _SHAFT_HALF_MM / px_mm
+    x = np.arange(-2.4 * R0, 2.4 * R0, 0.5)
+    prof = across(img, rough.point, rough.distal, x, np.linspace(-2 * R0, 2 * R0, 9)).mean(axis=0)
+    sv = None if np.isnan(prof).any() else start_values(x, prof, R0)
+    if sv is None:
+        raise NotMeasurable("no shaft with two cortices where the metacarpal should be")
+    return sv[1], rough.point + normal(rough.distal) * sv[0]
+
+
+def _cross_checks(bones: dict[str, BoneResult], lengths: dict[str, float]) -> dict[str, BoneResult]:
+    """Metacarpals against each other: similar cortical indices and widths, MC2 longer than MC5."""
+    out = dict(bones)
+    if "MC2" in lengths and "MC5" in lengths and lengths["MC2"] < lengths["MC5"]:
+        for k, b in out.items():
+            if b.valid:
+                out[k] = _reject(b, "the index and little-finger metacarpals could not be told apart "
+                                    "(MC2 shorter than MC5)")
+        return out
+    valid = {k: b for k, b in out.items() if b.valid}
+    if len(valid) >= 3:
+        mci = np.median([b.MCI for b in valid.values()])
+        w = np.median([b.W for b in valid.values()])
+        for k, b in valid.items():
+            if abs(b.MCI - mci) > 0.15:
+                out[k] = _reject(b, f"its cortical index differs from the other metacarpals' by {abs(b.MCI - mci):.2f}"
+                                    " (accepted 0.15)")
+            elif not 0.7 <= b.W / w <= 1.4:
+                out[k] = _reject(b, f"its width is {b.W / w:.2f} times the other metacarpals' (accepted 0.7-1.4)")
+    return out
+
+
+def _reject(b: BoneResult, reason: str) -> BoneResult:
+    checks = (*b.checks, Check("consistent with the other metacarpals", None, "yes", False))
+    return BoneResult(bone=b.bone, valid=False, reason=reason, source=b.source, unit=b.unit, ends=b.ends,
+                      region=b.region, n_profiles=b.n_profiles, edges=b.edges, checks=checks, blur_px=b.blur_px)
+
+
+def _follow_to_pip(img, mcp: np.ndarray, u_pp: np.ndarray, mc_length: float | None, h: float):
+    """The PIP joint: the strongest fall of grey value along the proximal phalanx."""
+    L = mc_length or 10.0 * h
+    s = np.arange(0.45 * L, 0.9 * L, 0.5)
+    f = band_mean(across(img, mcp, u_pp, np.linspace(-0.25 * h, 0.25 * h, 5), s))
+    if np.isnan(f).mean() > 0.2:
+        return None
+    good = np.isfinite(f)
+    f = ndimage.gaussian_filter1d(np.interp(s, s[good], f[good]), 2.0)
+    g = np.gradient(f, s)
+    k = int(np.argmin(g))
+    return mcp + u_pp * (s[k] + 0.1 * h)
+
+
+def _no_joint(name: str, unit_name: str, reason: str) -> JointResult:
+    return JointResult(joint=name, valid=False, reason=reason, source="automatic", unit=unit_name)
+
+
+def measure_hand(image, spacing_mm=None, joints: dict[str, tuple[float, float]] | None = None) -> HandResult:
+    """Measure a PA hand radiograph automatically.
+
+    Parameters
+    ----------
+    image : Radiograph or numpy.ndarray
+        A loaded radiograph (polarity and spacing taken from it) or a 2-D array, bone bright.
+    spacing_mm : float or (row, column), optional
+        Overrides the image's spacing (or gives one to an array).
+    joints : dict, optional
+        Joint positions from the caller, site -> (x, y) image pixels (e.g. ``{"MCP2": (812, 790)}``,
+        the scoring worksheet's markers); the others are found automatically.
+
+    Returns
+    -------
+    HandResult
+        Never raises for an unsuitable image: ``measurable`` False and a reason instead.
+    """
+    t0 = time.perf_counter()
+    try:
+        img, sp = bone_bright(image)
+    except NotMeasurable as exc:
+        return HandResult(measurable=False, reason=exc.reason, unit="px", spacing_mm=None,
+                          needs_manual=MCI_BONES, seconds=round(time.perf_counter() - t0, 3))
+    if spacing_mm is not None:
+        sp = spacing_pair(spacing_mm)
+    unit_name = "mm" if sp else "px"
+    sp_mean = float(np.mean(sp)) if sp else None
+    markers = {k: np.asarray(v, float) for k, v in (joints or {}).items()}
+
+    def done(**kw) -> HandResult:
+        return HandResult(unit=unit_name, spacing_mm=sp_mean, seconds=round(time.perf_counter() - t0, 3), **kw)
+
+    try:
+        wk = working_image(img, sp_mean)
+        hand = locate_hand(wk)
+    except NotMeasurable as exc:
+        return done(measurable=False, reason=exc.reason, needs_manual=MCI_BONES)
+    px_mm = sp_mean or WORK_MM / wk.factor
+    bones: dict[str, BoneResult] = {}
+    axes: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+    try:
+        rough = rough_metacarpals(wk, hand)
+        missing = None
+    except NotMeasurable as exc:
+        rough, missing = [], exc.reason
+    for r in rough:
+        try:
+            half, point = _shaft(img, r, px_mm)
+            base, head = find_ends(img, point, r.distal, half)
+        except NotMeasurable as exc:
+            if r.name in MCI_BONES:
+                bones[r.name] = BoneResult(bone=r.name, valid=False, reason=exc.reason, source="automatic",
+                                           unit=unit_name)
+            continue
+        axes[r.name] = (base, head, half)
+        if r.name in MCI_BONES:
+            bones[r.name] = measure_bone(img, base, head, sp, bone=r.name, source="automatic")
+    for name in MCI_BONES:
+        bones.setdefault(name, BoneResult(bone=name, valid=False, reason=missing or "not found",
+                                          source="automatic", unit=unit_name))
+    lengths = {k: float(np.hypot(*(v[1] - v[0]))) for k, v in axes.items()}
+    bones = _cross_checks(bones, lengths)
+    blur = [b.blur_px for b in bones.values() if b.valid and b.blur_px]
+    sigma = float(np.median(blur)) if blur else None
+    out_joints = _measure_joints(img, sp, unit_name, hand, axes, lengths, markers, sigma)
+    mci = [bones[k].MCI for k in MCI_BONES if bones[k].valid]
+    return done(measurable=True, reason=None, bones=bones, joints=out_joints,
+                mean_MCI=round(float(np.mean(mci)), 5) if len(mci) == len(MCI_BONES) else None,
+                thumb_side=_thumb_side_name(hand),
+                needs_manual=tuple(k for k in MCI_BONES if not bones[k].valid))
+
+
+def _thumb_side_name(hand) -> str:
+    # lateral is the image's right when the fingers point up
+    return "right" if hand.thumb_side > 0 else "left"
+
+
+def _measure_joints(img, sp, unit_name, hand, axes, lengths, markers, sigma) -> dict[str, JointResult]:
+    out: dict[str, JointResult] = {}
+    distal = hand.distal
+    for ray in range(2, 6):
+        mc = axes.get(f"MC{ray}")
+        mcp_name, pip_name = f"MCP{ray}", f"PIP{ray}"
+        h = 1.7 * mc[2] if mc else None
+        u_mc = unit(mc[0], mc[1])[0] if mc else distal
+        # MCP: the caller's marker, or just beyond the metacarpal's head.
+        if mcp_name in markers:
+            centre, source = markers[mcp_name], "marker"
+        elif mc is not None:
+            centre, source = mc[1] + u_mc * 0.1 * mc[2], "automatic"
+        else:
+            out[mcp_name] = _no_joint(mcp_name, unit_name, f"MC{ray} was not found")
+            out[pip_name] = _no_joint(pip_name, unit_name, f"MC{ray} was not found")
+            continue
+        toward = markers.get(pip_name)
+        u0 = unit(centre, toward)[0] if toward is not None else u_mc
+        res = measure_joint(img, centre, sp, axis=u0, joint=mcp_name, source=source, head_half_width=h,
+                            sigma=sigma)
+        out[mcp_name] = res
+        # PIP: the caller's marker, or the end of the proximal phalanx.
+        if pip_name in markers:
+            centre_p = markers[pip_name]
+            u_pp = unit(centre, centre_p)[0]
+            out[pip_name] = measure_joint(img, centre_p, sp, axis=u_pp, joint=pip_name, source="marker",
+                                          sigma=sigma)
+            continue
+        h_pp = 0.75 * (h or 60.0)
+        found = phalanx_axis(img, centre, u0, h or 60.0)
+        if found is None:
+            out[pip_name] = _no_joint(pip_name, unit_name, "the proximal phalanx was not found")
+            continue
+        u_pp, on_axis = found
+        start = on_axis + u_pp * float((centre - on_axis) @ u_pp)  # the MCP, moved onto the phalanx's axis
+        pip = _follow_to_pip(img, start, u_pp, lengths.get(f"MC{ray}"), h_pp)
+        if pip is None:
+            out[pip_name] = _no_joint(pip_name, unit_name, "the proximal phalanx runs off the image")
+            continue
+        out[pip_name] = measure_joint(img, pip, sp, axis=u_pp, joint=pip_name, source="automatic", sigma=sigma)
+    return out

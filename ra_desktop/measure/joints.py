@@ -1,0 +1,244 @@
+"""Joint space width: from the proximal bone's cortical edge to the distal bone's, along the finger.
+
+Lines run along the finger's axis (the distal bone's, found from its shaft) across the joint,
+offset sideways over the central part of the joint
+(:data:`~ra_desktop.measure.definitions.JSW_CENTRAL` of the head's half-width). On each line
+the two bone ends are fitted as projected bone ends (the same path-length model as a shaft's
+profile, one end from either side, blurred, under an unknown monotone grey scale); the width is
+the distance between the two fitted surfaces. Bones that overlap on the projection give a
+negative width: no joint space is visible there, and the joint is reported as such.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ra_desktop.measure.definitions import JSW_CENTRAL
+from ra_desktop.measure.metacarpal import band_mean, mm_per_px, spacing_pair, start_values
+from ra_desktop.measure.profiles import across, normal, sample, unit
+from ra_desktop.measure.results import Check, JointResult
+from ra_desktop.measure.tube import _design, _project, chord_profiles, levenberg_marquardt, normalise_rows
+
+N_LINES = 9
+STEP = 0.25  # px between samples along a line
+WINDOW = 0.12  # the fit reaches this share of the head half-width into either bone
+_STEPS = np.array([0.01, 0.01, 0.002, 1e-3, 2e-3])  # xa, xb, cortex, rho, sigma
+
+
+def _pt(p) -> tuple[float, float]:
+    return round(float(p[0]), 2), round(float(p[1]), 2)
+
+
+def _rotate(u: np.ndarray, deg: float) -> np.ndarray:
+    a = np.radians(deg)
+    return np.array([u[0] * np.cos(a) - u[1] * np.sin(a), u[0] * np.sin(a) + u[1] * np.cos(a)])
+
+
+def phalanx_axis(image, centre, distal, h: float):
+    """Axis of the bone beyond a joint: (unit vector, point on it), or None.
+
+    Tracked from the joint: step along the current direction, find the bone's centre on a
+    profile across it (the bone nearest the track, so a neighbouring finger is never taken),
+    and steer towards it; the line through the centres on the shaft is the axis.
+    """
+    c = np.asarray(centre, float)
+    u = np.asarray(distal, float) / np.hypot(*distal)
+    x = np.arange(-1.4 * h, 1.4 * h, 0.5)
+    along = np.linspace(-0.1 * h, 0.1 * h, 3)
+    pos, pts = c, []
+    for _ in range(7):
+        pos = pos + u * 0.45 * h
+        prof = across(image, pos, u, x, along).mean(axis=0)
+        if np.isnan(prof).any():
+            break
+        sv = start_values(x, prof, 0.55 * h)
+        if sv is None:
+            break
+        pos = pos + normal(u) * sv[0]
+        pts.append(pos)
+        if len(pts) >= 3:
+            fit = np.asarray(pts[1:])
+            d = fit[-1] - fit[0]
+            if np.hypot(*d) > 0:
+                u = d / np.hypot(*d)
+    if len(pts) < 3:
+        return None
+    return u, np.asarray(pts[1])
+
+
+def _gap_starts(x: np.ndarray, prof: np.ndarray, h: float):
+    """Start values for the two bone surfaces on one line: around the darkest point near 0."""
+    ys = ndimage.gaussian_filter1d(prof, 4.0)
+    g = np.gradient(ys, x)
+    near = np.abs(x) <= 0.5 * h
+    if not near.any():
+        return None
+    k = np.flatnonzero(near)[np.argmin(ys[near])]
+    before = (x < x[k]) & (x >= x[k] - 0.35 * h)
+    after = (x > x[k]) & (x <= x[k] + 0.35 * h)
+    if not before.any() or not after.any():
+        return None
+    xa = x[np.flatnonzero(before)[np.argmin(g[before])]]
+    xb = x[np.flatnonzero(after)[np.argmax(g[after])]]
+    return float(xa), float(xb)
+
+
+def _fit_lines(x: np.ndarray, Y: np.ndarray, starts: np.ndarray, h: float, free: list[int]):
+    """Fit both surfaces on each line: rows of (xa, xb, cortex, rho, sigma), relative
+    residuals, and whether each fit is usable. Columns not in ``free`` stay as started."""
+    Yn, scale, good = normalise_rows(Y)
+    lb = np.array([x[0], x[0], 0.02 * h, 0.0, 0.15])
+    ub = np.array([x[-1], x[-1], 0.4 * h, 0.95, 6.0])
+    P = np.clip(starts, lb, ub)
+
+    def chords(Pm):
+        xa, xb, cx, rho, sig = (Pm[:, k] for k in range(5))
+        z = np.zeros_like(xa)
+        both = chord_profiles(x, np.concatenate([np.stack([xa - h, z + h, h - cx, z, rho, sig], axis=1),
+                                                 np.stack([xb + h, z + h, h - cx, z, rho, sig], axis=1)]))
+        return both[: len(xa)] + both[len(xa):]
+
+    def residuals(Pm):
+        return _project(_design(x, chords(Pm)), Yn)[1]
+
+    P = levenberg_marquardt(residuals, P, free, lb, ub, _STEPS)
+    g = chords(P)
+    coef, res = _project(_design(x, g), Yn)
+    contrast = np.ptp(res + Yn, axis=1)
+    rel = np.sqrt(np.mean(res ** 2, axis=1)) / np.maximum(contrast, 1e-9)
+    slope = coef[:, 2:3] + 2 * coef[:, 3:4] * g
+    rising = np.all((slope > 0) | (g > 0.3 * g.max(axis=1, keepdims=True)), axis=1)
+    return P, rel, rising & good
+
+
+def measure_joint(image: np.ndarray, centre, spacing_mm=None, *, toward=None, axis=None,
+                  joint: str = "joint", source: str = "manual", head_half_width: float | None = None,
+                  sigma: float | None = None) -> JointResult:
+    """Joint space width at a joint (minimum and mean over its central part).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2-D grey values, bone bright.
+    centre : (x, y)
+        The joint (a click or marker near the middle of the joint space).
+    spacing_mm : float or (row, column) or None
+        Without it, widths are in pixels.
+    toward : (x, y), optional
+        A point on the finger beyond the joint (the second click; e.g. the next joint).
+    axis : (x, y), optional
+        Unit vector towards the fingertip, instead of ``toward``.
+    joint, source : str
+        Carried into the result.
+    head_half_width : float, optional
+        The proximal bone's head half-width in pixels, when known.
+    sigma : float, optional
+        The image's blur in pixels (from a shaft's fit), when known.
+
+    Returns
+    -------
+    JointResult
+        Never raises for a bad image or bad points: an invalid result says why.
+    """
+    sp = spacing_pair(spacing_mm)
+    unit_name = "mm" if sp else "px"
+    c = np.asarray(centre, float)
+
+    def invalid(reason, checks=(), **kw):
+        return JointResult(joint=joint, valid=False, reason=reason, source=source, unit=unit_name,
+                           centre=_pt(c), checks=tuple(checks), **kw)
+
+    img = np.asarray(image)
+    if img.ndim != 2 or not np.all(np.isfinite(c)):
+        return invalid("needs a 2-D image and a point")
+    if axis is not None:
+        u0, _ = unit((0, 0), axis)
+    elif toward is not None:
+        u0, dist = unit(c, toward)
+        if dist < 5:
+            return invalid("the point on the finger is too close to the joint")
+    else:
+        return invalid("needs the finger's direction (a point on the finger beyond the joint)")
+    if head_half_width is None:
+        guess = 6.0 / (sp[0] if sp else 0.12)
+        x = np.arange(-2.4 * guess, 2.4 * guess, 0.5)
+        prof = across(img, c - u0 * 0.5 * guess, u0, x, np.array([-1.0, 0.0, 1.0])).mean(axis=0)
+        sv = None if np.isnan(prof).any() else start_values(x, prof, guess)
+        if sv is None:
+            return invalid("no bone end found before the joint")
+        head_half_width = sv[1]
+    h = float(head_half_width)
+    found = phalanx_axis(img, c, u0, h)
+    if found is None:
+        return invalid("the bone beyond the joint runs off the image")
+    u, _ = found
+    n = normal(u)
+    # The lines are centred on the proximal bone's head.
+    x = np.arange(-1.5 * h, 1.5 * h, 0.5)
+    prof = across(img, c - u * 0.4 * h, u, x, np.array([-1.0, 0.0, 1.0])).mean(axis=0)
+    sv = None if np.isnan(prof).any() else start_values(x, prof, h)
+    lat = sv[0] if sv is not None else 0.0
+    if sv is not None:
+        h = float(np.clip(sv[1], 0.6 * h, 1.4 * h))
+    offsets = lat + np.linspace(-JSW_CENTRAL * h, JSW_CENTRAL * h, N_LINES)
+    t = np.arange(-0.9 * h, 0.9 * h, STEP)
+    # Each line is the mean of five parallel ones a tenth of the line spacing apart (less noise).
+    sub = np.linspace(-0.25, 0.25, 5) * (offsets[1] - offsets[0])
+    lat_all = offsets[:, None] + sub[None, :]
+    P = (np.asarray(c)[None, None, None, :] + t[None, None, :, None] * u
+         + lat_all[:, :, None, None] * n)
+    Y = sample(img, P[..., 0], P[..., 1]).mean(axis=1)
+    if np.isnan(Y).any():
+        return invalid("the joint runs off the image")
+    starts = []
+    mean_start = _gap_starts(t, Y.mean(axis=0), h)
+    if mean_start is None:
+        return invalid("no joint space found between two bone ends")
+    for row in Y:
+        s = _gap_starts(t, row, h) or mean_start
+        if abs(s[0] - mean_start[0]) > 0.15 * h or abs(s[1] - mean_start[1]) > 0.15 * h:
+            s = mean_start
+        starts.append([s[0], s[1], 0.08 * h, 0.35, sigma if sigma else 1.0])
+    starts = np.array(starts)
+    lo, hi = mean_start[0] - WINDOW * h, mean_start[1] + WINDOW * h
+    cols = (t >= lo) & (t <= hi)
+    # The bones' cortex, density and the blur from the mean of the lines; then each line's surfaces.
+    shared, _, _ = _fit_lines(t[cols], Y[:, cols].mean(axis=0)[None], starts[N_LINES // 2][None], h,
+                              [0, 1, 2, 3] if sigma else [0, 1, 2, 3, 4])
+    starts[:, 2:] = shared[0, 2:]
+    fitted, rel, ok = _fit_lines(t[cols], Y[:, cols], starts, h, [0, 1])
+    mm_u = mm_per_px(sp, u)
+    scale = mm_u or 1.0
+    widths = (fitted[:, 1] - fitted[:, 0]) * scale
+    ok &= rel <= 0.1
+    checks = [Check("lines fitted", round(float(ok.mean()), 3), ">= 7 of 9", bool(ok.sum() >= 7))]
+    lines = tuple((_pt(c + u * fa + n * o), _pt(c + u * fb + n * o))
+                  for (fa, fb), o, k in zip(fitted[:, :2], offsets, ok) if k)
+    if ok.sum() < 7:
+        return invalid("the joint's surfaces could not be fitted on enough lines", checks, axis=_pt(u), lines=lines)
+    w = widths[ok]
+    # Across the central part the width changes smoothly (curved surfaces): a parabola fits it,
+    # and its lowest point over the lines is the minimum (the raw minimum of noisy lines is low).
+    o = offsets[ok]
+    para = np.polyval(np.polyfit(o, w, 2), np.linspace(o.min(), o.max(), 41))
+    rough = float(np.max(np.abs(w - np.polyval(np.polyfit(o, w, 2), o))))
+    lowest = float(para.min())
+    limit = 0.2 if sp else 1.5
+    upper = 4.0 if sp else 0.6 * h
+    checks += [
+        Check("fit residual (share of contrast)", round(float(np.median(rel[ok])), 4), "<= 0.06",
+              bool(np.median(rel[ok]) <= 0.06)),
+        Check("joint space visible (minimum width)", round(lowest, 4), "> 0", bool(lowest > 0 and w.min() > 0)),
+        Check("widths consistent across the joint", round(rough, 4), f"<= {limit:g} {unit_name}", rough <= limit),
+        Check("mean width plausible", round(float(w.mean()), 4), f"<= {upper:g} {unit_name}", bool(w.mean() <= upper)),
+    ]
+    failed = [k for k in checks if not k.passed]
+    if failed:
+        reason = ("no joint space visible: the bones touch or overlap on the image (complete narrowing, "
+                  "ankylosis or subluxation)" if failed[0].name.startswith("joint space visible")
+                  else f"{failed[0].name} is {failed[0].value} (accepted {failed[0].accepted})")
+        return invalid(reason, checks, axis=_pt(u), lines=lines)
+    return JointResult(joint=joint, valid=True, reason=None, source=source, unit=unit_name, centre=_pt(c),
+                       axis=(round(float(u[0]), 5), round(float(u[1]), 5)),
+                       minimum=round(lowest, 4), mean=round(float(w.mean()), 4), lines=lines,
+                       checks=tuple(checks))

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gui": ("ra_desktop.cli.gui", "open the workstation (default when no command is given)"),
     "inspect": ("ra_desktop.cli.inspect", "describe image files as a PACS administrator would"),
     "predict": ("ra_desktop.cli.predict", "RA probability for image files, headless"),
+    "measure": ("ra_desktop.cli.measure", "radiogrammetry: metacarpal cortical index and joint space widths"),
     "phantom": ("ra_desktop.cli.phantom", "generate synthetic hand radiographs with known lesions"),
     "train": ("ra_desktop.cli.train", "train a model folder from RA/ and Normal/ images or a CSV"),
     "evaluate": ("ra_desktop.cli.evaluate", "metrics with confidence intervals, ROC, calibration"),

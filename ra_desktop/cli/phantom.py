@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="RA cases with a healthy wrist: each the standard case of its seed with the wrist "
                              "joints reset, so only finger joints carry disease (an evaluation set; with --twins, "
                              "the RA member of each pair)")
+    parser.add_argument("--joint-spaces", action="store_true",
+                        help="draw radiographic joint spaces at the finger joints (a gap between the head and the "
+                             "phalanx's concave base; without it the bones overlap there, as in every earlier set): "
+                             "for joint space width measurement; not with --twins")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -76,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 1 or not 0.0 <= args.ra_fraction <= 1.0:
         print("error: --n must be >= 1 and --ra-fraction within 0-1")
         return 2
+    if args.twins and args.joint_spaces:
+        print("error: --joint-spaces is not available with --twins")
+        return 2
     if args.twins and (args.n % 2 or args.start_index % 2):
         print("error: --twins needs an even --n and --start-index (pairs)")
         return 2
@@ -83,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     rows = generate_dataset(args.out, args.n, args.seed, ra_fraction=args.ra_fraction,
                             severity_range=args.severity, size=args.size, formats=args.formats,
                             workers=max(1, args.workers), start_index=args.start_index,
-                            progress=not args.quiet, twins=args.twins, spare_wrist=args.spare_wrist)
+                            progress=not args.quiet, twins=args.twins, spare_wrist=args.spare_wrist,
+                            joint_spaces=args.joint_spaces)
     n_ra = sum(r["label"] == "RA" for r in rows)
     dt = time.perf_counter() - t0
     print(f"{len(rows)} synthetic phantoms ({n_ra} RA, {len(rows) - n_ra} normal) in {args.out} "

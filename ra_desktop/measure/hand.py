@@ -137,14 +137,23 @@ def measure_hand(image, spacing_mm=None, joints: dict[str, tuple[float, float]] 
         hand = locate_hand(wk)
     except NotMeasurable as exc:
         return done(measurable=False, reason=exc.reason, needs_manual=MCI_BONES)
+    notes = []
+    if wk.inverted:
+        img = np.float32(np.nanmax(img)) - img
+        notes.append("the image's grey scale looked inverted (bone dark, air bright): measured inverted")
+    if sp_mean and hand.finger_reach * wk.mm_per_px < 55.0:
+        return done(measurable=False, needs_manual=MCI_BONES, notes=tuple(notes),
+                    reason=f"the fingers reach {hand.finger_reach * wk.mm_per_px:.0f} mm beyond the webs, less than "
+                           "an adult's (55 mm or more): a child's hand, a wrong pixel spacing, or fingers cut off")
     px_mm = sp_mean or WORK_MM / wk.factor
     bones: dict[str, BoneResult] = {}
     axes: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
     try:
         rough = rough_metacarpals(wk, hand)
-        missing = None
     except NotMeasurable as exc:
-        rough, missing = [], exc.reason
+        if not markers:
+            return done(measurable=False, reason=exc.reason, needs_manual=MCI_BONES)
+        rough = []
     for r in rough:
         try:
             half, point = _shaft(img, r, px_mm)
@@ -158,9 +167,12 @@ def measure_hand(image, spacing_mm=None, joints: dict[str, tuple[float, float]] 
         if r.name in MCI_BONES:
             bones[r.name] = measure_bone(img, base, head, sp, bone=r.name, source="automatic")
     for name in MCI_BONES:
-        bones.setdefault(name, BoneResult(bone=name, valid=False, reason=missing or "not found",
+        bones.setdefault(name, BoneResult(bone=name, valid=False, reason="the metacarpals were not found",
                                           source="automatic", unit=unit_name))
     lengths = {k: float(np.hypot(*(v[1] - v[0]))) for k, v in axes.items()}
+    unsuitable = _whole_hand_checks(lengths, hand, wk.factor, sp_mean)
+    if unsuitable:
+        return done(measurable=False, reason=unsuitable, needs_manual=MCI_BONES, notes=tuple(notes))
     bones = _cross_checks(bones, lengths)
     blur = [b.blur_px for b in bones.values() if b.valid and b.blur_px]
     sigma = float(np.median(blur)) if blur else None
@@ -168,8 +180,23 @@ def measure_hand(image, spacing_mm=None, joints: dict[str, tuple[float, float]] 
     mci = [bones[k].MCI for k in MCI_BONES if bones[k].valid]
     return done(measurable=True, reason=None, bones=bones, joints=out_joints,
                 mean_MCI=round(float(np.mean(mci)), 5) if len(mci) == len(MCI_BONES) else None,
-                thumb_side=_thumb_side_name(hand),
+                thumb_side=_thumb_side_name(hand), notes=tuple(notes),
                 needs_manual=tuple(k for k in MCI_BONES if not bones[k].valid))
+
+
+def _whole_hand_checks(lengths: dict[str, float], hand, factor: int, sp_mean: float | None) -> str | None:
+    """Why the hand as a whole is unsuitable (a child's, a foot), or None."""
+    found = [v for k, v in lengths.items() if k in MCI_BONES]
+    if len(found) < 2:
+        return None
+    mc = float(np.median(found))
+    if sp_mean and not 35.0 <= mc * sp_mean <= 100.0:
+        return (f"the metacarpals are {mc * sp_mean:.0f} mm long, outside an adult's 35-100 mm: a child's hand "
+                "(or a wrong pixel spacing); reference values are for adults")
+    if hand.finger_reach * factor < 0.7 * mc:
+        return ("the digits are short for a hand (shorter than 0.7 of a metacarpal): a foot, or fingers cut off "
+                "by the image's edge")
+    return None
 
 
 def _thumb_side_name(hand) -> str:

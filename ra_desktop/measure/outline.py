@@ -35,6 +35,7 @@ class Working:
     factor: int
     mm_per_px: float | None  # working pixel size, None when the spacing is unknown
     field: np.ndarray  # True inside the exposed field (collimator strips excluded)
+    inverted: bool = False  # the input had bone dark; ``image`` has been turned bone-bright
 
     def to_full(self, xy) -> np.ndarray:
         return (np.asarray(xy, float) + 0.5) * self.factor - 0.5
@@ -62,7 +63,25 @@ def working_image(image: np.ndarray, spacing_mm: float | None) -> Working:
     if hi - lo <= 0:
         raise NotMeasurable("the image has no contrast")
     img = np.clip((small - lo) / (hi - lo), 0.0, 1.0)
-    return Working(img, k, spacing_mm * k if spacing_mm else None, field)
+    inverted = _looks_inverted(img, field)
+    if inverted:
+        img = 1.0 - img
+    return Working(img, k, spacing_mm * k if spacing_mm else None, field, inverted)
+
+
+def _looks_inverted(img: np.ndarray, field: np.ndarray) -> bool:
+    """Air around the hand is dark on a radiograph shown bone-bright: a bright rim means the
+    grey scale is the other way round (MONOCHROME1 pixels without the tag that says so)."""
+    rows, cols = np.nonzero(field)
+    if rows.size == 0:
+        return False
+    r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    inner = img[r0:r1, c0:c1]
+    fr = max(2, min(inner.shape) // 12)
+    rim = np.concatenate([inner[:fr].ravel(), inner[-fr:].ravel(), inner[:, :fr].ravel(), inner[:, -fr:].ravel()])
+    h, w = inner.shape
+    centre = inner[h // 4: 3 * h // 4, w // 4: 3 * w // 4]
+    return float(np.median(rim)) > float(np.median(centre)) + 0.2
 
 
 def _exposed_field(img: np.ndarray) -> np.ndarray:
@@ -100,6 +119,7 @@ class Hand:
     lateral: np.ndarray  # unit vector (x, y): distal turned 90 degrees clockwise on screen
     finger_line: float  # position along ``distal`` (from centre) of the finger webs
     n_fingers: int
+    finger_reach: float  # from the webs to the furthest fingertip along ``distal`` (px)
 
 
 def hand_outline(wk: Working) -> np.ndarray:
@@ -170,7 +190,8 @@ def locate_hand(wk: Working) -> Hand:
     finger_line = float(np.min(tsd[many]))
     lateral = np.array([-distal[1], distal[0]])  # screen: fingers up -> lateral points right
     thumb = _thumb_side(mask, centre, distal, lateral, finger_line, min_run, half, mm)
-    return Hand(mask, distal, centre, thumb, lateral, finger_line, int(np.median(counts[many])))
+    reach = float(np.max((xs - centre[0]) * distal[0] + (ys - centre[1]) * distal[1])) - finger_line
+    return Hand(mask, distal, centre, thumb, lateral, finger_line, int(np.median(counts[many])), reach)
 
 
 def _thumb_side(mask, centre, distal, lateral, finger_line, min_run, half, mm) -> int:

@@ -105,6 +105,7 @@ class HandResult:
     mean_MCI: float | None = None
     thumb_side: str | None = None  # "left" or "right" of the image with the fingers up
     needs_manual: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     seconds: float = 0.0
     notice: str = NOTICE
 

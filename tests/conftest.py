@@ -96,3 +96,38 @@ def _isolated_user_dirs(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("RA_DESKTOP_HOME", str(home))
     yield home
+
+
+# --- the bundled model and fresh phantoms, shared by the tests of the README's claims ---------
+# (tests/test_bundled_model.py, tests/test_train.py, tests/test_self_test.py, tests/gui/...)
+FRESH_SEED = 505000  # held-out seeds are 500000+; this one is used by no training or model card run
+
+
+@pytest.fixture(scope="session")
+def bundled_model_dir() -> Path:
+    """The model folder the app ships. Missing is a failure, never a skip: the app needs it."""
+    from ra_desktop.paths import default_model_dir
+
+    folder = default_model_dir()
+    for name in ("manifest.json", "weights.safetensors"):
+        assert (folder / name).is_file(), f"the bundled model is incomplete: {folder / name} is missing"
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bundled_model(bundled_model_dir):
+    """The bundled model, loaded once on the CPU (sha256 verified by load_model)."""
+    from ra_desktop.model import load_model
+
+    return load_model(bundled_model_dir, "cpu")
+
+
+@pytest.fixture(scope="session")
+def fresh_phantoms(tmp_path_factory) -> Path:
+    """16 new phantoms, 8 RA (severity 1-3) and 8 normal, from held-out seed 505000 at the model
+    card's test size (1800 px): never used to train, select or describe any shipped model."""
+    from ra_desktop.phantom import generate_dataset
+
+    out = tmp_path_factory.mktemp("fresh-phantoms")
+    generate_dataset(out, 16, FRESH_SEED, size=1800, workers=2, progress=False)
+    return out

@@ -104,8 +104,7 @@ def test_analysis_layers_and_window_level(make_window, tiny_model_dir, image_fol
     assert v.window() == (pytest.approx(c), pytest.approx(width / 4))
     assert not np.array_equal(before, v.displayed_image())
 
-    if "gradcam" not in result.heatmaps:
-        pytest.skip("Grad-CAM not available in this build (ra_desktop.explain missing)")
+    assert "gradcam" in result.heatmaps  # Grad-CAM always ships: its absence is a failure
     item = v.layer_item("gradcam")
     assert item is not None and item.isVisible()  # default overlay from settings
     v.set_layer_visible("gradcam", False)
@@ -126,11 +125,15 @@ def test_selecting_another_case_cancels_and_no_stale_result(make_window, tiny_mo
     cancelled = []
     w.jobs.thread.job_cancelled.connect(cancelled.append)
     _open(w, a.id)
+    job_a = w.jobs.current_open_id
     _open(w, b.id)  # straight away: the reader moved on
-    qtbot.waitUntil(lambda: ("finished", b.id) in landed, timeout=30000)
-    qtbot.wait(300)  # give a stale result the chance to arrive if it were going to
+    # Wait for events, not for time: until b's result has landed and the worker's last word on a
+    # (cancelled, or finished if it outran the cancel) has reached the GUI thread. Queued signals
+    # from the worker arrive in the order they were sent, so anything a sent before that is in.
+    qtbot.waitUntil(lambda: ("finished", b.id) in landed and job_a not in w.jobs._jobs and bool(cancelled),
+                    timeout=30000)
     assert all(rid == b.id for _, rid in landed), landed
-    assert cancelled  # the first job was cancelled
+    assert cancelled == [job_a]  # the first job was cancelled
     assert w.viewer.radiograph.source_path.name == "case_03.png"
     assert "case_03.png" in w.findings.case_label.text()
 
@@ -207,3 +210,33 @@ def test_interrupted_rows_recovered_at_start(make_window, image_folder, qtbot):
     w = make_window(None)
     row = w.worklist.model.row(rid)
     assert row.status == "queued" and "interrupted" in row.status_note
+
+
+def test_real_radiograph_gets_no_verdict_in_the_window(make_window, bundled_model_dir, tmp_path, qtbot):
+    # The bundled model on a real chest CR (pydicom-data RG3, JPEG 2000): out of distribution, so
+    # the window shows no probability, label, bar, regions or heat map, and nothing to sign.
+    import shutil
+
+    from io_fixtures import real_dicom
+
+    from ra_desktop.ui.worklist_panel import result_text
+
+    folder = tmp_path / "real"
+    folder.mkdir()
+    shutil.copy2(real_dicom("RG3_J2KI.dcm"), folder / "chest.dcm")
+    w = make_window(bundled_model_dir)
+    w.add_paths([str(folder)])
+    wait_rows(qtbot, w, 1)
+    row = _row_by_name(w, "chest.dcm")
+    with qtbot.waitSignal(w.jobs.open_finished, timeout=60000) as sig:
+        _open(w, row.id)
+    result = sig.args[1]
+    assert result.ood is not None and not result.ood.in_distribution and "gradcam" in result.heatmaps
+    f = w.findings
+    assert f.withheld and f.label_label.text() == "no verdict" and "does not apply" in f.ood_label.text()
+    assert f.prob_label.text() == "P(RA): not shown" and f.bar.probability is None
+    assert f"{result.probability * 100:.1f}" not in f.prob_label.text() and "RA" not in f.label_label.text()
+    assert not f.research_button.isHidden() and not f.sign_button.isEnabled() and not f.agree.isEnabled()
+    assert w.viewer.layer_item("gradcam") is None  # the map was computed, and is not drawn
+    saved = w.store.get(row.id)
+    assert saved.ood_flag and result_text(saved) == "no verdict (OOD)"

@@ -70,9 +70,28 @@ def test_temporary_folder_is_removed_without_keep(model_dir, case_png, fake_expl
 
 
 def test_real_explanations(model_dir, case_png, capsys):
-    if not hasattr(ra_desktop.explain, "explain_case"):
-        pytest.skip("ra_desktop.explain.explain_case has not landed yet")
     assert self_test.run(_args(model=model_dir, case=case_png)) == 0, capsys.readouterr().err
+
+
+def test_as_the_frozen_app_runs_it_bundled_model_and_demo_folder(bundled_model_dir, capsys):
+    # `ra-desktop --self-test` with no options, as installer/ and `make installer-test` run it:
+    # the bundled model, the first RA case of the bundled demo folder, real Grad-CAM and SHAP,
+    # a real PDF. Nothing faked.
+    import json
+
+    from ra_desktop.paths import demo_dir
+
+    manifest = json.loads((bundled_model_dir / "manifest.json").read_text())
+    assert main(["--self-test"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    for step, _ in self_test.STEPS:
+        assert f"[ok] {step}" in out, out
+    assert f"{manifest['name']} {manifest['version']} (vgg8)" in out and manifest["weights_sha256"][:12] in out
+    case_line = next(line for line in out.splitlines() if line.startswith("[ok] case"))
+    assert str(demo_dir() / "RA") in case_line, case_line
+    analysis = next(line for line in out.splitlines() if line.startswith("[ok] analysis"))
+    assert "P(RA)=" in analysis and "gradcam" in analysis and "shap" in analysis, analysis
+    assert "self-test passed" in out
 
 
 def test_dispatcher_maps_the_flag(model_dir, case_png, fake_explain, capsys):

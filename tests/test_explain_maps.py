@@ -243,10 +243,29 @@ def test_slow_head_fallback_equals_traced_head(net, x, monkeypatch):
 
 
 def test_shap_deterministic_and_signed(net, x):
+    net.eval()
     m1 = shap_map(net, x, seed=7, n_permutations=16)
     m2 = shap_map(net, x, seed=7, n_permutations=16)
     assert m1.shape == (32, 32) and m1.dtype == np.float32
     np.testing.assert_array_equal(m1, m2)
+    # The sign, against an answer computed here from the logits alone: with the whole map as one
+    # player, its Shapley value is the RA log-odds with the map minus without it (zeros), > 0
+    # toward RA. Every pixel of the upsampled map carries that one value.
+    xb = torch.from_numpy(x)[None]
+    with torch.no_grad():
+        full = net(xb)[0]
+        hook = net.pool.register_forward_hook(lambda module, inputs, output: torch.zeros_like(output))
+        try:
+            without = net(xb)[0]
+        finally:
+            hook.remove()
+    expected = float((full[1] - full[0]) - (without[1] - without[0]))
+    assert abs(expected) > 0.01
+    one = shap_map(net, x, "pool", grid=1, n_permutations=2, baseline="zeros")
+    np.testing.assert_allclose(one, expected, rtol=1e-4, atol=1e-5)
+    # Toward normal is the mirror image, and this net's map has evidence both ways.
+    np.testing.assert_allclose(shap_map(net, x, seed=7, n_permutations=16, target=0), -m1, atol=1e-5)
+    assert m1.min() < 0 < m1.max()
 
 
 class RegionDetector(nn.Module):

@@ -67,6 +67,27 @@ def test_vgg8_forward_224_and_named_layers():
     assert isinstance(model.get_submodule(info.feature_layer), nn.ReLU)
 
 
+def mutating_ops(model: nn.Module, x: torch.Tensor) -> list[str]:
+    """Every ATen operator of one forward pass that writes into one of its inputs (relu_, add_...).
+
+    Catches functional in-place calls too (torchvision's DenseNet forward uses
+    F.relu(inplace=True)), which a look at the nn.ReLU modules cannot see.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    seen: list[str] = []
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func._schema.is_mutable:
+                seen.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    with torch.no_grad(), Record():
+        model(x)
+    return seen
+
+
 @pytest.mark.parametrize("arch", ["densenet121", "densenet169"])
 def test_densenet_forward_small_input_and_no_inplace_relu(arch):
     torch.manual_seed(0)
@@ -77,6 +98,8 @@ def test_densenet_forward_small_input_and_no_inplace_relu(arch):
         assert model.embed(x).shape == (1, ARCHITECTURES[arch].feature_dim)
     model.get_submodule(ARCHITECTURES[arch].gradcam_target_layer)
     model.get_submodule(ARCHITECTURES[arch].feature_layer)
+    assert not any(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))
+    assert mutating_ops(model, torch.randn(1, 3, 32, 32)) == []  # no in-place operator anywhere
 
 
 @pytest.mark.parametrize("arch", ["vgg8", "densenet121"])
@@ -96,6 +119,7 @@ def test_every_relu_is_distinct_and_not_inplace(arch):
     for h in hooks:
         h.remove()
     assert max(calls.values()) == 1
+    assert mutating_ops(model.eval(), torch.randn(1, 3, 32, 32)) == []
 
 
 def test_unknown_architecture():

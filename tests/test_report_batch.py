@@ -31,7 +31,19 @@ def test_names_are_safe_and_never_overwrite(tmp_path):
     third = write_report(inp, tmp_path / "out")
     assert first.name == "RA-report_1.2.826.0.1.3680043.2.1125.1_20250314.pdf"
     assert second.name.endswith("_20250314_2.pdf") and third.name.endswith("_20250314_3.pdf")
-    assert len({first.read_bytes()[:10], second.read_bytes()[:10]}) == 1  # all complete PDFs
+    # All three complete: the same document byte for byte, up to its creation time and file ID.
+    docs = [_undated(p.read_bytes()) for p in (first, second, third)]
+    assert docs[0].startswith(b"%PDF-") and docs[0].rstrip().endswith(b"%%EOF")
+    assert docs[1] == docs[0] and docs[2] == docs[0]
+    assert len(PdfReader(str(third)).pages) == len(PdfReader(str(first)).pages) >= 1
+
+
+def _undated(pdf: bytes) -> bytes:
+    """The PDF with its creation date and trailer ID blanked (the only bytes a rerun changes)."""
+    import re
+
+    pdf = re.sub(rb"/CreationDate \(D:[0-9]+Z?\)", b"/CreationDate ()", pdf)
+    return re.sub(rb"/ID \[<[0-9a-fA-F]+> ?<[0-9a-fA-F]+>\]", b"/ID []", pdf)
 
 
 def test_writer_failing_midway_leaves_nothing(tmp_path):

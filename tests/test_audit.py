@@ -79,7 +79,9 @@ def test_redact_hashes_foreign_paths_keeps_own_and_plain_text():
     out = redact(text)
     assert own in out and "Doe" not in out and "Jane" not in out
     assert out.count("<path:") == 3 and "3/4" in out and "http://host/a/b" in out
-    assert redact("/scans/Doe_Jane/hand.dcm") == redact("/scans/Doe_Jane/hand.dcm")  # stable key
+    # The key is the documented construction, so a worklist row can be matched by hand: the first
+    # 8 hex digits of the path's SHA-256, checked with `printf '%s' PATH | sha256sum`, not with this code.
+    assert redact("/scans/Doe_Jane/hand.dcm") == "<path:e12564a4>"
 
 
 def test_redact_filter_covers_arguments_and_tracebacks(tmp_path):
@@ -143,11 +145,6 @@ def test_paths_hashed_where_logged_by_type_apostrophes_urls_and_relative(tmp_pat
         logger.propagate = True
     text = "\n".join(records)
     assert "Brien" not in text and "O'" not in text, text
-    assert logsafe_key(relative) in text and logsafe_key(absolute) in text
+    # Known answers (sha256sum of the path, as above), not the code's own key function.
+    assert "<path:b7c77d6b>" in text and "<path:30ff0110>" in text  # relative, absolute
     assert "DICOM file is truncated" in text and "not a readable image" in text  # reasons kept
-
-
-def logsafe_key(path) -> str:
-    from ra_desktop.logsafe import path_key
-
-    return path_key(path)

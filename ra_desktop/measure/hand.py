@@ -13,17 +13,24 @@ import time
 
 import numpy as np
 from scipy import ndimage
+from scipy.signal import find_peaks
 
 from ra_desktop.io import Radiograph
 from ra_desktop.measure.definitions import MCI_BONES
 from ra_desktop.measure.joints import measure_joint, phalanx_axis
 from ra_desktop.measure.locate import RoughAxis, rough_metacarpals
-from ra_desktop.measure.metacarpal import band_mean, find_ends, measure_bone, spacing_pair, start_values
+from ra_desktop.measure.metacarpal import (LENGTH_PER_WIDTH, band_mean, find_ends, measure_bone, spacing_pair,
+                                           start_values)
 from ra_desktop.measure.outline import WORK_MM, NotMeasurable, locate_hand, working_image
 from ra_desktop.measure.profiles import across, normal, unit
 from ra_desktop.measure.results import BoneResult, Check, HandResult, JointResult
 
 _SHAFT_HALF_MM = 3.8  # a typical adult metacarpal's mid-shaft half-width (start value only)
+# Metacarpal lengths relative to MC3's (adult hands: MC2 the longest, MC5 the shortest).
+_RELATIVE_LENGTH = {"MC2": 1.05, "MC3": 1.0, "MC4": 0.88, "MC5": 0.81}
+# Where the PIP lies beyond the MCP, as a share of the ray's metacarpal length (proximal phalanx
+# / metacarpal, end to end); the DIP lies at 0.8 or more.
+_PIP_AT = {2: 0.55, 3: 0.62, 4: 0.64, 5: 0.56}
 
 
 def bone_bright(image) -> tuple[np.ndarray, tuple[float, float] | None]:
@@ -43,14 +50,57 @@ def bone_bright(image) -> tuple[np.ndarray, tuple[float, float] | None]:
 
 
 def _shaft(img, rough: RoughAxis, px_mm: float):
-    """Half-width (px) of the shaft near the rough axis and a point on its centre line."""
+    """Half-width (px), a point on the centre line and the direction of the shaft near the rough
+    axis: the centres of profiles across it, 4 half-widths either side, straighten the axis."""
     R0 = _SHAFT_HALF_MM / px_mm
     x = np.arange(-2.4 * R0, 2.4 * R0, 0.5)
     prof = across(img, rough.point, rough.distal, x, np.linspace(-2 * R0, 2 * R0, 9)).mean(axis=0)
     sv = None if np.isnan(prof).any() else start_values(x, prof, R0)
     if sv is None:
         raise NotMeasurable("no shaft with two cortices where the metacarpal should be")
-    return sv[1], rough.point + normal(rough.distal) * sv[0]
+    half, point, d = sv[1], rough.point + normal(rough.distal) * sv[0], rough.distal
+    x = np.arange(-2.4 * half, 2.4 * half, 0.5)
+    pos, cen = [], []
+    for s in np.linspace(-4.0 * half, 4.0 * half, 7):
+        prof = across(img, point + d * s, d, x, np.linspace(-0.4 * half, 0.4 * half, 5)).mean(axis=0)
+        sv = None if np.isnan(prof).any() else start_values(x, prof, half)
+        if sv is not None and abs(sv[1] / half - 1) < 0.3:
+            pos.append(s)
+            cen.append(sv[0])
+    if len(pos) >= 4:
+        slope, icpt = np.polyfit(pos, cen, 1)
+        point = point + normal(d) * icpt
+        d = d + normal(d) * slope
+        d = d / np.hypot(*d)
+    return half, point, d
+
+
+def _typical_length(lengths: dict[str, float], shafts: dict, sp_mean: float | None) -> float:
+    """MC3's length (px) the found metacarpals agree on: the value most of them match within 12%
+    (scaled by their relative lengths); a tie goes to the one nearest the expectation (70 mm
+    with a spacing, else 8.8 shaft widths)."""
+    norm = {k: v / _RELATIVE_LENGTH[k] for k, v in lengths.items()}
+    if sp_mean:
+        expected = 70.0 / sp_mean
+    else:
+        expected = LENGTH_PER_WIDTH * 2.0 * float(np.median([s[2] for s in shafts.values()]))
+
+    def support(v: float) -> tuple[int, float]:
+        agree = [w for w in norm.values() if abs(w / v - 1) <= 0.12]
+        return len(agree), -abs(np.log(v / expected))
+
+    best = max(norm.values(), key=support)
+    return float(np.median([w for w in norm.values() if abs(w / best - 1) <= 0.12]))
+
+
+def _head_window(point: np.ndarray, distal: np.ndarray, hand, wk) -> tuple[float, float]:
+    """Where a metacarpal's head may end along its axis (px from ``point``): from 35 mm before
+    to 15 mm beyond the finger webs of the hand's outline."""
+    mm = wk.mm_per_px or WORK_MM
+    t_point = float((wk.from_full(point) - hand.centre) @ hand.distal)
+    per_px = float(np.asarray(distal) @ hand.distal) / wk.factor  # working px along distal per full px
+    per_px = per_px if abs(per_px) > 1e-6 else 1e-6
+    return ((hand.finger_line - 35.0 / mm - t_point) / per_px, (hand.finger_line + 15.0 / mm - t_point) / per_px)
 
 
 def _cross_checks(bones: dict[str, BoneResult], lengths: dict[str, float]) -> dict[str, BoneResult]:
@@ -81,17 +131,23 @@ def _reject(b: BoneResult, reason: str) -> BoneResult:
                       region=b.region, n_profiles=b.n_profiles, edges=b.edges, checks=checks, blur_px=b.blur_px)
 
 
-def _follow_to_pip(img, mcp: np.ndarray, u_pp: np.ndarray, mc_length: float | None, h: float):
-    """The PIP joint: the strongest fall of grey value along the proximal phalanx."""
-    L = mc_length or 10.0 * h
-    s = np.arange(0.45 * L, 0.9 * L, 0.5)
+def _follow_to_pip(img, mcp: np.ndarray, u_pp: np.ndarray, mc_length: float, h: float, ray: int):
+    """The PIP joint along the proximal phalanx: a fall of grey value (the head's end) near the
+    phalanx's expected length (a share of the metacarpal's, :data:`_PIP_AT`); the DIP lies
+    beyond 0.8 of it."""
+    at = _PIP_AT[ray]
+    s = np.arange((at - 0.12) * mc_length, (at + 0.12) * mc_length, 0.5)
     f = band_mean(across(img, mcp, u_pp, np.linspace(-0.25 * h, 0.25 * h, 5), s))
     if np.isnan(f).mean() > 0.2:
         return None
     good = np.isfinite(f)
     f = ndimage.gaussian_filter1d(np.interp(s, s[good], f[good]), 2.0)
     g = np.gradient(f, s)
-    k = int(np.argmin(g))
+    falls, _ = find_peaks(-g)
+    if not falls.size:
+        return None
+    score = -g[falls] / max(float(-g[falls].min()), 1e-12) - 2.0 * np.abs(s[falls] / mc_length - at)
+    k = falls[int(np.argmax(score))]
     return mcp + u_pp * (s[k] + 0.1 * h)
 
 
@@ -148,6 +204,7 @@ def measure_hand(image, spacing_mm=None, joints: dict[str, tuple[float, float]] 
     px_mm = sp_mean or WORK_MM / wk.factor
     bones: dict[str, BoneResult] = {}
     axes: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+    shafts: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
     try:
         rough = rough_metacarpals(wk, hand)
     except NotMeasurable as exc:
@@ -156,27 +213,54 @@ def measure_hand(image, spacing_mm=None, joints: dict[str, tuple[float, float]] 
         rough = []
     for r in rough:
         try:
-            half, point = _shaft(img, r, px_mm)
-            base, head = find_ends(img, point, r.distal, half)
+            half, point, distal = _shaft(img, r, px_mm)
+            window = _head_window(point, distal, hand, wk)
+            base, head = find_ends(img, point, distal, half, head_window=window)
+            # Again from the middle of the bone found: the search is even on both sides.
+            point = point + distal * float((0.5 * (base + head) - point) @ distal)
         except NotMeasurable as exc:
             if r.name in MCI_BONES:
                 bones[r.name] = BoneResult(bone=r.name, valid=False, reason=exc.reason, source="automatic",
                                            unit=unit_name)
             continue
         axes[r.name] = (base, head, half)
-        if r.name in MCI_BONES:
-            bones[r.name] = measure_bone(img, base, head, sp, bone=r.name, source="automatic")
+        shafts[r.name] = (point, distal, half)
+    # The four metacarpals are of similar length: ends far off the others' found the wrong edges;
+    # such a bone gets a second search for ends at about the others' length.
+    lengths = {k: float(np.hypot(*(v[1] - v[0]))) for k, v in axes.items()}
+    typical = None
+    if len(lengths) >= 3:
+        # Every bone's ends again, at the length the metacarpals agree on (a second look for a
+        # bone whose first ends were off, a steadier choice for the others).
+        typical = _typical_length(lengths, shafts, sp_mean)
+        for name in list(axes):
+            point, distal, half = shafts[name]
+            want = typical * _RELATIVE_LENGTH[name]
+            try:
+                base, head = find_ends(img, point, distal, half, length=want,
+                                       head_window=_head_window(point, distal, hand, wk))
+                axes[name], lengths[name] = (base, head, half), float(np.hypot(*(head - base)))
+                continue
+            except NotMeasurable:
+                if 0.88 <= lengths[name] / want <= 1.14:
+                    continue
+            del axes[name], lengths[name]
+            if name in MCI_BONES:
+                bones[name] = BoneResult(bone=name, valid=False, source="automatic", unit=unit_name,
+                                         reason="its ends were not found at a length like the other metacarpals'")
+    for name, (base, head, _) in axes.items():
+        if name in MCI_BONES:
+            bones[name] = measure_bone(img, base, head, sp, bone=name, source="automatic")
     for name in MCI_BONES:
         bones.setdefault(name, BoneResult(bone=name, valid=False, reason="the metacarpals were not found",
                                           source="automatic", unit=unit_name))
-    lengths = {k: float(np.hypot(*(v[1] - v[0]))) for k, v in axes.items()}
     unsuitable = _whole_hand_checks(lengths, hand, wk.factor, sp_mean)
     if unsuitable:
         return done(measurable=False, reason=unsuitable, needs_manual=MCI_BONES, notes=tuple(notes))
     bones = _cross_checks(bones, lengths)
     blur = [b.blur_px for b in bones.values() if b.valid and b.blur_px]
     sigma = float(np.median(blur)) if blur else None
-    out_joints = _measure_joints(img, sp, unit_name, hand, axes, lengths, markers, sigma)
+    out_joints = _measure_joints(img, sp, unit_name, hand, axes, lengths, markers, sigma, typical)
     mci = [bones[k].MCI for k in MCI_BONES if bones[k].valid]
     return done(measurable=True, reason=None, bones=bones, joints=out_joints,
                 mean_MCI=round(float(np.mean(mci)), 5) if len(mci) == len(MCI_BONES) else None,
@@ -204,7 +288,7 @@ def _thumb_side_name(hand) -> str:
     return "right" if hand.thumb_side > 0 else "left"
 
 
-def _measure_joints(img, sp, unit_name, hand, axes, lengths, markers, sigma) -> dict[str, JointResult]:
+def _measure_joints(img, sp, unit_name, hand, axes, lengths, markers, sigma, typical) -> dict[str, JointResult]:
     out: dict[str, JointResult] = {}
     distal = hand.distal
     for ray in range(2, 6):
@@ -240,7 +324,11 @@ def _measure_joints(img, sp, unit_name, hand, axes, lengths, markers, sigma) -> 
             continue
         u_pp, on_axis = found
         start = on_axis + u_pp * float((centre - on_axis) @ u_pp)  # the MCP, moved onto the phalanx's axis
-        pip = _follow_to_pip(img, start, u_pp, lengths.get(f"MC{ray}"), h_pp)
+        mc_length = typical * _RELATIVE_LENGTH[f"MC{ray}"] if typical else lengths.get(f"MC{ray}")
+        if not mc_length:
+            out[pip_name] = _no_joint(pip_name, unit_name, f"MC{ray}'s length is not known")
+            continue
+        pip = _follow_to_pip(img, start, u_pp, mc_length, h_pp, ray)
         if pip is None:
             out[pip_name] = _no_joint(pip_name, unit_name, "the proximal phalanx runs off the image")
             continue

@@ -172,6 +172,11 @@ def measure_joint(image: np.ndarray, centre, spacing_mm=None, *, toward=None, ax
     if found is None:
         return invalid("the bone beyond the joint runs off the image")
     u, _ = found
+    turn = float(np.degrees(np.arccos(np.clip(u @ u0, -1.0, 1.0))))
+    limit = 20.0 if joint.startswith(("PIP", "DIP", "IP")) else 35.0  # MCPs deviate in RA, PIPs little
+    if turn > limit:
+        return invalid(f"the finger's axis turns {turn:.0f} degrees at the joint (accepted {limit:.0f}): "
+                       "the bone beyond it was not followed", axis=_pt(u))
     n = normal(u)
     # The lines are centred on the proximal bone's head.
     x = np.arange(-1.5 * h, 1.5 * h, 0.5)

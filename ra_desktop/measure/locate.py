@@ -71,42 +71,80 @@ def _tracks(B: np.ndarray, mm: float) -> list[np.ndarray]:
     return [np.array(tr) for tr in done + active if len(tr) > 1]
 
 
+def _shaft_lines(B: np.ndarray, a: np.ndarray, t: np.ndarray, t_lo: float, t_hi: float, mm: float):
+    """Straight lines (lateral = c0 * along + c1) through the tracks within the zone; fragments of
+    one band (a track broken where two bones touch) joined first."""
+    pieces = []
+    for tr in _tracks(B, mm):
+        tt = t[tr[:, 0].astype(int)]
+        inside = (tt >= t_lo) & (tt <= t_hi)
+        if inside.sum() >= 3:
+            pieces.append((tt[inside], a[0] + tr[inside, 1]))
+    t_ref = (t_lo + t_hi) / 2
+    merged: list[list] = []
+    for tt, ll in sorted(pieces, key=lambda p: -len(p[0])):
+        c = np.polyfit(tt, ll, 1)
+        for m in merged:
+            cm = np.polyfit(m[0], m[1], 1)
+            near = abs(np.polyval(c, t_ref) - np.polyval(cm, t_ref)) * mm <= 2.5
+            parallel = np.degrees(abs(np.arctan(c[0]) - np.arctan(cm[0]))) <= 10.0
+            if near and parallel:
+                m[0], m[1] = np.concatenate([m[0], tt]), np.concatenate([m[1], ll])
+                break
+        else:
+            merged.append([tt, ll])
+    out = []
+    for tt, ll in merged:
+        if np.ptp(tt) * mm >= 20.0:
+            c = np.polyfit(tt, ll, 1)
+            out.append((float(np.polyval(c, t_ref)), float(np.mean(tt)), float(c[0]), c))
+    return out, t_ref
+
+
 def rough_metacarpals(wk: Working, hand: Hand) -> list[RoughAxis]:
-    """Rough axes of MC2-MC5 (thumb side last), or NotMeasurable saying what was missing."""
+    """Rough axes of MC2-MC5 (MC5 may be missing), or NotMeasurable saying what was missing.
+
+    From the thumb's side: tracks turned far from the others (the thumb's metacarpal and
+    phalanx) are dropped, then the next ones are MC2, MC3, MC4, MC5; a gap between neighbours
+    much wider than the others stands for a bone not found, so no bone takes another's name.
+    """
     mm = wk.mm_per_px or WORK_MM
     U, a, t = _upright(wk, hand)
     size = max(3, int(round(16.0 / mm)))
     B = U - ndimage.grey_opening(U, size=(size, size))
     B = ndimage.gaussian_filter(B, (3.0 / mm, 2.0 / mm))
     t_lo, t_hi = hand.finger_line + _MC_MID_MM[0] / mm, hand.finger_line + _MC_MID_MM[1] / mm
-    rows = {}
-    for tr in _tracks(B, mm):
-        tt = t[tr[:, 0].astype(int)]
-        inside = (tt >= t_lo) & (tt <= t_hi)
-        if inside.sum() < 2 or np.ptp(tt[inside]) * mm < 20.0:
-            continue
-        # The shaft's line: lateral position against position along the ray.
-        coef = np.polyfit(tt[inside], a[0] + tr[inside, 1], 1)
-        mid_t = float(np.mean(tt[inside]))
-        rows[len(rows)] = (float(np.polyval(coef, mid_t)), mid_t, coef[0])
-    # From the little-finger side inwards: MC5, MC4, MC3, MC2. The fingers' metacarpals fan out
-    # by a few degrees each; a track turned much further (the thumb's) is not one of them.
-    chain: list[tuple[float, float, float]] = []
-    for lat, mid_t, slope in sorted(rows.values(), key=lambda v: hand.thumb_side * v[0]):
-        if chain:
-            turn = np.degrees(abs(np.arctan(slope) - np.arctan(chain[-1][2])))
-            gap = abs(lat - chain[-1][0]) * mm
-            if turn > 20.0 or not 5.0 <= gap <= 35.0:
-                continue
-        chain.append((lat, mid_t, slope))
-        if len(chain) == 4:
-            break
-    if len(chain) < 4:
-        raise NotMeasurable(f"found {len(chain)} of the four finger metacarpals (MC2-MC5) in the palm")
+    lines, t_ref = _shaft_lines(B, a, t, t_lo, t_hi, mm)
+    if len(lines) < 3:
+        raise NotMeasurable(f"found {len(lines)} of the four finger metacarpals (MC2-MC5) in the palm")
+    angles = np.degrees(np.arctan([ln[2] for ln in lines]))
+    typical = float(np.median(angles))
+    kept = [ln for ln, ang in zip(lines, angles) if abs(ang - typical) <= 22.0]
+    kept.sort(key=lambda ln: -hand.thumb_side * ln[0])  # thumb side first
+    if len(kept) < 3:
+        raise NotMeasurable(f"found {len(kept)} of the four finger metacarpals (MC2-MC5) in the palm")
+    gaps = np.abs(np.diff([ln[0] for ln in kept])) * mm
+    # The thumb's ray lies far beside MC2: a first gap much wider than the others is the thumb's.
+    while len(kept) > 3 and gaps[0] > max(1.8 * float(np.median(gaps[1:])), 25.0):
+        kept, gaps = kept[1:], gaps[1:]
+    step = float(np.median(gaps))
+    slots: list = [kept[0]]
+    for ln, gap in zip(kept[1:], gaps):
+        if gap < 5.0:
+            continue  # two tracks on one bone
+        slots.extend([None] * int(round(gap / step) - 1) if gap > 1.6 * step else [])
+        slots.append(ln)
+    named = dict(zip(("MC2", "MC3", "MC4", "MC5"), slots))
+    missing = [k for k in ("MC2", "MC3", "MC4") if named.get(k) is None]
+    if missing:
+        raise NotMeasurable(f"{', '.join(missing)} not found among the metacarpals in the palm")
     out = []
-    for name, (lat, mid_t, slope) in zip(("MC5", "MC4", "MC3", "MC2"), chain):
-        p = hand.centre + lat * hand.lateral + mid_t * hand.distal
+    for name, ln in named.items():
+        if ln is None:
+            continue
+        lat, mid_t, slope, c = ln
+        p = hand.centre + float(np.polyval(c, mid_t)) * hand.lateral + mid_t * hand.distal
         d = hand.distal + slope * hand.lateral
         d = d / np.hypot(*d)
         out.append(RoughAxis(name, wk.to_full(p), d))
-    return out[::-1]
+    return out

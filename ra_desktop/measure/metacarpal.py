@@ -43,18 +43,18 @@ def mm_per_px(spacing: tuple[float, float] | None, v: np.ndarray) -> float | Non
 def start_values(x: np.ndarray, y: np.ndarray, R0: float) -> tuple[float, float, float] | None:
     """Centre, outer and medullary radius of the shaft nearest x = 0 from the profile's slopes.
 
-    Periosteal edges: steepest rise left of the centre, steepest fall right of it; endosteal
-    edges: the opposite slopes between them.
+    Periosteal edges: going out from the centre, the first strong rise on the left (at least
+    half the steepest there) and the first strong fall on the right, so a neighbouring bone's
+    edges further out are not taken; endosteal edges: the opposite slopes between them.
     """
     ys = ndimage.gaussian_filter1d(y, 1.5)
     g = np.gradient(ys, x)
-    left = (x >= -2.4 * R0) & (x <= -0.25 * R0)
-    right = (x >= 0.25 * R0) & (x <= 2.4 * R0)
-    if not left.any() or not right.any():
+    left = np.flatnonzero((x >= -2.4 * R0) & (x <= -0.25 * R0))[::-1]  # outwards
+    right = np.flatnonzero((x >= 0.25 * R0) & (x <= 2.4 * R0))
+    if not left.size or not right.size:
         return None
-    iL = np.flatnonzero(left)[np.argmax(g[left])]
-    iR = np.flatnonzero(right)[np.argmin(g[right])]
-    if g[iL] <= 0 or g[iR] >= 0:
+    iL, iR = _first_strong(g, left), _first_strong(-g, right)
+    if iL is None or iR is None:
         return None
     c, R = (x[iL] + x[iR]) / 2, (x[iR] - x[iL]) / 2
     inL = (x > x[iL]) & (x < c)
@@ -65,6 +65,20 @@ def start_values(x: np.ndarray, y: np.ndarray, R0: float) -> tuple[float, float,
     jR = np.flatnonzero(inR)[np.argmax(g[inR])]
     ri = float(np.clip((x[jR] - x[jL]) / 2, 0.3 * R, 0.9 * R))
     return float(c), float(R), ri
+
+
+def _first_strong(g: np.ndarray, idx: np.ndarray) -> int | None:
+    """Along ``idx``, the first local maximum of ``g`` reaching half of its largest there."""
+    v = g[idx]
+    top = float(v.max())
+    if top <= 0:
+        return None
+    for k in range(len(v)):
+        left = v[k - 1] if k > 0 else -np.inf
+        right = v[k + 1] if k + 1 < len(v) else -np.inf
+        if v[k] >= 0.5 * top and v[k] >= left and v[k] >= right:
+            return int(idx[k])
+    return int(idx[int(np.argmax(v))])
 
 
 def _window(x: np.ndarray, y: np.ndarray, c: float, R: float) -> tuple[float, float]:
@@ -127,13 +141,28 @@ def measure_bone(image: np.ndarray, end_a, end_b, spacing_mm=None, *, bone: str 
     if L < 40:
         return _invalid(bone, source, unit_name, ends, "the bone's ends are closer than 40 pixels")
     n = normal(u)
-    mm_x = mm_per_px(sp, n)
+    u_ends = u
     along = np.arange(MC_REGION[0] * L, MC_REGION[1] * L, 1.0)
     R0 = L / LENGTH_PER_WIDTH / 2
     wide = np.arange(-2.4 * R0, 2.4 * R0 + 1e-9, STEP)
-    prof = across(img, a, u, wide, along)
-    if np.isnan(prof).any():
-        return _invalid(bone, source, unit_name, ends, "the measurement region runs off the image")
+    groups = np.array_split(np.arange(len(along)), N_PROFILES)
+    # The shaft's own centre line (clicked or found ends are rarely exactly on it): profiles
+    # are taken square to it, and their mean is not smeared by a tilt.
+    for _ in range(2):
+        prof = across(img, a, u, wide, along)
+        if np.isnan(prof).any():
+            return _invalid(bone, source, unit_name, ends, "the measurement region runs off the image")
+        centres = [start_values(wide, prof[g].mean(axis=0), R0) for g in groups]
+        pos = [(along[g].mean(), sv[0]) for g, sv in zip(groups, centres) if sv is not None]
+        if len(pos) < N_PROFILES // 2:
+            break
+        slope, icpt = np.polyfit(*np.array(pos).T, 1)
+        if abs(slope) < 1e-3 and abs(icpt) < 0.5:
+            break
+        a, u = a + n * icpt, (u + n * slope) / np.hypot(1.0, slope)
+        n = normal(u)
+    mm_x = mm_per_px(sp, n)
+    tilt = float(np.degrees(np.arccos(np.clip(u @ u_ends, -1.0, 1.0))))
     mean = prof.mean(axis=0)
     start = start_values(wide, mean, R0)
     if start is None:
@@ -151,7 +180,6 @@ def measure_bone(image: np.ndarray, end_a, end_b, spacing_mm=None, *, bone: str 
     if not fits:
         return _invalid(bone, source, unit_name, ends, "the profile across the shaft does not fit a tube")
     m = min(fits, key=lambda f: f.residual)
-    groups = np.array_split(np.arange(len(along)), N_PROFILES)
     Y = np.stack([prof[g][:, cols].mean(axis=0) for g in groups])
     strip = fit_tubes(x, Y, [m.x0, m.R, m.ri, m.e, m.rho, m.sigma], free=("x0", "R", "ri", "e"))
     s_k = np.array([along[g].mean() for g in groups])
@@ -181,8 +209,9 @@ def measure_bone(image: np.ndarray, end_a, end_b, spacing_mm=None, *, bone: str 
         Check("medullary width variation along the shaft", round(float(Mk.std() / max(M, 1e-9)), 4), "<= 12%",
               Mk.std() / max(M, 1e-9) <= 0.12),
         Check("shaft centre off its line (share of half-width)", round(straight, 4), "<= 6%", straight <= 0.06),
-        Check("axis tilt against the ends (degrees)", round(float(np.degrees(np.arctan(abs(slope)))), 2), "<= 8",
-              abs(slope) <= np.tan(np.radians(8))),
+        Check("shaft axis against the line between the ends (degrees)",
+              round(tilt + float(np.degrees(np.arctan(abs(slope)))), 2), "<= 8",
+              tilt + np.degrees(np.arctan(abs(slope))) <= 8.0),
         Check("cortical index", round((W - M) / W, 4), "0.15-0.80", 0.15 <= (W - M) / W <= 0.80),
         Check("medulla visible (density relative to cortex)", round(m.rho, 3), "<= 0.75", m.rho <= 0.75),
         Check("medullary cavity centred (offset / cortex)", round(abs(m.e) / max(m.R - m.ri, 1e-9), 3), "<= 0.5",
@@ -229,26 +258,32 @@ def band_mean(samples: np.ndarray) -> np.ndarray:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def find_ends(image: np.ndarray, point, distal, half_width: float) -> tuple[np.ndarray, np.ndarray]:
+def find_ends(image: np.ndarray, point, distal, half_width: float, length: float | None = None,
+              head_window: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Base and head ends of the shaft through ``point`` running towards ``distal``.
 
     Along the axis (a band of +-0.4 of the width, averaged), a bone's end is where the grey
     value falls going outwards: into a joint space, or off an overlap with the next bone. Of
     the strongest falls on either side, the pair scoring best is taken, the score favouring a
-    length near :data:`LENGTH_PER_WIDTH` widths.
+    length near :data:`LENGTH_PER_WIDTH` widths, or near ``length`` (px) when given (the other
+    metacarpals' length: a second try for a bone whose first ends were off). ``head_window``:
+    where along the axis (px from ``point``) the head may end (from the finger webs).
     """
     W = 2.0 * half_width
-    Lg = LENGTH_PER_WIDTH * W
+    Lg = length if length else LENGTH_PER_WIDTH * W
+    lo, hi = (0.88 * Lg, 1.14 * Lg) if length else (6.0 * W, 12.0 * W)
     s = np.arange(-1.0 * Lg, 1.0 * Lg, 0.5)
     f = band_mean(across(image, point, distal, np.linspace(-0.4 * W, 0.4 * W, 9), s))
     good = np.isfinite(f)
     if good.sum() < 0.8 * f.size:
         raise NotMeasurable("the bone runs off the image")
     f = np.interp(s, s[good], f[good])
-    f = ndimage.gaussian_filter1d(f, 2.0)
+    f = ndimage.gaussian_filter1d(f, max(2.0, 0.05 * W))  # ~0.2 mm (samples are 0.5 px): a narrow joint space stays
     g = np.gradient(f, s)
     head, _ = find_peaks(-g)
     head = head[s[head] > 0.1 * Lg]
+    if head_window is not None:
+        head = head[(s[head] >= head_window[0]) & (s[head] <= head_window[1])]
     base, _ = find_peaks(g)
     base = base[s[base] < -0.1 * Lg]
     if not head.size or not base.size:
@@ -259,10 +294,10 @@ def find_ends(image: np.ndarray, point, distal, half_width: float) -> tuple[np.n
     best = None
     for i in head:
         for j in base:
-            length = s[i] - s[j]
-            if not 6.0 * W <= length <= 12.0 * W:
+            span = s[i] - s[j]
+            if not lo <= span <= hi:
                 continue
-            score = -g[i] / mh + g[j] / mb - 2.0 * abs(np.log(length / W / LENGTH_PER_WIDTH))
+            score = -g[i] / mh + g[j] / mb - 2.0 * abs(np.log(span / Lg))
             if best is None or score > best[0]:
                 best = (score, s[i], s[j])
     if best is None:

@@ -126,7 +126,7 @@ def hand_outline(wk: Working) -> np.ndarray:
     """The largest bright region: hand (and forearm) against the air, holes filled."""
     img = ndimage.gaussian_filter(wk.image, 1.0)
     vals = img[wk.field]
-    t = _otsu(vals)
+    t = _otsu3(vals)
     mask = (img > t) & wk.field
     mask = ndimage.binary_opening(mask, iterations=2)
     lab, n = ndimage.label(mask)
@@ -137,14 +137,29 @@ def hand_outline(wk: Working) -> np.ndarray:
     return ndimage.binary_fill_holes(mask)
 
 
-def _otsu(vals: np.ndarray) -> float:
-    hist, edges = np.histogram(vals, bins=256)
+def _otsu3(vals: np.ndarray) -> float:
+    """The lower of Otsu's two thresholds for three classes: air | soft tissue | bone."""
+    hist, edges = np.histogram(vals, bins=128)
     p = hist.astype(float) / max(hist.sum(), 1)
-    w0 = np.cumsum(p)
-    m = np.cumsum(p * (edges[:-1] + edges[1:]) / 2)
-    mt = m[-1]
-    between = (mt * w0 - m) ** 2 / np.maximum(w0 * (1 - w0), 1e-12)
-    return float(edges[int(np.argmax(between)) + 1])
+    centres = (edges[:-1] + edges[1:]) / 2
+    w = np.concatenate([[0.0], np.cumsum(p)])
+    m = np.concatenate([[0.0], np.cumsum(p * centres)])
+    best, arg = -1.0, 1
+    for i in range(1, 127):
+        w0, m0 = w[i], m[i]
+        if w0 <= 0:
+            continue
+        j = np.arange(i + 1, 128)
+        w1, m1 = w[j] - w0, m[j] - m0
+        w2, m2 = w[-1] - w[j], m[-1] - m[j]
+        ok = (w1 > 0) & (w2 > 0)
+        if not ok.any():
+            continue
+        between = m0 * m0 / w0 + np.where(ok, m1 * m1 / np.maximum(w1, 1e-12) + m2 * m2 / np.maximum(w2, 1e-12), -1)
+        k = int(np.argmax(between))
+        if between[k] > best:
+            best, arg = float(between[k]), i
+    return float(edges[arg])
 
 
 def _runs(line: np.ndarray, min_len: int) -> list[tuple[int, int]]:

@@ -22,6 +22,11 @@ class Check:
     accepted: str
     passed: bool
 
+    def __post_init__(self):  # plain Python numbers: results go to JSON as they are
+        object.__setattr__(self, "passed", bool(self.passed))
+        if self.value is not None:
+            object.__setattr__(self, "value", float(self.value))
+
 
 @dataclass(frozen=True)
 class ProfileEdges:

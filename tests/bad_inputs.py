@@ -52,7 +52,8 @@ class Outcome:
     error: BaseException | None
     cpu_s: float
     traced_peak: int  # bytes allocated through Python/numpy (tracemalloc)
-    rss_growth: int  # growth of the process's peak RSS (catches C allocations too)
+    rss_growth: int  # growth of this process's peak RSS: only what goes past its earlier peak,
+    # so ~0 once torch has loaded; tests/memory_probe.py measures each input in a fresh process
 
     @property
     def crashed(self) -> bool:

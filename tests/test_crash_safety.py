@@ -1,14 +1,16 @@
 """SIGKILL in the middle of "Analyse all" loses nothing that was finished.
 
 The workstation runs for real in a subprocess (``tests/crash_batch_app.py``: MainWindow, the
-inference thread and the bundled model, offscreen) over demo phantoms. Once some results are
-committed the test kills it with SIGKILL, checks the database, then starts the app again and
-resumes the batch with "Analyse all".
+inference thread and the bundled model, offscreen) over demo phantoms. Once the first analysis
+group's results are saved, the app says so and holds its GUI thread (so nothing more is saved);
+the test kills it there with SIGKILL, checks the database, then starts the app again and resumes
+the batch with "Analyse all". The kill waits for that event, never for a time.
 """
 from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import sqlite3
@@ -25,19 +27,39 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reas
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "crash_batch_app.py"
-# More cases than one analysis group (inference.GROUP = 8): a group's results are committed within
-# milliseconds of each other, so with one group the kill could only land after the whole batch.
+# More cases than one analysis group (inference.GROUP = 8): the app holds once the first group is
+# saved, and the kill lands there, with the second group analysed or on its way but not saved.
 N = 12
 RESULT_COLUMNS = ("case_id", "path", "probability", "label", "threshold", "ood_distance", "ood_threshold",
                   "ood_flag", "timings_json", "model_name", "model_version", "model_sha", "analysed_at",
                   "regions_json")
 
 
-def _app(model_dir: Path, folder: Path, home: Path) -> subprocess.Popen:
+def _app(model_dir: Path, folder: Path, home: Path, *options: str) -> subprocess.Popen:
     env = {**os.environ, "RA_DESKTOP_HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
            "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, str(APP), str(model_dir), str(folder)], env=env,
+    return subprocess.Popen([sys.executable, str(APP), str(model_dir), str(folder), *options], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+
+
+def _wait_for_event(proc: subprocess.Popen, name: str, timeout: float) -> dict:
+    """The app's ``{"event": name, ...}`` line, read straight from the pipe (no buffered line can
+    hide behind a select), or fail with what it printed."""
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:  # the app ended
+            break
+        buf += chunk
+        for line in buf.decode(errors="replace").splitlines():
+            if line.startswith('{"event": "%s"' % name):
+                return json.loads(line)
+    raise AssertionError(f"no {name!r} event from the app within {timeout:.0f} s:\n" + buf.decode(errors="replace")[-3000:])
 
 
 def _done(db: Path) -> dict[str, tuple]:
@@ -68,18 +90,12 @@ def test_sigkill_mid_batch_keeps_finished_results_and_requeues_the_rest(tmp_path
     db = home / "data" / "worklist.sqlite"
 
     t0 = time.monotonic()
-    proc = _app(model_dir, folder, home)
-    seen: dict[str, tuple] = {}
+    proc = _app(model_dir, folder, home, "--hold-after", str(GROUP))
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if db.exists():
-                seen = _done(db)
-                if len(seen) >= 2:
-                    break
-            time.sleep(0.02)
-        assert proc.poll() is None, "the app ended before it could be killed:\n" + proc.stdout.read()
-        assert len(seen) >= 2, "no results committed in time"
+        held = _wait_for_event(proc, "held", timeout=120)  # the first group saved, the GUI thread held
+        seen = _done(db)
+        assert held["done"] == GROUP and len(seen) == GROUP, (held, len(seen))
+        assert proc.poll() is None, "the app ended before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
     finally:
@@ -99,7 +115,7 @@ def test_sigkill_mid_batch_keeps_finished_results_and_requeues_the_rest(tmp_path
     for case_id, row in seen.items():
         assert after_kill[case_id] == row
     done_before_kill = len(after_kill)
-    assert 2 <= done_before_kill < N, "the kill must land in the middle of the batch"
+    assert done_before_kill == GROUP < N  # the kill landed between the two analysis groups
     for row in after_kill.values():  # finished rows are complete, not half-written
         r = dict(zip(RESULT_COLUMNS, row))
         assert 0.0 <= r["probability"] <= 1.0 and r["label"] in ("RA", "normal")

@@ -60,18 +60,22 @@ def _shaft(img, rough: RoughAxis, px_mm: float):
         raise NotMeasurable("no shaft with two cortices where the metacarpal should be")
     half, point, d = sv[1], rough.point + normal(rough.distal) * sv[0], rough.distal
     x = np.arange(-2.4 * half, 2.4 * half, 0.5)
-    pos, cen = [], []
+    pos, cen, halves = [], [], []
     for s in np.linspace(-4.0 * half, 4.0 * half, 7):
         prof = across(img, point + d * s, d, x, np.linspace(-0.4 * half, 0.4 * half, 5)).mean(axis=0)
         sv = None if np.isnan(prof).any() else start_values(x, prof, half)
-        if sv is not None and abs(sv[1] / half - 1) < 0.3:
+        if sv is not None:
             pos.append(s)
             cen.append(sv[0])
+            halves.append(sv[1])
     if len(pos) >= 4:
-        slope, icpt = np.polyfit(pos, cen, 1)
-        point = point + normal(d) * icpt
-        d = d + normal(d) * slope
-        d = d / np.hypot(*d)
+        keep = np.abs(np.asarray(halves) / np.median(halves) - 1) < 0.25
+        half = float(np.median(np.asarray(halves)[keep]))
+        if keep.sum() >= 4:
+            slope, icpt = np.polyfit(np.asarray(pos)[keep], np.asarray(cen)[keep], 1)
+            point = point + normal(d) * icpt
+            d = d + normal(d) * slope
+            d = d / np.hypot(*d)
     return half, point, d
 
 
@@ -89,7 +93,8 @@ def _typical_length(lengths: dict[str, float], shafts: dict, sp_mean: float | No
         agree = [w for w in norm.values() if abs(w / v - 1) <= 0.12]
         return len(agree), -abs(np.log(v / expected))
 
-    best = max(norm.values(), key=support)
+    plausible = [v for v in norm.values() if 0.7 <= v / expected <= 1.4] if sp_mean else list(norm.values())
+    best = max(plausible or list(norm.values()), key=support)
     return float(np.median([w for w in norm.values() if abs(w / best - 1) <= 0.12]))
 
 

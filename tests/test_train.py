@@ -205,3 +205,48 @@ def test_init_fine_tunes_from_a_model_folder_and_records_it(trained, tmp_path):
     # Another architecture's folder is refused before any training.
     assert main(["train", str(data), "--arch", "densenet121", "--out", str(tmp_path / "x"), "--epochs", "1",
                  "--init", str(source), *FAST]) == 2
+
+
+def test_training_lowers_the_loss_and_writes_the_model_that_learned(fresh_phantoms, tmp_path):
+    """``ra-desktop train`` learns: on 8 phantoms (4 RA of severity 2-3, 4 normal) ten full-batch
+    steps of the real command take the loss well below chance (ln 2 = 0.693), and the model folder
+    it writes classifies those images with a low cross-entropy. A trainer that never updated its
+    weights, or wrote the initial ones, stays at 0.693.
+
+    What this does not show: that a few steps from scratch generalise. On held-out phantoms they
+    do not (measured: AUC 0.44-0.50 on 8 new phantoms after 10-12 steps on 16), and an untrained
+    VGG8's validation AUC on such sets already ranges from 0.4 to 1.0 (it ranks by chance while
+    every output is 0.500), so a validation AUC here would prove nothing either way.
+    """
+    import csv
+
+    from ra_desktop.io import load_radiograph
+    from ra_desktop.model import load_model
+    from ra_desktop.preprocess import prepare
+
+    with open(fresh_phantoms / "labels.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    chosen = ([r for r in rows if r["label"] == "RA" and int(r["severity"]) >= 2][:4]
+              + [r for r in rows if r["label"] == "Normal"][:4])
+    assert len(chosen) == 8
+    data = tmp_path / "train.csv"
+    with open(data, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "patient_id", "severity"])
+        w.writerows([str(fresh_phantoms / r["path"]), r["label"], r["patient_id"], r["severity"]] for r in chosen)
+    out = tmp_path / "model"
+    assert main(["train", str(data), "--arch", "vgg8", "--out", str(out), "--epochs", "10", "--batch-size", "8",
+                 "--lr", "1e-4", "--val-fraction", "0", "--seed", "0", "--dropout-warmup", "10", "--augment-p", "0",
+                 "--precision", "fp32", "--resize", "72", "--crop", "64", "--weights-dtype", "float16",
+                 "--quiet", "--device", "cpu"]) == 0
+    losses = [e["train_loss"] for e in json.loads((out / "training_log.json").read_text())["epochs"]]
+    assert len(losses) == 10 and losses[0] > 0.65, losses  # one full-batch step per epoch
+    assert losses[-1] < 0.55 and losses[-1] < min(losses[:5]) - 0.1, losses
+
+    model = load_model(out, "cpu")  # without validation, the last epoch is written
+    x = np.stack([prepare(load_radiograph(fresh_phantoms / r["path"]), model.preprocess_config)[0] for r in chosen])
+    y = np.array([r["label"] == "RA" for r in chosen])
+    p = model.predict_proba(x)
+    cross_entropy = float(-np.mean(np.where(y, np.log(p), np.log(1 - p))))
+    # Measured: cross-entropy 0.40, 7 of 8 right (one normal hand at P(RA) 0.80).
+    assert cross_entropy < 0.55 and ((p >= model.threshold) == y).sum() >= 6, (cross_entropy, p.round(3))

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 from scipy import ndimage
-from scipy.signal import find_peaks
+from ra_desktop.measure.peaks import find_peaks  # scipy.signal is too big for the CPU installer
 
 from ra_desktop.io import Radiograph
 from ra_desktop.measure.definitions import MCI_BONES

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from scipy.signal import find_peaks
+from ra_desktop.measure.peaks import find_peaks  # scipy.signal is too big for the CPU installer
 
 from ra_desktop.measure.definitions import MC_REGION
 from ra_desktop.measure.outline import NotMeasurable

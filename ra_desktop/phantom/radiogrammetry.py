@@ -52,6 +52,28 @@ def metacarpal_truth(b: Tapered, sp: float) -> dict:
     }
 
 
+def _field(b: Tapered, origin: np.ndarray, u: np.ndarray, t: np.ndarray, after: float | None) -> np.ndarray:
+    pts = origin[None, :] + t[:, None] * u[None, :]
+    sdf = tapered_sdf(b, pts[:, 0], pts[:, 1])[0]
+    return sdf if after is None else np.where(t > after, sdf, 1.0)
+
+
+def _edge(b: Tapered, origin: np.ndarray, u: np.ndarray, t: np.ndarray, last: bool,
+          after: float | None = None) -> float | None:
+    """Where the line origin + t·u leaves (``last``) or enters ``b``: coarse, then refined."""
+    sdf = _field(b, origin, u, t, after)
+    idx = np.flatnonzero(sdf < 0)
+    if idx.size == 0:
+        return None
+    k = int(idx[-1] if last else idx[0])
+    j = k + 1 if last else k - 1
+    if not 0 <= j < len(t):
+        return float(t[k])
+    lo, hi = sorted((t[k], t[j]))
+    fine = np.arange(lo, hi + _FINE_MM / 2, _FINE_MM)
+    return _inside_run(_field(b, origin, u, fine, after), fine, last)
+
+
 def _inside_run(sdf: np.ndarray, t: np.ndarray, last: bool) -> float | None:
     """The boundary of the inside (sdf < 0) run: its end (``last``) or its start, interpolated."""
     idx = np.flatnonzero(sdf < 0)
@@ -65,20 +87,23 @@ def _inside_run(sdf: np.ndarray, t: np.ndarray, last: bool) -> float | None:
     return float(t[k] + (t[j] - t[k]) * s0 / (s0 - s1))
 
 
+# Each line is sampled every 10 um to find the edge, then every 1 um between the two samples
+# around it, where the field is interpolated linearly: the 1 um answer at a tenth of the cost.
+_COARSE_MM, _FINE_MM = 0.01, 0.001
+
+
 def joint_truth(prox: Tapered, dist: Tapered, axis: np.ndarray, sp: float) -> dict:
     """Minimum and mean joint space width (mm) over the joint's central part."""
     u = np.asarray(axis, float) / float(np.hypot(*axis))
     n = np.array([-u[1], u[0]])
     half = prox.r_head
     reach = 2.0 * (prox.r_head + dist.r_base)
-    t = np.arange(-reach, reach, 0.001)
+    t = np.arange(-reach, reach, _COARSE_MM)
     widths = []
     for e in np.linspace(-JSW_CENTRAL * half, JSW_CENTRAL * half, 41):
-        pts = prox.p1[None, :] + e * n[None, :] + t[:, None] * u[None, :]
-        sp_prox = tapered_sdf(prox, pts[:, 0], pts[:, 1])[0]
-        sp_dist = tapered_sdf(dist, pts[:, 0], pts[:, 1])[0]
-        ta = _inside_run(sp_prox, t, last=True)
-        tb = _inside_run(np.where(t > -half, sp_dist, 1.0), t, last=False)
+        origin = prox.p1 + e * n
+        ta = _edge(prox, origin, u, t, last=True)
+        tb = _edge(dist, origin, u, t, last=False, after=-half)
         if ta is None or tb is None:
             continue
         widths.append(tb - ta)

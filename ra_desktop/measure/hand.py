@@ -118,6 +118,9 @@ def _cross_checks(bones: dict[str, BoneResult], lengths: dict[str, float]) -> di
                                     "(MC2 shorter than MC5)")
         return out
     valid = {k: b for k, b in out.items() if b.valid}
+    if len(valid) == 1:  # two of three failing casts doubt on which bones were found
+        k, b = next(iter(valid.items()))
+        out[k] = _reject(b, "the other metacarpals failed their checks, so this bone's identity is uncertain")
     if len(valid) >= 3:
         mci = np.median([b.MCI for b in valid.values()])
         w = np.median([b.W for b in valid.values()])
@@ -265,6 +268,8 @@ def measure_hand(image, spacing_mm=None, joints: dict[str, tuple[float, float]] 
     bones = _cross_checks(bones, lengths)
     blur = [b.blur_px for b in bones.values() if b.valid and b.blur_px]
     sigma = float(np.median(blur)) if blur else None
+    if sum(b.valid for b in bones.values()) < 2:  # the rays' identity is in doubt: no joints from them
+        axes, lengths = {}, {}
     out_joints = _measure_joints(img, sp, unit_name, hand, axes, lengths, markers, sigma, typical)
     mci = [bones[k].MCI for k in MCI_BONES if bones[k].valid]
     return done(measurable=True, reason=None, bones=bones, joints=out_joints,
@@ -307,8 +312,9 @@ def _measure_joints(img, sp, unit_name, hand, axes, lengths, markers, sigma, typ
         elif mc is not None:
             centre, source = mc[1] + u_mc * 0.1 * mc[2], "automatic"
         else:
-            out[mcp_name] = _no_joint(mcp_name, unit_name, f"MC{ray} was not found")
-            out[pip_name] = _no_joint(pip_name, unit_name, f"MC{ray} was not found")
+            why = f"MC{ray} was not found" if lengths else "the metacarpals were not identified with confidence"
+            out[mcp_name] = _no_joint(mcp_name, unit_name, why)
+            out[pip_name] = _no_joint(pip_name, unit_name, why)
             continue
         toward = markers.get(pip_name)
         u0 = unit(centre, toward)[0] if toward is not None else u_mc

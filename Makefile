@@ -45,5 +45,5 @@ installer-cpu:
 installer-full: $(STAMP)
 	bash scripts/build_installer.sh full
 
-installer-test:
+installer-test: sysdeps
 	bash scripts/installer_test.sh cpu

@@ -8,6 +8,7 @@ PKGS=(
   libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0
   fonts-dejavu-core xvfb xauth poppler-utils
+  x11-apps netpbm  # xwd and pnmtopng: the installer test's screenshot of the frozen app
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -12,8 +12,6 @@ from tiny_model import make_tiny_model_folder
 from ra_desktop.cli import main
 from ra_desktop.phantom import generate_dataset
 
-DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "ra-vgg8-phantom"
-
 
 @pytest.fixture(scope="module")
 def phantoms(tmp_path_factory):
@@ -173,33 +171,27 @@ def test_cli_reports_missing_data(tmp_path, capsys):
     assert "explain-eval" in capsys.readouterr().err
 
 
+# The bundled model comes from the shared ``bundled_model`` fixture (tests/conftest.py): a missing
+# or incomplete model folder fails these tests, it never skips them.
 @pytest.fixture(scope="module")
-def demo_summary(tmp_path_factory):
-    if not (DEMO_MODEL / "manifest.json").is_file():
-        reason = f"demo model {DEMO_MODEL} not trained yet: faithfulness goals not checked"
-        print(reason)
-        pytest.skip(reason)
+def demo_summary(tmp_path_factory, bundled_model):
     from ra_desktop.explain.evaluation import evaluate, load_cases
-    from ra_desktop.model import load_model
 
     data = tmp_path_factory.mktemp("held-out")
     generate_dataset(data, 20, 500123, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False)
-    model = load_model(DEMO_MODEL, "cpu")
+    model = bundled_model
     cases = load_cases(data, 10, seed=0, config=model.preprocess_config)
     return evaluate(model, cases, steps=10, insertion=False, randomisation_cases=0)
 
 
 @pytest.fixture(scope="module")
-def demo_twin_summary(tmp_path_factory):
+def demo_twin_summary(tmp_path_factory, bundled_model):
     """Deletion on 10 held-out twin pairs (seed 540123), a removed pixel becoming the healthy twin's."""
-    if not (DEMO_MODEL / "manifest.json").is_file():
-        pytest.skip(f"demo model {DEMO_MODEL} not trained yet: faithfulness goals not checked")
     from ra_desktop.explain.evaluation import evaluate, load_cases
-    from ra_desktop.model import load_model
 
     data = tmp_path_factory.mktemp("held-out-twins")
     generate_dataset(data, 20, 540123, twins=True, severity_range=(2, 3), workers=2, progress=False)
-    model = load_model(DEMO_MODEL, "cpu")
+    model = bundled_model
     cases = load_cases(data, 10, seed=0, config=model.preprocess_config, twins=True)
     assert len(cases) == 10
     return evaluate(model, cases, steps=10, insertion=False, randomisation_cases=0)
@@ -212,10 +204,12 @@ def test_demo_model_deletion_beats_random(demo_twin_summary, method):
     # demo model 1.2.0 passed (ratios 0.60, 0.28), its SHAP even on wrist-spared hands where it
     # peaks on the healthy carpus (0.28; 0/20 pointing), and 1.3.0 fails (3.7, 3.4) though blurring
     # every lesion of a case leaves its P(RA) at 0.99. With the twin, on 40 held-out pairs: 1.2.0
-    # 0.71 and 1.10 (SHAP fails), 1.3.0 0.53 and 0.38 (model card, "Removing pixels").
+    # 0.71 and 1.10 (SHAP fails), 1.3.0 0.53 and 0.38 (model card, "Removing pixels"). On these
+    # 10 pairs: 1.3.0 0.50 and 0.31, 1.2.0 0.77 and 1.03; the bounds sit between the two.
     res = demo_twin_summary["methods"][method]
     assert demo_twin_summary["removal"] == "healthy twin"
-    assert res["deletion_ratio"] < 0.9, (method, res["deletion_auc"], demo_twin_summary["random_deletion_auc"])
+    bound = {"gradcam": 0.65, "shap": 0.5}[method]
+    assert res["deletion_ratio"] < bound, (method, res["deletion_auc"], demo_twin_summary["random_deletion_auc"])
     assert np.isfinite(demo_twin_summary["agreement"]["spearman"][0])
 
 
@@ -231,25 +225,21 @@ def test_demo_model_attribution_concentrates_on_lesions(demo_summary, method):
 
 
 @pytest.fixture(scope="module")
-def demo_pointing(tmp_path_factory):
+def demo_pointing(tmp_path_factory, bundled_model):
     """Pointing-game hit rates of the shipped maps on 40 held-out phantoms (seed 500123, severity 2-3).
 
     Only the pointing game, so 40 cases stay cheap (about a second each): on 10 a binomial rate
     has a standard error of 0.13, too coarse to tell 0.80 from 0.70.
     """
-    return _demo_pointing_rates(tmp_path_factory.mktemp("held-out-40"), 40, 500123)
+    return _demo_pointing_rates(bundled_model, tmp_path_factory.mktemp("held-out-40"), 40, 500123)
 
 
-def _demo_pointing_rates(data: Path, n: int, seed: int, **phantom_options) -> dict[str, float]:
+def _demo_pointing_rates(model, data: Path, n: int, seed: int, **phantom_options) -> dict[str, float]:
     """The shipped maps' pointing-game hit rates on ``n`` new RA phantoms of severity 2-3."""
-    if not (DEMO_MODEL / "manifest.json").is_file():
-        pytest.skip(f"demo model {DEMO_MODEL} not trained yet: pointing goal not checked")
     from ra_desktop.explain.evaluation import default_maps, load_cases, pointing_rates
-    from ra_desktop.model import load_model
 
     generate_dataset(data, n, seed, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False,
                      **phantom_options)
-    model = load_model(DEMO_MODEL, "cpu")
     cases = load_cases(data, n, seed=0, config=model.preprocess_config)
     assert len(cases) == n
     return pointing_rates(model, cases, default_maps(model))
@@ -260,19 +250,21 @@ def _demo_pointing_rates(data: Path, n: int, seed: int, **phantom_options) -> di
 def test_demo_model_pointing_game_goal(demo_pointing, method):
     # Issue 4's goal. Demo model 1.2.0 scored 31/40 for each map here (its maps peaked on the
     # carpus, which every phantom of severity 2-3 has diseased); 1.3.0, trained with map guidance
-    # (train --guide-maps), 40/40 (Grad-CAM) and 39/40 (SHAP).
-    assert demo_pointing[method] >= 0.8, (method, demo_pointing)
+    # (train --guide-maps), 40/40 (Grad-CAM) and 39/40 (SHAP), as the README says. Two misses at
+    # most: 1.2.0's 31/40 (0.775) is a regression and fails.
+    assert demo_pointing[method] >= 0.95, (method, demo_pointing)
 
 
 @pytest.fixture(scope="module")
-def demo_pointing_spared(tmp_path_factory):
+def demo_pointing_spared(tmp_path_factory, bundled_model):
     """Pointing-game hit rates on 20 wrist-spared RA phantoms (seed 530123, severity 2-3): only the
     finger joints are diseased, so a map that always peaks on the carpus cannot score here."""
-    return _demo_pointing_rates(tmp_path_factory.mktemp("wrist-spared-20"), 20, 530123, spare_wrist=True)
+    return _demo_pointing_rates(bundled_model, tmp_path_factory.mktemp("wrist-spared-20"), 20, 530123,
+                                spare_wrist=True)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["gradcam", "shap"])
 def test_demo_model_pointing_goal_with_a_healthy_wrist(demo_pointing_spared, method):
     # 1.2.0: 0/20 for each map (they peaked on the healthy carpus); 1.3.0: 20/20 for each.
-    assert demo_pointing_spared[method] >= 0.8, (method, demo_pointing_spared)
+    assert demo_pointing_spared[method] >= 0.9, (method, demo_pointing_spared)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView, QButtonGroup, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy,
+    QAbstractItemView, QButtonGroup, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -198,9 +198,10 @@ class ScoringPanel(QWidget):
                                        "click near a marker to select it, drag to correct it")
         self.markers_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.markers_button.toggled.connect(self.place_markers_toggled)
-        self.fit_button = QPushButton("Place the rest from MCP2, MCP5, radiocarpal")
-        self.fit_button.setToolTip("Put every missing marker where the hand template says, fitted to "
-                                   "the markers already placed; drag them into place")
+        self.fit_button = QPushButton("Place the rest")
+        self.fit_button.setToolTip("Put every missing marker where the hand template says, fitted to the "
+                                   "markers already placed (two or three: MCP2, MCP5, radiocarpal); drag "
+                                   "any that are off")
         self.fit_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.fit_button.clicked.connect(self.fit_requested)
         self.show_markers = QCheckBox("Show markers", checked=True)
@@ -212,10 +213,11 @@ class ScoringPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.right)
         top.addWidget(self.left)
-        marks = QHBoxLayout()
-        marks.addWidget(self.show_markers)
-        marks.addWidget(self.markers_button)
-        marks.addWidget(self.fit_button)
+        # Two rows: the side panel stays as narrow as the findings beside the image.
+        marks = QGridLayout()
+        marks.addWidget(self.show_markers, 0, 0)
+        marks.addWidget(self.markers_button, 0, 1)
+        marks.addWidget(self.fit_button, 1, 1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.case_label)
         lay.addWidget(self.reader_label)

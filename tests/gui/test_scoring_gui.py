@@ -301,3 +301,14 @@ def test_an_8bit_bmp_crop_without_metadata_is_scored_and_grouped(make_window, tm
     assert w.store.get(row.id).patient_id == "P-0099"
     w.compare(row.id)  # the only study of P-0099: says so, opens nothing
     assert not w._compare_windows and "no other study of P-0099" in w.status_text.text()
+
+
+def test_the_worksheet_does_not_widen_the_side_panel_over_the_image(make_window, qtbot):
+    # Its marker buttons in one row once made the side panel 546 px wide at minimum, and the
+    # frozen app's image shrank to 60 px at 1600 x 1000.
+    w = make_window(None)
+    w.resize(1600, 950)
+    qtbot.wait(50)
+    assert w.side_tabs.minimumSizeHint().width() <= w.findings.minimumSizeHint().width() + 40
+    # 392 px of 1600 with the default panel widths (24%): the reading-room layout is its own issue.
+    assert w.viewer.view.viewport().width() >= 0.2 * w.width()

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-import pytest
 from io_fixtures import DATA_STORE_FILES, PYDICOM_FILES, real_dicom
 from pypdf import PdfReader
 

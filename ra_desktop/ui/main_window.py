@@ -66,6 +66,9 @@ class MainWindow(QMainWindow):
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(scroll, "Findings")
         self.side_tabs.addTab(self.scoring, "Score (SvdH)")
+        # Room for the findings' widest state (no verdict: the bold P(RA) line, the research button)
+        # beside its scroll bar, so nothing there is cut at the right edge.
+        self.side_tabs.setMinimumWidth(360)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for w in (self.worklist, centre, self.side_tabs):
             self.splitter.addWidget(w)

@@ -309,6 +309,7 @@ def test_the_worksheet_does_not_widen_the_side_panel_over_the_image(make_window,
     w = make_window(None)
     w.resize(1600, 950)
     qtbot.wait(50)
-    assert w.side_tabs.minimumSizeHint().width() <= w.findings.minimumSizeHint().width() + 40
+    assert w.scoring.minimumSizeHint().width() <= w.findings.minimumSizeHint().width() + 40
+    assert w.side_tabs.minimumSizeHint().width() <= 400
     # 392 px of 1600 with the default panel widths (24%): the reading-room layout is its own issue.
     assert w.viewer.view.viewport().width() >= 0.2 * w.width()

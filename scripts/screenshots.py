@@ -178,6 +178,7 @@ def _comparison_shot(w, home: Path, spin, settle, shot) -> None:
 
     from ra_desktop.cli import main as cli
     from ra_desktop.scoring.truth import truth_scores
+    from ra_desktop.ui import menu_actions
     from ra_desktop.worklist.scores import ScoreBook
 
     folder = home / "twins"
@@ -205,7 +206,7 @@ def _comparison_shot(w, home: Path, spin, settle, shot) -> None:
         spin(lambda r=r: w.viewer.radiograph is not None and str(w.viewer.radiograph.source_path) == r.path,
              what="a twin")
         settle(1.0)
-    w.compare(current.id)
+    menu_actions.compare(w, current.id)
     win = w._compare_windows[-1]
     win.resize(1680, 980)
     spin(lambda: win.left.viewer.radiograph is not None and win.right.viewer.radiograph is not None,

@@ -7,15 +7,13 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
     QWidget,
 )
 
-from ra_desktop import APP_NAME, INTENDED_USE, __version__, audit
-from ra_desktop.errors import RADesktopError
+from ra_desktop import APP_NAME, __version__, audit
 from ra_desktop.settings import Settings, save_settings
-from ra_desktop.ui import layout, plain
-from ra_desktop.ui.compare_window import CompareWindow, prior_of
+from ra_desktop.ui import layout, plain, menu_actions
 from ra_desktop.ui.findings_panel import FindingsPanel
 from ra_desktop.ui.scoring_controller import ScoringController
 from ra_desktop.ui.scoring_panel import ScoringPanel
@@ -72,8 +70,11 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for w in (self.worklist, centre, self.side_tabs):
             self.splitter.addWidget(w)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([640, 720, 320])
+        # A smaller window takes a third of the loss from the worklist, none from the side panel
+        # (its minimum keeps the findings whole), the rest from the image.
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes(list(layout.DEFAULT_SPLIT))
         self.setCentralWidget(self.splitter)
 
         self.status_text = QLabel("Ready")
@@ -93,7 +94,8 @@ class MainWindow(QMainWindow):
         self.findings.set_reader(settings.reader_name)
         self.worklist.model.set_rows(store.rows())
         self._apply_layer_defaults()
-        self._restore_layout()
+        self._default_state = self.saveState(layout.VERSION)  # the toolbar as built: Reset layout
+        layout.restore(self, self.splitter)
 
     # ---- construction ----------------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None, tip=None) -> QAction:
@@ -113,7 +115,7 @@ class MainWindow(QMainWindow):
         f = mb.addMenu("&File")
         self._action(f, "Open files…", self.open_files_dialog, QKeySequence.StandardKey.Open)
         self._action(f, "Open folder…", self.open_folder_dialog, "Ctrl+Shift+O")
-        self._action(f, "Sample gallery…", self.show_gallery, "Ctrl+G")
+        self._action(f, "Sample gallery…", lambda: menu_actions.show_gallery(self), "Ctrl+G")
         f.addSeparator()
         self.export_action = self._action(f, "Export report…", lambda: export.export_current(self), "Ctrl+E")
         self._action(f, "Export worklist reports…", lambda: export.export_batch(self), "Ctrl+Shift+E")
@@ -133,19 +135,19 @@ class MainWindow(QMainWindow):
         sc = mb.addMenu("&Score")
         self._action(sc, "Score this case (Sharp/van der Heijde)", self.start_scoring, "Ctrl+K",
                      "Open the worksheet with the keyboard in it: digits score, Tab moves")
-        self._action(sc, "Compare with prior", lambda: self.compare(self.current_row_id), "Ctrl+Shift+C",
+        self._action(sc, "Compare with prior", lambda: menu_actions.compare(self, self.current_row_id), "Ctrl+Shift+C",
                      "This study beside the patient's previous one (C in the worklist)")
-        self._action(sc, "Export scores (CSV)…", self.export_scores,
+        self._action(sc, "Export scores (CSV)…", lambda: menu_actions.export_scores(self),
                      tip="Every reader's sheet of this case, one row per area (for trials)")
-        self._action(sc, "Import scores (CSV)…", self.import_scores,
+        self._action(sc, "Import scores (CSV)…", lambda: menu_actions.import_scores(self),
                      tip="Sheets of this case from a scores CSV; each replaces that reader's sheet")
-        self._action(sc, "Assign patient ID…", self.assign_patient_id,
+        self._action(sc, "Assign patient ID…", lambda: menu_actions.assign_patient_id(self),
                      tip="Name the patient of an image without one, so its studies group and compare")
         v = mb.addMenu("&View")
         self._action(v, "Reset layout", self.reset_layout,
                      tip="Default window size and position for this screen, and default panel widths")
         h = mb.addMenu("&Help")
-        self._action(h, "About / intended use", self.show_about)
+        self._action(h, "About / intended use", lambda: menu_actions.show_about(self))
         tb = self.addToolBar("Main")
         tb.setObjectName("mainToolbar")
         for act in (f.actions()[0], f.actions()[1], self.analyse_all_action, f.actions()[2],
@@ -157,7 +159,7 @@ class MainWindow(QMainWindow):
         self.worklist.case_selected.connect(self.open_case)
         self.findings.sign_off_requested.connect(self.sign_off)
         self.findings.research_requested.connect(self._on_research_requested)
-        self.worklist.compare_requested.connect(self.compare)
+        self.worklist.compare_requested.connect(lambda row_id: menu_actions.compare(self, row_id))
         self.score_sheet = ScoringController(self.scoring, self.viewer, ScoreBook(self.store), self.reader,
                                              self._audit, self._status, parent=self)
         self.banner.open_settings.connect(self.show_settings)
@@ -184,10 +186,6 @@ class MainWindow(QMainWindow):
             self.viewer.set_layer_visible(name, s.default_overlay == name)
 
     # ---- layout (kept in the user config folder: ra_desktop/ui/layout.py) -------------------------
-    def _restore_layout(self) -> None:
-        self._default_state = self.saveState(layout.VERSION)  # the toolbar as built
-        layout.restore(self, self.splitter)
-
     def reset_layout(self) -> None:
         """View > Reset layout: the default window and panel layout for this screen."""
         layout.apply_default(self, self.splitter, self._default_state)
@@ -350,58 +348,6 @@ class MainWindow(QMainWindow):
         """Who scores: the reader name from the settings, else the computer account."""
         return self.settings.reader_name or audit.os_user()
 
-    def compare(self, row_id: int | None) -> None:
-        """Open the study beside the patient's prior (or other) study from the worklist."""
-        rows = self.worklist.model.rows()
-        row = next((r for r in rows if r.id == row_id), None)
-        if row is None:
-            return
-        other = prior_of(row, rows)
-        if other is None:
-            why = ("it has no patient ID (Score > Assign patient ID…)" if not row.patient_id
-                   else f"no other study of {row.patient_id} is in the worklist")
-            self._status(f"Nothing to compare with: {why}", 8000)
-            return
-        same = [r for r in rows if r.patient_id == row.patient_id]
-        win = CompareWindow(same, row, other, self.score_sheet.book, self.reader(), self.settings.svdh_sdc, self)
-        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._compare_windows.append(win)
-        win.destroyed.connect(lambda _obj=None, w=win: self._compare_windows.remove(w)
-                              if w in self._compare_windows else None)
-        win.show()
-
-    def export_scores(self) -> None:
-        row = self.store.get(self.current_row_id) if self.current_row_id is not None else None
-        if row is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export scores", f"scores-{Path(row.file_name).stem}.csv",
-                                              "CSV (*.csv)")
-        if path:
-            n = self.score_sheet.export_csv(path)
-            self._status(f"Scores of {n} reader(s) written to {path}", 8000)
-
-    def import_scores(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import scores", "", "CSV (*.csv)")
-        if not path:
-            return
-        try:
-            readers = self.score_sheet.import_csv(path)
-        except RADesktopError as exc:
-            plain.message(self, QMessageBox.Icon.Warning, "Import scores", str(exc))
-            return
-        self._status(f"Scores imported for {', '.join(readers) or 'nobody'}", 8000)
-
-    def assign_patient_id(self) -> None:
-        row = self.store.get(self.current_row_id) if self.current_row_id is not None else None
-        if row is None:
-            return
-        text, ok = QInputDialog.getText(self, "Assign patient ID", f"Patient ID for {row.file_name}:",
-                                        text=row.patient_id or "")
-        if ok:
-            self.store.set_patient_id(row.id, text)
-            self._refresh(row.id)
-            self._status(f"Patient ID of {row.file_name}: {text.strip() or 'none'}", 5000)
-
     def start_scoring(self) -> None:
         self.side_tabs.setCurrentWidget(self.scoring)
         self.scoring.table.setFocus()
@@ -540,13 +486,6 @@ class MainWindow(QMainWindow):
             self._pending_model = str(new.model_path())
             self.jobs.load_model(self._pending_model, new.device)
 
-    def show_gallery(self) -> None:
-        from ra_desktop.ui.gallery import GalleryDialog
-
-        dlg = GalleryDialog(self)
-        dlg.case_chosen.connect(self.open_path)
-        dlg.show()
-
     def open_path(self, path: str) -> None:
         """Open one file from outside the worklist (gallery): add it if new, then select it."""
         path = str(Path(path).resolve())
@@ -559,5 +498,3 @@ class MainWindow(QMainWindow):
         scan.done.connect(lambda *_: self.open_path(path) if any(
             r.path == path for r in self.worklist.model.rows()) else None)
 
-    def show_about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}", f"<b>{APP_NAME} {__version__}</b><p>{INTENDED_USE}</p>")

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from ra_desktop import audit
+from ra_desktop.ui import menu_actions
 from ra_desktop.scoring.svdh import NOT_ASSESSABLE, hand_areas, totals
 from ra_desktop.worklist.scores import ScoreBook
 from tests.gui.conftest import wait_rows
@@ -263,12 +264,12 @@ def test_closing_comparisons_and_the_window_is_clean(make_window, tmp_path, qtbo
     wait_rows(qtbot, w, 2)
     row = max(w.worklist.model.rows(), key=lambda r: r.study_date)
     for _ in range(2):
-        w.compare(row.id)
+        menu_actions.compare(w, row.id)
         win = w._compare_windows[-1]
         qtbot.waitUntil(lambda: win.right.viewer.radiograph is not None, timeout=10000)
         win.close()
         qtbot.waitUntil(lambda: not w._compare_windows, timeout=5000)
-    w.compare(row.id)  # left open: the window's close closes it
+    menu_actions.compare(w, row.id)  # left open: the window's close closes it
     w.close()
     qtbot.waitUntil(lambda: not w._compare_windows, timeout=5000)
 
@@ -297,9 +298,9 @@ def test_an_8bit_bmp_crop_without_metadata_is_scored_and_grouped(make_window, tm
     w.scoring.show_markers.setChecked(False)
     assert not w.viewer.markers.group.isVisible()
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("P-0099", True)))
-    w.assign_patient_id()
+    menu_actions.assign_patient_id(w)
     assert w.store.get(row.id).patient_id == "P-0099"
-    w.compare(row.id)  # the only study of P-0099: says so, opens nothing
+    menu_actions.compare(w, row.id)  # the only study of P-0099: says so, opens nothing
     assert not w._compare_windows and "no other study of P-0099" in w.status_text.text()
 
 

@@ -61,12 +61,10 @@ def _field(b: Tapered, origin: np.ndarray, u: np.ndarray, t: np.ndarray, after: 
 def _edge(b: Tapered, origin: np.ndarray, u: np.ndarray, t: np.ndarray, last: bool,
           after: float | None = None) -> float | None:
     """Where the line origin + t·u leaves (``last``) or enters ``b``: coarse, then refined."""
-    sdf = _field(b, origin, u, t, after)
-    idx = np.flatnonzero(sdf < 0)
-    if idx.size == 0:
+    pair = _bracket(_field(b, origin, u, t, after), last)
+    if pair is None:
         return None
-    k = int(idx[-1] if last else idx[0])
-    j = k + 1 if last else k - 1
+    k, j = pair
     if not 0 <= j < len(t):
         return float(t[k])
     lo, hi = sorted((t[k], t[j]))
@@ -74,13 +72,21 @@ def _edge(b: Tapered, origin: np.ndarray, u: np.ndarray, t: np.ndarray, last: bo
     return _inside_run(_field(b, origin, u, fine, after), fine, last)
 
 
-def _inside_run(sdf: np.ndarray, t: np.ndarray, last: bool) -> float | None:
-    """The boundary of the inside (sdf < 0) run: its end (``last``) or its start, interpolated."""
+def _bracket(sdf: np.ndarray, last: bool) -> tuple[int, int] | None:
+    """The inside sample at the end (``last``) or start of the inside run, and its outside neighbour."""
     idx = np.flatnonzero(sdf < 0)
     if idx.size == 0:
         return None
     k = int(idx[-1] if last else idx[0])
-    j = k + 1 if last else k - 1
+    return k, (k + 1 if last else k - 1)
+
+
+def _inside_run(sdf: np.ndarray, t: np.ndarray, last: bool) -> float | None:
+    """The boundary of the inside (sdf < 0) run: its end (``last``) or its start, interpolated."""
+    pair = _bracket(sdf, last)
+    if pair is None:
+        return None
+    k, j = pair
     if not 0 <= j < len(t):
         return float(t[k])
     s0, s1 = sdf[k], sdf[j]

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 VERSION = 1
 HEADLESS_PLATFORMS = frozenset({"offscreen", "minimal"})
 DEFAULT_SIZE = QSize(1600, 950)
-DEFAULT_SPLIT = (640, 720, 320)  # worklist | viewer | findings
+DEFAULT_SPLIT = (460, 820, 360)  # worklist | viewer | findings and score sheet
 SCREEN_SHARE = 0.92  # the default window leaves a margin of the screen's available area
 
 

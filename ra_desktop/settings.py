@@ -43,6 +43,14 @@ class Settings:
     # Smallest detectable change of the Sharp/van der Heijde total, from this site's repeated
     # readings (`ra-desktop scores agreement`); 0 = not configured, no change is called real.
     svdh_sdc: float = 0.0
+    # DICOM node (ra_desktop/dicomnet). The listener never opens unless the user enables it.
+    dicom_listener_enabled: bool = False
+    dicom_ae_title: str = "RADESKTOP"
+    dicom_port: int = 11112
+    dicom_allowed_callers: tuple[str, ...] = ()  # calling AE titles; empty = any caller
+    dicom_auto_analyse: bool = False  # analyse new studies as they arrive
+    # Remote nodes the user configured, each "AETITLE@host:port"; nothing else is ever contacted.
+    dicom_nodes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -55,6 +63,12 @@ class Settings:
             raise ValueError("overlay_opacity must be between 0 and 1")
         if not 0.0 <= float(self.svdh_sdc) <= 280.0:
             raise ValueError("svdh_sdc must be between 0 and 280 (the largest possible total)")
+        if not 1 <= int(self.dicom_port) <= 65535:
+            raise ValueError("dicom_port must be between 1 and 65535")
+        for aet in (self.dicom_ae_title, *self.dicom_allowed_callers):
+            check_ae_title(aet)
+        for node in self.dicom_nodes:
+            parse_node(node)
         for name in (*self.explanations, *self.batch_explanations):
             if name not in ("gradcam", "shap"):
                 raise ValueError(f"unknown explanation {name!r}")
@@ -68,6 +82,26 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def check_ae_title(aet: str) -> str:
+    """An AE title: 1-16 printable ASCII characters, no backslash, not only spaces (PS3.5 AE VR)."""
+    if not isinstance(aet, str) or not aet.strip() or len(aet) > 16:
+        raise ValueError(f"AE title must be 1 to 16 characters: {aet!r}")
+    if any(not (32 <= ord(ch) < 127) or ch == "\\" for ch in aet):
+        raise ValueError(f"AE title may hold printable ASCII only, no backslash: {aet!r}")
+    return aet.strip()
+
+
+def parse_node(text: str) -> tuple[str, str, int]:
+    """'AETITLE@host:port' -> (ae_title, host, port); ValueError naming what is wrong."""
+    aet, sep, address = text.rpartition("@")
+    host, colon, port = address.rpartition(":")
+    if not sep or not colon or not host or not port.isdigit():
+        raise ValueError(f"DICOM node must be AETITLE@host:port, not {text!r}")
+    if not 1 <= int(port) <= 65535:
+        raise ValueError(f"DICOM node port must be between 1 and 65535: {text!r}")
+    return check_ae_title(aet), host, int(port)
 
 
 def settings_path() -> Path:

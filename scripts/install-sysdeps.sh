@@ -9,6 +9,7 @@ PKGS=(
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0
   fonts-dejavu-core xvfb xauth poppler-utils
   x11-apps netpbm  # xwd and pnmtopng: the installer test's screenshot of the frozen app
+  orthanc dcmtk    # real DICOM peers for the networking tests: a PACS, and a modality/validator
 )
 missing=()
 for p in "${PKGS[@]}"; do

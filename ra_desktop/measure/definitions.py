@@ -21,3 +21,6 @@ JSW_JOINTS: dict[str, tuple[str, str]] = {
     **{f"MCP{r}": (f"MC{r}", f"PP{r}") for r in range(2, 6)},
     **{f"PIP{r}": (f"PP{r}", f"MP{r}") for r in range(2, 6)},
 }
+#: Version of the measuring method, stored with every value (worklist database, reports): raise it
+#: whenever a change to ``ra_desktop.measure`` can change a value, so old and new values are told apart.
+METHOD_VERSION: str = "1"

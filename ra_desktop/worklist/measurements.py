@@ -1,0 +1,224 @@
+"""Radiogrammetry of worklist cases (MC2-4 cortical index, MCP/PIP joint space widths) in the
+worklist database, with each value's validity and reason, the method version, and the reader's
+corrections. No Qt.
+
+One row per case and site (``MC2``... ``MCP2``... ``PIP2``...) in ``measurements``, one row per
+case in ``measurement_runs`` (whether the hand was measurable, why not, unit, spacing). A site the
+reader corrected (bone ends placed by hand) has ``source`` "manual", the reader's name in
+``corrected_by``, the placed ends in ``ends_json``, and keeps the automatic result it replaced
+in ``automatic_json`` so the correction can be undone. Rejected results carry no number.
+
+Every call is one short transaction, as in :mod:`ra_desktop.worklist.store`. The tables are
+created by the store when it opens a database (schema 4); an older file gains them then, its
+cases, scores and markers untouched.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ra_desktop.measure.results import BoneResult, HandResult, JointResult
+    from ra_desktop.worklist.store import WorklistStore
+
+# The store imports this module for SCHEMA at start-up: ra_desktop.measure (numpy, scipy) is
+# imported only when a measurement is stored or read.
+
+SCHEMA = """
+-- Radiogrammetry (ra_desktop/measure): one row per case and site; NULL values when not valid.
+CREATE TABLE IF NOT EXISTS measurement_runs (
+    case_row INTEGER PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,
+    method_version TEXT NOT NULL,
+    measurable INTEGER NOT NULL,
+    reason TEXT,
+    unit TEXT NOT NULL,
+    spacing_mm REAL,
+    thumb_side TEXT,
+    notes_json TEXT,
+    seconds REAL,
+    measured_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS measurements (
+    case_row INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    site TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('bone', 'joint')),
+    valid INTEGER NOT NULL,
+    reason TEXT,
+    source TEXT NOT NULL,
+    corrected_by TEXT,
+    unit TEXT NOT NULL,
+    W REAL, M REAL, T REAL, MCI REAL,
+    jsw_min REAL, jsw_mean REAL,
+    ends_json TEXT,
+    result_json TEXT NOT NULL,
+    automatic_json TEXT,
+    method_version TEXT NOT NULL,
+    measured_at REAL NOT NULL,
+    PRIMARY KEY (case_row, site)
+);
+"""
+
+
+def _pt(p) -> tuple[float, float]:
+    return float(p[0]), float(p[1])
+
+
+def bone_from_dict(d: dict) -> BoneResult:
+    """A BoneResult back from its ``to_dict()`` (JSON turns tuples into lists)."""
+    from ra_desktop.measure.results import BoneResult, Check, ProfileEdges
+
+    d = dict(d)
+    d["ends"] = tuple(_pt(p) for p in d["ends"]) if d.get("ends") else None
+    d["region"] = tuple(_pt(p) for p in d["region"]) if d.get("region") else None
+    d["edges"] = tuple(ProfileEdges(_pt(e["centre"]), tuple(_pt(p) for p in e["outer"]),
+                                    tuple(_pt(p) for p in e["inner"])) for e in d.get("edges") or ())
+    d["checks"] = tuple(Check(**c) for c in d.get("checks") or ())
+    return BoneResult(**d)
+
+
+def joint_from_dict(d: dict) -> JointResult:
+    from ra_desktop.measure.results import Check, JointResult
+
+    d = dict(d)
+    d["centre"] = _pt(d["centre"]) if d.get("centre") else None
+    d["axis"] = _pt(d["axis"]) if d.get("axis") else None
+    d["lines"] = tuple((_pt(a), _pt(b)) for a, b in d.get("lines") or ())
+    d["checks"] = tuple(Check(**c) for c in d.get("checks") or ())
+    return JointResult(**d)
+
+
+def with_bone(hand: HandResult, bone: BoneResult) -> HandResult:
+    """``hand`` with one metacarpal's result replaced (a manual correction): the mean MCI and the
+    bones still needing the reader follow."""
+    from ra_desktop.measure.definitions import MCI_BONES
+
+    bones = {**hand.bones, bone.bone: bone}
+    mci = [bones[k].MCI for k in MCI_BONES if k in bones and bones[k].valid]
+    return replace(hand, bones=bones, mean_MCI=round(sum(mci) / len(mci), 5) if len(mci) == len(MCI_BONES) else None,
+                   needs_manual=tuple(k for k in MCI_BONES if not (k in bones and bones[k].valid)),
+                   measurable=hand.measurable or bone.valid)
+
+
+@dataclass(frozen=True)
+class StoredMeasurement:
+    """A case's radiogrammetry as stored: the results, when and with which method, who corrected what."""
+
+    hand: HandResult
+    method_version: str
+    measured_at: float
+    corrected_by: dict[str, str] = field(default_factory=dict)  # site -> reader who placed its ends
+
+    @property
+    def current(self) -> bool:
+        """Measured with this version of the method (else measure again)."""
+        from ra_desktop.measure.definitions import METHOD_VERSION
+
+        return self.method_version == METHOD_VERSION
+
+
+class MeasurementBook:
+    """Radiogrammetry of every case, kept in ``store``'s database."""
+
+    def __init__(self, store: WorklistStore) -> None:
+        self.store = store
+
+    def save_hand(self, row_id: int, hand: HandResult) -> None:
+        """Store an automatic measurement of the whole hand. Sites the reader corrected keep the
+        reader's result; the automatic result under them is updated."""
+        from ra_desktop.measure.definitions import METHOD_VERSION
+
+        now = time.time()
+        con = self.store._con()
+        manual = {s for (s,) in con.execute("SELECT site FROM measurements WHERE case_row=? AND source='manual'",
+                                            (row_id,))}
+        with con:
+            con.execute(
+                "INSERT OR REPLACE INTO measurement_runs (case_row, method_version, measurable, reason, unit,"
+                " spacing_mm, thumb_side, notes_json, seconds, measured_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (row_id, METHOD_VERSION, int(hand.measurable), hand.reason, hand.unit, hand.spacing_mm,
+                 hand.thumb_side, json.dumps(list(hand.notes)), float(hand.seconds), now))
+            con.execute("DELETE FROM measurements WHERE case_row=? AND source<>'manual'", (row_id,))
+            for site, res in [*hand.bones.items(), *hand.joints.items()]:
+                if site in manual:
+                    con.execute("UPDATE measurements SET automatic_json=? WHERE case_row=? AND site=?",
+                                (json.dumps(res.to_dict()), row_id, site))
+                else:
+                    self._put(con, row_id, res, None, None, now)
+
+    def set_manual_bone(self, row_id: int, result: BoneResult, reader: str) -> None:
+        """The reader placed a metacarpal's ends: store that result (valid or not) with the ends
+        and who placed them; the automatic result stays underneath."""
+        from ra_desktop.measure.definitions import MCI_BONES
+
+        if result.bone not in MCI_BONES:
+            raise ValueError(f"no measured metacarpal {result.bone!r}")
+        con = self.store._con()
+        prev = con.execute("SELECT source, result_json, automatic_json FROM measurements WHERE case_row=? AND site=?",
+                           (row_id, result.bone)).fetchone()
+        automatic = None if prev is None else (prev["automatic_json"] if prev["source"] == "manual" else prev["result_json"])
+        with con:
+            self._put(con, row_id, replace(result, source="manual"), reader, automatic, time.time())
+
+    def revert(self, row_id: int, site: str) -> bool:
+        """Undo the reader's correction of ``site``: the automatic result again. False if none."""
+        con = self.store._con()
+        prev = con.execute("SELECT automatic_json FROM measurements WHERE case_row=? AND site=? AND source='manual'",
+                           (row_id, site)).fetchone()
+        if prev is None:
+            return False
+        with con:
+            if prev["automatic_json"]:
+                self._put(con, row_id, bone_from_dict(json.loads(prev["automatic_json"])), None, None, time.time())
+            else:
+                con.execute("DELETE FROM measurements WHERE case_row=? AND site=?", (row_id, site))
+        return True
+
+    @staticmethod
+    def _put(con, row_id: int, res, reader: str | None, automatic: str | None, now: float) -> None:
+        from ra_desktop.measure.definitions import METHOD_VERSION
+        from ra_desktop.measure.results import BoneResult
+
+        bone = isinstance(res, BoneResult)
+        site = res.bone if bone else res.joint
+        ends = json.dumps([list(p) for p in res.ends]) if bone and res.ends else None
+        con.execute(
+            "INSERT OR REPLACE INTO measurements (case_row, site, kind, valid, reason, source, corrected_by, unit,"
+            " W, M, T, MCI, jsw_min, jsw_mean, ends_json, result_json, automatic_json, method_version, measured_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (row_id, site, "bone" if bone else "joint", int(res.valid), res.reason, res.source, reader, res.unit,
+             *((res.W, res.M, res.T, res.MCI) if bone else (None,) * 4),
+             *((None, None) if bone else (res.minimum, res.mean)),
+             ends, json.dumps(res.to_dict()), automatic, METHOD_VERSION, now))
+
+    def load(self, row_id: int) -> StoredMeasurement | None:
+        """The case's stored radiogrammetry, or None when it was never measured."""
+        from ra_desktop.measure.definitions import MCI_BONES
+        from ra_desktop.measure.results import HandResult
+
+        con = self.store._con()
+        run = con.execute("SELECT * FROM measurement_runs WHERE case_row=?", (row_id,)).fetchone()
+        if run is None:
+            return None
+        bones, joints, corrected = {}, {}, {}
+        for r in con.execute("SELECT site, kind, result_json, corrected_by FROM measurements WHERE case_row=?"
+                             " ORDER BY site", (row_id,)):
+            d = json.loads(r["result_json"])
+            if r["kind"] == "bone":
+                bones[r["site"]] = bone_from_dict(d)
+            else:
+                joints[r["site"]] = joint_from_dict(d)
+            if r["corrected_by"]:
+                corrected[r["site"]] = r["corrected_by"]
+        hand = HandResult(measurable=bool(run["measurable"]), reason=run["reason"], unit=run["unit"],
+                          spacing_mm=run["spacing_mm"], bones={k: bones[k] for k in sorted(bones)},
+                          joints={k: joints[k] for k in sorted(joints, key=lambda s: (s[:3] != "MCP", s))},
+                          thumb_side=run["thumb_side"], notes=tuple(json.loads(run["notes_json"] or "[]")),
+                          seconds=float(run["seconds"] or 0.0))
+        if bones:
+            hand = with_bone(hand, bones[sorted(bones)[0]])  # mean MCI and needs_manual from the stored bones
+            hand = replace(hand, measurable=bool(run["measurable"]) or any(b.valid for b in bones.values()))
+        else:
+            hand = replace(hand, needs_manual=MCI_BONES)
+        return StoredMeasurement(hand, run["method_version"], float(run["measured_at"]), corrected)

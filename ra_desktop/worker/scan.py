@@ -6,40 +6,19 @@ every 100 ms) so the table grows smoothly without a signal per file.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from ra_desktop.cancel import CancelToken
-from ra_desktop.errors import ImageLoadError
 from ra_desktop.worklist import NewCase
+# describe() lives below the Qt layer (the DICOM receiver uses it too); imported here for callers.
+from ra_desktop.worklist.describe import describe  # noqa: F401
+from ra_desktop.worklist.describe import path_key as _path_key  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-
-
-def describe(path: Path) -> NewCase:
-    """Read one file into a worklist entry; a file that cannot be read becomes a failed entry."""
-    from ra_desktop.io import load_radiograph
-
-    try:
-        r = load_radiograph(path)
-    except ImageLoadError as exc:
-        return NewCase(case_id=_path_key(path), path=str(path), error=exc.reason)
-    except Exception as exc:  # noqa: BLE001 - never let one odd file stop a folder scan
-        log.warning("reading case %s failed", _path_key(path), exc_info=True)
-        return NewCase(case_id=_path_key(path), path=str(path), error=f"{type(exc).__name__}: {exc}")
-    return NewCase(case_id=r.case_id, path=str(path), patient_id=r.patient_id,
-                   patient_name=r.patient_name, study_date=r.study_date, laterality=r.laterality,
-                   view=r.view_position, format=r.format)
-
-
-def _path_key(path: Path) -> str:
-    return "unreadable:" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
 
 
 class ScanThread(QThread):

@@ -113,6 +113,7 @@ class Progress:
     remaining: int | None = None  # None when the peer does not say
     failed: int = 0
     warning: int = 0
+    current: str = ""  # what is being worked on: a Study Instance UID, a file name
 
     @property
     def done(self) -> int:
@@ -239,9 +240,10 @@ def lost_reason(assoc: Any, timeout: float) -> str:
 class CancelWatch:
     """Watches a :class:`CancelToken` while a DIMSE operation runs in the caller's thread.
 
-    Once the token is set it calls ``on_cancel`` (send the C-CANCEL) from its own thread; if the
-    operation has not ended ``grace`` seconds later it aborts the association, which also wakes
-    the caller blocked on the next message. Use as a context manager around the operation.
+    Once the token is set (or :meth:`trigger` is called, e.g. when a match cap is reached) it
+    calls ``on_cancel`` (send the C-CANCEL) from its own thread; if the operation has not ended
+    ``grace`` seconds later it aborts the association, which also wakes the caller blocked on the
+    next message. Use as a context manager around the operation.
     """
 
     def __init__(self, token: "CancelToken | None", assoc: Any, on_cancel: Callable[[], None],
@@ -249,13 +251,21 @@ class CancelWatch:
         self._token, self._assoc, self._on_cancel = token, assoc, on_cancel
         self._grace, self._poll = grace, poll
         self._done = threading.Event()
+        self._triggered = threading.Event()
         self.cancel_sent = False
         self.aborted = False
         self._thread = threading.Thread(target=self._run, name="dicom-cancel-watch", daemon=True)
 
+    @property
+    def requested(self) -> bool:
+        """The operation is to stop: the token was set or :meth:`trigger` was called."""
+        return self._triggered.is_set() or (self._token is not None and self._token.cancelled)
+
+    def trigger(self) -> None:
+        self._triggered.set()
+
     def __enter__(self) -> "CancelWatch":
-        if self._token is not None:
-            self._thread.start()
+        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -264,13 +274,9 @@ class CancelWatch:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        token = self._token
-        assert token is not None
-        while not self._done.wait(self._poll):
-            if token.cancelled:
-                break
-        else:
-            return
+        while not self.requested:
+            if self._done.wait(self._poll):
+                return
         try:
             self._on_cancel()
             self.cancel_sent = True

@@ -1,0 +1,587 @@
+"""Query/retrieve SCU: C-FIND at study level (Study Root), C-GET into a folder, C-MOVE to an AE.
+
+Qt-free and blocking: the GUI runs these in a worker thread and passes a
+:class:`~ra_desktop.cancel.CancelToken` (the Cancel button) and a progress callback (called in
+that worker thread; a GUI emits a signal from it). On cancel a C-CANCEL is sent; if the node
+keeps going :data:`~ra_desktop.dicomnet.nodes.CANCEL_GRACE_S` seconds later the association is
+aborted, so cancel always returns promptly.
+
+* :func:`find_studies` - the query dialog: patient ID / name (``*`` and ``?`` wildcards), study
+  date range, modality; returns at most ``max_matches`` :class:`StudyMatch` (``.truncated`` says
+  when the node had more). Header text is cleaned and shortened (:mod:`ra_desktop.textsafe`).
+* :func:`find_priors` - "Get priors": the patient's earlier hand studies (CR/DX, body part HAND
+  where the series say one), newest first.
+* :func:`get_studies` - C-GET into ``out_dir/<StudyInstanceUID>/<SOPInstanceUID>.dcm``: each
+  file written atomically (temporary file, fsync, rename), an instance already there is not
+  written again, only valid UIDs become names.
+* :func:`move_studies` - C-MOVE to a destination AE title (our own listener, which the caller
+  has running and the node knows by that AE title).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from ra_desktop.cancel import CancelToken
+from ra_desktop.errors import Cancelled
+from ra_desktop.dicomnet.nodes import (
+    DEFAULT_TIMEOUT_S, CancelWatch, DicomNetError, Progress, ProgressCallback, RemoteNode, associate,
+    lost_reason, make_ae,
+)
+from ra_desktop.settings import check_ae_title
+from ra_desktop.textsafe import clean, shorten
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+log = logging.getLogger(__name__)
+
+#: Most study matches one query returns; the node's further matches are cancelled.
+MAX_MATCHES = 500
+#: Seconds allowed for each response during a retrieve (a large instance can take a while).
+RETRIEVE_TIMEOUT_S = 60.0
+TEXT_LIMIT = 64          # LO and PN component lengths (PS3.5)
+NAME_LIMIT = 128
+_MSG_ID = 1
+
+# C-STORE statuses we answer during C-GET.
+_SUCCESS = 0x0000
+_OUT_OF_RESOURCES = 0xA700
+_CANNOT_UNDERSTAND = 0xC000
+
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
+_MODALITY = re.compile(r"[A-Z0-9_]{1,16}")
+_QUERY_TEXT_BANNED = re.compile(r"[\\\x00-\x1f\x7f]")
+HAND_MODALITIES = ("CR", "DX")
+
+
+def is_valid_uid(uid: str) -> bool:
+    """A DICOM UID: digits in dot-separated components, at most 64 characters."""
+    return len(uid) <= 64 and _UID.fullmatch(uid) is not None
+
+
+# ---- C-FIND ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StudyMatch:
+    """One study a node found. Text is cleaned (no control characters) and shortened."""
+
+    study_uid: str
+    patient_id: str = ""
+    patient_name: str = ""
+    study_date: str = ""          # YYYYMMDD as the node gave it ("" when absent or malformed)
+    study_time: str = ""
+    description: str = ""
+    accession_number: str = ""
+    modalities: tuple[str, ...] = ()
+    num_instances: int | None = None
+
+    @property
+    def date(self) -> _dt.date | None:
+        try:
+            return _dt.datetime.strptime(self.study_date, "%Y%m%d").date()
+        except ValueError:
+            return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"study_uid": self.study_uid, "patient_id": self.patient_id, "patient_name": self.patient_name,
+                "study_date": self.study_date, "study_time": self.study_time, "description": self.description,
+                "accession_number": self.accession_number, "modalities": list(self.modalities),
+                "num_instances": self.num_instances}
+
+
+class StudyMatches(list):
+    """A list of :class:`StudyMatch`; ``truncated`` is True when the node had more than the cap."""
+
+    truncated: bool = False
+
+
+def _date_text(value: _dt.date | str | None, what: str) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    if isinstance(value, _dt.date):
+        return value.strftime("%Y%m%d")
+    text = str(value).strip().replace("-", "")
+    try:
+        _dt.datetime.strptime(text, "%Y%m%d")
+    except ValueError:
+        raise ValueError(f"{what} must be a date (YYYY-MM-DD or YYYYMMDD), not {value!r}") from None
+    return text
+
+
+def date_range(date_from: _dt.date | str | None, date_to: _dt.date | str | None) -> str:
+    """A DICOM date range matching key: ``"FROM-TO"``, ``"FROM-"``, ``"-TO"`` or ``""`` (any)."""
+    lo, hi = _date_text(date_from, "date from"), _date_text(date_to, "date to")
+    if lo and hi and lo > hi:
+        raise ValueError(f"date from ({lo}) is after date to ({hi})")
+    if lo and hi and lo == hi:
+        return lo
+    return f"{lo}-{hi}" if (lo or hi) else ""
+
+
+def _query_text(value: str, what: str, limit: int) -> str:
+    value = (value or "").strip()
+    if _QUERY_TEXT_BANNED.search(value):
+        raise ValueError(f"{what} may not hold a backslash or control characters")
+    if len(value) > limit:
+        raise ValueError(f"{what} is longer than {limit} characters")
+    return value
+
+
+def _safe(value: Any, limit: int = TEXT_LIMIT) -> str:
+    if value is None:
+        return ""
+    return shorten(clean(str(value)).strip(), limit)
+
+
+def _element(ds: "Dataset", keyword: str) -> Any:
+    """A response element's value, or None when absent or undecodable (hostile peers)."""
+    try:
+        return ds.get(keyword)
+    except Exception:  # noqa: BLE001 - a malformed value in a response is treated as absent
+        return None
+
+
+def _match_from(ds: "Dataset") -> StudyMatch | None:
+    uid = _safe(_element(ds, "StudyInstanceUID")).rstrip("\0")
+    if not is_valid_uid(uid):
+        return None
+    mods = _element(ds, "ModalitiesInStudy")
+    if mods is None or mods == "":
+        modalities: tuple[str, ...] = ()
+    elif isinstance(mods, (list, tuple)) or type(mods).__name__ == "MultiValue":
+        modalities = tuple(_safe(m, 16) for m in mods if str(m).strip())[:32]
+    else:
+        modalities = tuple(_safe(m, 16) for m in str(mods).split("\\") if m.strip())[:32]
+    count = _element(ds, "NumberOfStudyRelatedInstances")
+    try:
+        num = int(count) if count not in (None, "") else None
+    except (TypeError, ValueError):
+        num = None
+    date = _safe(_element(ds, "StudyDate"), 8)
+    return StudyMatch(
+        study_uid=uid,
+        patient_id=_safe(_element(ds, "PatientID")),
+        patient_name=_safe(_element(ds, "PatientName"), NAME_LIMIT),
+        study_date=date if re.fullmatch(r"\d{8}", date) else "",
+        study_time=_safe(_element(ds, "StudyTime"), 16),
+        description=_safe(_element(ds, "StudyDescription")),
+        accession_number=_safe(_element(ds, "AccessionNumber")),
+        modalities=modalities,
+        num_instances=num if num is None or num >= 0 else None,
+    )
+
+
+def _c_find(node: RemoteNode, identifier: "Dataset", *, calling_aet: str, timeout: float,
+            cancel: CancelToken | None, max_results: int) -> tuple[list["Dataset"], bool]:
+    """Run one Study Root C-FIND; (response identifiers, truncated). Raises DicomNetError."""
+    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND  # type: ignore
+
+    ae = make_ae(calling_aet, timeout)
+    ae.add_requested_context(FIND)
+    results: list[Dataset] = []
+    truncated = False
+    with associate(node, ae, timeout=timeout) as assoc:
+        watch = CancelWatch(cancel, assoc, lambda: assoc.send_c_cancel(_MSG_ID, query_model=FIND))
+        with watch:
+            final: int | None = None
+            for status, ident in assoc.send_c_find(identifier, FIND, msg_id=_MSG_ID):
+                if "Status" not in status:
+                    raise DicomNetError(node, "C-FIND: " + lost_reason(assoc, timeout))
+                code = int(status.Status)
+                if code in (0xFF00, 0xFF01):
+                    if watch.requested:
+                        continue  # C-CANCEL sent: drop what still comes
+                    if len(results) >= max_results:
+                        truncated = True
+                        watch.trigger()
+                        continue
+                    if ident is not None:
+                        results.append(ident)
+                    continue
+                final = code
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("query cancelled")
+        if final is None:
+            raise DicomNetError(node, "C-FIND: " + lost_reason(assoc, timeout))
+        if final not in (0x0000, 0xFE00):
+            raise DicomNetError(node, f"C-FIND failed with status 0x{final:04X}")
+    return results, truncated
+
+
+def _study_identifier(**keys: Any) -> "Dataset":
+    from pydicom.dataset import Dataset
+
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "STUDY"
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    for keyword in ("PatientID", "PatientName", "StudyInstanceUID", "StudyDate", "StudyTime",
+                    "StudyDescription", "AccessionNumber", "ModalitiesInStudy",
+                    "NumberOfStudyRelatedInstances"):
+        setattr(ds, keyword, keys.get(keyword, ""))
+    return ds
+
+
+def find_studies(node: RemoteNode, *, calling_aet: str, patient_id: str = "", patient_name: str = "",
+                 date_from: _dt.date | str | None = None, date_to: _dt.date | str | None = None,
+                 modality: str = "", max_matches: int = MAX_MATCHES, timeout: float = DEFAULT_TIMEOUT_S,
+                 cancel: CancelToken | None = None) -> StudyMatches:
+    """C-FIND at study level: the studies matching every given key (empty keys match anything).
+
+    ``patient_id`` and ``patient_name`` may use ``*`` and ``?``; dates are inclusive; ``modality``
+    (``"DX"``, ``"CR"``...) matches Modalities in Study. Raises ValueError for a bad key,
+    :class:`DicomNetError` when the node cannot be asked or answers a failure, and
+    :class:`~ra_desktop.errors.Cancelled` when ``cancel`` is set. Blocks: call from a worker thread.
+    """
+    modality = (modality or "").strip().upper()
+    if modality and not _MODALITY.fullmatch(modality):
+        raise ValueError(f"modality must be a DICOM modality code such as DX or CR, not {modality!r}")
+    if max_matches < 1:
+        raise ValueError("max_matches must be at least 1")
+    ident = _study_identifier(
+        PatientID=_query_text(patient_id, "patient ID", TEXT_LIMIT),
+        PatientName=_query_text(patient_name, "patient name", NAME_LIMIT),
+        StudyDate=date_range(date_from, date_to),
+        ModalitiesInStudy=modality,
+    )
+    responses, truncated = _c_find(node, ident, calling_aet=calling_aet, timeout=timeout, cancel=cancel,
+                                   max_results=max_matches)
+    out = StudyMatches()
+    seen: set[str] = set()
+    for ds in responses:
+        m = _match_from(ds)
+        if m is None or m.study_uid in seen:
+            continue
+        seen.add(m.study_uid)
+        out.append(m)
+    out.truncated = truncated
+    log.info("DICOM: C-FIND at %s: %d studies%s", node, len(out), " (more not shown)" if truncated else "")
+    return out
+
+
+def _series_of(node: RemoteNode, study_uid: str, *, calling_aet: str, timeout: float,
+               cancel: CancelToken | None) -> list[tuple[str, str]]:
+    """(modality, body part) of each series of a study (series-level C-FIND, Study Root)."""
+    from pydicom.dataset import Dataset
+
+    ident = Dataset()
+    ident.QueryRetrieveLevel = "SERIES"
+    ident.StudyInstanceUID = study_uid
+    ident.SeriesInstanceUID = ""
+    ident.Modality = ""
+    ident.BodyPartExamined = ""
+    responses, _ = _c_find(node, ident, calling_aet=calling_aet, timeout=timeout, cancel=cancel,
+                           max_results=1000)
+    return [(_safe(_element(ds, "Modality"), 16).upper(), _safe(_element(ds, "BodyPartExamined"), 16).upper())
+            for ds in responses]
+
+
+def _is_hand_study(series: list[tuple[str, str]], modalities: Sequence[str]) -> bool:
+    """A study with a CR/DX series whose body part is HAND, or says none (where present)."""
+    return any(mod in modalities and (not part or "HAND" in part) for mod, part in series)
+
+
+def find_priors(node: RemoteNode, patient_id: str, before_study_date: _dt.date | str, *, calling_aet: str,
+                exclude_study_uid: str = "", modalities: Sequence[str] = HAND_MODALITIES,
+                max_matches: int = 50, timeout: float = DEFAULT_TIMEOUT_S,
+                cancel: CancelToken | None = None) -> list[StudyMatch]:
+    """The patient's hand studies from before ``before_study_date``, newest first ("Get priors").
+
+    A study counts when it holds a series of one of ``modalities`` (CR, DX) whose Body Part
+    Examined is HAND or empty (studies whose series all name another body part are left out).
+    ``patient_id`` must be exact (no wildcards: priors of the wrong patient would be worse than
+    none). Raises like :func:`find_studies`.
+    """
+    pid = _query_text(patient_id, "patient ID", TEXT_LIMIT)
+    if not pid or any(ch in pid for ch in "*?"):
+        raise ValueError("priors need the patient's exact ID (no wildcards)")
+    before = _dt.datetime.strptime(_date_text(before_study_date, "study date"), "%Y%m%d").date()
+    day_before = before - _dt.timedelta(days=1)
+    candidates: dict[str, StudyMatch] = {}
+    for modality in modalities:
+        for m in find_studies(node, calling_aet=calling_aet, patient_id=pid, date_to=day_before,
+                              modality=modality, max_matches=max_matches, timeout=timeout, cancel=cancel):
+            # Nodes may match loosely (case, wildcards in stored IDs): keep only the exact patient.
+            if m.patient_id == pid and m.study_uid != exclude_study_uid and m.date is not None and m.date < before:
+                candidates.setdefault(m.study_uid, m)
+    priors = []
+    for m in candidates.values():
+        series = _series_of(node, m.study_uid, calling_aet=calling_aet, timeout=timeout, cancel=cancel)
+        if _is_hand_study(series, [x.upper() for x in modalities]):
+            priors.append(m)
+    priors.sort(key=lambda m: (m.study_date, m.study_time), reverse=True)
+    return priors[:max_matches]
+
+
+# ---- retrieval ---------------------------------------------------------------------------------
+@dataclass
+class RetrieveResult:
+    """How the retrieval of one study ended."""
+
+    study_uid: str
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+    remaining: int | None = None
+    cancelled: bool = False
+    status: int | None = None        # the final C-GET/C-MOVE status, None without one
+    error: str = ""                  # names the node and the reason; "" when none
+    files: list[Path] = field(default_factory=list)  # C-GET: the study's files in out_dir
+    duplicates: int = 0              # C-GET: instances that were already in out_dir
+
+    @property
+    def ok(self) -> bool:
+        return not self.cancelled and not self.error and self.failed == 0 and self.status in (0x0000, 0xB000)
+
+
+def _storage_classes() -> list[str]:
+    """SOP classes accepted during C-GET: what a hand study holds and what we send back."""
+    from pydicom.uid import UID
+    from pynetdicom import sop_class as sc
+
+    names = [
+        "ComputedRadiographyImageStorage", "DigitalXRayImageStorageForPresentation",
+        "DigitalXRayImageStorageForProcessing", "SecondaryCaptureImageStorage",
+        "MultiFrameGrayscaleByteSecondaryCaptureImageStorage", "MultiFrameGrayscaleWordSecondaryCaptureImageStorage",
+        "MultiFrameTrueColorSecondaryCaptureImageStorage", "CTImageStorage", "MRImageStorage",
+        "UltrasoundImageStorage", "UltrasoundMultiFrameImageStorage", "XRayAngiographicImageStorage",
+        "XRayRadiofluoroscopicImageStorage", "NuclearMedicineImageStorage",
+        "DigitalMammographyXRayImageStorageForPresentation", "BasicTextSRStorage", "EnhancedSRStorage",
+        "ComprehensiveSRStorage", "KeyObjectSelectionDocumentStorage", "EncapsulatedPDFStorage",
+        "GrayscaleSoftcopyPresentationStateStorage",
+    ]
+    return [UID(getattr(sc, n)) for n in names]
+
+
+def _transfer_syntaxes() -> list[str]:
+    from pydicom import uid
+
+    return [uid.ExplicitVRLittleEndian, uid.ImplicitVRLittleEndian, uid.DeflatedExplicitVRLittleEndian,
+            uid.JPEGBaseline8Bit, uid.JPEGExtended12Bit, uid.JPEGLosslessSV1, uid.JPEGLossless,
+            uid.JPEGLSLossless, uid.JPEGLSNearLossless, uid.JPEG2000Lossless, uid.JPEG2000,
+            uid.RLELossless, uid.ExplicitVRBigEndian]
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def store_atomically(out_dir: Path, study_uid: str, sop_uid: str, data: bytes | bytearray | memoryview
+                     ) -> tuple[Path, bool]:
+    """Write one encoded DICOM file as ``out_dir/<study>/<sop>.dcm``; (path, was already there).
+
+    Temporary file in the same folder, fsync, rename: never a half-written file under the final
+    name. Both UIDs must be valid (they become names). An existing file is kept as it is.
+    """
+    if not (is_valid_uid(study_uid) and is_valid_uid(sop_uid)):
+        raise ValueError("not a valid DICOM UID")
+    folder = out_dir / study_uid
+    final = folder / f"{sop_uid}.dcm"
+    if final.is_file():
+        return final, True
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{sop_uid}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if final.is_file():  # delivered meanwhile (a concurrent retrieve)
+            return final, True
+        os.replace(tmp, final)
+        _fsync_dir(folder)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return final, False
+
+
+def _retrieve_identifier(study_uid: str) -> "Dataset":
+    from pydicom.dataset import Dataset
+
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "STUDY"
+    ds.StudyInstanceUID = study_uid
+    return ds
+
+
+def _check_uids(study_uids: Iterable[str]) -> list[str]:
+    uids = [str(u).strip() for u in study_uids]
+    bad = [u for u in uids if not is_valid_uid(u)]
+    if bad:
+        raise ValueError(f"not a valid Study Instance UID: {bad[0]!r}")
+    return uids
+
+
+def _sub_ops(status: "Dataset", key: str) -> int | None:
+    value = status.get(f"NumberOf{key}Suboperations")
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _run_retrieve(assoc: Any, node: RemoteNode, responses: Iterable[tuple["Dataset", Any]],
+                  result: RetrieveResult, watch: CancelWatch, progress: ProgressCallback | None,
+                  timeout: float, what: str, counted_locally: bool) -> None:
+    """Follow C-GET/C-MOVE responses into ``result``; ``counted_locally``: C-GET counts stores itself."""
+    for status, _ident in responses:
+        if "Status" not in status:
+            if watch.requested:
+                result.cancelled = True
+            else:
+                result.error = f"DICOM node {node}: {what}: {lost_reason(assoc, timeout)}"
+            return
+        code = int(status.Status)
+        remaining = _sub_ops(status, "Remaining")
+        if not counted_locally:
+            result.completed = _sub_ops(status, "Completed") or result.completed
+            result.failed = _sub_ops(status, "Failed") or result.failed
+            result.warning = _sub_ops(status, "Warning") or result.warning
+        else:  # the node's own count of failures (e.g. a class we did not accept)
+            result.failed = max(result.failed, _sub_ops(status, "Failed") or 0)
+        result.remaining = remaining
+        if code in (0xFF00, 0xFF01):
+            if progress is not None:
+                progress(Progress(result.completed, remaining, result.failed, result.warning, result.study_uid))
+            continue
+        result.status = code
+        if code == 0x0000:
+            result.remaining = 0
+        if code == 0xFE00:
+            result.cancelled = True
+        elif code not in (0x0000, 0xB000):
+            result.error = f"DICOM node {node}: {what} ended with status 0x{code:04X}"
+            if code == 0xA801:
+                result.error += " (move destination unknown to the node)"
+        if progress is not None:
+            progress(Progress(result.completed, 0 if code == 0 else remaining, result.failed, result.warning,
+                              result.study_uid))
+        return
+    if watch.requested:
+        result.cancelled = True
+
+
+def get_studies(node: RemoteNode, study_uids: Sequence[str], out_dir: str | Path, *, calling_aet: str,
+                progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                timeout: float = DEFAULT_TIMEOUT_S, retrieve_timeout: float = RETRIEVE_TIMEOUT_S
+                ) -> list[RetrieveResult]:
+    """C-GET each study (one association) into ``out_dir/<StudyInstanceUID>/<SOPInstanceUID>.dcm``.
+
+    ``progress`` is called in this thread after each instance and each pending response.
+    Returns one :class:`RetrieveResult` per study (a cancelled one and those after it say
+    ``cancelled``). Raises :class:`DicomNetError` only when no association can be made.
+    """
+    from pynetdicom import build_role, evt
+    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GET  # type: ignore
+
+    uids = _check_uids(study_uids)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ae = make_ae(calling_aet, timeout, dimse_timeout=retrieve_timeout)
+    ae.add_requested_context(GET)
+    classes = _storage_classes()
+    for cls in classes:
+        ae.add_requested_context(cls, _transfer_syntaxes())
+    roles = [build_role(cls, scp_role=True) for cls in classes]
+    results = [RetrieveResult(u) for u in uids]
+    state: dict[str, Any] = {"current": None, "watch": None}
+
+    def on_store(event: Any) -> int:
+        result: RetrieveResult | None = state["current"]
+        watch: CancelWatch | None = state["watch"]
+        if result is None or (watch is not None and watch.requested):
+            return _OUT_OF_RESOURCES  # cancelled: take nothing more
+        sop = str(event.request.AffectedSOPInstanceUID or "").strip().rstrip("\0")
+        try:
+            path, dup = store_atomically(out, result.study_uid, sop, event.encoded_dataset())
+        except ValueError:
+            log.warning("C-GET from %s: instance with an invalid SOP Instance UID refused", node)
+            result.failed += 1
+            return _CANNOT_UNDERSTAND
+        except OSError as exc:
+            log.warning("C-GET from %s: could not store an instance: %s", node, exc.strerror or exc)
+            result.failed += 1
+            return _OUT_OF_RESOURCES
+        if path not in result.files:
+            result.files.append(path)
+        result.completed += 1
+        result.duplicates += int(dup)
+        if progress is not None:
+            remaining = None if result.remaining is None else max(result.remaining - 1, 0)
+            progress(Progress(result.completed, remaining, result.failed, result.warning, result.study_uid))
+        return _SUCCESS
+
+    with associate(node, ae, timeout=timeout, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)]) as assoc:
+        for i, result in enumerate(results):
+            if cancel is not None and cancel.cancelled:
+                for r in results[i:]:
+                    r.cancelled = True
+                break
+            state["current"] = result
+            watch = CancelWatch(cancel, assoc, lambda: assoc.send_c_cancel(_MSG_ID, query_model=GET))
+            state["watch"] = watch
+            with watch:
+                responses = assoc.send_c_get(_retrieve_identifier(result.study_uid), GET, msg_id=_MSG_ID)
+                _run_retrieve(assoc, node, responses, result, watch, progress, retrieve_timeout, "C-GET",
+                              counted_locally=True)
+            result.files.sort()
+            log.info("DICOM: C-GET %s from %s: %d stored (%d already there), %d failed%s", result.study_uid, node,
+                     result.completed, result.duplicates, result.failed, ", cancelled" if result.cancelled else "")
+            if not assoc.is_established:
+                for r in results[i + 1:]:
+                    r.cancelled = result.cancelled
+                    r.error = "" if result.cancelled else f"DICOM node {node}: the association ended early"
+                break
+            state["current"] = None
+    return results
+
+
+def move_studies(node: RemoteNode, study_uids: Sequence[str], dest_aet: str, *, calling_aet: str,
+                 progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                 timeout: float = DEFAULT_TIMEOUT_S, retrieve_timeout: float = RETRIEVE_TIMEOUT_S
+                 ) -> list[RetrieveResult]:
+    """C-MOVE each study (one association) to ``dest_aet``, which the node must know (host and
+    port in its configuration) and which must be listening, e.g. our own store SCP.
+
+    Counts come from the node's responses; the instances arrive at the destination, not here.
+    """
+    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove as MOVE  # type: ignore
+
+    dest = check_ae_title(dest_aet)
+    uids = _check_uids(study_uids)
+    ae = make_ae(calling_aet, timeout, dimse_timeout=retrieve_timeout)
+    ae.add_requested_context(MOVE)
+    results = [RetrieveResult(u) for u in uids]
+    with associate(node, ae, timeout=timeout) as assoc:
+        for i, result in enumerate(results):
+            if cancel is not None and cancel.cancelled:
+                for r in results[i:]:
+                    r.cancelled = True
+                break
+            watch = CancelWatch(cancel, assoc, lambda: assoc.send_c_cancel(_MSG_ID, query_model=MOVE))
+            with watch:
+                responses = assoc.send_c_move(_retrieve_identifier(result.study_uid), dest, MOVE, msg_id=_MSG_ID)
+                _run_retrieve(assoc, node, responses, result, watch, progress, retrieve_timeout, "C-MOVE",
+                              counted_locally=False)
+            log.info("DICOM: C-MOVE %s from %s to %s: %d completed, %d failed%s", result.study_uid, node, dest,
+                     result.completed, result.failed, ", cancelled" if result.cancelled else "")
+            if not assoc.is_established:
+                for r in results[i + 1:]:
+                    r.cancelled = result.cancelled
+                    r.error = "" if result.cancelled else f"DICOM node {node}: the association ended early"
+                break
+    return results

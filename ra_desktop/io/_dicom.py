@@ -18,6 +18,7 @@ from pydicom.uid import (
 )
 
 from ra_desktop.errors import ImageLoadError
+from ra_desktop.io import _display_tags
 from ra_desktop.io._common import (
     check_inflation,
     check_pixel_count,
@@ -141,6 +142,7 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
     bits = _int(_get(ds, "BitsStored"), 0) or _int(_get(ds, "BitsAllocated"), 8 * arr.itemsize)
     if photometric == "PALETTE COLOR":
         bits = 8 * arr.itemsize  # palette entries are 16-bit, whatever the indices were
+    monochrome = arr.ndim == 2 and photometric in ("MONOCHROME1", "MONOCHROME2")
     if arr.ndim == 3:  # colour samples last, already RGB (pydicom converts YBR)
         arr, converted = rgb_to_grey(arr)
         what = "colour" if converted else "RGB with equal channels"
@@ -163,9 +165,21 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
 
     spacing = _spacing(_get(ds, "PixelSpacing"))
     if spacing is None:
+        spacing, us_notes = _display_tags.ultrasound_spacing(ds)
+        notes += us_notes
+    if spacing is None:
         spacing = _spacing(_get(ds, "ImagerPixelSpacing"))
         if spacing is not None:
             notes.append("pixel spacing from ImagerPixelSpacing (detector plane, not calibrated)")
+    # Display only: VOI function and LUT, presentation inversion (grey images, as PS3.3 C.11.2 says).
+    voi_function, voi_lut, presentation_inverse = "LINEAR", None, False
+    if monochrome:
+        voi_function, voi_notes = _display_tags.voi_function(ds)
+        voi_lut, lut_notes = _display_tags.voi_lut(
+            ds, signed=_int(_get(ds, "PixelRepresentation"), 0) == 1,
+            little_endian=tsyntax.is_little_endian)
+        presentation_inverse, shape_notes = _display_tags.presentation_inverse(ds, photometric)
+        notes += voi_notes + lut_notes + shape_notes
     notes += [f"{name} is longer than DICOM allows: cut to {n} characters" for name, n in cut[:_MAX_WARNING_NOTES]]
     sop_uid = str(_get(ds, "SOPInstanceUID") or "").strip().rstrip("\0")
     if sop_uid and not is_valid_uid(sop_uid):
@@ -190,6 +204,9 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         pixel_spacing_mm=spacing,
         window_center=_first_float(_get(ds, "WindowCenter")),
         window_width=_first_float(_get(ds, "WindowWidth")),
+        voi_function=voi_function,
+        voi_lut=voi_lut,
+        presentation_inverse=presentation_inverse,
         transfer_syntax=str(tsyntax),
         notes=tuple(notes),
     )

@@ -23,6 +23,12 @@ _MAX_CHARS = {"AE": 16, "AS": 4, "CS": 16, "LO": 64, "LT": 10240, "PN": 194, "SH
 # Numbers, dates and UIDs are never cut (a cut "1.5e-05" is another number; a cut UID another
 # study): only their raw bytes are bounded, and a UID too long is refused as a case id.
 _MAX_RAW_CHARS = {"DA": 18, "DS": 64, "DT": 54, "IS": 16, "TM": 28, "UI": 64}
+# A VOI LUT's entry count is a 16-bit descriptor value (0 meaning 65,536): no more is ever read,
+# whatever the LUT Data element holds; bits per entry 8..16 (PS3.3 C.11.2.1.1).
+MAX_VOI_LUT_ENTRIES = 65536
+VOI_LUT_BITS = range(8, 17)
+# At most this many ultrasound regions are examined for a calibrated pixel spacing.
+MAX_US_REGIONS = 16
 _MAX_VALUES = 16  # values of a multi-valued element kept in full before its raw bytes are cut
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ra_desktop.render.voi import VoiLut
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,13 @@ class Radiograph:
     ``"MONOCHROME1"`` when high values are dark (invert *after* windowing for display) and
     ``"MONOCHROME2"`` otherwise; colour inputs have already been converted to grey and carry a
     note in ``notes``.
+
+    Display only (never the model's input): ``voi_function`` is the VOI LUT Function the file's
+    window is applied with (DICOM: the file's, else LINEAR, the standard's default; other formats:
+    LINEAR_EXACT, the plain ``(x - (c - w/2)) / w``); ``voi_lut`` the file's first VOI LUT
+    (validated and capped by the reader); ``presentation_inverse`` a Presentation LUT Shape of
+    INVERSE. :attr:`display_inverted` combines it with MONOCHROME1; :attr:`inverted` stays the
+    photometric interpretation alone, which is what the model's intensity step uses.
     """
 
     pixels: np.ndarray
@@ -35,6 +46,9 @@ class Radiograph:
     pixel_spacing_mm: tuple[float, float] | None = None  # (row, column) spacing
     window_center: float | None = None
     window_width: float | None = None
+    voi_function: str = "LINEAR_EXACT"
+    voi_lut: VoiLut | None = field(default=None, repr=False)
+    presentation_inverse: bool = False
     transfer_syntax: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -49,3 +63,8 @@ class Radiograph:
     @property
     def inverted(self) -> bool:
         return self.photometric == "MONOCHROME1"
+
+    @property
+    def display_inverted(self) -> bool:
+        """Shown inverted: MONOCHROME1 or Presentation LUT Shape INVERSE (one inversion, not two)."""
+        return self.inverted or self.presentation_inverse

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ra_desktop.render.greyscale import apply_window, auto_window, to_uint8
+from ra_desktop.render import voi
+from ra_desktop.render.greyscale import auto_window
 from ra_desktop.render.overlay import blend, colorize, unseen_mask_rgba, value_range
 
 
@@ -38,6 +39,10 @@ def display_grey(
     photometric: str = "MONOCHROME2",
     center: float | None = None,
     width: float | None = None,
+    *,
+    function: str = voi.LINEAR_EXACT,
+    voi_lut: voi.VoiLut | None = None,
+    presentation_inverse: bool = False,
 ) -> np.ndarray:
     """Window (then invert MONOCHROME1) modality pixels to a uint8 display image.
 
@@ -49,14 +54,29 @@ def display_grey(
         ``"MONOCHROME1"`` inverts after windowing.
     center, width : float or None
         VOI window; ``None`` uses :func:`display_window`'s fallback.
+    function : str
+        VOI LUT Function for the window (``Radiograph.voi_function``); the default is the plain
+        ``(x - (c - w/2)) / w`` that PNG/JPEG use.
+    voi_lut : VoiLut, optional
+        The file's VOI LUT (``Radiograph.voi_lut``), used instead of the window when given.
+    presentation_inverse : bool
+        Presentation LUT Shape INVERSE: inverted as MONOCHROME1 is (once, not twice).
 
     Returns
     -------
     np.ndarray
         H×W uint8.
     """
-    c, w = display_window(pixels, center, width)
-    return to_uint8(apply_window(pixels, c, w, invert=photometric == "MONOCHROME1"))
+    c, w = voi_lut.input_window() if voi_lut is not None else display_window(pixels, center, width)
+    invert = photometric == "MONOCHROME1" or presentation_inverse
+    return voi.display_uint8(pixels, c, w, function=function, lut=voi_lut, invert=invert)
+
+
+def radiograph_grey(radiograph) -> np.ndarray:
+    """The uint8 image the viewer opens a ``Radiograph`` with ("From file" preset), for exports."""
+    return display_grey(radiograph.pixels, radiograph.photometric, radiograph.window_center,
+                        radiograph.window_width, function=radiograph.voi_function,
+                        voi_lut=radiograph.voi_lut, presentation_inverse=radiograph.presentation_inverse)
 
 
 def overlay_rgb(

@@ -1,11 +1,15 @@
 """Greyscale display: VOI window, then MONOCHROME1 inversion, in that order (FIELD.md).
 
+The DICOM VOI functions, VOI LUTs and presentation inversion live in :mod:`ra_desktop.render.voi`.
+
 Pure numpy; shared by the viewer, the PDF report and the model's intensity step, so the screen,
 the report and the model agree on what "bright" means.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from ra_desktop.render import voi
 
 
 def auto_window(pixels: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5) -> tuple[float, float]:
@@ -19,15 +23,16 @@ def auto_window(pixels: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5
     return (lo + hi) / 2.0, hi - lo
 
 
-def apply_window(pixels: np.ndarray, center: float, width: float, invert: bool = False) -> np.ndarray:
-    """Linear VOI window to float32 in [0, 1]; ``invert`` flips *after* windowing (MONOCHROME1)."""
-    width = max(float(width), 1e-6)
-    lo = float(center) - width / 2.0
-    out = (pixels.astype(np.float32) - np.float32(lo)) / np.float32(width)
-    np.clip(out, 0.0, 1.0, out=out)
-    if invert:
-        out = 1.0 - out
-    return out
+def apply_window(pixels: np.ndarray, center: float, width: float, invert: bool = False,
+                 function: str = voi.LINEAR_EXACT) -> np.ndarray:
+    """VOI window to float32 in [0, 1]; ``invert`` flips *after* windowing (MONOCHROME1).
+
+    ``function`` is a DICOM VOI LUT Function (:mod:`ra_desktop.render.voi`). The default,
+    LINEAR_EXACT, is the historic formula ``(x - (c - w/2)) / w``: the model's intensity step
+    (a percentile window) and PNG/JPEG display use it, bit for bit as before. DICOM display
+    passes the file's function, LINEAR when the file names none (the standard's default).
+    """
+    return voi.voi_unit(pixels, center, width, function=function, invert=invert)
 
 
 def to_uint8(unit: np.ndarray) -> np.ndarray:

@@ -61,6 +61,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self._lut: _display.WindowLut | None = None
         self._display: np.ndarray | None = None
         self._center, self._width = 0.0, 1.0
+        self._voi_lut = None  # the file's VOI LUT while it is shown; any window change leaves it
         self._user_invert = False
         self._layers: dict[str, OverlayLayer] = {}
         self._layer_state = {n: {"visible": _DEFAULT_VISIBLE[n], "opacity": _DEFAULT_OPACITY,
@@ -136,16 +137,23 @@ class ViewerWidget(QtWidgets.QWidget):
         self._set_window(center, width)
         self._render_grey()
 
-    def _set_window(self, center: float, width: float) -> None:
+    def _set_window(self, center: float, width: float, voi_lut=None) -> None:
         self._center, self._width = float(center), max(float(width), 1.0)
+        self._voi_lut = voi_lut
         self.window_changed.emit(self._center, self._width)
+
+    def voi_lut_shown(self) -> bool:
+        """Whether the file's VOI LUT is shown (the "From file" preset of a file that has one)."""
+        return self._voi_lut is not None
 
     def _render_grey(self) -> None:
         self._render_timer.stop()
         if self._lut is None:
             return
-        invert = self._radiograph.inverted != self._user_invert
-        self._display = self._lut.render(self._center, self._width, invert)
+        r = self._radiograph
+        invert = r.display_inverted != self._user_invert
+        self._display = self._lut.render(self._center, self._width, invert,
+                                         r.voi_function, self._voi_lut)
         self.image_item.setPixmap(qt_image.to_pixmap(self._display))
         self.image_item.setVisible(True)
         self.view.loupe.refresh()
@@ -155,9 +163,15 @@ class ViewerWidget(QtWidgets.QWidget):
         if self._radiograph is None:
             return
         r = self._radiograph
-        c, w = _display.preset_window(name, r.pixels, dicom=(r.window_center, r.window_width), inverted=r.inverted)
+        lut = r.voi_lut if name == "dicom" else None
+        if lut is not None:  # the file's VOI LUT; a W/L drag then starts from its input range
+            c, w = lut.input_window()
+        else:
+            c, w = _display.preset_window(name, r.pixels, dicom=(r.window_center, r.window_width),
+                                          inverted=r.inverted)
         self._preset_combo.setCurrentIndex(_display.PRESETS.index(name))
-        self.set_window(c, w)
+        self._set_window(c, w, lut)
+        self._render_grey()
 
     def _data_span(self) -> float:
         return max(self._lut.vmax - self._lut.vmin, 1.0) if self._lut else 1.0
@@ -242,7 +256,8 @@ class ViewerWidget(QtWidgets.QWidget):
                if mirrored else "Patient side (from the file)")
         self.badges.set_orientation(text, mirrored, tip)
         inv = "   INVERTED" if self._user_invert else ""
-        self.badges.set_corner(f"W {self._width:.0f}  L {self._center:.0f}   zoom {self.view.zoom * 100:.0f}%{inv}")
+        wl = "VOI LUT" if self._voi_lut is not None else f"W {self._width:.0f}  L {self._center:.0f}"
+        self.badges.set_corner(f"{wl}   zoom {self.view.zoom * 100:.0f}%{inv}")
 
     # ---- tools -----------------------------------------------------------------------------
     def use_window_tool(self) -> None:

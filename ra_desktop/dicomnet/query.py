@@ -11,9 +11,10 @@ aborted, so cancel always returns promptly.
   when the node had more). Header text is cleaned and shortened (:mod:`ra_desktop.textsafe`).
 * :func:`find_priors` - "Get priors": the patient's earlier hand studies (CR/DX, body part HAND
   where the series say one), newest first.
-* :func:`get_studies` - C-GET into ``out_dir/<StudyInstanceUID>/<SOPInstanceUID>.dcm``: each
-  file written atomically (temporary file, fsync, rename), an instance already there is not
-  written again, only valid UIDs become names.
+* :func:`get_studies` - C-GET into ``out_dir/<StudyInstanceUID>/<SOPInstanceUID>.dcm`` through
+  the listener's :class:`~ra_desktop.dicomnet.inbox.Inbox` (the same storage as a C-STORE to
+  our listener): written atomically, deduplicated by SOP Instance UID, checked by the hardened
+  loader (an instance it cannot open, e.g. an SR or PDF, is refused and counted as failed).
 * :func:`move_studies` - C-MOVE to a destination AE title (our own listener, which the caller
   has running and the node knows by that AE title).
 """
@@ -21,12 +22,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ra_desktop.cancel import CancelToken
 from ra_desktop.errors import Cancelled
@@ -40,6 +39,8 @@ from ra_desktop.textsafe import clean, shorten
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
+    from ra_desktop.dicomnet.inbox import Inbox, Received
+
 log = logging.getLogger(__name__)
 
 #: Most study matches one query returns; the node's further matches are cancelled.
@@ -50,10 +51,7 @@ TEXT_LIMIT = 64          # LO and PN component lengths (PS3.5)
 NAME_LIMIT = 128
 _MSG_ID = 1
 
-# C-STORE statuses we answer during C-GET.
-_SUCCESS = 0x0000
-_OUT_OF_RESOURCES = 0xA700
-_CANNOT_UNDERSTAND = 0xC000
+_OUT_OF_RESOURCES = 0xA700  # our C-STORE answer during C-GET once cancelled
 
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 _MODALITY = re.compile(r"[A-Z0-9_]{1,16}")
@@ -335,6 +333,7 @@ class RetrieveResult:
     error: str = ""                  # names the node and the reason; "" when none
     files: list[Path] = field(default_factory=list)  # C-GET: the study's files in out_dir
     duplicates: int = 0              # C-GET: instances that were already in out_dir
+    refused: list[str] = field(default_factory=list)  # C-GET: why instances were refused (first 20)
 
     @property
     def ok(self) -> bool:
@@ -367,46 +366,6 @@ def _transfer_syntaxes() -> list[str]:
             uid.JPEGBaseline8Bit, uid.JPEGExtended12Bit, uid.JPEGLosslessSV1, uid.JPEGLossless,
             uid.JPEGLSLossless, uid.JPEGLSNearLossless, uid.JPEG2000Lossless, uid.JPEG2000,
             uid.RLELossless, uid.ExplicitVRBigEndian]
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def store_atomically(out_dir: Path, study_uid: str, sop_uid: str, data: bytes | bytearray | memoryview
-                     ) -> tuple[Path, bool]:
-    """Write one encoded DICOM file as ``out_dir/<study>/<sop>.dcm``; (path, was already there).
-
-    Temporary file in the same folder, fsync, rename: never a half-written file under the final
-    name. Both UIDs must be valid (they become names). An existing file is kept as it is.
-    """
-    if not (is_valid_uid(study_uid) and is_valid_uid(sop_uid)):
-        raise ValueError("not a valid DICOM UID")
-    folder = out_dir / study_uid
-    final = folder / f"{sop_uid}.dcm"
-    if final.is_file():
-        return final, True
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{sop_uid}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if final.is_file():  # delivered meanwhile (a concurrent retrieve)
-            return final, True
-        os.replace(tmp, final)
-        _fsync_dir(folder)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return final, False
 
 
 def _retrieve_identifier(study_uid: str) -> "Dataset":
@@ -475,12 +434,17 @@ def _run_retrieve(assoc: Any, node: RemoteNode, responses: Iterable[tuple["Datas
         result.cancelled = True
 
 
-def get_studies(node: RemoteNode, study_uids: Sequence[str], out_dir: str | Path, *, calling_aet: str,
+def get_studies(node: RemoteNode, study_uids: Sequence[str], out_dir: "str | Path | Inbox", *, calling_aet: str,
                 progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                on_received: "Callable[[Received], None] | None" = None,
                 timeout: float = DEFAULT_TIMEOUT_S, retrieve_timeout: float = RETRIEVE_TIMEOUT_S
                 ) -> list[RetrieveResult]:
     """C-GET each study (one association) into ``out_dir/<StudyInstanceUID>/<SOPInstanceUID>.dcm``.
 
+    ``out_dir`` is a folder or an :class:`~ra_desktop.dicomnet.inbox.Inbox` (the app's received
+    folder: pass the listener's inbox so retrieved studies land where pushed ones do).
+    ``on_received(Received)`` is called for each instance (stored, duplicate or refused), e.g.
+    to add it to the worklist with :func:`~ra_desktop.dicomnet.inbox.add_to_worklist`.
     ``progress`` is called in this thread after each instance and each pending response.
     Returns one :class:`RetrieveResult` per study (a cancelled one and those after it say
     ``cancelled``). Raises :class:`DicomNetError` only when no association can be made.
@@ -488,9 +452,10 @@ def get_studies(node: RemoteNode, study_uids: Sequence[str], out_dir: str | Path
     from pynetdicom import build_role, evt
     from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GET  # type: ignore
 
+    from ra_desktop.dicomnet.inbox import Inbox
+
     uids = _check_uids(study_uids)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    inbox = out_dir if isinstance(out_dir, Inbox) else Inbox(Path(out_dir))
     ae = make_ae(calling_aet, timeout, dimse_timeout=retrieve_timeout)
     ae.add_requested_context(GET)
     classes = _storage_classes()
@@ -506,24 +471,24 @@ def get_studies(node: RemoteNode, study_uids: Sequence[str], out_dir: str | Path
         if result is None or (watch is not None and watch.requested):
             return _OUT_OF_RESOURCES  # cancelled: take nothing more
         sop = str(event.request.AffectedSOPInstanceUID or "").strip().rstrip("\0")
-        try:
-            path, dup = store_atomically(out, result.study_uid, sop, event.encoded_dataset())
-        except ValueError:
-            log.warning("C-GET from %s: instance with an invalid SOP Instance UID refused", node)
+        received = inbox.receive(event.encoded_dataset(), sop, calling_ae=node.ae_title)
+        if on_received is not None:
+            on_received(received)
+        if not received.ok:
             result.failed += 1
-            return _CANNOT_UNDERSTAND
-        except OSError as exc:
-            log.warning("C-GET from %s: could not store an instance: %s", node, exc.strerror or exc)
-            result.failed += 1
-            return _OUT_OF_RESOURCES
-        if path not in result.files:
-            result.files.append(path)
+            if len(result.refused) < 20:
+                result.refused.append(received.reason or f"status 0x{received.status:04X}")
+            if progress is not None:
+                progress(Progress(result.completed, None, result.failed, result.warning, result.study_uid))
+            return received.status
+        if received.path is not None and received.path not in result.files:
+            result.files.append(received.path)
         result.completed += 1
-        result.duplicates += int(dup)
+        result.duplicates += int(received.duplicate)
         if progress is not None:
             remaining = None if result.remaining is None else max(result.remaining - 1, 0)
             progress(Progress(result.completed, remaining, result.failed, result.warning, result.study_uid))
-        return _SUCCESS
+        return 0x0000
 
     with associate(node, ae, timeout=timeout, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)]) as assoc:
         for i, result in enumerate(results):

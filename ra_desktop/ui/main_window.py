@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 
 from ra_desktop import APP_NAME, __version__, audit
 from ra_desktop.settings import Settings, save_settings
-from ra_desktop.ui import layout, plain, menu_actions
+from ra_desktop.ui import layout, plain, menu_actions, measure_controller
 from ra_desktop.ui.findings_panel import FindingsPanel
 from ra_desktop.ui.scoring_controller import ScoringController
 from ra_desktop.ui.scoring_panel import ScoringPanel
@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self.worklist.compare_requested.connect(lambda row_id: menu_actions.compare(self, row_id))
         self.score_sheet = ScoringController(self.scoring, self.viewer, ScoreBook(self.store), self.reader,
                                              self._audit, self._status, parent=self)
+        self.radiogrammetry = measure_controller.install(self)  # its side tab: ui/measure_controller.py
         self.banner.open_settings.connect(self.show_settings)
         self.batch_status.cancel_requested.connect(self.cancel_batch)
         if hasattr(self.viewer, "pixel_info"):
@@ -359,8 +360,7 @@ class MainWindow(QMainWindow):
             return "Image only: its UID names another image (see the row's note)"
         return "" if self.jobs.has_model else "No model installed: image only"
 
-    def _on_open_failed(self, row_id: int, reason: str) -> None:
-        # the reason itself is shown in the case header (from the row) and the status bar
+    def _on_open_failed(self, row_id: int, reason: str) -> None:  # reason: in the case header and status bar
         self.findings.set_stage("Could not be analysed.")
 
     # ---- results into the database ---------------------------------------------------------------

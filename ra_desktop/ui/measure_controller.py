@@ -1,0 +1,363 @@
+"""Radiogrammetry of the open case: measured off the GUI thread, stored with the study, drawn on
+the image, corrected by dragging bone ends.
+
+The window installs it (:func:`install`): a "Radiogrammetry" side tab and a layer in the viewer.
+When the tab is shown for a case whose image is on screen, a stored measurement (this method
+version) is shown at once; otherwise ``measure_hand`` runs on a worker thread (about 0.5 s) and
+its result is stored. Dragging a bone end runs ``measure_bone`` (40-80 ms, also on the worker
+thread: requests are coalesced, the latest position wins) and the values follow; the release
+stores the reader's result with the ends placed and who placed them.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import QScrollArea
+
+from ra_desktop import audit
+from ra_desktop.ui.measure_panel import MeasurePanel
+from ra_desktop.worklist import CaseRow
+from ra_desktop.worklist.measurements import MeasurementBook, StoredMeasurement, with_bone
+
+log = logging.getLogger(__name__)
+_JOINT_MARKERS = tuple(f"{k}{r}" for k in ("MCP", "PIP") for r in range(2, 6))
+
+
+def bone_profile(img: np.ndarray, spacing, bone) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """The mean grey-value profile across a valid bone's measurement region: (offsets, values,
+    W, M) with offsets, W and M in the result's unit (mm with a spacing, else px)."""
+    from ra_desktop.measure.metacarpal import mm_per_px
+    from ra_desktop.measure.profiles import across, normal, unit
+
+    if not bone.valid or not bone.region or not bone.W:
+        return None
+    u, length = unit(*bone.region)
+    centre = np.mean([e.centre for e in bone.edges], axis=0) if bone.edges else np.asarray(bone.region[0])
+    start = np.asarray(bone.region[0], float) + normal(u) * float((centre - np.asarray(bone.region[0])) @ normal(u))
+    scale = mm_per_px(spacing, normal(u)) if spacing else 1.0
+    half_px = 0.8 * bone.W / scale
+    x = np.arange(-half_px, half_px, 0.5)
+    prof = across(img, start, u, x, np.arange(0.0, length, 1.0))
+    with np.errstate(all="ignore"):
+        y = np.nanmean(prof, axis=0)
+    return x * scale, y, bone.W, bone.M
+
+
+class _Worker(QObject):
+    done = Signal(int, object)
+
+    @Slot(int, object)
+    def run(self, job: int, fn) -> None:
+        try:
+            out = fn()
+        except Exception as exc:  # noqa: BLE001 - a failure is shown, never a crash
+            log.exception("radiogrammetry job failed")
+            out = exc
+        self.done.emit(job, out)
+
+
+class MeasureController(QObject):
+    _submit = Signal(int, object)
+    shown = Signal()  # a result (automatic or corrected) is on screen: tests wait for it
+
+    def __init__(self, panel: MeasurePanel, viewer, book: MeasurementBook, reader: Callable[[], str],
+                 record: Callable[..., None], status: Callable[[str, int], None],
+                 rows: Callable[[], list[CaseRow]], markers: Callable[[], dict] | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.panel, self.viewer, self.book = panel, viewer, book
+        self._reader, self._record, self._status, self._rows = reader, record, status, rows
+        self._markers = markers or (lambda: {})
+        self.layer = None
+        if hasattr(viewer, "scene") and hasattr(viewer, "view"):
+            from ra_desktop.ui.viewer.measure_layer import MeasureLayer
+
+            self.layer = MeasureLayer(viewer.scene, viewer.view)
+            viewer.view.mark_point.connect(self.layer.on_mark)
+            self.layer.end_moved.connect(self._on_end_moved)
+        self._thread = QThread(self)
+        self._worker = _Worker()
+        self._worker.moveToThread(self._thread)
+        self._submit.connect(self._worker.run)
+        self._worker.done.connect(self._on_done)
+        self._thread.start()
+        self._jobs = 0
+        self._handlers: dict[int, Callable] = {}
+        self.visible = False
+        self.row: CaseRow | None = None
+        self.radiograph = None
+        self.stored: StoredMeasurement | None = None
+        self.hand = None
+        self.image: np.ndarray | None = None
+        self.spacing = None
+        self.profiles: dict[str, tuple] = {}
+        self._hand_job: int | None = None
+        self._bone_busy = False
+        self._bone_pending: tuple | None = None
+        self.open_seconds: list[float] = []  # measure_hand on the worker, per open (for the report)
+        self.live_ms: list[float] = []  # a drag's request to its values on screen
+        panel.show_toggled.connect(lambda on: self.layer and self.layer.set_visible(on))
+        panel.bone_selected.connect(self._on_bone_selected)
+        panel.correct_toggled.connect(self._on_correct)
+        panel.revert_requested.connect(self._on_revert)
+        panel.measure_requested.connect(lambda: self.start(force=True))
+
+    # ---- the worker thread -----------------------------------------------------------------------
+    def _run(self, fn, handler) -> int:
+        self._jobs += 1
+        self._handlers[self._jobs] = handler
+        self._submit.emit(self._jobs, fn)
+        return self._jobs
+
+    def _on_done(self, job: int, out) -> None:
+        handler = self._handlers.pop(job, None)
+        if handler is not None:
+            handler(job, out)
+
+    def shutdown(self) -> None:
+        self._thread.quit()
+        self._thread.wait(10000)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - the window closes: stop the thread
+        if event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
+
+    # ---- the open case ---------------------------------------------------------------------------
+    def clear(self) -> None:
+        self.row, self.radiograph, self.stored, self.hand, self.image = None, None, None, None, None
+        self.profiles = {}
+        self._hand_job = None
+        self._bone_pending = None
+        if self.panel.correct_button.isChecked():
+            self.panel.correct_button.setChecked(False)
+        if self.layer is not None:
+            self.layer.clear()
+        self.panel.show_result(None)
+        self.panel.plot.clear("Select a measured bone to see its profile")
+        self.panel.set_progression([])
+        self.panel.set_status("Open a case")
+
+    def image_shown(self, row: CaseRow, radiograph) -> None:
+        self.clear()
+        self.row, self.radiograph = row, radiograph
+        self.stored = self.book.load(row.id)
+        if self.visible or (self.stored is not None and self.stored.current):
+            self.start()
+        else:
+            self.panel.set_status("Measured when this tab is shown.")
+
+    def tab_shown(self, on: bool) -> None:
+        self.visible = on
+        if on and self.radiograph is not None and self.hand is None and self._hand_job is None:
+            self.start()
+
+    def start(self, force: bool = False) -> None:
+        """Measure the open image on the worker (or show the stored result); never blocks."""
+        if self.radiograph is None or self.row is None:
+            return
+        from ra_desktop.measure import bone_bright, measure_hand
+
+        radiograph, stored = self.radiograph, (None if force else self.stored)
+        joints = {s: (m.x, m.y) for s, m in self._markers().items() if s in _JOINT_MARKERS and m.source == "reader"}
+
+        def work():
+            t0 = time.perf_counter()
+            img, sp = bone_bright(radiograph)
+            fresh = stored is None or not stored.current
+            hand = measure_hand(radiograph, joints=joints or None) if fresh else stored.hand
+            if any("inverted" in n for n in hand.notes):
+                img = np.float32(np.nanmax(img)) - img
+            profiles = {k: bone_profile(img, sp, b) for k, b in hand.bones.items()}
+            return hand, img, sp, profiles, fresh, time.perf_counter() - t0
+
+        self.panel.set_status("Measuring…")
+        row_id = self.row.id
+        self._hand_job = self._run(work, lambda job, out, r=row_id: self._on_hand(job, r, out))
+
+    def _on_hand(self, job: int, row_id: int, out) -> None:
+        if self.row is None or row_id != self.row.id or job != self._hand_job:
+            return  # the reader moved on
+        self._hand_job = None
+        if isinstance(out, Exception):
+            self.panel.set_status(f"Not measured: {type(out).__name__}: {out}")
+            return
+        hand, self.image, self.spacing, self.profiles, fresh, seconds = out
+        if fresh:
+            manual = self.stored.corrected_by if self.stored else {}
+            self.book.save_hand(row_id, hand)
+            self.stored = self.book.load(row_id)
+            if manual:  # the reader's bones stay as placed
+                hand = self.stored.hand
+                self.profiles.update({k: bone_profile(self.image, self.spacing, hand.bones[k]) for k in manual
+                                      if k in hand.bones})
+            self.open_seconds.append(seconds)
+        self.hand = hand
+        where = "measured now" if fresh else "stored"
+        self.panel.set_status((f"{where} in {hand.seconds:.2f} s" if fresh else where)
+                              + (f" · not measurable: {hand.reason}" if not hand.measurable and hand.reason else "")
+                              + (f" · {'; '.join(hand.notes)}" if hand.notes else ""))
+        self._show()
+
+    def _show(self) -> None:
+        corrected = self.stored.corrected_by if self.stored else {}
+        self.panel.show_result(self.hand, corrected)
+        if self.layer is not None:
+            self.layer.set_result(self.hand, self.panel.selected)
+        self._show_profile()
+        self._show_progression()
+        self.shown.emit()
+
+    def _show_profile(self) -> None:
+        name = self.panel.selected
+        prof = self.profiles.get(name)
+        b = self.hand.bones.get(name) if self.hand else None
+        if prof is None or b is None:
+            self.panel.plot.clear(f"{name}: no profile — not valid" if b is not None else "Not measured")
+            return
+        x, y, W, M = prof
+        self.panel.plot.set_profile(x, y, W, M, self.hand.unit, f"{name}: grey value across the shaft "
+                                                                 "(mean over the region)")
+
+    def _on_bone_selected(self, name: str) -> None:
+        if self.layer is not None and self.hand is not None:
+            self.layer.set_result(self.hand, name)
+            if self.layer.editing and name not in self.layer.ends:
+                self._default_ends(name)
+        self._show_profile()
+
+    # ---- correction: dragging bone ends ----------------------------------------------------------
+    def _on_correct(self, on: bool) -> None:
+        if self.layer is None:
+            return
+        markers = getattr(self.viewer, "markers", None)
+        if markers is not None:
+            markers.editable = not on  # the joint markers stay put while bone ends are dragged
+        if on:
+            self.viewer.use_mark_tool()
+            self.panel.show_check.setChecked(True)
+            self.layer.set_editing(True)
+            if self.panel.selected not in self.layer.ends:
+                self._default_ends(self.panel.selected)
+            self._status(f"Drag the two ends of {self.panel.selected} (base and head); values follow", 8000)
+        else:
+            self.layer.set_editing(False)
+            self.viewer.use_window_tool()
+
+    def _default_ends(self, name: str) -> None:
+        """Handles for a bone found nowhere: a vertical line in the image's middle to drag into place."""
+        h, w = self.radiograph.pixels.shape if self.radiograph is not None else (400, 400)
+        self.layer.set_bone_ends(name, ((w / 2, h * 0.65), (w / 2, h * 0.4)))
+
+    def _on_end_moved(self, bone: str, ends, phase: str) -> None:
+        self.request_bone(bone, ends, final=phase == "end")
+
+    def request_bone(self, bone: str, ends, final: bool = True) -> None:
+        """Measure ``bone`` between ``ends`` on the worker; the latest request wins while one runs.
+        ``final``: the reader let go, store the result."""
+        if self.image is None or self.row is None:
+            return
+        if self._bone_busy:
+            pending_final = bool(self._bone_pending and self._bone_pending[2])
+            self._bone_pending = (bone, ends, final or pending_final)
+            return
+        from ra_desktop.measure import measure_bone
+
+        self._bone_busy = True
+        img, sp, row_id, t0 = self.image, self.spacing, self.row.id, time.perf_counter()
+
+        def work():
+            res = measure_bone(img, ends[0], ends[1], sp, bone=bone, source="manual")
+            return res, bone_profile(img, sp, res)
+
+        self._run(work, lambda job, out: self._on_bone(row_id, bone, final, t0, out))
+
+    def _on_bone(self, row_id: int, bone: str, final: bool, t0: float, out) -> None:
+        self._bone_busy = False
+        if self.row is not None and row_id == self.row.id and self.hand is not None and not isinstance(out, Exception):
+            res, prof = out
+            self.hand = with_bone(self.hand, res)
+            self.profiles[bone] = prof
+            if final:
+                self.book.set_manual_bone(row_id, res, self._reader())
+                self.stored = self.book.load(row_id)
+                self._record(audit.MARKED, self.row.case_id, kind="radiogrammetry bone ends", site=bone,
+                             valid=res.valid)
+            self._show()
+            self.live_ms.append((time.perf_counter() - t0) * 1000)
+        pending, self._bone_pending = self._bone_pending, None
+        if pending is not None:
+            self.request_bone(*pending)
+
+    def _on_revert(self, bone: str) -> None:
+        if self.row is None or not self.book.revert(self.row.id, bone):
+            self._status(f"{bone}: no placed ends to undo", 5000)
+            return
+        self.stored = self.book.load(self.row.id)
+        self.hand = self.stored.hand
+        if self.image is not None:
+            self.profiles[bone] = bone_profile(self.image, self.spacing, self.hand.bones[bone])
+        self._show()
+
+    # ---- the prior study and the report ----------------------------------------------------------
+    def _prior(self, row: CaseRow):
+        from ra_desktop.ui.compare_window import prior_of
+
+        prior = prior_of(row, self._rows())
+        if prior is None or prior.laterality != row.laterality or not (prior.study_date or "") < (row.study_date or ""):
+            return None
+        return prior
+
+    def progression_lines(self, row: CaseRow, hand) -> list[str]:
+        """Change since the prior study of the same patient and hand ([] without one)."""
+        from ra_desktop.measure.change import PRECISION_SOURCE, measurement_change
+        from ra_desktop.ui.compare_window import study_text
+
+        prior = self._prior(row)
+        if prior is None or hand is None:
+            return []
+        stored = self.book.load(prior.id)
+        if stored is None:
+            return [f"Prior study {study_text(prior)}: not measured yet (open it once to measure it)."]
+        ch = measurement_change(stored.hand, hand, prior.study_date, row.study_date)
+        return [f"Change since {study_text(prior)}:", *ch.lines(),
+                f"Smallest detectable change from the {PRECISION_SOURCE}."]
+
+    def _show_progression(self) -> None:
+        self.panel.set_progression(self.progression_lines(self.row, self.hand) if self.row else [])
+
+    def report_data(self, row: CaseRow):
+        """The stored radiogrammetry of ``row`` for its report, or None when never measured."""
+        from ra_desktop.report.radiogrammetry import RadiogrammetryData
+
+        stored = self.book.load(row.id)
+        if stored is None:
+            return None
+        return RadiogrammetryData(stored.hand, stored.method_version, stored.corrected_by,
+                                  self.progression_lines(row, stored.hand))
+
+
+def install(window) -> MeasureController:
+    """Add the Radiogrammetry tab and its controller to the main window."""
+    panel = MeasurePanel()
+    scroll = QScrollArea(widgetResizable=True)
+    scroll.setWidget(panel)
+    window.side_tabs.addTab(scroll, "Radiogrammetry")
+    ctl = MeasureController(panel, window.viewer, MeasurementBook(window.store), window.reader, window._audit,
+                            window._status, window.worklist.model.rows,
+                            markers=lambda: window.score_sheet.hand_markers(), parent=window)
+    window.installEventFilter(ctl)
+
+    def on_image(row_id: int, radiograph, _gt) -> None:
+        row = window.store.get(row_id)
+        if row_id == window.current_row_id and row is not None:
+            ctl.image_shown(row, radiograph)
+
+    window.jobs.open_image.connect(on_image)
+    window.worklist.case_selected.connect(lambda row_id: ctl.row is not None and ctl.row.id != row_id and ctl.clear())
+    window.side_tabs.currentChanged.connect(lambda _i: ctl.tab_shown(window.side_tabs.currentWidget() is scroll))
+    ctl.scroll = scroll
+    return ctl

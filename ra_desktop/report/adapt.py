@@ -96,7 +96,8 @@ def _regions(raw: Any) -> list[tuple[str, float]]:
     return rows
 
 
-def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any = None) -> ReportInput:
+def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any = None,
+              measurements: Any = None) -> ReportInput:
     """Build a :class:`ReportInput` from a ``CaseResult`` (or return a ``ReportInput`` as is).
 
     Parameters
@@ -109,6 +110,8 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any 
         The reader's decision, printed when present.
     scores : ScoreSheetData, optional
         The reader's Sharp/van der Heijde sheet and joint markers.
+    measurements : RadiogrammetryData, optional
+        The study's stored radiogrammetry (report/radiogrammetry.py).
     """
     if isinstance(case, ReportInput):
         changes = {}
@@ -118,6 +121,8 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any 
             changes["signoff"] = sign_off(signoff)
         if scores is not None:
             changes["score_sheet"] = scores
+        if measurements is not None:
+            changes["radiogrammetry"] = measurements
         return dataclasses.replace(case, **changes) if changes else case
     rg = case.radiograph
     ood_raw = _get(case, "ood")
@@ -137,5 +142,5 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any 
         ood=ood, heatmaps=_heatmaps(_get(case, "heatmaps")), regions=_regions(_get(case, "regions")),
         timings_ms={k: float(v) for k, v in dict(_get(case, "timings_ms", default={}) or {}).items()},
         provenance=provenance, model=model_summary(manifest, provenance), signoff=sign_off(signoff),
-        score_sheet=scores,
+        score_sheet=scores, radiogrammetry=measurements,
     )

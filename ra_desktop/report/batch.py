@@ -20,6 +20,7 @@ from ra_desktop.report.deidentify import deidentify
 from ra_desktop.report.files import report_name, write_atomic
 from ra_desktop.report.model import ReportInput, ReportOptions
 from ra_desktop.report.pdf import render_pdf, write_chunks
+from ra_desktop.report.radiogrammetry import csv_cells
 from ra_desktop.report.summary import CANCELLED, FAILED, OK, SummaryRow, summary_csv, summary_pdf
 from ra_desktop.results import NO_VERDICT, ood_no_verdict
 from ra_desktop.scoring.svdh import totals
@@ -45,6 +46,7 @@ class BatchItem:
     manifest: Any = None
     signoff: Any = None
     scores: Any = None  # the reader's ScoreSheetData, printed when given
+    measurements: Any = None  # the study's RadiogrammetryData, printed and in the summary CSV when given
 
 
 @dataclass
@@ -79,13 +81,14 @@ def write_report(
     options: ReportOptions | None = None,
     cancel: CancelToken | None = None,
     scores: Any = None,
+    measurements: Any = None,
 ) -> Path:
     """Build and write one study's PDF atomically; returns the file written.
 
     The name is ``RA-report_<case id>_<date>.pdf`` (``_2``, ``_3``... if taken); the date is the
     study date, or today when de-identified or unknown.
     """
-    report = build_report(case, manifest, signoff, settings, options, scores=scores)
+    report = build_report(case, manifest, signoff, settings, options, scores=scores, measurements=measurements)
     data = render_pdf(report)
     target = Path(out_dir) / report_name(report.case_id, report.file_date)
     return write_atomic(target, lambda fh: write_chunks(data, fh, check=lambda: check(cancel)))
@@ -104,7 +107,7 @@ def _row_for(inp: ReportInput, options: ReportOptions) -> SummaryRow:
     # The source file name can identify the patient: keep it out of a de-identified summary
     # (``inp`` is de-identified by then, so case_id is the pseudonym).
     source = inp.case_id if options.deidentify else inp.source_file
-    svdh = _svdh_cells(inp)
+    svdh = {**_svdh_cells(inp), **csv_cells(inp.radiogrammetry)}
     if ood_no_verdict(inp.ood):  # the model does not apply: no number, no label
         return SummaryRow(source=source, case_id=inp.case_id, patient=patient, label=NO_VERDICT, ood=ood, **svdh)
     return SummaryRow(source=source, case_id=inp.case_id, patient=patient,
@@ -204,7 +207,7 @@ def export_batch(
         row, case_id = SummaryRow(source=source(done)), ""
         try:
             case = item.case if item.case is not None else item.produce(cancel)  # type: ignore[misc]
-            inp = from_case(case, item.manifest, item.signoff, item.scores)
+            inp = from_case(case, item.manifest, item.signoff, item.scores, item.measurements)
             case_id = inp.case_id
             if options.deidentify:
                 inp = deidentify(inp, options.pseudonym_key)

@@ -17,6 +17,7 @@ from ra_desktop.render.overlay import colorbar
 from ra_desktop.report.adapt import from_case
 from ra_desktop.report.deidentify import deidentify
 from ra_desktop.report.metrics_text import metric_rows
+from ra_desktop.report.radiogrammetry import measured_image, radiogrammetry_tables
 from ra_desktop.report.scores import marked_image, score_tables
 from ra_desktop.report.model import (
     OVERLAY_CAPTION, REMOVED, SYNTHETIC_NOTICE, ColourBarData, Finding, ReportImage, ReportInput,
@@ -130,6 +131,9 @@ def _images(inp: ReportInput, options: ReportOptions) -> tuple[list[ReportImage]
     marked = marked_image(grey, inp.score_sheet, marker, options.max_image_px)
     if marked is not None:  # the reader's markers come before any map of the model's
         images.append(marked)
+    measured = measured_image(grey, inp.radiogrammetry, marker, options.max_image_px)
+    if measured is not None:
+        images.append(measured)
     notes: list[str] = []
     title = _OVERLAY_TITLES[options.overlay]
     if ood_no_verdict(inp.ood):
@@ -217,6 +221,7 @@ def build_report(
     options: ReportOptions | None = None,
     now: datetime | None = None,
     scores: Any = None,
+    measurements: Any = None,
 ) -> ReportModel:
     """Assemble a report for one study as plain data.
 
@@ -241,7 +246,7 @@ def build_report(
     """
     options = options or ReportOptions()
     now = now or datetime.now()
-    inp = from_case(case, manifest, signoff, scores)
+    inp = from_case(case, manifest, signoff, scores, measurements)
     if options.deidentify:
         inp = deidentify(inp, options.pseudonym_key)
     finding = _finding(inp)
@@ -261,4 +266,5 @@ def build_report(
         regions=_regions(inp), model_card=_model_card(inp), signoff=_signoff(inp),
         intended_use=INTENDED_USE, footer=_footer(inp, now), generated_at=now.isoformat(timespec="seconds"),
         file_date=file_date, scores=score_tables(inp.score_sheet), deidentified=options.deidentify,
+        radiogrammetry=radiogrammetry_tables(inp.radiogrammetry),
     )

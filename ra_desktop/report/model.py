@@ -105,6 +105,7 @@ class ReportInput:
     model: ModelSummary = field(default_factory=ModelSummary)
     signoff: SignOff | None = None
     score_sheet: ScoreSheetData | None = None
+    radiogrammetry: Any = None  # report/radiogrammetry.py RadiogrammetryData, when the study was measured
     deidentified: bool = False  # identifiers already removed: never pseudonymise twice
 
 
@@ -195,4 +196,5 @@ class ReportModel:
     generated_at: str
     file_date: str  # YYYYMMDD used in the file name (report date when de-identified)
     scores: list[Table] = field(default_factory=list)  # one per scored hand
+    radiogrammetry: list[Table] = field(default_factory=list)  # metacarpals, joints, change
     deidentified: bool = False

@@ -158,6 +158,14 @@ def _scores(pdf: _ReportPDF, r: ReportModel) -> None:
         pdf.set_y(_table(pdf, table, pdf.l_margin, pdf.content_w))
 
 
+def _radiogrammetry(pdf: _ReportPDF, r: ReportModel) -> None:
+    """Radiogrammetry tables, full width, each kept on one page."""
+    for table in r.radiogrammetry:
+        if pdf.get_y() + 14 + 4.2 * (len(table.rows) + 1) > pdf.h - pdf.b_margin:
+            pdf.add_page()
+        pdf.set_y(_table(pdf, table, pdf.l_margin, pdf.content_w))
+
+
 def _heading(pdf: _ReportPDF, text: str, width: float = 0) -> None:
     pdf.font(10, bold=True)
     pdf.cell(width, 5.5, pdf.t(text), new_x="LEFT", new_y="NEXT")
@@ -362,6 +370,7 @@ def render_pdf(report: ReportModel) -> bytes:
     _patient(pdf, report)
     _images(pdf, report)
     _scores(pdf, report)
+    _radiogrammetry(pdf, report)
     # Regions and the model card side by side: both are short, and a reader compares them.
     y0 = pdf.get_y()
     if y0 + 50 > pdf.h - pdf.b_margin:

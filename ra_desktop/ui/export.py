@@ -86,8 +86,10 @@ def export_current(window) -> None:
         return
     manifest = window.jobs.model.manifest if window.jobs.model else None
     sheet = window.score_sheet.report_sheet(row, window.worklist.model.rows(), window.settings.svdh_sdc)
+    measured = window.radiogrammetry.report_data(row)  # the stored radiogrammetry, None if never measured
     relay = _run_on_lane(window, lambda model, relay: write_report(
-        result, folder, manifest=manifest, signoff=row, settings=window.settings, options=options, scores=sheet))
+        result, folder, manifest=manifest, signoff=row, settings=window.settings, options=options, scores=sheet,
+        measurements=measured))
 
     def finished(out, err) -> None:
         if err:
@@ -135,9 +137,11 @@ def export_batch(window) -> None:
     every = window.worklist.model.rows()
     sheets = {r.id: window.score_sheet.report_sheet(r, every, window.settings.svdh_sdc)  # here, not on the lane
               for r in rows}
+    measured = {r.id: window.radiogrammetry.report_data(r) for r in rows}  # stored; None if never measured
 
     def work(model, relay):
         items = [BatchItem(source=r.path, manifest=manifest, signoff=r, scores=sheets[r.id],
+                           measurements=measured[r.id],
                            produce=lambda cancel, p=r.path: _analysed(p, model, explanations, cancel))
                  for r in rows]
         return report_batch(items, folder, lambda d, n, m: relay.progress.emit(d, n, m), token,

@@ -311,8 +311,9 @@ class MeasureController(QObject):
             return None
         return prior
 
-    def progression_lines(self, row: CaseRow, hand) -> list[str]:
-        """Change since the prior study of the same patient and hand ([] without one)."""
+    def progression_lines(self, row: CaseRow, hand, for_report: bool = False) -> list[str]:
+        """Change since the prior study of the same patient and hand ([] without one). For the
+        report the prior is not named (no date, no file name: a de-identified report prints it too)."""
         from ra_desktop.measure.change import PRECISION_SOURCE, measurement_change
         from ra_desktop.ui.compare_window import study_text
 
@@ -320,10 +321,12 @@ class MeasureController(QObject):
         if prior is None or hand is None:
             return []
         stored = self.book.load(prior.id)
+        named = "the prior study of this hand" if for_report else study_text(prior)
         if stored is None:
-            return [f"Prior study {study_text(prior)}: not measured yet (open it once to measure it)."]
+            return [f"Prior study {named}: not measured yet (open it once to measure it)."]
         ch = measurement_change(stored.hand, hand, prior.study_date, row.study_date)
-        return [f"Change since {study_text(prior)}:", *ch.lines(),
+        years = f" ({ch.years:.1f} years earlier)" if ch.years else ""
+        return [f"Change since {named}{years}:", *ch.lines(),
                 f"Smallest detectable change from the {PRECISION_SOURCE}."]
 
     def _show_progression(self) -> None:
@@ -337,7 +340,7 @@ class MeasureController(QObject):
         if stored is None:
             return None
         return RadiogrammetryData(stored.hand, stored.method_version, stored.corrected_by,
-                                  self.progression_lines(row, stored.hand))
+                                  self.progression_lines(row, stored.hand, for_report=True))
 
 
 def install(window) -> MeasureController:

@@ -157,7 +157,8 @@ class MeasurementBook:
         con = self.store._con()
         prev = con.execute("SELECT source, result_json, automatic_json FROM measurements WHERE case_row=? AND site=?",
                            (row_id, result.bone)).fetchone()
-        automatic = None if prev is None else (prev["automatic_json"] if prev["source"] == "manual" else prev["result_json"])
+        automatic = None if prev is None else (prev["automatic_json"] if prev["source"] == "manual"
+                                               else prev["result_json"])
         with con:
             self._put(con, row_id, replace(result, source="manual"), reader, automatic, time.time())
 

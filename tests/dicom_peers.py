@@ -287,13 +287,16 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancPeer]:
 class StoreSCP:
     """A minimal pynetdicom store SCP on loopback that keeps every received dataset in memory.
 
+    ``delay_s`` slows each C-STORE answer (to cancel a C-MOVE while it runs).
+
     ``with StoreSCP(aet, port) as scp: ...`` then ``scp.received`` (SOP Instance UID -> dataset)
     and ``scp.wait_for(n)``. Accepts the storage SOP classes pynetdicom knows, every transfer
     syntax it knows, and C-ECHO.
     """
 
-    def __init__(self, aet: str = MOVE_DEST_AET, port: int | None = None) -> None:
+    def __init__(self, aet: str = MOVE_DEST_AET, port: int | None = None, delay_s: float = 0.0) -> None:
         self.aet = aet
+        self.delay_s = delay_s  # wait before answering each C-STORE (a slow destination)
         self.port = port or free_port()
         self.received: dict[str, Any] = {}
         self.stores = 0  # every C-STORE, duplicates included
@@ -301,6 +304,8 @@ class StoreSCP:
         self._server = None
 
     def _on_store(self, event) -> int:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         ds = event.dataset
         ds.file_meta = event.file_meta
         with self._lock:

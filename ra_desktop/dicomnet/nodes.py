@@ -142,6 +142,7 @@ class _AssocWatch:
 
     def __init__(self) -> None:
         self.connected = False
+        self.started = time.monotonic()
         self.response: Any = None  # the A-ASSOCIATE-AC/RJ or A-ABORT primitive received
 
     def handlers(self) -> list[tuple[Any, Callable[..., None]]]:
@@ -186,7 +187,7 @@ def _failure_reason(node: RemoteNode, assoc: Any, watch: _AssocWatch, timeout: f
         return "association rejected"
     if not watch.connected:
         return _connect_reason(node, timeout)
-    if rsp is None and not assoc.is_aborted:
+    if rsp is None and (not assoc.is_aborted or time.monotonic() - watch.started >= 0.9 * timeout):
         return f"no answer to the association request within {timeout:g} s"
     if getattr(rsp, "result", None) == 0x00 and not assoc.accepted_contexts:
         wanted = sorted({str(cx.abstract_syntax.name) for cx in assoc.rejected_contexts})

@@ -381,3 +381,21 @@ def test_dcmtk_echoscu_and_findscu_talk_to_the_fixture(pacs, orthanc):  # noqa: 
                                "127.0.0.1", port], capture_output=True, text=True, timeout=30)
     assert find_run.returncode == 0, find_run.stderr
     assert pacs["big_uid"] in find_run.stdout + find_run.stderr
+
+
+def test_c_move_to_our_own_listener(pacs, orthanc, tmp_path):  # noqa: F811
+    """C-MOVE to RA Desktop's own store SCP (dicomnet.listener): every instance lands in its inbox."""
+    from ra_desktop.dicomnet.inbox import Inbox
+    from ra_desktop.dicomnet.listener import StoreListener
+    from tests.dicom_peers import OWN_AET
+
+    inbox = Inbox(tmp_path / "received")
+    listener = StoreListener(OWN_AET, orthanc.port_of(OWN_AET), host="127.0.0.1", inbox=inbox)
+    listener.start()
+    try:
+        (r,) = move_studies(pacs["node"], [pacs["big_uid"]], OWN_AET, calling_aet=CALLING)
+    finally:
+        listener.stop()
+    assert r.ok and r.completed == BIG_STUDY_SIZE, r
+    files = sorted((tmp_path / "received" / pacs["big_uid"]).glob("*.dcm"))
+    assert _sop_uids(files) == _sop_uids(pacs["big_files"])

@@ -214,7 +214,7 @@ class MeasurePanel(QWidget):
         else:
             self.mean_label.setText("Mean MCI: — (needs all three metacarpals valid: place the ends of "
                                     f"{', '.join(hand.needs_manual) or 'the rejected bones'})")
-        joints = [(k, j) for k, j in (hand.joints.items() if hand else ())]
+        joints = sorted(hand.joints.items() if hand else (), key=lambda kv: (kv[0][:3] != "MCP", kv[0]))
         self.joints.setRowCount(len(joints))
         for i, (name, j) in enumerate(joints):
             for col, text in enumerate((name, value_text(j.minimum, unit), value_text(j.mean, unit),

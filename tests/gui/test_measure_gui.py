@@ -86,6 +86,8 @@ def test_measured_stored_drawn_corrected_and_compared(make_window, twins, qtbot)
     got = MeasurementBook(w.store).load(prior.id).hand.bones["MC3"]
     assert got.source == "manual" and got.ends[1] == pytest.approx((bx + 6, by + 6))
     assert "placed by Dr Test" in panel.bones.item(1, 5).text() and ctl.live_ms
+    print(f"\nmeasure_hand on the worker {ctl.open_seconds[0]:.2f} s, longest GUI gap {max(gaps) * 1000:.0f} ms, "
+          f"drag to values {', '.join(f'{v:.0f}' for v in ctl.live_ms)} ms")
     panel.correct_button.setChecked(False)
     panel.revert_button.click()
     assert MeasurementBook(w.store).load(prior.id).hand.bones["MC3"] == mc3

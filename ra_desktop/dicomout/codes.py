@@ -13,14 +13,16 @@ from __future__ import annotations
 from highdicom.coding_schemes import CodingSchemeIdentificationItem
 from highdicom.sr import CodedConcept
 
+from ra_desktop.dicomout.context import plain_text
+
 PRIVATE_SCHEME = "99RADESKTOP"
 PRIVATE_SCHEME_NAME = "RA Desktop private codes"
 PRIVATE_SCHEME_ORG = "RA Desktop project"
 
 
 def private(value: str, meaning: str) -> CodedConcept:
-    """A concept of the project's private scheme."""
-    return CodedConcept(value, PRIVATE_SCHEME, meaning)
+    """A concept of the project's private scheme (meaning in ASCII where typography allows)."""
+    return CodedConcept(value, PRIVATE_SCHEME, plain_text(meaning))
 
 
 def coding_schemes() -> list[CodingSchemeIdentificationItem]:

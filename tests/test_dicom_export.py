@@ -242,6 +242,13 @@ def test_secondary_capture_is_the_composite(case, tmp_path):
     assert back.SourceImageSequence[0].ReferencedSOPInstanceUID == src.SOPInstanceUID
     expected = compose_view(case["result"].radiograph, case["result"], manifest=case["manifest"])
     assert back.pixel_array.dtype == np.uint8 and np.array_equal(back.pixel_array, expected)
+    # DCMTK decodes the same pixels.
+    png = tmp_path / "dcmtk.png"
+    proc = run_tool("dcmj2pnm", "+on", str(path), str(png))
+    assert proc.returncode == 0, proc.stderr
+    from PIL import Image
+
+    assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), expected)
     # The notice band is red and the overlay coloured: more than a grey picture.
     assert (expected[..., 0].astype(int) - expected[..., 2]).max() > 100
 

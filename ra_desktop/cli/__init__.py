@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("ra_desktop.cli.report", "write one PDF report per study, headless"),
     "self-test": ("ra_desktop.cli.self_test", "offline check: model, analysis, report"),
     "scores": ("ra_desktop.cli.scores", "Sharp/van der Heijde scores: phantom truth, reader agreement"),
+    "listen": ("ra_desktop.cli.listen", "DICOM store SCP: receive images into the worklist, headless"),
+    "export-dicom": ("ra_desktop.cli.export_dicom", "results as DICOM: SR, Secondary Capture, Encapsulated PDF"),
+    "dicom": ("ra_desktop.cli.dicom", "DICOM SCU: echo, query, retrieve from and send to configured nodes"),
 }
 
 

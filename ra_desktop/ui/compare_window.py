@@ -19,6 +19,7 @@ from ra_desktop.scoring.progression import progression
 from ra_desktop.ui.plain import plain_children
 from ra_desktop.worklist import CaseRow
 from ra_desktop.worklist.scores import ScoreBook
+from ra_desktop.ui.viewer._toolbar import scope_shortcuts_to_viewer
 
 
 class _Load(QThread):
@@ -133,6 +134,8 @@ class CompareWindow(QWidget):
         self._syncing = False
         self.left = _Side("Prior / other", rows, make_viewer(), self)
         self.right = _Side("Current", rows, make_viewer(), self)
+        for side in (self.left, self.right):  # two viewers in one window: keys go to the focused one
+            scope_shortcuts_to_viewer(side.viewer)
         self.link_view = QCheckBox("Link zoom and pan", checked=True)
         self.link_window = QCheckBox("Link window/level", checked=True)
         swap = QPushButton("Swap sides")

@@ -12,8 +12,18 @@ from PySide6.QtWidgets import (
 )
 
 from ra_desktop.results import NO_VERDICT, no_verdict_reason, probability_texts
-from ra_desktop.ui.plain import escape, plain_children
+from ra_desktop.ui.plain import escape, plain_children, tooltip
 from ra_desktop.worklist import CaseRow
+
+NAME_CHARS = 44  # what fits the panel's narrowest width in the header's bold font
+
+
+def elide_middle(text: str, limit: int) -> str:
+    """``text`` at most ``limit`` characters, keeping its start and its (distinguishing) end."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[-(limit - 1 - head):]
 
 
 WITHHELD_REGIONS = "<i>not shown: the model does not apply to this image</i>"
@@ -160,6 +170,18 @@ class FindingsPanel(QWidget):
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
 
+    def summary(self) -> str:
+        """One line for reading mode's findings strip: the case, the verdict or why there is none."""
+        row = self._row
+        if row is None:
+            return "No case open"
+        parts = [elide_middle(row.file_name, NAME_CHARS), self.prob_label.text(), self.label_label.text()]
+        if self.ood_label.text():
+            parts.append(self.ood_label.text())
+        if self.notice.isVisibleTo(self) and self.notice.text():
+            parts.append(self.notice.text().split(".")[0])
+        return "   ·   ".join(p for p in parts if p)
+
     def set_reader(self, name: str) -> None:
         self.reader_label.setText(name or "(set your name in Settings)")
 
@@ -188,7 +210,9 @@ class FindingsPanel(QWidget):
             self.signed_label.setText("")
             return
         who = " · ".join(x for x in (row.patient_id, row.laterality, row.view) if x)
-        text = f"<b>{escape(row.file_name)}</b><br>{escape(who)}"
+        # a long unbroken name would widen the panel past the window: keep both ends, full name on hover
+        text = f"<b>{escape(elide_middle(row.file_name, NAME_CHARS))}</b><br>{escape(elide_middle(who, NAME_CHARS))}"
+        self.case_label.setToolTip(tooltip(f"{row.path}\n{who}"))
         if row.status == "failed" and row.status_note:
             text += f"<br><span style='color:#ff6b6b'>Failed: {escape(row.status_note)}</span>"
         self.case_label.setText(text)

@@ -21,9 +21,12 @@ log = logging.getLogger(__name__)
 
 VERSION = 1
 HEADLESS_PLATFORMS = frozenset({"offscreen", "minimal"})
-DEFAULT_SIZE = QSize(1600, 950)
-DEFAULT_SPLIT = (460, 820, 360)  # worklist | viewer | findings and score sheet
-SCREEN_SHARE = 0.92  # the default window leaves a margin of the screen's available area
+DEFAULT_SIZE = QSize(1600, 950)  # without a display (offscreen tests and checks)
+DEFAULT_SPLIT = (460, 820, 360)  # worklist | viewer | findings and score sheet, at DEFAULT_SIZE
+SIDE_WIDTH = 360  # the findings' widest state (no verdict) whole beside its scroll bar
+WORKLIST_MIN, WORKLIST_MAX = 300, 520  # a narrower table shows too little: it starts collapsed
+IMAGE_SHARE = 0.6  # the image is the largest thing on screen: at least this share of the width
+SCREEN_SHARE = 0.96  # the default window leaves a small margin of the screen's available area
 
 
 def platform_name() -> str:
@@ -54,15 +57,28 @@ def fits(rect: QRect, areas: list[QRect]) -> bool:
 
 
 def default_geometry(area: QRect, minimum: QSize | None = None) -> QRect:
-    """The default window for a screen's available ``area``: DEFAULT_SIZE, or a share of the area
-    on a smaller screen (never below ``minimum``), centred."""
-    w = min(DEFAULT_SIZE.width(), int(area.width() * SCREEN_SHARE))
-    h = min(DEFAULT_SIZE.height(), int(area.height() * SCREEN_SHARE))
+    """The default window for a screen's available ``area``: nearly all of it (a reading room
+    gives the image the screen), never below ``minimum``, centred."""
+    w = int(area.width() * SCREEN_SHARE)
+    h = int(area.height() * SCREEN_SHARE)
     if minimum is not None:
         w, h = max(w, minimum.width()), max(h, minimum.height())
     rect = QRect(0, 0, w, h)
     rect.moveCenter(area.center())
     return rect
+
+
+def default_split(width: int) -> tuple[int, int, int]:
+    """worklist | image | side panel for a window ``width`` px wide. The image keeps at least
+    IMAGE_SHARE of the width; the worklist takes what is left up to WORKLIST_MAX and starts
+    collapsed (View > Worklist, F2) when that is less than a useful table."""
+    room = int(width * (1 - IMAGE_SHARE)) - SIDE_WIDTH - 24  # splitter handles, frames, margins
+    worklist = min(WORKLIST_MAX, room) if room >= WORKLIST_MIN else 0
+    return worklist, max(1, width - worklist - SIDE_WIDTH), SIDE_WIDTH
+
+
+def apply_default_split(window: QMainWindow, splitter: QSplitter) -> None:
+    splitter.setSizes(list(default_split(window.width())))
 
 
 def _settings() -> QSettings:
@@ -72,11 +88,11 @@ def _settings() -> QSettings:
 def apply_default(window: QMainWindow, splitter: QSplitter, state: QByteArray | None = None) -> None:
     """The default window and panel layout (also View > Reset layout); ``state`` is the window's
     toolbar state as built, from ``saveState(VERSION)``."""
-    splitter.setSizes(list(DEFAULT_SPLIT))
     if state is not None:
         window.restoreState(state, VERSION)
     if headless():
         window.resize(DEFAULT_SIZE)
+        apply_default_split(window, splitter)
         return
     if window.windowState() & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen):
         window.setWindowState(Qt.WindowState.WindowNoState)
@@ -85,6 +101,7 @@ def apply_default(window: QMainWindow, splitter: QSplitter, state: QByteArray | 
     here = [a for a in areas if a.contains(window.geometry().center())] if window.isVisible() else []
     area = (here or areas or [QRect(QPoint(0, 0), DEFAULT_SIZE)])[0]
     window.setGeometry(default_geometry(area, window.minimumSizeHint()))
+    apply_default_split(window, splitter)
 
 
 def restore(window: QMainWindow, splitter: QSplitter) -> bool:
@@ -109,7 +126,7 @@ def restore(window: QMainWindow, splitter: QSplitter) -> bool:
         window.restoreState(state, VERSION)
     split = s.value("window/splitter")
     if split is None or not splitter.restoreState(split):
-        splitter.setSizes(list(DEFAULT_SPLIT))
+        apply_default_split(window, splitter)
     if s.value("window/maximized", False, type=bool):
         window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
     return True

@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
     QWidget,
@@ -13,8 +13,9 @@ from PySide6.QtWidgets import (
 
 from ra_desktop import APP_NAME, __version__, audit
 from ra_desktop.settings import Settings, save_settings
-from ra_desktop.ui import layout, plain, menu_actions, measure_controller
+from ra_desktop.ui import layout, plain, menu_actions, measure_controller, menus
 from ra_desktop.ui.findings_panel import FindingsPanel
+from ra_desktop.ui.panels import Panels
 from ra_desktop.ui.scoring_controller import ScoringController
 from ra_desktop.ui.scoring_panel import ScoringPanel
 from ra_desktop.ui.status import BatchStatus, ModelBanner
@@ -56,6 +57,8 @@ class MainWindow(QMainWindow):
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addWidget(self.banner)
         cl.addWidget(self.viewer, 1)
+        self.strip = QLabel("", objectName="findingsStrip")  # reading mode's one line of findings
+        cl.addWidget(self.strip)
         scroll = QScrollArea(widgetResizable=True)
         # wrap long texts (failure reasons, notes) instead of scrolling the findings sideways
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -76,6 +79,8 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes(list(layout.DEFAULT_SPLIT))
         self.setCentralWidget(self.splitter)
+        self.panels = Panels(self, self.splitter, self.strip)
+        self.panels.adopt_layer_controls(self.viewer, self.side_tabs)
 
         self.status_text = QLabel("Ready")
         self._status_timer = QTimer(self, singleShot=True)
@@ -96,63 +101,14 @@ class MainWindow(QMainWindow):
         self._apply_layer_defaults()
         self._default_state = self.saveState(layout.VERSION)  # the toolbar as built: Reset layout
         layout.restore(self, self.splitter)
+        self.panels.sync_actions()
 
     # ---- construction ----------------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None, tip=None) -> QAction:
-        act = QAction(text, self)
-        if shortcut:
-            act.setShortcut(QKeySequence(shortcut))
-        if tip:
-            act.setStatusTip(tip)
-        act.triggered.connect(slot)
-        menu.addAction(act)
-        return act
+        return menus.action(self, menu, text, slot, shortcut, tip)
 
     def _build_actions(self) -> None:
-        from ra_desktop.ui import export
-
-        mb = self.menuBar()
-        f = mb.addMenu("&File")
-        self._action(f, "Open files…", self.open_files_dialog, QKeySequence.StandardKey.Open)
-        self._action(f, "Open folder…", self.open_folder_dialog, "Ctrl+Shift+O")
-        self._action(f, "Sample gallery…", lambda: menu_actions.show_gallery(self), "Ctrl+G")
-        f.addSeparator()
-        self.export_action = self._action(f, "Export report…", lambda: export.export_current(self), "Ctrl+E")
-        self._action(f, "Export worklist reports…", lambda: export.export_batch(self), "Ctrl+Shift+E")
-        # Beside the exports it governs, and remembered: a teaching workstation exports this way.
-        self.deidentify_action = self._action(
-            f, "De-identify exported reports", self.set_deidentify_reports,
-            tip="Leave out name, ID, dates and file names; print the case as this workstation's pseudonym")
-        self.deidentify_action.setCheckable(True)
-        self.deidentify_action.setChecked(self.settings.deidentify_reports)
-        f.addSeparator()
-        settings_action = self._action(f, "Settings…", self.show_settings, "Ctrl+,")
-        self._action(f, "Quit", self.close, QKeySequence.StandardKey.Quit)
-        a = mb.addMenu("&Analysis")
-        self.analyse_all_action = self._action(a, "Analyse all", self.analyse_all, "Ctrl+R",
-                                               "Analyse every case without a result")
-        self._action(a, "Cancel batch", self.cancel_batch)
-        sc = mb.addMenu("&Score")
-        self._action(sc, "Score this case (Sharp/van der Heijde)", self.start_scoring, "Ctrl+K",
-                     "Open the worksheet with the keyboard in it: digits score, Tab moves")
-        self._action(sc, "Compare with prior", lambda: menu_actions.compare(self, self.current_row_id), "Ctrl+Shift+C",
-                     "This study beside the patient's previous one (C in the worklist)")
-        self._action(sc, "Export scores (CSV)…", lambda: menu_actions.export_scores(self),
-                     tip="Every reader's sheet of this case, one row per area (for trials)")
-        self._action(sc, "Import scores (CSV)…", lambda: menu_actions.import_scores(self),
-                     tip="Sheets of this case from a scores CSV; each replaces that reader's sheet")
-        self._action(sc, "Assign patient ID…", lambda: menu_actions.assign_patient_id(self),
-                     tip="Name the patient of an image without one, so its studies group and compare")
-        v = mb.addMenu("&View")
-        self._action(v, "Reset layout", self.reset_layout,
-                     tip="Default window size and position for this screen, and default panel widths")
-        h = mb.addMenu("&Help")
-        self._action(h, "About / intended use", lambda: menu_actions.show_about(self))
-        tb = self.addToolBar("Main")
-        tb.setObjectName("mainToolbar")
-        for act in (f.actions()[0], f.actions()[1], self.analyse_all_action, f.actions()[2],
-                    self.export_action, settings_action):
-            tb.addAction(act)
+        menus.build(self)  # ui/menus.py; the DICOM menu and listener: ui/dicom_actions.py
 
     def _wire(self) -> None:
         j = self.jobs
@@ -195,9 +151,13 @@ class MainWindow(QMainWindow):
     def start_services(self) -> None:
         """Called once the window is on screen: the model (and torch) load on the worker thread."""
         self.jobs.start(str(self.settings.model_path()), self.settings.device)
+        self.dicom.apply(self.settings)  # listens only when the settings enable it
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.panels.reading:
+            self.panels.toggle_reading_mode()  # save the reading room's layout, not full screen
         layout.save(self, self.splitter)  # never from an offscreen run
+        self.dicom.stop()  # waits for instances in flight
         for win in list(self._compare_windows):  # waits for their image loads
             win.close()
         for scan in self._scans:
@@ -482,6 +442,8 @@ class MainWindow(QMainWindow):
         save_settings(self.settings)
         self.findings.set_reader(new.reader_name)
         self._apply_layer_defaults()
+        self.dicom.apply(self.settings)
+        self.receive_action.setChecked(self.dicom.listener is not None)
         if model_changed:
             self._pending_model = str(new.model_path())
             self.jobs.load_model(self._pending_model, new.device)

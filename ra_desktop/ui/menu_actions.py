@@ -83,3 +83,75 @@ def show_gallery(window) -> None:
 
 def show_about(window) -> None:
     QMessageBox.about(window, f"About {APP_NAME}", f"<b>{APP_NAME} {__version__}</b><p>{INTENDED_USE}</p>")
+
+
+# What each viewer key does, in the reader's words (the keys themselves: viewer/_toolbar.py).
+VIEWER_KEYS = {
+    ("apply_preset", ("dicom",)): "Window from the file", ("apply_preset", ("auto",)): "Automatic window",
+    ("apply_preset", ("bone",)): "Bone window", ("apply_preset", ("full",)): "Full range",
+    ("step_window", (0, 1 / 1.15)): "Narrower window", ("step_window", (0, 1.15)): "Wider window",
+    ("step_window", (-1, 1.0)): "Darker (lower level)", ("step_window", (1, 1.0)): "Brighter (higher level)",
+    ("toggle_invert", ()): "Invert", ("rotate", (90,)): "Rotate right", ("rotate", (-90,)): "Rotate left",
+    ("toggle_flip_h", ()): "Flip left–right", ("toggle_flip_v", ()): "Flip top–bottom",
+    ("fit", ()): "Fit to window", ("one_to_one", ()): "One image pixel per screen pixel",
+    ("toggle_magnifier", ()): "Loupe", ("use_window_tool", ()): "Window/level tool (drag)",
+    ("use_pan_tool", ()): "Pan tool", ("use_measure_tool", ()): "Measure distance",
+    ("use_mark_tool", ()): "Place joint markers", ("clear_measurements", ()): "Delete measurements",
+    ("reset_view", ()): "Reset window, orientation and zoom",
+}
+WORKSHEET_KEYS = [("0–5", "Score the selected area (erosion 0–5, narrowing 0–4)"),
+                  ("N or .", "Not assessable"), ("Delete", "Clear the score"),
+                  ("Tab / ↓ / →", "Next area"), ("Shift+Tab / ↑ / ←", "Previous area"),
+                  ("H", "Other hand"), ("K", "Place the joint markers")]
+WORKLIST_KEYS = [("Enter", "Open the selected case"), ("C", "Compare the selected case with its prior")]
+
+
+def shortcut_sheet(window) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every key of the window, grouped as the help sheet shows them: (group, [(keys, what)])."""
+    from PySide6.QtGui import QKeySequence
+
+    from ra_desktop.ui.viewer._toolbar import SHORTCUTS
+
+    menu_keys = []
+    for act in window.actions():
+        keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        if keys:
+            menu_keys.append((keys, act.text().replace("&", "").rstrip("…")))
+    viewer: dict[str, list[str]] = {}
+    for seq, method, args in SHORTCUTS:
+        viewer.setdefault(VIEWER_KEYS.get((method, args), method.replace("_", " ")), []).append(seq)
+    return [("Window", menu_keys),
+            ("Image (whenever the window has focus, unless typing)", [(" or ".join(k), d) for d, k in viewer.items()]),
+            ("Score sheet (while it has focus)", WORKSHEET_KEYS),
+            ("Worklist (while it has focus)", WORKLIST_KEYS)]
+
+
+def show_shortcuts(window) -> None:
+    from PySide6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+    groups = shortcut_sheet(window)
+    dlg = QDialog(window)
+    dlg.setWindowTitle("Keyboard shortcuts")
+    table = QTableWidget(sum(len(keys) + 1 for _, keys in groups), 2, dlg)
+    table.setHorizontalHeaderLabels(["Keys", "Action"])
+    table.verticalHeader().hide()
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    row = 0
+    for title, keys in groups:
+        head = QTableWidgetItem(title)
+        font = head.font()
+        font.setBold(True)
+        head.setFont(font)
+        table.setItem(row, 0, head)
+        table.setSpan(row, 0, 1, 2)
+        row += 1
+        for k, what in keys:
+            table.setItem(row, 0, QTableWidgetItem(k))
+            table.setItem(row, 1, QTableWidgetItem(what))
+            row += 1
+    table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+    QVBoxLayout(dlg).addWidget(table)
+    dlg.resize(620, 640)
+    window._shortcut_sheet = dlg
+    dlg.show()

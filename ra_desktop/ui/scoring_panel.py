@@ -8,7 +8,7 @@ stores every change as it is made.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView, QButtonGroup, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy,
@@ -49,6 +49,17 @@ class _AreaTable(QTableWidget):
     key_move = Signal(int)  # +1 next, -1 previous
     key_hand = Signal()
     key_markers = Signal()
+
+    _OWN_KEYS = frozenset((*_DIGITS, Qt.Key.Key_N, Qt.Key.Key_Period, Qt.Key.Key_Delete, Qt.Key.Key_Backspace,
+                           *_NEXT, *_PREVIOUS, Qt.Key.Key_H, Qt.Key.Key_K))
+
+    def event(self, event) -> bool:  # noqa: D401 - Qt API
+        # The viewer's keys work window-wide; while the worksheet has focus its own keys win.
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in self._OWN_KEYS and not (
+                event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier & ~Qt.KeyboardModifier.ShiftModifier):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         key, mods = event.key(), event.modifiers()

@@ -1,14 +1,16 @@
-"""Settings: device, model folder, reader, institution, default overlay and opacity, theme."""
+"""Settings: device, model folder, reader, institution, default overlay and opacity, theme; DICOM."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-    QLineEdit, QPushButton, QSlider, QVBoxLayout, QWidget,
+    QLineEdit, QMessageBox, QPushButton, QSlider, QTabWidget, QVBoxLayout, QWidget,
 )
 from PySide6.QtCore import Qt
 
 from ra_desktop import paths
 from ra_desktop.settings import DEVICES, OVERLAYS, THEMES, Settings
+from ra_desktop.ui import plain
+from ra_desktop.ui.dicom_settings import DicomSettingsPage
 
 
 class SettingsDialog(QDialog):
@@ -71,10 +73,30 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        general = QWidget()
+        general.setLayout(form)
+        self.dicom = DicomSettingsPage(settings)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, "General")
+        self.tabs.addTab(self.dicom, "DICOM")
         lay = QVBoxLayout(self)
-        lay.addLayout(form)
+        lay.addWidget(self.tabs)
         lay.addWidget(buttons)
         assert set(DEVICES) == {self.device.itemText(i) for i in range(self.device.count())}
+
+    def accept(self) -> None:
+        try:
+            self.dicom.values()
+        except ValueError as exc:  # e.g. an AE title with a backslash: say which, keep the dialog
+            self.tabs.setCurrentWidget(self.dicom)
+            plain.message(self, QMessageBox.Icon.Warning, "Settings", str(exc))
+            return
+        self.dicom.wait()
+        super().accept()
+
+    def reject(self) -> None:
+        self.dicom.wait()
+        super().reject()
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a model folder (manifest.json + weights)")
@@ -88,5 +110,5 @@ class SettingsDialog(QDialog):
             reader_name=self.reader.text().strip(), institution=self.institution.text().strip(),
             default_overlay=OVERLAYS[self.overlay.currentIndex()],
             overlay_opacity=self.opacity.value() / 100.0, theme=self.theme.currentText(),
-            explanations=explanations, svdh_sdc=float(self.sdc.value()),
+            explanations=explanations, svdh_sdc=float(self.sdc.value()), **self.dicom.values(),
         )

@@ -309,6 +309,21 @@ class WorklistPanel(QWidget):
                 return True
         return False
 
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def step(self, step: int) -> None:
+        """Open the next (1) or previous (-1) row in the table's order, as Enter would."""
+        n = self.proxy.rowCount()
+        if not n:
+            return
+        cur = self.table.currentIndex()
+        row = 0 if not cur.isValid() else min(max(cur.row() + step, 0), n - 1)
+        self.table.setCurrentIndex(self.proxy.index(row, 0))
+        self.table.scrollTo(self.proxy.index(row, 0))
+        self._emit_now()
+
     def visible_row_ids(self) -> list[int]:
         return [int(self.proxy.index(r, 0).data(ROW_ID_ROLE)) for r in range(self.proxy.rowCount())]
 

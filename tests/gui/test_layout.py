@@ -83,7 +83,7 @@ def test_offscreen_geometry_is_not_restored(make_window, screens):
     # What an offscreen test run used to leave behind: 893x800 in the corner of a 1920x1080 screen
     _save("offscreen", QRect(0, 0, 893, 800))
     w = make_window(None, wait_model=False)
-    assert w.geometry() == _default(w) and w.width() == 1600
+    assert w.geometry() == _default(w) and w.width() == int(SCREEN.width() * layout.SCREEN_SHARE)
     assert layout.fits(w.geometry(), screens)
 
 
@@ -183,8 +183,9 @@ def test_fits(rect, ok):
     assert layout.fits(QRect(1800, 100, 400, 300), [SCREEN, QRect(1920, 0, 1280, 1024)])  # across two
 
 
-def test_default_geometry_is_centred_and_capped():
+def test_default_geometry_is_centred_and_nearly_the_whole_screen():
     g = layout.default_geometry(QRect(1920, 0, 2560, 1400))
-    assert g.size() == layout.DEFAULT_SIZE and g.center() == QRect(1920, 0, 2560, 1400).center()
+    assert (g.width(), g.height()) == (int(2560 * layout.SCREEN_SHARE), int(1400 * layout.SCREEN_SHARE))
+    assert g.center() == QRect(1920, 0, 2560, 1400).center()
     small = layout.default_geometry(QRect(0, 0, 1024, 700))
     assert QRect(0, 0, 1024, 700).contains(small)

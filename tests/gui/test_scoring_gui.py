@@ -312,5 +312,5 @@ def test_the_worksheet_does_not_widen_the_side_panel_over_the_image(make_window,
     qtbot.wait(50)
     assert w.scoring.minimumSizeHint().width() <= w.findings.minimumSizeHint().width() + 40
     assert w.side_tabs.minimumSizeHint().width() <= 400
-    # 392 px of 1600 with the default panel widths (24%): the reading-room layout is its own issue.
-    assert w.viewer.view.viewport().width() >= 0.2 * w.width()
+    # 392 px of 1600 (24%) before the reading-room layout; the image's share now: tests/gui/test_reading_room.py
+    assert w.viewer.view.viewport().width() >= 0.6 * w.width()

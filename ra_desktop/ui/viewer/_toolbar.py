@@ -98,11 +98,20 @@ def build_toolbar(viewer) -> tuple[QtWidgets.QToolBar, dict[str, QtGui.QAction]]
 
 
 def install_shortcuts(viewer) -> None:
+    viewer.shortcuts = []
     for seq, method, args in SHORTCUTS:
         sc = QtGui.QShortcut(QtGui.QKeySequence(seq), viewer)
-        # Only while focus is inside the viewer: the worklist keeps its own keys.
-        sc.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # Window-wide: after a click in the worklist the image keys still work. Text fields and
+        # the score sheet claim their own keys first (ShortcutOverride).
+        sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
         sc.activated.connect(lambda m=method, a=args: getattr(viewer, m)(*a))
+        viewer.shortcuts.append(sc)
+
+
+def scope_shortcuts_to_viewer(viewer) -> None:
+    """For a window with several viewers (comparison): keys act on the one with focus."""
+    for sc in getattr(viewer, "shortcuts", ()):
+        sc.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
 
 class ViewportBadges(QtCore.QObject):

@@ -1,0 +1,189 @@
+"""The DICOM menu: query/retrieve, the patient's priors, results sent to PACS or saved as DICOM,
+and the listener's switch. Plain functions of the main window, like ui/menu_actions.py.
+
+Objects are built on the inference lane (they draw the report and the overlay with the warm
+model, like a report export) and sent from a task thread, so a slow PACS never holds the model.
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from ra_desktop import audit
+from ra_desktop.settings import save_settings
+from ra_desktop.ui import plain
+from ra_desktop.ui.dicom_node import DicomNode
+from ra_desktop.worker.task import TaskThread
+from ra_desktop.worklist import NEW, QUEUED
+
+log = logging.getLogger(__name__)
+KINDS = ("sr", "sc", "pdf")
+
+
+def install(window, menubar) -> None:
+    """The DICOM menu and the listener (with its status-bar indicator) of ``window``."""
+    window.dicom = DicomNode(window)
+    window.statusBar().addPermanentWidget(window.dicom.indicator)
+    window.dicom.arrived.connect(lambda cases: arrived(window, cases))
+    m = menubar.addMenu("&DICOM")
+    window._action(m, "Query / retrieve…", lambda: query(window), "Ctrl+Shift+Q",
+                   "Find studies on a configured PACS and bring them into the worklist")
+    window._action(m, "Get priors of this patient…", lambda: priors(window), "Ctrl+Shift+P",
+                   "Earlier hand studies of the open patient, for the comparison view")
+    m.addSeparator()
+    window._action(m, "Send results to PACS…", lambda: send_results(window), None,
+                   "Structured report, secondary capture and PDF of the open case, to a configured node")
+    window._action(m, "Save results as DICOM…", lambda: save_results(window), None,
+                   "The same objects, written to a folder")
+    m.addSeparator()
+    window.receive_action = window._action(m, "Receive images", lambda on: set_receiving(window, on), None,
+                                           "Listen for images from modalities (Settings > DICOM)")
+    window.receive_action.setCheckable(True)
+    window.receive_action.setChecked(window.settings.dicom_listener_enabled)
+
+
+def set_receiving(window, on: bool) -> None:
+    window.settings = window.settings.replace(dicom_listener_enabled=bool(on))
+    save_settings(window.settings)
+    window.dicom.apply(window.settings)
+    window.receive_action.setChecked(window.dicom.listener is not None)
+
+
+def arrived(window, cases) -> None:
+    """New instances from the listener: into the worklist, analysed when the settings say so."""
+    known = window.store.known_paths()
+    fresh = [c for c in cases if c.path not in known]
+    if not fresh:
+        return
+    before = {r.id for r in window.worklist.model.rows()}
+    window._on_found(fresh)
+    window._status(f"Received {len(fresh)} image(s) over DICOM", 8000)
+    if window.settings.dicom_auto_analyse and window.jobs.has_model:
+        rows = [r for r in window.worklist.model.rows() if r.id not in before and r.status == NEW]
+        if rows:
+            window.store.set_status([r.id for r in rows], QUEUED)
+            for r in rows:
+                window._refresh(r.id)
+            window.jobs.analyse_batch([(r.id, r.path) for r in rows], window.settings.batch_explanations)
+
+
+# ---- query / retrieve ---------------------------------------------------------------------------
+def query(window, *, patient_id: str = "", before: str = "", search: bool = False, priors_of=None):
+    from ra_desktop.ui.query_dialog import QueryDialog
+
+    dlg = QueryDialog(window.settings, window, patient_id=patient_id, before=before,
+                      listening=window.dicom.listener is not None, priors_of=priors_of)
+    dlg.retrieved.connect(window.add_paths)
+    window._query_dialog = dlg  # one at a time, kept alive while it runs
+    dlg.show()
+    if search and window.settings.dicom_nodes:
+        dlg.search()
+    return dlg
+
+
+def priors(window):
+    row = window.store.get(window.current_row_id) if window.current_row_id is not None else None
+    if row is None or not row.patient_id:
+        window._status("Open a case with a patient ID to look for its priors", 8000)
+        return None
+    if not row.study_date:
+        window._status("This case has no study date: earlier studies cannot be told apart", 8000)
+        return None
+    # studies dated before this one (the worklist does not keep the study UID to exclude)
+    return query(window, patient_id=row.patient_id, search=True, priors_of=(row.patient_id, row.study_date, ""))
+
+
+# ---- results as DICOM ---------------------------------------------------------------------------
+def _current(window):
+    row = window.store.get(window.current_row_id) if window.current_row_id is not None else None
+    if row is None or window.current_result is None:
+        QMessageBox.information(window, "DICOM", "Open an analysed case first.")
+        return None
+    return row
+
+
+def _build_on_lane(window, row, on_built) -> None:
+    """The SR, SC and Encapsulated PDF of the open case, built on the inference lane."""
+    from ra_desktop.dicomout.bundle import ResultBundle, build_objects
+    from ra_desktop.ui.export import _options, _run_on_lane
+
+    result = window.current_result
+    manifest = window.jobs.model.manifest if window.jobs.model else None
+    sheet = window.score_sheet.report_sheet(row, window.worklist.model.rows(), window.settings.svdh_sdc)
+    options = _options(window)
+    bundle = ResultBundle(result=result, manifest=manifest, signoff=row, scores=sheet,
+                          radiogrammetry=window.radiogrammetry.report_data(row), settings=window.settings,
+                          deidentify=options.deidentify, patient_id=row.patient_id, options=options)
+    relay = _run_on_lane(window, lambda _model, _relay: build_objects(bundle, kinds=KINDS)[0])
+    relay.finished.connect(lambda objects, err: on_built(objects, err, options))
+    window._status("Building DICOM objects…")
+
+
+def save_results(window) -> None:
+    row = _current(window)
+    if row is None:
+        return
+    folder = QFileDialog.getExistingDirectory(window, "Folder for the DICOM objects")
+    if not folder:
+        return
+
+    def built(objects, err, options) -> None:
+        from ra_desktop.dicomout.files import file_name, write_dataset
+
+        if err:
+            plain.message(window, QMessageBox.Icon.Warning, "Save as DICOM", f"Not written:\n{err}")
+            return
+        written = [write_dataset(ds, folder, file_name(ds, row.case_id if not options.deidentify else None))
+                   for ds in objects]
+        window._audit(audit.EXPORTED, row.case_id, kind="dicom", objects=len(written),
+                      deidentified=options.deidentify)
+        window._status(f"{len(written)} DICOM object(s) saved to {folder}", 15000)
+
+    _build_on_lane(window, row, built)
+
+
+def send_results(window):
+    row = _current(window)
+    if row is None:
+        return None
+    nodes = list(window.settings.dicom_nodes)
+    if not nodes:
+        QMessageBox.information(window, "Send to PACS", "No DICOM node is configured (Settings > DICOM).")
+        return None
+    text, ok = QInputDialog.getItem(window, "Send to PACS", "Send the results of this case to", nodes, 0, False)
+    if not ok:
+        return None
+    from ra_desktop.dicomnet.nodes import RemoteNode
+
+    node, aet = RemoteNode.parse(text), window.settings.dicom_ae_title
+
+    def built(objects, err, options) -> None:
+        from ra_desktop.dicomnet.send import send
+
+        if err:
+            plain.message(window, QMessageBox.Icon.Warning, "Send to PACS", f"Not sent:\n{err}")
+            return
+        task = TaskThread(lambda progress, token: send(
+            node, objects, calling_aet=aet, cancel=token,
+            progress=lambda p: progress(p.done, len(objects), p.current)), window)
+
+        def sent(result) -> None:
+            window._audit(audit.EXPORTED, row.case_id, kind="dicom-send", node=node.ae_title,
+                          objects=result.sent, deidentified=options.deidentify)
+            if result.failed:
+                plain.message(window, QMessageBox.Icon.Warning, "Send to PACS",
+                              f"{result.sent} sent, {len(result.failed)} refused by {node.ae_title}:\n"
+                              + "\n".join(f"{f.source}: {f.error or f'status 0x{f.status or 0:04X}'}" for f in result.failed[:10]))
+            else:
+                window._status(f"{result.sent} DICOM object(s) sent to {node.ae_title}", 15000)
+
+        task.succeeded.connect(sent)
+        task.failed.connect(lambda reason: plain.message(
+            window, QMessageBox.Icon.Warning, "Send to PACS", f"Sending to {text} failed:\n{reason}"))
+        window._send_task = task
+        task.start()
+        window._status(f"Sending to {node.ae_title}…")
+
+    _build_on_lane(window, row, built)
+    return node

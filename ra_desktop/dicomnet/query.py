@@ -420,7 +420,7 @@ def _run_retrieve(assoc: Any, node: RemoteNode, responses: Iterable[tuple["Datas
         result.status = code
         if code == 0x0000:
             result.remaining = 0
-        if code == 0xFE00:
+        if code == 0xFE00 or watch.requested:  # cancelled, or ended (we refused the rest) before the C-CANCEL
             result.cancelled = True
         elif code not in (0x0000, 0xB000):
             result.error = f"DICOM node {node}: {what} ended with status 0x{code:04X}"
@@ -497,10 +497,11 @@ def get_studies(node: RemoteNode, study_uids: Sequence[str], out_dir: "str | Pat
                     r.cancelled = True
                 break
             state["current"] = result
-            watch = CancelWatch(cancel, assoc, lambda: assoc.send_c_cancel(_MSG_ID, query_model=GET))
+            msg_id = i + 1  # its own message ID: a late C-CANCEL never hits the next study
+            watch = CancelWatch(cancel, assoc, lambda: assoc.send_c_cancel(msg_id, query_model=GET))
             state["watch"] = watch
             with watch:
-                responses = assoc.send_c_get(_retrieve_identifier(result.study_uid), GET, msg_id=_MSG_ID)
+                responses = assoc.send_c_get(_retrieve_identifier(result.study_uid), GET, msg_id=msg_id)
                 _run_retrieve(assoc, node, responses, result, watch, progress, retrieve_timeout, "C-GET",
                               counted_locally=True)
             result.files.sort()
@@ -537,9 +538,10 @@ def move_studies(node: RemoteNode, study_uids: Sequence[str], dest_aet: str, *, 
                 for r in results[i:]:
                     r.cancelled = True
                 break
-            watch = CancelWatch(cancel, assoc, lambda: assoc.send_c_cancel(_MSG_ID, query_model=MOVE))
+            msg_id = i + 1  # its own message ID: a late C-CANCEL never hits the next study
+            watch = CancelWatch(cancel, assoc, lambda: assoc.send_c_cancel(msg_id, query_model=MOVE))
             with watch:
-                responses = assoc.send_c_move(_retrieve_identifier(result.study_uid), dest, MOVE, msg_id=_MSG_ID)
+                responses = assoc.send_c_move(_retrieve_identifier(result.study_uid), dest, MOVE, msg_id=msg_id)
                 _run_retrieve(assoc, node, responses, result, watch, progress, retrieve_timeout, "C-MOVE",
                               counted_locally=False)
             log.info("DICOM: C-MOVE %s from %s to %s: %d completed, %d failed%s", result.study_uid, node, dest,

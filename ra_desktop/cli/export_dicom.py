@@ -56,14 +56,12 @@ def _reason(exc: BaseException) -> str:
 def export_one(path: Path, model, out: Path, kinds: tuple[str, ...], *, deidentify: bool = False,
                overlay: str = "gradcam", measure: bool = False, patient_id: str | None = None,
                institution: str | None = None) -> tuple[str, list[Path]]:
-    """Analyse one file and write the chosen objects; returns its case id and the files written."""
-    import pydicom
-
-    from ra_desktop.dicomout import (build_encapsulated_pdf, build_sc, build_sr, export_context, report_pdf,
-                                     write_dataset)
+    """Analyse one file and write the chosen objects; returns its case id and the files written.
+    The objects are those the window saves and sends (``dicomout.bundle``)."""
+    from ra_desktop.dicomout import write_dataset
+    from ra_desktop.dicomout.bundle import ResultBundle, build_objects
     from ra_desktop.dicomout.files import file_name
     from ra_desktop.pipeline import analyse
-    from ra_desktop.report.model import ReportOptions
 
     methods = ("gradcam",) if overlay == "gradcam" else ("gradcam", "shap")
     gen = analyse(path, model, explanations=methods)
@@ -73,31 +71,18 @@ def export_one(path: Path, model, out: Path, kinds: tuple[str, ...], *, deidenti
         except StopIteration as stop:
             result = stop.value
             break
-    radiograph = result.radiograph
-    header = None
-    if radiograph.format == "DICOM":
-        header = pydicom.dcmread(str(path), stop_before_pixels=True, force=True)
-    ctx = export_context(header, radiograph, deidentify=deidentify, patient_id=patient_id)
-    manifest = model.manifest
-    datasets = []
-    if "sr" in kinds:
-        hand = None
-        if measure:
-            from ra_desktop.measure import measure_hand
+    radiogrammetry = None
+    if measure:
+        from ra_desktop.measure import measure_hand
+        from ra_desktop.report.radiogrammetry import RadiogrammetryData
 
-            hand = measure_hand(radiograph)
-        datasets.append(build_sr(header, radiograph, result, manifest=manifest, measurements=hand, context=ctx,
-                                 institution=institution))
-    if "sc" in kinds:
-        datasets.append(build_sc(header, radiograph, result, manifest=manifest, overlay=overlay, context=ctx,
-                                 institution=institution))
-    if "pdf" in kinds:
-        options = ReportOptions(deidentify=deidentify, overlay=overlay, institution=institution)
-        pdf = report_pdf(result, manifest=manifest, deidentify=deidentify, options=options)
-        datasets.append(build_encapsulated_pdf(header, radiograph, pdf, context=ctx, institution=institution))
+        radiogrammetry = RadiogrammetryData(measure_hand(result.radiograph))
+    bundle = ResultBundle(result=result, manifest=model.manifest, radiogrammetry=radiogrammetry,
+                          institution=institution, deidentify=deidentify, overlay=overlay, patient_id=patient_id)
+    datasets, ctx = build_objects(bundle, kinds)
     # Every object is built before the first is written: a failure leaves none of this file's.
     written = [write_dataset(ds, out, file_name(ds, ctx.case_label)) for ds in datasets]
-    return str(radiograph.case_id), written
+    return str(result.radiograph.case_id), written
 
 
 def run(args: argparse.Namespace) -> int:

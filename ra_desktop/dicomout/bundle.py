@@ -25,7 +25,8 @@ class ResultBundle:
     signoff: Any = None  # the worklist row, when signed
     scores: Any = None  # the Sharp/van der Heijde sheet of the report
     radiogrammetry: Any = None  # the report's RadiogrammetryData (its .hand goes into the SR), if measured
-    settings: Any = None  # institution and report settings
+    settings: Any = None  # the window's settings (the report reads them); None from the CLI
+    institution: str | None = None  # default: the settings' institution
     deidentify: bool = False
     overlay: str = "gradcam"
     patient_id: str | None = None  # for a non-DICOM source: the worklist's patient ID
@@ -49,7 +50,7 @@ def build_objects(bundle: ResultBundle, kinds: tuple[str, ...] = KINDS) -> tuple
     b = bundle
     radiograph = b.result.radiograph
     header = source_header(radiograph)
-    institution = (getattr(b.settings, "institution", "") or None) if b.settings is not None else None
+    institution = b.institution or getattr(b.settings, "institution", "") or None
     ctx = export_context(header, radiograph, deidentify=b.deidentify, patient_id=b.patient_id)
     datasets: list[Dataset] = []
     if "sr" in kinds:

@@ -131,7 +131,7 @@ class ScoringController(QObject):
         report; None when the case is not scored."""
         from ra_desktop.report.model import ScoreSheetData
         from ra_desktop.scoring.progression import progression
-        from ra_desktop.ui.compare_window import prior_of, study_text
+        from ra_desktop.ui.compare_window import prior_of
 
         reader = self._reader()
         scores = self.book.scores(row.id, reader)
@@ -145,7 +145,8 @@ class ScoringController(QObject):
             p = progression(self.book.scores(prior.id, reader), scores, hands, prior.study_date, row.study_date,
                             sdc or None)
             if p.changes:
-                text = f"Since {study_text(prior)} ({reader}): {p.summary()}. A measurement of change, not a diagnosis."
+                # The prior is not named (date, file): the report may be de-identified; the interval says enough.
+                text = f"Since the prior study of this hand ({reader}): {p.summary()}. A measurement of change, not a diagnosis."
         return ScoreSheetData(reader, scores, markers, text)
 
     # ---- CSV for trials: one row per area ---------------------------------------------------------

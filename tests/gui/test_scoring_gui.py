@@ -147,6 +147,8 @@ def test_current_and_prior_side_by_side_linked(make_window, tmp_path, qtbot):
     win.close()
     sheet = w.score_sheet.report_sheet(current, w.worklist.model.rows(), sdc=3.0)  # what the report prints
     assert "total change +4" in sheet.progression and "exceeds the smallest detectable change (3)" in sheet.progression
+    # The report may be de-identified: the prior is not named by its date or file
+    assert prior.file_name not in sheet.progression and prior.study_date[:4] not in sheet.progression
 
 
 def test_scores_csv_round_trip_through_the_window(make_window, image_folder, qtbot, tmp_path):

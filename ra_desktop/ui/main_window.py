@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ra_desktop import APP_NAME, __version__, audit
+from ra_desktop import APP_NAME, __version__, audit, paths
 from ra_desktop.settings import Settings, save_settings
 from ra_desktop.ui import layout, plain, menu_actions, measure_controller, menus
 from ra_desktop.ui.findings_panel import FindingsPanel
@@ -20,6 +20,7 @@ from ra_desktop.ui.scoring_controller import ScoringController
 from ra_desktop.ui.scoring_panel import ScoringPanel
 from ra_desktop.ui.status import BatchStatus, ModelBanner
 from ra_desktop.ui.viewer_host import make_viewer
+from ra_desktop.ui.welcome import Welcome
 from ra_desktop.ui.worklist_panel import WorklistPanel
 from ra_desktop.worker.jobs import JobController
 from ra_desktop.worker.scan import ScanThread
@@ -41,6 +42,8 @@ class MainWindow(QMainWindow):
         self.current_result = None  # the live CaseResult of the open case (for the report)
         self._scans: list[ScanThread] = []
         self._pending_model: str | None = None
+        self._pending_device: str | None = None  # saved with the model folder once it has loaded
+        self._cpu_fallback = False  # a saved "cuda" that does not work here: the CPU, said once
         self._model_error: str | None = None
         self._stage_notes: list[str] = []
         self._shown_layers: dict = {}
@@ -57,6 +60,10 @@ class MainWindow(QMainWindow):
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addWidget(self.banner)
         cl.addWidget(self.viewer, 1)
+        self.welcome = Welcome()  # instead of the image while the worklist is empty
+        self.welcome.open_folder.connect(self.open_folder_dialog)
+        self.welcome.open_samples.connect(lambda: self.add_paths([str(paths.demo_dir())]))
+        cl.addWidget(self.welcome, 1)
         self.strip = QLabel("", objectName="findingsStrip")  # reading mode's one line of findings
         cl.addWidget(self.strip)
         scroll = QScrollArea(widgetResizable=True)
@@ -98,6 +105,9 @@ class MainWindow(QMainWindow):
         self._wire()
         self.findings.set_reader(settings.reader_name)
         self.worklist.model.set_rows(store.rows())
+        for sig in (self.worklist.model.modelReset, self.worklist.model.rowsInserted, self.worklist.model.rowsRemoved):
+            sig.connect(self._show_welcome)
+        self._show_welcome()
         self._apply_layer_defaults()
         self._default_state = self.saveState(layout.VERSION)  # the toolbar as built: Reset layout
         layout.restore(self, self.splitter)
@@ -141,6 +151,11 @@ class MainWindow(QMainWindow):
         for name in HEATMAPS:
             self.viewer.set_layer_opacity(name, s.overlay_opacity)
             self.viewer.set_layer_visible(name, s.default_overlay == name)
+
+    def _show_welcome(self, *_) -> None:
+        empty = self.worklist.model.rowCount() == 0
+        self.welcome.setVisible(empty)
+        self.viewer.setVisible(not empty)
 
     # ---- layout (kept in the user config folder: ra_desktop/ui/layout.py) -------------------------
     def reset_layout(self) -> None:
@@ -357,9 +372,9 @@ class MainWindow(QMainWindow):
         self._status(f"{row.file_name if row else row_id}: {reason}", 15000)
 
     def sign_off(self, verdict: str, note: str) -> None:
-        if self.current_row_id is None:
+        if self.current_row_id is None or not (self.settings.reader_name or menu_actions.ask_reader_name(self)):
             return
-        reader = self.settings.reader_name or "unnamed reader"
+        reader = self.settings.reader_name
         self.store.sign_off(self.current_row_id, verdict, reader, note)
         row = self.store.get(self.current_row_id)
         self._audit(audit.SIGNED, row.case_id if row else None, verdict=verdict)
@@ -410,18 +425,27 @@ class MainWindow(QMainWindow):
         self.model_status.setText(f"{m.name} {m.version} · {info.device}")
         self._status(f"Model ready: {m.name} {m.version} on {info.device}", 8000)
         if self._pending_model is not None and Path(self._pending_model) == Path(info.directory):
-            self.settings = self.settings.replace(model_dir=self._pending_model)
+            self.settings = self.settings.replace(model_dir=self._pending_model,
+                                                  device=self._pending_device or self.settings.device)
             save_settings(self.settings)
-            self._pending_model = None
+            self._pending_model = self._pending_device = None
+        if self._cpu_fallback:
+            self.model_status.setText(f"{m.name} {m.version} · cpu (CUDA not available here)")
         if self.current_row_id is not None:  # analyse the case already on screen
             self.open_case(self.current_row_id)
 
     def _on_model_failed(self, reason: str, kept_previous: bool) -> None:
-        pending, self._pending_model = self._pending_model, None
-        if kept_previous:
+        pending, self._pending_model, self._pending_device = self._pending_model, None, None
+        if kept_previous:  # the refused folder or device is not saved (_on_model_ready saves)
+            self._status("Model not changed: the previous model is still in use", 8000)
             plain.message(self, QMessageBox.Icon.Warning, "Model not imported",
                           f"The model folder {pending or ''} cannot be used:\n\n{reason}\n\n"
                           "The previous model is still in use.")
+            return
+        if self.settings.device == "cuda" and not self._cpu_fallback:
+            self._cpu_fallback = True  # e.g. settings from a GPU workstation: run, and say so
+            self._status(f"CUDA is not usable here ({reason}); loading the model on the CPU", 15000)
+            self.jobs.load_model(str(self.settings.model_path()), "cpu")
             return
         self._model_error = f"No model installed: {reason}"
         self.banner.show_missing(pending or str(self.settings.model_path()), reason)
@@ -437,15 +461,17 @@ class MainWindow(QMainWindow):
             return
         new = dlg.result_settings()
         model_changed = new.model_path() != self.settings.model_path() or new.device != self.settings.device
-        # the model folder is saved only once it has loaded (see _on_model_ready)
-        self.settings = new.replace(model_dir=self.settings.model_dir)
+        if new.theme != self.settings.theme:
+            menu_actions.apply_theme(new.theme)
+        # the model folder and device are saved only once the model has loaded (_on_model_ready)
+        self.settings = new.replace(model_dir=self.settings.model_dir, device=self.settings.device)
         save_settings(self.settings)
         self.findings.set_reader(new.reader_name)
         self._apply_layer_defaults()
         self.dicom.apply(self.settings)
         self.receive_action.setChecked(self.dicom.listener is not None)
         if model_changed:
-            self._pending_model = str(new.model_path())
+            self._pending_model, self._pending_device = str(new.model_path()), new.device
             self.jobs.load_model(self._pending_model, new.device)
 
     def open_path(self, path: str) -> None:

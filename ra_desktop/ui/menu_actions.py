@@ -155,3 +155,28 @@ def show_shortcuts(window) -> None:
     dlg.resize(620, 640)
     window._shortcut_sheet = dlg
     dlg.show()
+
+
+def ask_reader_name(window) -> str:
+    """The reader's name, asked once (the first sign-off) and kept in the settings; "" if not given."""
+    from ra_desktop.settings import save_settings
+
+    name, ok = QInputDialog.getText(window, "Who is reading?",
+                                    "Your name, as sign-offs, scores and reports will show it:")
+    name = name.strip() if ok else ""
+    if name:
+        window.settings = window.settings.replace(reader_name=name)
+        save_settings(window.settings)
+        window.findings.set_reader(name)
+    return name
+
+
+def apply_theme(theme: str) -> None:
+    """Switch the stylesheet of the running app (no restart)."""
+    from PySide6.QtWidgets import QApplication
+
+    from ra_desktop.app import load_stylesheet
+
+    app = QApplication.instance()
+    if app is not None:
+        app.setStyleSheet(load_stylesheet(theme))

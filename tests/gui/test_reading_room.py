@@ -20,7 +20,8 @@ SCREENS = {(1280, 720): QRect(0, 0, 1280, 680), (1366, 768): QRect(0, 0, 1366, 7
 
 
 def image_share(w) -> float:
-    return w.viewer.view.viewport().width() / w.width()
+    """The image area's share of the window (the viewer fills it once a case is listed)."""
+    return w.splitter.widget(1).width() / w.width()
 
 
 @pytest.mark.parametrize("screen", list(SCREENS), ids=lambda s: f"{s[0]}x{s[1]}")

@@ -158,3 +158,42 @@ def test_unknown_version_fails(monkeypatch, capsys):
     monkeypatch.setattr("ra_desktop.__version__", "0.0.0+unknown")
     assert self_test.run(_args()) == 1
     assert "step 'environment'" in capsys.readouterr().err
+
+
+def test_dicom_step_builds_the_objects_and_stores_the_case_on_loopback(model_dir, fake_explain, capsys):
+    # The demo DICOM case: SR, SC and PDF are built; the case and the SC go by C-STORE to a
+    # listener on 127.0.0.1 and must be in its inbox (in the kept temporary folder).
+    from ra_desktop.paths import demo_dir
+
+    case = demo_dir() / "RA" / "phantom_900000_000004.dcm"
+    assert self_test.run(_args(model=model_dir, case=case, keep=True)) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("[ok] dicom"))
+    assert "SR " in line and "SC " in line and "PDF " in line, line
+    assert "@127.0.0.1:" in line and "C-ECHO ok" in line, line
+    assert f"C-STORE {case.name} + SC: 2 of 2 in the inbox" in line, line
+    kept = Path(next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("kept: ")))
+    stored = sorted((kept / "dicom-inbox").glob("*/*.dcm"))
+    assert len(stored) == 2
+    import pydicom
+
+    sop_classes = {str(pydicom.dcmread(f, stop_before_pixels=True).SOPClassUID) for f in stored}
+    assert sop_classes == {"1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.7"}  # DX case + SC
+
+
+def test_dicom_step_png_case_sends_the_secondary_capture(model_dir, case_png, fake_explain, capsys):
+    assert self_test.run(_args(model=model_dir, case=case_png)) == 0, capsys.readouterr().err
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("[ok] dicom"))
+    assert "C-STORE SC (the case is not a DICOM file): 1 of 1 in the inbox" in line, line
+
+
+def test_dicom_listener_that_cannot_listen_names_the_step(model_dir, case_png, fake_explain, monkeypatch, capsys):
+    from ra_desktop.dicomnet.listener import StoreListener
+
+    def refuse(self):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(StoreListener, "start", refuse)
+    assert self_test.run(_args(model=model_dir, case=case_png)) == 1
+    err = capsys.readouterr().err
+    assert "self-test FAILED at step 'dicom'" in err and "127.0.0.1" in err and "loopback" in err, err

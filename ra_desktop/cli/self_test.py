@@ -9,10 +9,16 @@ Runs, in order, and stops at the first failure:
 3. ``model``        loads the bundled model (or ``--model DIR``), sha256 verified;
 4. ``case``         finds a demo case (or ``--case FILE``);
 5. ``analysis``     prediction, Grad-CAM and SHAP; every stage must succeed with a finite map;
-6. ``report``       writes a PDF report into a new temporary folder.
+6. ``report``       writes a PDF report into a new temporary folder;
+7. ``scoring``      a Sharp/van der Heijde sheet: totals, markers, scores CSV, a report with it;
+8. ``dicom``        the case's results as DICOM (SR, Secondary Capture, Encapsulated PDF, built by
+                    highdicom as "Save as DICOM" builds them), then the DICOM node on loopback: a
+                    store listener on 127.0.0.1 (any free port) with an inbox in the temporary
+                    folder, a C-ECHO to it and a C-STORE of the case (when it is a DICOM file) and
+                    the Secondary Capture, both of which must land in the inbox.
 
 Exit status 0 when every step passed; 1 otherwise, with ``self-test FAILED at step '<step>': why``
-on stderr. Nothing touches the network; nothing is written outside the temporary folder (removed
+on stderr. Nothing leaves this computer (the ``dicom`` step talks to itself on 127.0.0.1); nothing is written outside the temporary folder (removed
 afterwards unless ``--keep``) and the user folders of :mod:`ra_desktop.paths`.
 """
 from __future__ import annotations
@@ -240,6 +246,81 @@ def _scoring(args: argparse.Namespace, state: dict[str, Any]) -> str:
     return f"{hand} hand total {t.total}/{t.total_max}, {len(markers)} markers, CSV round trip, {Path(out).name}"
 
 
+SELF_TEST_AET = "RASELFTEST"
+SELF_TEST_CALLER = "RASELFTESTSCU"
+
+
+def _dicom(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    """SR, SC and Encapsulated PDF of the analysed case, then a loopback store listener: C-ECHO and
+    C-STORE to it, and the instances must be in its inbox."""
+    import io
+
+    import pydicom
+
+    from ra_desktop.dicomout.bundle import KINDS, ResultBundle, build_objects
+
+    result = state["result"]
+    try:
+        datasets, _ctx = build_objects(ResultBundle(result=result, manifest=state["model"].manifest))
+    except Exception as exc:  # noqa: BLE001 - any failure building the objects is this step's
+        raise StepFailed(f"building the DICOM objects (SR, SC, PDF): {type(exc).__name__}: {exc}") from exc
+    if len(datasets) != len(KINDS):
+        raise StepFailed(f"expected an SR, an SC and an Encapsulated PDF, got {len(datasets)} object(s)")
+    built = []
+    for kind, ds in zip(KINDS, datasets):
+        buf = io.BytesIO()
+        try:
+            ds.save_as(buf, enforce_file_format=True)
+            back = pydicom.dcmread(io.BytesIO(buf.getvalue()))
+        except Exception as exc:  # noqa: BLE001
+            raise StepFailed(f"the {kind.upper()} object does not encode and read back: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        if back.SOPInstanceUID != ds.SOPInstanceUID or back.SOPClassUID != ds.SOPClassUID:
+            raise StepFailed(f"the {kind.upper()} object read back with other UIDs")
+        built.append(f"{kind.upper()} {len(buf.getvalue()) / 1024:.0f} KiB")
+    sc = datasets[KINDS.index("sc")]
+
+    from ra_desktop.dicomnet.inbox import Inbox
+    from ra_desktop.dicomnet.listener import StoreListener
+    from ra_desktop.dicomnet.nodes import DicomNetError, RemoteNode, echo
+    from ra_desktop.dicomnet.send import send
+
+    to_send: list[Any] = []
+    case = Path(state["case"])
+    if getattr(result.radiograph, "format", None) == "DICOM":
+        to_send.append(case)
+    to_send.append(sc)
+    listener = StoreListener(SELF_TEST_AET, 0, host="127.0.0.1", allowed_callers=(SELF_TEST_CALLER,),
+                             inbox=Inbox(state["tmp"] / "dicom-inbox"))
+    try:
+        listener.start()
+    except OSError as exc:
+        raise StepFailed(f"the DICOM listener cannot open a port on 127.0.0.1: {exc} (is the loopback "
+                         "interface down?)") from exc
+    try:
+        node = RemoteNode(SELF_TEST_AET, "127.0.0.1", listener.port)
+        answer = echo(node, calling_aet=SELF_TEST_CALLER, timeout=10)
+        if not answer.ok:
+            raise StepFailed(f"C-ECHO to our own listener failed: {answer.error}")
+        try:
+            sent = send(node, to_send, calling_aet=SELF_TEST_CALLER, timeout=10)
+        except DicomNetError as exc:
+            raise StepFailed(f"C-STORE to our own listener failed: {exc}") from exc
+        if not sent.ok:
+            raise StepFailed("C-STORE to our own listener failed: "
+                             + "; ".join(f"{i.source}: {i.error}" for i in sent.failed))
+        missing = [i.source for i in sent.instances if listener.inbox.find(i.sop_instance_uid) is None]
+        if missing:
+            raise StepFailed(f"stored but not in the listener's inbox: {', '.join(missing)}")
+    finally:
+        listener.stop(grace_s=5)
+    if listener.is_running:
+        raise StepFailed("the DICOM listener did not stop")
+    what = f"{case.name} + SC" if len(to_send) == 2 else "SC (the case is not a DICOM file)"
+    return (f"{', '.join(built)}; listener {node}: C-ECHO ok in {answer.round_trip_ms:.0f} ms, "
+            f"C-STORE {what}: {sent.sent} of {len(to_send)} in the inbox, stopped")
+
+
 STEPS: tuple[tuple[str, Callable[[argparse.Namespace, dict[str, Any]], str]], ...] = (
     ("environment", _environment),
     ("decoders", _decoders),
@@ -248,6 +329,7 @@ STEPS: tuple[tuple[str, Callable[[argparse.Namespace, dict[str, Any]], str]], ..
     ("analysis", _analysis),
     ("report", _report),
     ("scoring", _scoring),
+    ("dicom", _dicom),
 )
 
 

@@ -335,18 +335,26 @@ def test_inbox_cleans_half_written_files_of_a_crash(tmp_path):
 
 def test_stop_waits_for_a_transfer_in_flight_and_frees_the_port(store):
     gate = threading.Event()
-    lst = StoreListener(AET, 0, host=LOOPBACK, worklist=store, on_received=lambda r: gate.wait(3))
+    lst = StoreListener(AET, 0, host=LOOPBACK, worklist=store, on_received=lambda r: gate.wait(10))
     lst.start()
     port = lst.port
-    proc = storescu(port, DEMO[:2], background=True)
-    assert _wait(lambda: lst._busy > 0)  # the first C-STORE is being handled
+    proc = storescu(port, DEMO[:3], background=True)
+    assert _wait(lambda: lst._busy > 0)  # the first C-STORE is being handled (held in the callback)
+    threading.Timer(1.0, gate.set).start()
     t0 = time.monotonic()
-    lst.stop(grace_s=0)  # aborts between stores, never during one
-    assert time.monotonic() - t0 >= 0  # returned
-    proc.communicate(timeout=60)
-    assert len(store) >= 1 and all(Path(r.path).is_file() for r in store.rows())
+    lst.stop(grace_s=0)  # aborts the association, but only once the store in hand is complete
+    assert time.monotonic() - t0 >= 0.9
+    out = proc.communicate(timeout=60)[0]
+    rows = store.rows()
+    assert 1 <= len(rows) <= 3 and all(Path(r.path).is_file() for r in rows), out
     assert _leftovers(lst.inbox.root / ".incoming") == []
     _port_is_free(port)
+    again = StoreListener(AET, port, host=LOOPBACK, worklist=store)  # and a listener can take it again
+    again.start()
+    try:
+        assert storescu(port, DEMO[:3]).returncode == 0 and len(store) == 3  # resent: the rest arrive
+    finally:
+        again.stop(grace_s=5)
 
 
 def _port_is_free(port: int) -> None:

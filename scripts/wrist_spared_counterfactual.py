@@ -26,7 +26,7 @@ from ra_desktop.io import load_radiograph
 from ra_desktop.model import load_model
 from ra_desktop.phantom import load_ground_truth
 from ra_desktop.preprocess import prepare
-from ra_desktop.train.data import discover
+from ra_desktop.io.dataset import discover
 
 WRIST_SCALE = 1.6  # the wrist discs are small; cover the carpus between them
 

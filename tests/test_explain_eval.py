@@ -67,10 +67,10 @@ def test_cli_twin_removal_needs_twins(tmp_path, phantoms, capsys):
 
 
 def test_twin_cases_carry_their_healthy_twin(tmp_path):
-    from ra_desktop.explain.evaluation import load_cases
+    from ra_desktop.evaluate.explanations import load_cases
     from ra_desktop.preprocess import prepare
     from ra_desktop.io import load_radiograph
-    from ra_desktop.train.data import discover
+    from ra_desktop.io.dataset import discover
 
     generate_dataset(tmp_path, 4, 500300, twins=True, severity_range=(2, 2), size=400, workers=1, progress=False)
     cases = load_cases(tmp_path, 2, twins=True)
@@ -93,7 +93,7 @@ def test_cli_pointing_pass_can_be_limited_or_skipped(tmp_path, phantoms):
 
 
 def test_miss_distance_in_millimetres():
-    from ra_desktop.explain.evaluation import miss_distance_mm
+    from ra_desktop.evaluate.explanations import miss_distance_mm
 
     lesion = np.zeros((40, 100), bool)
     lesion[10:20, 50:60] = True
@@ -110,7 +110,7 @@ def test_miss_distance_in_millimetres():
 
 
 def test_fixed_point_hits_are_the_grid_centres_inside_the_lesion():
-    from ra_desktop.explain.evaluation import fixed_point_hits, fixed_points
+    from ra_desktop.evaluate.explanations import fixed_point_hits, fixed_points
     from ra_desktop.preprocess.geometry import Geometry
 
     pts = fixed_points((224, 224))
@@ -124,7 +124,7 @@ def test_fixed_point_hits_are_the_grid_centres_inside_the_lesion():
 
 
 def test_pointing_pass_reports_the_best_fixed_point():
-    from ra_desktop.explain.evaluation import Case, pointing_pass, pointing_rates
+    from ra_desktop.evaluate.explanations import Case, pointing_pass, pointing_rates
     from ra_desktop.preprocess.geometry import Geometry
 
     geometry = Geometry((224, 224), (224, 224), 1.0, 1.0, 0.0, 0.0)
@@ -175,7 +175,7 @@ def test_cli_reports_missing_data(tmp_path, capsys):
 # or incomplete model folder fails these tests, it never skips them.
 @pytest.fixture(scope="module")
 def demo_summary(tmp_path_factory, bundled_model):
-    from ra_desktop.explain.evaluation import evaluate, load_cases
+    from ra_desktop.evaluate.explanations import evaluate, load_cases
 
     data = tmp_path_factory.mktemp("held-out")
     generate_dataset(data, 20, 500123, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False)
@@ -187,7 +187,7 @@ def demo_summary(tmp_path_factory, bundled_model):
 @pytest.fixture(scope="module")
 def demo_twin_summary(tmp_path_factory, bundled_model):
     """Deletion on 10 held-out twin pairs (seed 540123), a removed pixel becoming the healthy twin's."""
-    from ra_desktop.explain.evaluation import evaluate, load_cases
+    from ra_desktop.evaluate.explanations import evaluate, load_cases
 
     data = tmp_path_factory.mktemp("held-out-twins")
     generate_dataset(data, 20, 540123, twins=True, severity_range=(2, 3), workers=2, progress=False)
@@ -236,7 +236,7 @@ def demo_pointing(tmp_path_factory, bundled_model):
 
 def _demo_pointing_rates(model, data: Path, n: int, seed: int, **phantom_options) -> dict[str, float]:
     """The shipped maps' pointing-game hit rates on ``n`` new RA phantoms of severity 2-3."""
-    from ra_desktop.explain.evaluation import default_maps, load_cases, pointing_rates
+    from ra_desktop.evaluate.explanations import default_maps, load_cases, pointing_rates
 
     generate_dataset(data, n, seed, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False,
                      **phantom_options)

@@ -71,7 +71,7 @@ def test_region_means_do_not_favour_large_regions_and_skip_unseen_pixels():
 
 
 def test_ranking_auc_counts_pairs_and_ties():
-    from ra_desktop.explain.evaluation import ranking_auc
+    from ra_desktop.evaluate.explanations import ranking_auc
 
     scores = {"a": 3.0, "b": 2.0, "c": 1.0, "d": float("nan")}
     assert ranking_auc(scores, {"a"}) == 1.0 and ranking_auc(scores, {"c"}) == 0.0

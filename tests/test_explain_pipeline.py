@@ -5,11 +5,11 @@ import numpy as np
 
 from tiny_model import make_tiny_model_folder
 
-from ra_desktop.explain import fit_ood
 from ra_desktop.explain.regions import REGION_JOINTS
 from ra_desktop.model import load_model
 from ra_desktop.phantom import generate_dataset
 from ra_desktop.pipeline import analyse
+from ra_desktop.train.ood_fit import fit_ood
 
 
 def _final(gen):

@@ -8,7 +8,7 @@ from ra_desktop.phantom import generate_dataset
 from ra_desktop.preprocess import PreprocessConfig
 from ra_desktop.train import lesion_swap
 from ra_desktop.train.cache import build_cache
-from ra_desktop.train.data import discover
+from ra_desktop.io.dataset import discover
 
 
 @pytest.fixture(scope="module")

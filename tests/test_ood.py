@@ -10,10 +10,11 @@ import pytest
 
 from tiny_model import make_tiny_model_folder
 
-from ra_desktop.explain.ood import OOD_FILE, fit_ood, ledoit_wolf, mahalanobis, ood_check, ood_score
+from ra_desktop.explain.ood import OOD_FILE, mahalanobis, ood_check, ood_score
 from ra_desktop.model import load_model
 from ra_desktop.phantom import case_rng, generate_case
 from ra_desktop.preprocess import prepare
+from ra_desktop.train.ood_fit import fit_ood, ledoit_wolf
 
 H, W = 320, 256
 _yy, _xx = np.mgrid[:H, :W] / np.array([H, W], dtype=float)[:, None, None]
@@ -118,7 +119,7 @@ def test_ledoit_wolf_shrinks_a_singular_covariance():
 def test_class_conditional_distance_flags_the_gap_between_classes():
     # Two tight, well-separated classes: a point midway is close to the pooled mean (one Gaussian
     # would accept it) but far from both class means, which is what the detector uses.
-    from ra_desktop.explain.ood import class_means, ledoit_wolf
+    from ra_desktop.train.ood_fit import class_means, ledoit_wolf
 
     rng = np.random.default_rng(0)
     a = rng.normal(0.0, 0.1, (200, 8)) + np.r_[5.0, np.zeros(7)]

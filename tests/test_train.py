@@ -160,10 +160,11 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
 def test_ood_hook_is_called_when_provided(trained, monkeypatch, tmp_path):
     import types
 
+    from ra_desktop.io.dataset import discover
     from ra_desktop.preprocess import PreprocessConfig
+    from ra_desktop.train import ood_fit
     from ra_desktop.train.cache import build_cache
-    from ra_desktop.train.data import discover
-    from ra_desktop.train.outputs import _fit_ood_if_available
+    from ra_desktop.train.outputs import _fit_ood
 
     data, model = trained
     calls = []
@@ -171,18 +172,13 @@ def test_ood_hook_is_called_when_provided(trained, monkeypatch, tmp_path):
     def fit_ood(loaded, train_iter, val_iter, out_dir):
         calls.append((loaded.manifest.architecture, [b.shape for b in train_iter], [b.shape for b in val_iter], out_dir))
 
-    import ra_desktop.explain as explain_pkg
-
-    fake = types.ModuleType("ra_desktop.explain.ood")
-    fake.fit_ood = fit_ood
-    monkeypatch.setitem(sys.modules, "ra_desktop.explain.ood", fake)
-    monkeypatch.setattr(explain_pkg, "ood", fake, raising=False)
+    monkeypatch.setattr(ood_fit, "fit_ood", fit_ood)
     config = PreprocessConfig(resize=72, crop=64)
     cache = build_cache(discover(data).samples[:3], config)
     opts = types.SimpleNamespace(preprocess=config)
     import torch
 
-    _fit_ood_if_available(model, opts, cache, cache, torch.device("cpu"))
+    _fit_ood(model, opts, cache, cache, torch.device("cpu"))
     assert calls == [("vgg8", [(3, 3, 64, 64)], [(3, 3, 64, 64)], model)]
 
 

@@ -8,7 +8,7 @@ from PIL import Image
 from ra_desktop.io import load_radiograph
 from ra_desktop.preprocess import PreprocessConfig, prepare
 from ra_desktop.train.cache import build_cache, load_unit, model_input
-from ra_desktop.train.data import Sample
+from ra_desktop.io.dataset import Sample
 
 
 @pytest.fixture

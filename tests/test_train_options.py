@@ -3,15 +3,16 @@ import torch
 from torch import nn
 
 from ra_desktop.model import build_model
-from ra_desktop.train.trainer import _amp, _set_dropout
+from ra_desktop.train.precision import amp_settings
+from ra_desktop.train.trainer import _set_dropout
 
 
 def test_precision_fp32_disables_autocast():
-    assert _amp(torch.device("cpu"), "fp32") == (False, None)
+    assert amp_settings(torch.device("cpu"), "fp32") == (False, None)
 
 
 def test_precision_bf16_forced_on_cpu():
-    assert _amp(torch.device("cpu"), "bf16") == (True, torch.bfloat16)
+    assert amp_settings(torch.device("cpu"), "bf16") == (True, torch.bfloat16)
 
 
 def test_curriculum_dropout_turns_off_and_restores_published_rate():

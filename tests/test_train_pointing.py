@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from ra_desktop.cli import main
-from ra_desktop.explain.evaluation import case_lesion, cases_from_samples, pointing_rates
+from ra_desktop.evaluate.explanations import case_lesion, cases_from_samples, pointing_rates
 from ra_desktop.phantom import generate_dataset
-from ra_desktop.train.data import discover
+from ra_desktop.io.dataset import discover
 
 FAST = ["--resize", "72", "--crop", "64", "--batch-size", "8", "--quiet", "--device", "cpu"]
 

@@ -49,9 +49,9 @@ def _clean(value: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from ra_desktop.errors import RADesktopError
-    from ra_desktop.explain.evaluation import evaluate, format_table, iter_cases, load_cases, pointing_pass
+    from ra_desktop.evaluate.explanations import evaluate, format_table, iter_cases, load_cases, pointing_pass
     from ra_desktop.model import load_model
-    from ra_desktop.train.data import discover
+    from ra_desktop.io.dataset import discover
 
     try:
         model = load_model(args.model_dir, args.device)

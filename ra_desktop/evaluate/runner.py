@@ -21,7 +21,8 @@ from ra_desktop.evaluate.metrics import (
     roc_curve,
     wilson_interval,
 )
-from ra_desktop.train.data import DataSet, discover
+from ra_desktop.io.dataset import DataSet, discover
+from ra_desktop.jsonsafe import json_safe
 
 TABLE_COLUMNS = ("Accuracy", "Sensitivity", "Specificity", "Precision", "F1", "AUC")
 
@@ -98,7 +99,6 @@ def evaluate(model_dir: Path, data: list[Path], out: Path, device: str = "auto",
              seed: int = 0, progress: bool = False, plots: bool = True) -> dict[str, Any]:
     """Metrics, plots, predictions and ``evaluation.json`` for each data set; returns the JSON."""
     from ra_desktop.model import load_model
-    from ra_desktop.train.outputs import json_safe
 
     loaded = load_model(model_dir, device)
     m = loaded.manifest

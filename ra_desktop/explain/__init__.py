@@ -6,8 +6,9 @@ Public API
 :func:`shap_regions`, :func:`region_scores`, :func:`top_regions`, :func:`explain_case` (image-space
 :class:`~ra_desktop.results.Heatmap` + top regions, what the pipeline calls), :func:`ood_score`,
 :func:`ood_check`, :func:`predict_batch` (probability, OOD and Grad-CAM of many inputs from one
-backbone pass), :func:`fit_ood`, :func:`add_ood_to_model_folder`; faithfulness metrics live in
-:mod:`ra_desktop.explain.faithfulness`.
+backbone pass); faithfulness metrics live in :mod:`ra_desktop.explain.faithfulness`. Fitting the
+OOD statistics is training (:mod:`ra_desktop.train.ood_fit`); evaluating the explanations is
+:mod:`ra_desktop.evaluate.explanations`.
 
 Every function takes a ``LoadedModel`` or a bare ``torch.nn.Module`` and never changes it: hooks,
 eval mode and grad flags are scoped to the call. Maps are "where the model looked", not "where the
@@ -22,7 +23,7 @@ import numpy as np
 from ra_desktop.cancel import CancelToken, check
 from ra_desktop.explain.batch import BatchPrediction, predict_batch
 from ra_desktop.explain.gradcam import grad_cam
-from ra_desktop.explain.ood import add_ood_to_model_folder, fit_ood, ood_check, ood_score, predict_with_ood
+from ra_desktop.explain.ood import ood_check, ood_score, predict_with_ood
 from ra_desktop.explain.regions import region_scores, top_regions
 from ra_desktop.explain.shap import shap_map, shap_regions
 from ra_desktop.results import Heatmap, RegionScore
@@ -85,9 +86,7 @@ def place_map(values: np.ndarray, geometry: Any, method: str,
 __all__ = [
     "METHODS",
     "BatchPrediction",
-    "add_ood_to_model_folder",
     "explain_case",
-    "fit_ood",
     "grad_cam",
     "model_map",
     "ood_check",

@@ -18,7 +18,7 @@ from ra_desktop.errors import RADesktopError
 from ra_desktop.preprocess import (AUGMENT_KINDS, PreprocessConfig, augment_with_mask, intensity_unit, prepare_unit,
                                    spatial_unit, window_jitter)
 from ra_desktop.preprocess.geometry import letterbox_size
-from ra_desktop.train.data import Sample
+from ra_desktop.io.dataset import Sample
 
 
 def cached_size(image_shape: tuple[int, int], config: PreprocessConfig) -> tuple[int, int]:

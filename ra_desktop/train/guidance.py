@@ -34,7 +34,7 @@ from torch import nn
 
 from ra_desktop.errors import DataError
 from ra_desktop.explain._scope import get_layer, hooked
-from ra_desktop.train.data import Sample
+from ra_desktop.io.dataset import Sample
 
 EPS = 1e-6
 SHARPNESS = 5.0  # of the smooth ReLU below: a cell at zero counts ln 2 / 5 of the map's mean |value|

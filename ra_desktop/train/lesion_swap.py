@@ -26,7 +26,7 @@ import numpy as np
 from scipy import ndimage
 
 from ra_desktop.explain.regions import REGION_JOINTS
-from ra_desktop.train.data import Sample
+from ra_desktop.io.dataset import Sample
 
 EDGE_SIGMA_PX = 1.5  # soft edge of the blend at the cached (256 px) size: no hard seam to learn
 

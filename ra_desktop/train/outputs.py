@@ -1,5 +1,5 @@
 """What a finished training run leaves behind: the model folder (best-AUC weights, manifest),
-``training_log.csv/json``, ``validation_metrics.json`` and, if available, OOD statistics."""
+``training_log.csv/json``, ``validation_metrics.json`` and OOD statistics (if they can be fitted)."""
 from __future__ import annotations
 
 import csv
@@ -14,24 +14,13 @@ import torch
 
 from ra_desktop import INTENDED_USE
 from ra_desktop.evaluate.metrics import bootstrap_metrics, calibration, youden_threshold
+from ra_desktop.jsonsafe import json_safe
+from ra_desktop.model import load_model, save_model_folder
+from ra_desktop.train import ood_fit
 from ra_desktop.train.cache import UnitCache, model_input
+from ra_desktop.train.precision import amp_settings
 
 VAL_BOOTSTRAP = 1000
-
-
-def json_safe(obj: Any) -> Any:
-    """NaN/inf become None and numpy scalars plain numbers, so the JSON is strict."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -56,8 +45,6 @@ def input_batches(cache: UnitCache, config, batch: int = 16) -> Iterator[np.ndar
 
 def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: UnitCache,
                        val_c: UnitCache, device: torch.device) -> Path:
-    from ra_desktop.model import save_model_folder
-
     out = Path(opts.out)
     best = state["best"]
     val_y, val_p = best.get("val_labels"), best.get("val_probs")
@@ -82,9 +69,7 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
 
     skipped = [{"path": str(p), "reason": r} for p, r in train_c.skipped + val_c.skipped]
     patients = {s.patient_id for s in train_c.samples + val_c.samples if s.patient_id}
-    from ra_desktop.train.trainer import _amp  # the same decision the training loop made
-
-    use_amp, amp_dtype = _amp(device, opts.precision)
+    use_amp, amp_dtype = amp_settings(device, opts.precision)  # the same decision the training loop made
     amp = "none (float32)" if not use_amp else (
         f"{str(amp_dtype).replace('torch.', '')} autocast on {device.type}"
         + (" + GradScaler" if amp_dtype == torch.float16 else ""))
@@ -143,7 +128,7 @@ def write_model_folder(opts, ds, model: torch.nn.Module, state: dict, train_c: U
     )
     _write_logs(out, state["history"], skipped, [str(p) for p in ds.missing])
     write_json(out / "validation_metrics.json", val_metrics or {"note": "no validation split (--val-fraction 0)"})
-    _fit_ood_if_available(out, opts, train_c, val_c, device)
+    _fit_ood(out, opts, train_c, val_c, device)
     print(f"model folder written: {out} (best epoch {best['epoch']}, threshold {threshold:.3f}; "
           f"{threshold_method})", flush=True)
     return out
@@ -178,19 +163,11 @@ def _describe_init(init: Path | None) -> str:
     return f"fine-tuned from {man.get('name')} {man.get('version')} (weights sha256 {man.get('weights_sha256')})"
 
 
-def _fit_ood_if_available(out: Path, opts, train_c: UnitCache, val_c: UnitCache, device) -> None:
-    """Optional hook: ``ra_desktop.explain.ood.fit_ood(loaded, train_iter, val_iter, out_dir)``."""
-    try:
-        from ra_desktop.explain import ood
-    except ImportError:
-        return
-    if not hasattr(ood, "fit_ood"):
-        return
-    from ra_desktop.model import load_model
-
+def _fit_ood(out: Path, opts, train_c: UnitCache, val_c: UnitCache, device) -> None:
+    """OOD statistics for the new model folder (:func:`ra_desktop.train.ood_fit.fit_ood`)."""
     loaded = load_model(out, "cuda" if device.type == "cuda" else "cpu")
     try:
-        ood.fit_ood(loaded, input_batches(train_c, opts.preprocess), input_batches(val_c, opts.preprocess), out)
+        ood_fit.fit_ood(loaded, input_batches(train_c, opts.preprocess), input_batches(val_c, opts.preprocess), out)
         print("out-of-distribution statistics fitted", flush=True)
     except Exception as exc:  # noqa: BLE001 - the model folder is valid without OOD statistics
         print(f"warning: OOD statistics not fitted: {exc}", flush=True)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from ra_desktop.explain.evaluation import case_lesion, cases_from_samples, default_maps, pointing_rates
+from ra_desktop.evaluate.explanations import case_lesion, cases_from_samples, default_maps, pointing_rates
 
 DEFAULT_CASES = 40
 

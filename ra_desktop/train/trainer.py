@@ -20,7 +20,9 @@ from ra_desktop.train import checkpoint as ckpt
 from ra_desktop.train import distributed as D
 from ra_desktop.train import lesion_swap
 from ra_desktop.train.cache import UnitCache, build_cache, model_input_with_mask
-from ra_desktop.train.data import DataSet, Sample, check_two_classes, discover, split_by_patient
+from ra_desktop.train.outputs import write_model_folder
+from ra_desktop.train.precision import amp_settings
+from ra_desktop.io.dataset import DataSet, Sample, check_two_classes, discover, split_by_patient
 
 
 @dataclass
@@ -150,20 +152,6 @@ def _class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(labels.size / (2.0 * np.maximum(counts, 1.0)), dtype=torch.float32)
 
 
-def _amp(device: torch.device, precision: str = "auto") -> tuple[bool, torch.dtype | None]:
-    """Mixed precision: fp16/bf16 on CUDA; bf16 on CPUs with native bf16 (AVX512-BF16/AMX), where
-    it trains VGG8 about 4-5x faster than fp32. Master weights stay fp32 either way."""
-    if precision == "fp32":
-        return False, None
-    if device.type == "cuda":
-        if precision == "bf16":
-            return True, torch.bfloat16
-        return True, (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-    if precision == "bf16" or (precision == "auto" and _cpu_has_native_bf16()):
-        return True, torch.bfloat16
-    return False, None
-
-
 def _set_dropout(module: nn.Module, rates: dict[str, float], on: bool) -> None:
     """Curriculum dropout (Morerio et al., 2017): the published VGG8 (no batch norm) sits on the
     ln 2 plateau for hundreds of steps with dropout 0.5 from the start; without dropout it leaves
@@ -171,13 +159,6 @@ def _set_dropout(module: nn.Module, rates: dict[str, float], on: bool) -> None:
     for name, m in module.named_modules():
         if isinstance(m, nn.Dropout):
             m.p = rates[name] if on else 0.0
-
-
-def _cpu_has_native_bf16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def _loader(dataset, batch_size, info, seed, shuffle, workers) -> tuple[DataLoader, DistributedSampler]:
@@ -266,7 +247,7 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
     ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if info.enabled else model
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
-    use_amp, amp_dtype = _amp(device, opts.precision)
+    use_amp, amp_dtype = amp_settings(device, opts.precision)
     _say(info, f"precision: {'mixed ' + str(amp_dtype).replace('torch.', '') if use_amp else 'fp32'}")
     started = time.monotonic()
     dropout_rates = {n: m.p for n, m in model.named_modules() if isinstance(m, nn.Dropout)}
@@ -420,8 +401,6 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
     summary = {"epochs_run": state["epoch"], "best_epoch": state["best"]["epoch"], "history": state["history"],
                "train_images": len(train_c), "val_images": len(val_c)}
     if info.is_main:
-        from ra_desktop.train.outputs import write_model_folder
-
         model.load_state_dict(best_weights)
         summary["model_dir"] = write_model_folder(opts, ds, model, state, train_c, val_c, device)
     D.barrier(info)

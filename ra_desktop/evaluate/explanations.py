@@ -54,7 +54,7 @@ def load_cases(data: str | Path, n: int, *, min_severity: int = 2, seed: int = 0
     Cases are drawn in a seeded random order, so ``--n`` smaller than the set is a fair sample.
     ``twins``: only RA phantoms whose healthy twin is in ``data``, loaded as :attr:`Case.healthy`.
     """
-    from ra_desktop.train.data import discover
+    from ra_desktop.io.dataset import discover
 
     return cases_from_samples(discover(data).samples, n, min_severity=min_severity, seed=seed, config=config,
                               twins=twins)

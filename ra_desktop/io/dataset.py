@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ra_desktop.errors import DataError
+from ra_desktop.io.files import iter_image_files
 
 POSITIVE_NAMES = {"ra", "1", "positive", "true"}
 NEGATIVE_NAMES = {"normal", "0", "negative", "false"}
-_FALLBACK_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"}
 PHANTOM_PREFIX = "PHANTOM-"
 
 
@@ -70,10 +70,7 @@ class DataSet:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    try:  # the io package knows every supported format (DICOM without a suffix, ...)
-        from ra_desktop.io import iter_image_files
-    except ImportError:
-        return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _FALLBACK_SUFFIXES)
+    # The io package knows every supported format (DICOM without a suffix, ...).
     return sorted(Path(p) for p in iter_image_files([folder], recursive=True))
 
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from ra_desktop.errors import DataError
-from ra_desktop.train.data import check_two_classes, discover, split_by_patient
+from ra_desktop.io.dataset import check_two_classes, discover, split_by_patient
 
 
 def _png(path: Path, value: int = 100) -> Path:
@@ -87,7 +87,7 @@ def test_empty_or_single_class_fails(tmp_path):
 
 
 def _patient_samples(tmp_path, n_patients=30, per_patient=3):
-    from ra_desktop.train.data import Sample
+    from ra_desktop.io.dataset import Sample
 
     samples = []
     for p in range(n_patients):
@@ -113,7 +113,7 @@ def test_split_by_patient_no_leakage_stratified_seeded(tmp_path):
 
 
 def test_split_without_patient_ids_is_by_file(tmp_path):
-    from ra_desktop.train.data import Sample
+    from ra_desktop.io.dataset import Sample
 
     samples = [Sample(tmp_path / f"{i}.png", i % 2) for i in range(20)]
     train, val = split_by_patient(samples, 0.25, seed=0)

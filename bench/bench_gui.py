@@ -169,6 +169,7 @@ def _run(home: Path, n_images: int, explanations: tuple[str, ...]) -> list[dict]
                                     and not w.findings.stage_label.text())
     done = sum(1 for r in w.store.rows() if r.probability is not None)
     failed = sum(1 for r in w.store.rows() if r.status == "failed")
+    receive = _receive(w, phase, folder, home / "push")
     w.close()
 
     from bench._common import row as mkrow
@@ -191,7 +192,50 @@ def _run(home: Path, n_images: int, explanations: tuple[str, ...]) -> list[dict]
             note=f"re-opening a case opened before (result cache); max stall {reopen_max:.0f} ms"),
         row("gui_batch_throughput", done / batch_s, "studies/s",
             note=f"Analyse all in the app: {done} analysed, {failed} failed in {batch_s:.1f} s"),
+        receive if isinstance(receive, dict) else row(
+            "receive_max_stall", receive[1], "ms", GOAL_MS, ratio=receive[1] / max(idle_max, 1e-3), baseline="idle",
+            note=f"DCMTK storescu pushes {receive[2]} of these studies (new UIDs) to the window's listener over "
+                 f"loopback; rows appear live ({receive[0]:.1f} s)"),
     ]
+
+
+def _receive(w, phase, folder: Path, push: Path):
+    """The window's DICOM listener receiving studies while the meter runs: (seconds, max stall, n)."""
+    import subprocess
+
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    from bench._common import not_run
+
+    storescu = shutil.which("storescu")
+    if storescu is None:
+        return not_run("gui", "receive_max_stall", "DCMTK storescu not installed (make setup)", f"< {GOAL_MS:.0f} ms")
+    push.mkdir(parents=True, exist_ok=True)
+    files = []
+    for src in sorted(folder.glob("*.dcm"))[:12]:
+        try:
+            ds = pydicom.dcmread(src)
+        except Exception:  # noqa: BLE001 - the deliberately broken file
+            continue
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        files.append(push / src.name)
+        ds.save_as(files[-1])
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    w.settings = w.settings.replace(dicom_listener_enabled=True, dicom_port=port)
+    w.dicom.apply(w.settings)
+    before = w.worklist.model.rowCount()
+    proc: dict = {}
+    seconds, max_stall, _ = phase(
+        lambda: proc.setdefault("p", subprocess.Popen(
+            [storescu, "-aec", w.settings.dicom_ae_title, "127.0.0.1", str(port), *map(str, files)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)),
+        lambda: w.worklist.model.rowCount() >= before + len(files) and proc["p"].poll() is not None)
+    w.dicom.stop()
+    return seconds, max_stall, len(files)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ class DicomNode(QObject):
 
     def stop(self) -> None:
         if self.listener is not None:
-            self.listener.stop()  # waits for instances in flight
+            self.listener.stop(grace_s=2.0)  # a store being written completes; idle callers are let go
             self.listener = None
         self._emit_pending()
 

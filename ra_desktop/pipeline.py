@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ra_desktop import __version__
 from ra_desktop.cancel import CancelToken, check
 from ra_desktop.errors import Cancelled, RADesktopError
+from ra_desktop.io.ground_truth import ground_truth_for
 from ra_desktop.io.radiograph import Radiograph
 from ra_desktop.results import STAGE_FAILED, CaseResult, StageResult
 
@@ -43,18 +44,6 @@ def provenance(model: LoadedModel) -> dict[str, Any]:
         "notice": m.notice,
         "analysed_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def _ground_truth(radiograph: Radiograph) -> dict | None:
-    """Phantom ground truth beside the image file, if any (real radiographs have none)."""
-    if radiograph.source_path is None:
-        return None
-    try:
-        from ra_desktop.phantom import load_ground_truth
-
-        return load_ground_truth(radiograph.source_path)
-    except (ImportError, OSError, ValueError):
-        return None
 
 
 def analyse(
@@ -145,7 +134,7 @@ def analyse(
 
     # Phantoms carry their joint positions: regions are then named joints (MCP2, wrist...),
     # otherwise the explain package falls back to neutral grid cells.
-    ground_truth = _ground_truth(radiograph) if explanations else None
+    ground_truth = ground_truth_for(radiograph.source_path) if explanations else None
     for method in explanations:
         check(cancel)
         t0 = time.perf_counter()
@@ -251,7 +240,7 @@ def analyse_prepared(
             timings_ms={**case.timings_ms, "inference": share}, provenance=provenance(model),
             model_input=case.x,
         )
-        ground_truth = _ground_truth(case.radiograph) if explanations else None
+        ground_truth = ground_truth_for(case.radiograph.source_path) if explanations else None
         for method in explanations:
             check(cancel)
             t0 = time.perf_counter()

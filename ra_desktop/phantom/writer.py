@@ -1,5 +1,5 @@
-"""Writing phantoms to disk (16-bit PNG, DICOM DX, ground-truth JSON + mask) and finding ground
-truth again for an image path.
+"""Writing phantoms to disk (16-bit PNG, DICOM DX, ground-truth JSON + mask); finding ground
+truth again for an image path is :mod:`ra_desktop.io.ground_truth` (re-exported here).
 
 Layout::
 
@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from ra_desktop.io.ground_truth import load_ground_truth  # noqa: F401 - its home is io; re-exported here
 
 DX_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage - For Presentation
 
@@ -138,34 +140,3 @@ def write_case(out_dir: Path, case, seed: int, index: int, formats=("png",), pat
     # One labels.csv row per case (the first format written), so formats never duplicate cases.
     return {"path": paths[0], "label": label, "patient_id": patient,
             "severity": case.ground_truth["severity"]}
-
-
-def load_ground_truth(image_path) -> dict | None:
-    """Ground truth of a phantom image, or None for anything else.
-
-    Looks for ``<stem>.json`` in ``../ground_truth/`` (the data-set layout), then in
-    ``./ground_truth/`` and beside the image. The mask, when found, is added as
-    ``gt["mask_path"]`` (absolute path string); pixels are not loaded here.
-
-    Parameters
-    ----------
-    image_path : path-like
-
-    Returns
-    -------
-    dict or None
-    """
-    p = Path(image_path)
-    stem = p.stem
-    for folder in (p.parent.parent / "ground_truth", p.parent / "ground_truth", p.parent):
-        js = folder / f"{stem}.json"
-        if js.is_file():
-            try:
-                gt = json.loads(js.read_text())
-            except (OSError, ValueError):
-                return None
-            mask = folder / f"{stem}_mask.png"
-            if mask.is_file():
-                gt["mask_path"] = str(mask)
-            return gt
-    return None

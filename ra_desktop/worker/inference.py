@@ -19,6 +19,7 @@ from PySide6.QtCore import QThread, Signal
 
 from ra_desktop.cancel import CancelToken
 from ra_desktop.errors import Cancelled, ImageLoadError, ModelUnavailable, RADesktopError
+from ra_desktop.io.ground_truth import ground_truth_for
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ class InferenceThread(QThread):
                 self.job_finished.emit(job.job_id, result)
                 return
             radiograph = load_radiograph(job.path)
-            gt = _ground_truth(job.path) if job.kind == OPEN else None
+            gt = ground_truth_for(job.path) if job.kind == OPEN else None
             if job.kind == OPEN:
                 self.image_ready.emit(job.job_id, radiograph, gt)
             if not job.analyse or self._model is None:
@@ -435,16 +436,3 @@ def _warm_up(loaded: Any) -> None:
     except Exception:  # noqa: BLE001 - a failed warm-up only costs speed; the real case reports errors
         log.warning("model warm-up failed", exc_info=True)
     log.info("warm-up %.0f ms", (time.perf_counter() - t0) * 1000)
-
-
-def _ground_truth(path: str) -> dict | None:
-    """Phantom ground truth for educator mode, if the phantom package knows this image."""
-    try:
-        from ra_desktop.phantom import load_ground_truth
-    except ImportError:
-        return None
-    try:
-        return load_ground_truth(Path(path))
-    except Exception:  # noqa: BLE001 - ground truth is a teaching aid, never a reason to fail
-        log.warning("ground truth unreadable", exc_info=True)
-        return None

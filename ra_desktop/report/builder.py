@@ -207,10 +207,11 @@ def _footer(inp: ReportInput, now: datetime) -> list[str]:
     order = ["load", "preprocess", "inference", "prediction", "ood", "gradcam", "shap", "regions"]
     stages = sorted(inp.timings_ms, key=lambda k: (order.index(k) if k in order else len(order), k))
     timing = " · ".join(f"{k} {inp.timings_ms[k]:.0f} ms" for k in stages) or "not recorded"
-    device = inp.provenance.get("device")
+    # Device and version come with the result: short enough that the footer keeps its date.
+    device = header_text(inp.provenance.get("device") or "", 40)
+    version = header_text(inp.provenance.get("app_version") or __version__, 40)
     return [f"Timings: {timing}" + (f" (device {device})" if device else ""),
-            f"{APP_NAME} {inp.provenance.get('app_version') or __version__} · report generated "
-            f"{now.strftime('%Y-%m-%d %H:%M')}"]
+            f"{APP_NAME} {version} · report generated {now.strftime('%Y-%m-%d %H:%M')}"]
 
 
 def build_report(

@@ -8,6 +8,7 @@ Images are embedded losslessly (PNG/Flate): the radiograph as 8-bit grey, the ov
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +31,14 @@ _RULE = (170, 170, 170)
 PAGES_ALIAS = "\x1fpages\x1f"
 # Longest text in one table cell: a row must fit on one page, or fpdf2 cannot draw the table.
 TABLE_CELL_CHARS = 400
+# The footer: body text stops BOTTOM_MARGIN mm above the page edge; the footer's last line ends
+# FOOTER_BOTTOM mm above it (inside any printer's unprintable edge), so FOOTER_ROOM mm hold it.
+BOTTOM_MARGIN = 17.0
+FOOTER_BOTTOM = 5.0
+FOOTER_ROOM = BOTTOM_MARGIN
+FOOTER_SIZES = (6.5, 6.0, 5.5)  # pt, largest first
+FOOTER_LEADING = 0.46  # mm of line height per pt of font size
+FOOTER_CHARS = 400  # a line of run details longer than this (a strange provenance) is cut
 
 
 def _short(case_id: str, keep: int = 14) -> str:
@@ -45,7 +54,8 @@ class _ReportPDF(FPDF):
         self.unicode = self.typefaces.unicode
         self.family = self.typefaces.family
         self.set_margins(MARGIN, MARGIN, MARGIN)
-        self.set_auto_page_break(True, margin=17)
+        self._footer_plan = self._plan_footer()
+        self.set_auto_page_break(True, margin=max(BOTTOM_MARGIN, self._footer_height(self._footer_plan)))
         self.set_title(clean(f"{report.title} - {report.case_id}"))
         self.set_creator("RA Desktop")
         self.alias_nb_pages(PAGES_ALIAS)
@@ -59,21 +69,94 @@ class _ReportPDF(FPDF):
         self.set_text_color(*colour)
 
     def footer(self) -> None:
-        # On every page: who the report is about and that the AI result is decision support only.
-        self.set_y(-14)
-        self.font(6.5, colour=_MUTED)
-        # Run details (timings, app version, date) on every page, under a hairline.
+        # On every page: run details (timings, app version, date) under a hairline, then who the
+        # report is about and that the AI result is decision support only, beside the page number.
+        # Every line was wrapped to the printable width when the report began (_plan_footer), and
+        # the case lines leave room for the page number, so nothing runs off the page or overlaps.
+        size, lh, run_lines, case_lines, page_w = self._footer_plan
+        y = self.h - FOOTER_BOTTOM - lh * (len(run_lines) + len(case_lines))
+        self.font(size, colour=_MUTED)
         self.set_draw_color(*_RULE)
         self.set_line_width(0.2)
-        self.line(self.l_margin, self.get_y() - 0.5, self.w - self.r_margin, self.get_y() - 0.5)
-        self.cell(0, 3.2, self.t("  ·  ".join(self.report.footer)), align="L",
-                  new_x="LMARGIN", new_y="NEXT")
-        left = f"Case {_short(self.report.case_id)} · decision support, not a diagnosis"
+        self.line(self.l_margin, y - 0.5, self.w - self.r_margin, y - 0.5)
+        for line in run_lines:
+            self.set_xy(self.l_margin, y)
+            self.cell(self.content_w, lh, line, align="L")
+            y += lh
+        for line in case_lines:
+            self.set_xy(self.l_margin, y)
+            self.cell(self.content_w - page_w, lh, line, align="L")
+            y += lh
+        # Flush right for a total with as many digits as this page's number (the total is only
+        # known at the end: fpdf2 fills in the alias, whose own width would misplace a right align).
+        label = self.t(f"page {self.page_no()}/")
+        width = self.get_string_width(label + "9" * len(str(self.page_no()))) + 2 * self.c_margin
+        self.set_xy(self.w - self.r_margin - min(width, page_w), y - lh)
+        self.cell(page_w, lh, label + PAGES_ALIAS, align="L")
+
+    def _wrap(self, text: str, width: float) -> list[str]:
+        """``text`` made printable and broken into lines no wider than ``width`` mm in the current
+        font (the cell's margins included): at its " · " separators first, which never end or
+        start a line, then at spaces, and a word longer than a line at characters."""
+        room = width - 2 * self.c_margin - 0.2
+        fits = lambda line: self.get_string_width(line) <= room  # noqa: E731
+        sep = self.t(" · ")
+        lines: list[str] = []
+        line = ""
+        for part in re.split(r"\s+·\s+", text):
+            part = self.t(part)
+            if not part:
+                continue
+            if line and fits(line + sep + part):
+                line += sep + part
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            for word in part.split(" "):
+                if fits(f"{line} {word}" if line else word):
+                    line = f"{line} {word}" if line else word
+                    continue
+                if line:
+                    lines.append(line)
+                line = ""
+                for ch in word:  # a word alone wider than the line: break it where it must
+                    if line and not fits(line + ch):
+                        lines.append(line)
+                        line = ""
+                    line += ch
+        if line:
+            lines.append(line)
+        return lines
+
+    def _plan_footer(self) -> tuple[float, float, list[str], list[str], float]:
+        """Font size, line height, run-detail lines, case lines and the page number's width.
+
+        The footer's text is the same on every page, so it is laid out once: the largest size
+        from ``FOOTER_SIZES`` at which it fits above the bottom margin; if even the smallest does
+        not (very long run details), the bottom margin grows so body text never runs into it.
+        """
+        run = "  ·  ".join(shorten(part, FOOTER_CHARS) for part in self.report.footer)
+        case = f"Case {_short(self.report.case_id)} · decision support, not a diagnosis"
         if any(w == SYNTHETIC_NOTICE for w in self.report.warnings):
-            left += f" · {SYNTHETIC_NOTICE}"
-        self.cell(self.content_w - 18, 3.6, self.t(left), align="L")
-        self.set_x(self.l_margin)
-        self.cell(0, 3.6, self.t(f"page {self.page_no()}/") + PAGES_ALIAS, align="R")
+            case += f" · {SYNTHETIC_NOTICE}"
+        plan = None
+        for size in FOOTER_SIZES:
+            self.font(size, colour=_MUTED)
+            lh = size * FOOTER_LEADING
+            page_w = max(self.get_string_width(self.t("page 999/999")),
+                         self.get_string_width(self.t("page 999/") + PAGES_ALIAS)) + 2 * self.c_margin + 2
+            plan = (size, lh, self._wrap(run, self.content_w), self._wrap(case, self.content_w - page_w),
+                    page_w)
+            if self._footer_height(plan) <= FOOTER_ROOM:
+                break
+        assert plan is not None
+        return plan
+
+    @staticmethod
+    def _footer_height(plan: tuple[float, float, list[str], list[str], float]) -> float:
+        _, lh, run_lines, case_lines, _ = plan
+        return FOOTER_BOTTOM + lh * (len(run_lines) + len(case_lines)) + 1.5  # 1.5: rule and air
 
     @property
     def content_w(self) -> float:

@@ -59,7 +59,20 @@ def _analysed(path: str, model, explanations, cancel):
 def _options(window) -> ReportOptions:
     from ra_desktop.report.model import ReportOptions
 
-    return ReportOptions(deidentify=window.settings.deidentify_reports)
+    return ReportOptions(deidentify=window.settings.deidentify_reports, **_as_on_screen(window, "gradcam"))
+
+
+def _as_on_screen(window, overlay: str) -> dict:
+    """The colour map and opacity the viewer shows ``overlay`` with, so the report draws and names
+    what the reader saw (the CLI keeps the report's defaults); empty for a viewer without layers."""
+    layer_state = getattr(getattr(window, "viewer", None), "layer_state", None)
+    if not callable(layer_state):
+        return {}
+    try:
+        state = layer_state(overlay)
+    except (KeyError, ValueError):
+        return {}
+    return {"cmap": state["cmap"], "opacity": float(state["opacity"])}
 
 
 def _export_details(options: ReportOptions, case_id: str) -> dict:

@@ -7,7 +7,7 @@ included, is what ui/layout.py saves.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QToolBar
+from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QSplitter, QToolBar
 
 from ra_desktop.ui import plain
 
@@ -19,6 +19,8 @@ class Panels(QObject):
         super().__init__(window)
         self.window, self.splitter, self.strip = window, splitter, strip
         plain.make_plain(strip)
+        strip.setWordWrap(True)  # a long line wraps; it never widens the window past the screen
+        strip.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         strip.hide()
         self._widths = {WORKLIST: 400, SIDE: 360}
         self._before_reading: dict | None = None
@@ -119,6 +121,8 @@ class Panels(QObject):
             self.strip.show()
             self.refresh_strip()
             self._strip_timer.start()
+            screen = w.screen().geometry()
+            w.setGeometry(screen)  # where no window manager handles full screen (a kiosk, Xvfb)
             w.showFullScreen()
         else:
             before, self._before_reading = self._before_reading, None

@@ -37,6 +37,7 @@ import numpy as np
 
 from ra_desktop.errors import ModelUnavailable, RADesktopError
 from ra_desktop.model.manifest import ood_problems
+from ra_desktop.model.predictor import predict_with_features
 from ra_desktop.results import OODResult
 
 log = logging.getLogger(__name__)
@@ -75,33 +76,12 @@ def ood_layers(loaded_model: Any) -> tuple[str, ...]:
 def layer_features(loaded_model: Any, batch: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Per-layer features (spatially pooled) and P(RA) for a batch, from one forward pass.
 
-    P(RA) is computed exactly as ``LoadedModel.predict_proba`` does, so the pipeline can take the
+    P(RA) is :func:`ra_desktop.model.predictor.p_ra`, as in ``LoadedModel.predict_proba``, so the pipeline can take the
     prediction from this pass instead of running the network twice.
 
     Hooks live only inside this call; the caller's model is not changed.
     """
-    import torch
-
-    module = loaded_model.module
-    names = ood_layers(loaded_model)
-    captured: dict[str, torch.Tensor] = {}
-    handles = []
-    try:
-        for name in names:
-            layer = module.get_submodule(name)
-            handles.append(layer.register_forward_hook(
-                lambda _m, _i, out, name=name: captured.__setitem__(name, out)))
-        with torch.inference_mode():
-            logits = module(torch.as_tensor(batch, device=loaded_model.device))
-    finally:
-        for h in handles:
-            h.remove()
-    feats = []
-    for name in names:
-        out = captured[name].float()
-        feats.append((out.mean(dim=(2, 3)) if out.ndim == 4 else out.flatten(1)).cpu().numpy().astype(np.float64))
-    probs = torch.softmax(logits.detach().cpu().double(), dim=1)[:, loaded_model.manifest.positive_index]
-    return feats, probs.numpy()
+    return predict_with_features(loaded_model, batch, ood_layers(loaded_model))
 
 
 def input_is_blank(x: Any) -> bool:

@@ -13,6 +13,7 @@ from torch import nn
 
 from ra_desktop import __version__
 from ra_desktop.errors import ModelUnavailable, RADesktopError
+from ra_desktop.model import predictor
 from ra_desktop.model.manifest import (
     CLASS_NAMES,
     SCHEMA_VERSION,
@@ -183,8 +184,7 @@ class LoadedModel:
         x : numpy.ndarray
             (N, 3, 224, 224) or a single (3, 224, 224) preprocessed input.
         """
-        logits = torch.from_numpy(self.logits(x)).double()
-        return torch.softmax(logits, dim=1)[:, self.manifest.positive_index].numpy()
+        return predictor.predict_proba(self, x)
 
     def features(self, x: np.ndarray) -> np.ndarray:
         """Penultimate features (N, D) — the manifest's ``feature_layer`` — for OOD checks."""

@@ -389,3 +389,46 @@ def test_display_uint8_table_path_equals_direct_computation():
         for fn in voi.FUNCTIONS:
             direct = greyscale.to_uint8(voi.voi_unit(px, 500, 900, function=fn, invert=True))
             np.testing.assert_array_equal(voi.display_uint8(px, 500, 900, function=fn, invert=True), direct)
+
+
+def test_report_draws_the_file_as_the_viewer_does(tmp_path):
+    """The PDF report's radiograph uses the file's VOI function and LUT and Presentation LUT Shape,
+    as the viewer's "From file" preset does (it used the PNG formula and ignored INVERSE)."""
+    from ra_desktop.io import load_radiograph
+    from ra_desktop.render.compose import radiograph_grey
+    from ra_desktop.report.adapt import from_case
+    from ra_desktop.report.builder import _images
+    from ra_desktop.report.model import ReportOptions
+
+    import numpy as np
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    ds = pydicom.Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.PatientID = "CR", "VOI-1"
+    ramp = (np.arange(64 * 64).reshape(64, 64) % 4096).astype(np.uint16)
+    ds.Rows, ds.Columns, ds.BitsAllocated, ds.BitsStored, ds.HighBit = 64, 64, 16, 12, 11
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PixelRepresentation = 1, "MONOCHROME2", 0
+    ds.WindowCenter, ds.WindowWidth, ds.VOILUTFunction = 2000, 1000, "SIGMOID"
+    ds.PresentationLUTShape = "INVERSE"
+    ds.PixelData = ramp.tobytes()
+    path = tmp_path / "sigmoid.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    r = load_radiograph(path)
+    viewer = radiograph_grey(r)
+
+    class Case:  # the fields the report reads of a CaseResult
+        radiograph, probability, threshold, label, ood, heatmaps, regions = r, 0.1, 0.5, "Normal", None, {}, []
+        provenance, timings_ms, notes, geometry = {}, {}, (), None
+
+    images, _ = _images(from_case(Case(), None, None, None), ReportOptions())
+    shown = np.asarray(images[0].rgb)
+    shown = shown[..., 0] if shown.ndim == 3 else shown
+    assert np.array_equal(shown, viewer) and "SIGMOID" in images[0].caption
+    assert "INVERSE" in images[0].caption

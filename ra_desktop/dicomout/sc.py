@@ -20,7 +20,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from ra_desktop import APP_NAME, __version__
 from ra_desktop.dicomout.context import MANUFACTURER, ExportContext, export_context
-from ra_desktop.render.compose import display_grey, fit_long_side, overlay_rgb
+from ra_desktop.render.compose import fit_long_side, overlay_rgb, radiograph_grey
 from ra_desktop.render.overlay import colorbar
 from ra_desktop.report.adapt import model_summary
 from ra_desktop.report.model import OVERLAY_CAPTION, SYNTHETIC_NOTICE
@@ -116,8 +116,7 @@ def compose_view(
         Long side of the radiograph part (downsampled, never upsampled).
     """
     model = model_summary(manifest, getattr(result, "provenance", None))
-    grey = display_grey(radiograph.pixels, radiograph.photometric, radiograph.window_center,
-                        radiograph.window_width)
+    grey = radiograph_grey(radiograph)  # as the viewer opens it: the file's VOI function or LUT
     rgb = np.repeat(grey[..., None], 3, axis=2)
     hm = None if ood_no_verdict(getattr(result, "ood", None)) else (getattr(result, "heatmaps", {}) or {}).get(overlay)
     values_range = None

@@ -134,6 +134,8 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any 
         threshold=float(case.threshold), label=str(case.label),
         photometric=str(_get(rg, "photometric", default="MONOCHROME2")),
         window_center=_get(rg, "window_center"), window_width=_get(rg, "window_width"),
+        voi_function=str(_get(rg, "voi_function", default="LINEAR_EXACT") or "LINEAR_EXACT"),
+        voi_lut=_get(rg, "voi_lut"), presentation_inverse=bool(_get(rg, "presentation_inverse", default=False)),
         source_file=str(_get(rg, "source_path", default="")),
         patient_name=_get(rg, "patient_name"), patient_id=_get(rg, "patient_id"),
         study_date=_get(rg, "study_date"), laterality=_get(rg, "laterality"),

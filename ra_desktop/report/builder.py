@@ -122,10 +122,14 @@ def _ticks(vmin: float, vmax: float, signed: bool) -> list[tuple[float, str]]:
 
 def _images(inp: ReportInput, options: ReportOptions) -> tuple[list[ReportImage], list[str]]:
     """The radiograph, and the chosen overlay unless it is missing or the model does not apply."""
-    grey = display_grey(inp.pixels, inp.photometric, inp.window_center, inp.window_width)
+    grey = display_grey(inp.pixels, inp.photometric, inp.window_center, inp.window_width, function=inp.voi_function,
+                        voi_lut=inp.voi_lut, presentation_inverse=inp.presentation_inverse)
     marker = (inp.laterality or "").upper() if (inp.laterality or "").upper() in _LATERALITY else ""
-    window = ("file window" if inp.window_center is not None and inp.window_width else "automatic window")
-    inverted = ", MONOCHROME1 inverted" if inp.photometric == "MONOCHROME1" else ""
+    window = ("file VOI LUT" if inp.voi_lut is not None
+              else f"file window ({inp.voi_function})" if inp.window_center is not None and inp.window_width
+              else "automatic window")
+    inverted = (", MONOCHROME1 inverted" if inp.photometric == "MONOCHROME1"
+                else ", inverted (Presentation LUT Shape INVERSE)" if inp.presentation_inverse else "")
     images = [ReportImage("Radiograph", fit_long_side(grey, options.max_image_px),
                           f"As displayed: {window}{inverted}.", marker)]
     marked = marked_image(grey, inp.score_sheet, marker, options.max_image_px)

@@ -88,6 +88,9 @@ class ReportInput:
     photometric: str = "MONOCHROME2"
     window_center: float | None = None
     window_width: float | None = None
+    voi_function: str = "LINEAR_EXACT"  # the file's VOI LUT Function (PNG/JPEG: the plain formula)
+    voi_lut: Any = None  # the file's VOI LUT (render.voi.VoiLut), used instead of the window
+    presentation_inverse: bool = False
     source_file: str = ""
     patient_name: str | None = None
     patient_id: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from ra_desktop.ui import dicom_actions, menu_actions
+from ra_desktop.ui import dicom_actions, menu_actions, tag_viewer
 
 
 def action(window, menu, text, slot, shortcut=None, tip=None) -> QAction:
@@ -69,6 +69,7 @@ def build(window) -> None:
         "Put the cursor in the worklist's search box")
     add(v, "Next case", lambda: p.step_case(1), "Alt+Down", "Open the next case of the worklist")
     add(v, "Previous case", lambda: p.step_case(-1), "Alt+Up", "Open the previous case of the worklist")
+    add(v, "DICOM tags…", lambda: tag_viewer.show_tags(w), "Ctrl+T", "The open study's DICOM header, searchable")
     v.addSeparator()
     add(v, "Reset layout", w.reset_layout,
         tip="Default window size and position for this screen, and default panel widths")

@@ -197,3 +197,16 @@ def test_dicom_listener_that_cannot_listen_names_the_step(model_dir, case_png, f
     assert self_test.run(_args(model=model_dir, case=case_png)) == 1
     err = capsys.readouterr().err
     assert "self-test FAILED at step 'dicom'" in err and "127.0.0.1" in err and "loopback" in err, err
+
+
+def test_dicom_echo_failure_names_the_step_and_loopback(model_dir, case_png, fake_explain, monkeypatch, capsys):
+    from ra_desktop.dicomnet.nodes import EchoResult
+
+    def echo(node, *, calling_aet, timeout=10):
+        return EchoResult(node, False, error=f"DICOM node {node}: cannot connect: Network is unreachable")
+
+    monkeypatch.setattr("ra_desktop.dicomnet.nodes.echo", echo)
+    assert self_test.run(_args(model=model_dir, case=case_png)) == 1
+    err = capsys.readouterr().err
+    assert "self-test FAILED at step 'dicom': C-ECHO" in err and "Network is unreachable" in err, err
+    assert "loopback interface must be up" in err, err

@@ -301,7 +301,8 @@ def _dicom(args: argparse.Namespace, state: dict[str, Any]) -> str:
         node = RemoteNode(SELF_TEST_AET, "127.0.0.1", listener.port)
         answer = echo(node, calling_aet=SELF_TEST_CALLER, timeout=10)
         if not answer.ok:
-            raise StepFailed(f"C-ECHO to our own listener failed: {answer.error}")
+            raise StepFailed(f"C-ECHO to our own listener failed: {answer.error} (this computer's "
+                             "loopback interface must be up: the DICOM node talks to itself on 127.0.0.1)")
         try:
             sent = send(node, to_send, calling_aet=SELF_TEST_CALLER, timeout=10)
         except DicomNetError as exc:

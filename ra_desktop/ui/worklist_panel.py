@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal,
+    QAbstractTableModel, QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer, Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 
 from ra_desktop.results import NO_VERDICT, probability_texts
 from ra_desktop.ui.plain import tooltip
-from ra_desktop.worklist import FAILED, STATUSES, CaseRow
+from ra_desktop.worklist import ANALYSING, FAILED, QUEUED, STATUSES, CaseRow
 
 # Status is last so it takes the spare width: a failure reason is the longest text in a row.
 COLUMNS = ("Patient ID", "Date", "Side", "File", "AI result", "Reader", "Status")
@@ -60,11 +60,26 @@ def reader_tooltip(r: CaseRow) -> str | None:
 
 
 class WorklistModel(QAbstractTableModel):
+    # Around each update_row: the panel keeps the reader's place while the proxy re-sorts.
+    row_updating = Signal()
+    row_updated = Signal()
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[CaseRow] = []
         self._index: dict[int, int] = {}  # row id -> position
         self._timeline: dict[int, tuple[int, int]] | None = None  # row id -> (k, n) of its patient
+        self._in_flight: set[int] = set()  # rows queued or being analysed (a batch is running)
+
+    def in_flight(self) -> bool:
+        """Whether any row is queued or being analysed: results are still to arrive."""
+        return bool(self._in_flight)
+
+    def _track(self, row: CaseRow) -> None:
+        if row.status in (QUEUED, ANALYSING):
+            self._in_flight.add(row.id)
+        else:
+            self._in_flight.discard(row.id)
 
     def timeline(self, row: CaseRow) -> tuple[int, int]:
         """(k, n): this is the patient's k-th study of n in the worklist, by study date."""
@@ -86,6 +101,9 @@ class WorklistModel(QAbstractTableModel):
         self._timeline = None
         self._rows = list(rows)
         self._index = {r.id: i for i, r in enumerate(self._rows)}
+        self._in_flight = set()
+        for r in self._rows:
+            self._track(r)
         self.endResetModel()
 
     def add_rows(self, rows: list[CaseRow]) -> None:
@@ -98,6 +116,7 @@ class WorklistModel(QAbstractTableModel):
         for r in rows:
             self._index[r.id] = len(self._rows)
             self._rows.append(r)
+            self._track(r)
         self.endInsertRows()
 
     def update_row(self, row: CaseRow) -> None:
@@ -108,8 +127,11 @@ class WorklistModel(QAbstractTableModel):
         old = self._rows[pos]
         if (old.patient_id, old.study_date) != (row.patient_id, row.study_date):
             self._timeline = None
+        self._track(row)
+        self.row_updating.emit()
         self._rows[pos] = row
         self.dataChanged.emit(self.index(pos, 0), self.index(pos, len(COLUMNS) - 1))
+        self.row_updated.emit()
 
     def row(self, row_id: int) -> CaseRow | None:
         pos = self._index.get(row_id)
@@ -285,7 +307,11 @@ class WorklistPanel(QWidget):
 
         self._debounce = QTimer(self, singleShot=True, interval=150)
         self._debounce.timeout.connect(self._emit_current)
-        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._debounce.start())
+        self._keeping_place = False  # True while an update moves rows: no selection is the reader's
+        self._place: tuple[int | None, int | None, int | None] = (None, None, None)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.model.row_updating.connect(self._before_update)
+        self.model.row_updated.connect(self._after_update)
         self.table.activated_row.connect(self._emit_now)
         self.table.compare_row.connect(
             lambda: self.current_row_id() is not None and self.compare_requested.emit(self.current_row_id()))
@@ -299,6 +325,72 @@ class WorklistPanel(QWidget):
     def current_row_id(self) -> int | None:
         idx = self.table.currentIndex()
         return None if not idx.isValid() else int(idx.data(ROW_ID_ROLE))
+
+    # ---- results arriving: the reader's place stays -------------------------------------------
+    # While a batch runs (any row queued or analysing) the order is held: the proxy does not re-sort
+    # or re-filter as each result lands, so no row moves under the reader. When the last result is
+    # in, the list is sorted and filtered once, the selected case kept and left where it was on
+    # screen. A single update outside a batch re-sorts at once, with the same care. The case a
+    # row move leaves "current" is never opened: only the reader opens cases.
+    def _on_current_changed(self, *_) -> None:
+        if not self._keeping_place:
+            self._debounce.start()
+
+    def _before_update(self) -> None:
+        self._keeping_place = True
+        t = self.table
+        top = t.indexAt(QPoint(1, 1))
+        current = self.current_row_id()
+        rect = t.visualRect(t.currentIndex()) if current is not None else None
+        in_view = rect is not None and rect.isValid() and 0 <= rect.top() < t.viewport().height()
+        self._place = (current, rect.top() if in_view else None,
+                       int(top.data(ROW_ID_ROLE)) if top.isValid() else None)
+        if self.model.in_flight() and self.proxy.dynamicSortFilter():
+            self.proxy.setDynamicSortFilter(False)  # a batch began: hold the order until it ends
+
+    def _after_update(self) -> None:
+        try:
+            if not self.model.in_flight() and not self.proxy.dynamicSortFilter():
+                self.proxy.setDynamicSortFilter(True)
+                self.proxy.invalidate()  # the batch is over: sort and filter once
+            self._restore_place()
+        finally:
+            self._keeping_place = False
+
+    def _proxy_row(self, row_id: int | None) -> int | None:
+        if row_id is None:
+            return None
+        pos = self.model._index.get(row_id)
+        if pos is None:
+            return None
+        idx = self.proxy.mapFromSource(self.model.index(pos, 0))
+        return idx.row() if idx.isValid() else None
+
+    def _restore_place(self) -> None:
+        current, y, top = self._place
+        t = self.table
+        row = self._proxy_row(current)
+        if current is not None:
+            if row is None:  # filtered out: select nothing rather than a case the reader did not pick
+                t.selectionModel().clear()
+                return
+            idx = self.proxy.index(row, 0)
+            if t.currentIndex().row() != row or not t.selectionModel().isRowSelected(row, idx.parent()):
+                t.setCurrentIndex(idx)
+        bar = t.verticalScrollBar()
+        if row is not None and y is not None:  # the selected case stays at its height on screen
+            step = max(t.verticalHeader().defaultSectionSize(), 1) \
+                if t.verticalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerItem else 1
+            for _ in range(3):  # settles in one step; a clamped scroll bar stops it early
+                delta = t.visualRect(t.currentIndex()).top() - y
+                if abs(delta) < step:
+                    break
+                before = bar.value()
+                bar.setValue(before + round(delta / step))
+                if bar.value() == before:
+                    break
+        elif (top_row := self._proxy_row(top)) is not None:  # else the same case at the top
+            t.scrollTo(self.proxy.index(top_row, 0), QAbstractItemView.ScrollHint.PositionAtTop)
 
     def select_row(self, row_id: int) -> bool:
         for r in range(self.proxy.rowCount()):

@@ -13,11 +13,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ra_desktop import __version__
 from ra_desktop.cancel import CancelToken, check
 from ra_desktop.errors import Cancelled, RADesktopError
+from ra_desktop.io import load_radiograph
 from ra_desktop.io.ground_truth import ground_truth_for
 from ra_desktop.io.radiograph import Radiograph
+from ra_desktop.preprocess import prepare
 from ra_desktop.results import STAGE_FAILED, CaseResult, StageResult
 
 if TYPE_CHECKING:  # torch stays out of this module's import
@@ -83,8 +87,6 @@ def analyse(
         :class:`~ra_desktop.errors.RADesktopError` is recorded (status "failed") and the next
         stage runs; the prediction is never lost to an explanation failure.
     """
-    from ra_desktop.preprocess import prepare
-
     timings: dict[str, float] = {}
     check(cancel)
     t0 = time.perf_counter()
@@ -92,8 +94,6 @@ def analyse(
         radiograph = source
         timings["load"] = 0.0
     else:
-        from ra_desktop.io import load_radiograph
-
         radiograph = load_radiograph(Path(source))
         timings["load"] = _ms(t0)
     check(cancel)
@@ -103,7 +103,7 @@ def analyse(
     timings["preprocess"] = _ms(t0)
     check(cancel)
 
-    import ra_desktop.explain as explain
+    import ra_desktop.explain as explain  # lazy: torch (the window opens before torch loads)
 
     t0 = time.perf_counter()
     explanations = tuple(explanations)
@@ -189,14 +189,10 @@ class PreparedCase:
 
 def prepare_case(source: str | Path | Radiograph, model: LoadedModel) -> PreparedCase:
     """Load (unless given a Radiograph) and preprocess one study; raises like :func:`analyse`."""
-    from ra_desktop.preprocess import prepare
-
     t0 = time.perf_counter()
     if isinstance(source, Radiograph):
         radiograph, load_ms = source, 0.0
     else:
-        from ra_desktop.io import load_radiograph
-
         radiograph = load_radiograph(Path(source))
         load_ms = _ms(t0)
     t0 = time.perf_counter()
@@ -219,9 +215,7 @@ def analyse_prepared(
     through ``explain.explain_case``. A failing explanation is recorded in the case's notes, as in
     :func:`analyse`. ``timings_ms["inference"]`` is the case's share of the batched pass.
     """
-    import numpy as np
-
-    import ra_desktop.explain as explain
+    import ra_desktop.explain as explain  # lazy: torch (the window opens before torch loads)
 
     explanations = tuple(explanations)
     if not cases:

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ra_desktop.errors import RADesktopError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", type=Path, help="model folder (manifest.json + weights)")
@@ -21,10 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ra_desktop.errors import RADesktopError
-
     try:
-        from ra_desktop.evaluate.runner import evaluate, format_table
+        from ra_desktop.evaluate.runner import evaluate, format_table  # lazy: torch
 
         if args.bootstrap < 0:
             raise RADesktopError("--bootstrap must be >= 0")

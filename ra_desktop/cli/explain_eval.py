@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ra_desktop.errors import RADesktopError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="model folder (manifest.json)")
@@ -48,10 +50,10 @@ def _clean(value: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ra_desktop.errors import RADesktopError
+    # Lazy: torch and pydicom load only when the command runs (`explain-eval --help` needs neither).
     from ra_desktop.evaluate.explanations import evaluate, format_table, iter_cases, load_cases, pointing_pass
-    from ra_desktop.model import load_model
     from ra_desktop.io.dataset import discover
+    from ra_desktop.model import load_model
 
     try:
         model = load_model(args.model_dir, args.device)

@@ -10,6 +10,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from ra_desktop.errors import DataError, RADesktopError
+
 ARCH_CHOICES = ("vgg8", "densenet121", "densenet169")  # == ra_desktop.model.ARCHITECTURES (no torch here)
 
 
@@ -106,8 +108,6 @@ def _world_size() -> int:
 
 
 def _check_out(args: argparse.Namespace) -> None:
-    from ra_desktop.errors import DataError
-
     out = args.out
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} is a file; give a folder for the model")
@@ -118,15 +118,13 @@ def _check_out(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ra_desktop.errors import RADesktopError
-
     try:
-        from ra_desktop.preprocess import PreprocessConfig
+        from ra_desktop.preprocess import PreprocessConfig  # lazy, with the trainer: `train --help` loads neither
 
         _check_out(args)
         preprocess = PreprocessConfig(mode="letterbox" if args.letterbox else "resize_crop",
                                       resize=args.resize, crop=args.crop)
-        from ra_desktop.train.trainer import TrainOptions, train
+        from ra_desktop.train.trainer import TrainOptions, train  # lazy: torch
 
         opts = TrainOptions(
             data=args.data, arch=args.arch, out=args.out, epochs=args.epochs, batch_size=args.batch_size,

@@ -30,6 +30,10 @@ from ra_desktop.explain import faithfulness as F
 from ra_desktop.explain.gradcam import grad_cam
 from ra_desktop.explain.regions import RA_REGIONS, diseased_regions, lesion_mask, region_means, region_scores
 from ra_desktop.explain.shap import shap_map
+from ra_desktop.io import load_radiograph
+from ra_desktop.io.dataset import discover
+from ra_desktop.io.ground_truth import load_ground_truth
+from ra_desktop.preprocess import prepare
 
 METHODS = ("gradcam", "shap")
 FIXED_POINT_GRID = 14  # candidate points of the constant-map reference: centres of a 14×14 grid
@@ -54,8 +58,6 @@ def load_cases(data: str | Path, n: int, *, min_severity: int = 2, seed: int = 0
     Cases are drawn in a seeded random order, so ``--n`` smaller than the set is a fair sample.
     ``twins``: only RA phantoms whose healthy twin is in ``data``, loaded as :attr:`Case.healthy`.
     """
-    from ra_desktop.io.dataset import discover
-
     return cases_from_samples(discover(data).samples, n, min_severity=min_severity, seed=seed, config=config,
                               twins=twins)
 
@@ -71,10 +73,6 @@ def iter_cases(samples: Sequence[Any], n: int | None = None, *, min_severity: in
     """Eligible cases one at a time (all of them when ``n`` is None), in the seeded order of
     :func:`cases_from_samples`, so a long pass holds one case in memory, not the set."""
     from PIL import Image
-
-    from ra_desktop.io import load_radiograph
-    from ra_desktop.phantom import load_ground_truth
-    from ra_desktop.preprocess import prepare
 
     # A twin pair shares a patient ID: the normal member is the RA case's healthy twin.
     healthy_of = {s.patient_id: s for s in samples if s.label == 0 and getattr(s, "patient_id", None)}

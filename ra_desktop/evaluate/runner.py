@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ra_desktop.errors import RADesktopError
 from ra_desktop.evaluate.metrics import (
     METRIC_NAMES,
     bootstrap_metrics,
@@ -21,18 +22,18 @@ from ra_desktop.evaluate.metrics import (
     roc_curve,
     wilson_interval,
 )
+from ra_desktop.evaluate.plots import write_plots
+from ra_desktop.io import load_radiograph
 from ra_desktop.io.dataset import DataSet, discover
 from ra_desktop.jsonsafe import json_safe
+from ra_desktop.model import load_model
+from ra_desktop.preprocess import prepare
 
 TABLE_COLUMNS = ("Accuracy", "Sensitivity", "Specificity", "Precision", "F1", "AUC")
 
 
 def predict_dataset(loaded, ds: DataSet, batch: int = 16, progress: bool = False):
     """P(RA) for each readable sample; returns (samples, probabilities, skipped [(path, reason)])."""
-    from ra_desktop.errors import RADesktopError
-    from ra_desktop.io import load_radiograph
-    from ra_desktop.preprocess import prepare
-
     config = loaded.preprocess_config
     kept, probs, skipped, pending = [], [], [], []
 
@@ -98,8 +99,6 @@ def _unique_name(given: Path, used: set[str]) -> str:
 def evaluate(model_dir: Path, data: list[Path], out: Path, device: str = "auto", n_boot: int = 2000,
              seed: int = 0, progress: bool = False, plots: bool = True) -> dict[str, Any]:
     """Metrics, plots, predictions and ``evaluation.json`` for each data set; returns the JSON."""
-    from ra_desktop.model import load_model
-
     loaded = load_model(model_dir, device)
     m = loaded.manifest
     threshold = float(m.threshold)
@@ -147,8 +146,6 @@ def evaluate(model_dir: Path, data: list[Path], out: Path, device: str = "auto",
 
 
 def _write_plots(y, probs, threshold, ds_dir, name, auc_ci) -> dict[str, str]:
-    from ra_desktop.evaluate.plots import write_plots
-
     return write_plots(y, probs, threshold, ds_dir, name, auc_ci)
 
 

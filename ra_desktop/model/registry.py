@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ra_desktop.errors import RADesktopError
+from ra_desktop.model.architectures import VGG8, build_densenet
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,6 @@ def build_model(arch: str) -> nn.Module:
         ``arch`` is not in :data:`ARCHITECTURES`, or torchvision is missing for a DenseNet.
     """
     architecture_info(arch)
-    from ra_desktop.model.architectures import VGG8, build_densenet
-
     if arch == "vgg8":
         return VGG8()
     try:

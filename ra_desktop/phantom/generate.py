@@ -18,6 +18,7 @@ from ra_desktop.phantom.lesions import (CMC_JOINTS, FINGER_JOINT_BONES, GT_JOINT
                                         WRIST_BITE_BONES, CasePlan, JointLesion, sample_plan, svdh_truth)
 from ra_desktop.phantom.radiogrammetry import radiogrammetry_truth
 from ra_desktop.phantom.render import MAX_VALUE, render
+from ra_desktop.phantom.writer import patient_id, write_case
 
 # 1.1: separate disease/anatomy streams, twins; 1.2: CMC joints in the ground truth (same pixels)
 GENERATOR_VERSION = "1.2"
@@ -267,8 +268,6 @@ def _case_params(seed: int, index: int, ra_fraction: float, severity_range: tupl
 
 
 def _job(args) -> list[dict]:
-    from ra_desktop.phantom.writer import patient_id, write_case
-
     out_dir, seed, index, ra_fraction, sev_range, size, formats, twins, spare_wrist, joint_spaces = args
     if twins:  # index is even: the RA case; index + 1: its healthy twin, the same patient
         rng = case_rng(seed, index // 2)

@@ -15,10 +15,11 @@ import numpy as np
 from PIL import Image
 
 from ra_desktop.errors import RADesktopError
+from ra_desktop.io import load_radiograph
+from ra_desktop.io.dataset import Sample
 from ra_desktop.preprocess import (AUGMENT_KINDS, PreprocessConfig, augment_with_mask, intensity_unit, prepare_unit,
                                    spatial_unit, window_jitter)
 from ra_desktop.preprocess.geometry import letterbox_size
-from ra_desktop.io.dataset import Sample
 
 
 def cached_size(image_shape: tuple[int, int], config: PreprocessConfig) -> tuple[int, int]:
@@ -37,8 +38,6 @@ def downsample_unit(unit: np.ndarray, config: PreprocessConfig) -> np.ndarray:
 
 def load_unit(path: Path, config: PreprocessConfig) -> np.ndarray:
     """Decode one file into its cached training image; raises a RADesktopError if unreadable."""
-    from ra_desktop.io import load_radiograph
-
     return downsample_unit(intensity_unit(load_radiograph(path), config), config)
 
 

@@ -33,8 +33,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ra_desktop.errors import DataError
+from ra_desktop.explain._head import fast_head
 from ra_desktop.explain._scope import get_layer, hooked
 from ra_desktop.io.dataset import Sample
+from ra_desktop.io.ground_truth import load_ground_truth
+from ra_desktop.train.lesion_swap import joint_region_mask
 
 EPS = 1e-6
 SHARPNESS = 5.0  # of the smooth ReLU below: a cell at zero counts ln 2 / 5 of the map's mean |value|
@@ -43,9 +46,6 @@ SHARPNESS = 5.0  # of the smooth ReLU below: a cell at zero counts ln 2 / 5 of t
 def lesion_masks(samples: list[Sample], shape: tuple[int, int]) -> list[np.ndarray | None]:
     """Each RA phantom's diseased-joint mask at the cached size ``shape``; None for normal images
     and for images without joint ground truth."""
-    from ra_desktop.phantom import load_ground_truth
-    from ra_desktop.train.lesion_swap import joint_region_mask
-
     out: list[np.ndarray | None] = []
     for s in samples:
         gt = load_ground_truth(s.path) if s.label == 1 else None
@@ -70,8 +70,6 @@ class MapGuidance:
     """
 
     def __init__(self, module: nn.Module, layer: str, positive_index: int = 1):
-        from ra_desktop.explain._head import fast_head
-
         self.layer = get_layer(module, layer)
         self.head = fast_head(module, layer)
         if self.head is None:

@@ -27,6 +27,7 @@ from scipy import ndimage
 
 from ra_desktop.explain.regions import REGION_JOINTS
 from ra_desktop.io.dataset import Sample
+from ra_desktop.io.ground_truth import load_ground_truth
 
 EDGE_SIGMA_PX = 1.5  # soft edge of the blend at the cached (256 px) size: no hard seam to learn
 
@@ -67,8 +68,6 @@ def find_pairs(samples: list[Sample], shape: tuple[int, int]) -> dict[int, TwinP
 
     Twins share a patient ID and differ in label; the mask comes from the RA member's ground truth.
     """
-    from ra_desktop.phantom import load_ground_truth
-
     by_patient: dict[str, dict[int, int]] = {}
     for i, s in enumerate(samples):
         if s.patient_id:

@@ -15,14 +15,18 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ra_desktop.errors import DataError
 from ra_desktop.evaluate.metrics import roc_auc
+from ra_desktop.io.dataset import DataSet, Sample, check_two_classes, discover, split_by_patient
+from ra_desktop.model import build_model, load_model, pick_device
+from ra_desktop.model.registry import architecture_info
 from ra_desktop.preprocess import PreprocessConfig
 from ra_desktop.train import checkpoint as ckpt
 from ra_desktop.train import distributed as D
 from ra_desktop.train import lesion_swap
 from ra_desktop.train.cache import UnitCache, build_cache, model_input_with_mask
+from ra_desktop.train.guidance import MapGuidance, lesion_masks
 from ra_desktop.train.outputs import write_model_folder
+from ra_desktop.train.pointing import ValidationPointing
 from ra_desktop.train.precision import amp_settings
-from ra_desktop.io.dataset import DataSet, Sample, check_two_classes, discover, split_by_patient
 
 
 @dataclass
@@ -201,8 +205,6 @@ def predict(module: nn.Module, loader: DataLoader, device, amp_dtype, info: D.Di
 
 def train(opts: TrainOptions) -> dict:
     """Run training; returns a summary (rank 0: includes the model folder path)."""
-    from ra_desktop.model import build_model, pick_device
-
     info, device = D.setup(pick_device(opts.device))
     try:
         return _train(opts, info, device, build_model)
@@ -212,8 +214,6 @@ def train(opts: TrainOptions) -> dict:
 
 def _init_from(model: nn.Module, opts: TrainOptions) -> None:
     """Load a verified model folder's weights (fine-tuning); refuse another architecture."""
-    from ra_desktop.model import load_model
-
     source = load_model(opts.init, device="cpu")
     if source.manifest.architecture != opts.arch:
         raise DataError(f"--init {opts.init} is a {source.manifest.architecture} model, not {opts.arch}")
@@ -261,9 +261,6 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
         _say(info, f"lesion swap: {len(pairs) // 2} twin pairs, p = {opts.lesion_swap_p:g}")
     masks = guide = None
     if opts.guide_maps > 0:
-        from ra_desktop.model.registry import architecture_info
-        from ra_desktop.train.guidance import MapGuidance, lesion_masks
-
         masks = lesion_masks(train_c.samples, train_c.units[0].shape)
         if not any(m is not None for m in masks) and not pairs:
             raise DataError("--guide-maps needs RA phantoms with joint ground truth in the training data; none found")
@@ -279,9 +276,6 @@ def _train(opts: TrainOptions, info: D.DistInfo, device: torch.device, build_mod
 
     pointing = None
     if opts.select_by == "pointing":
-        from ra_desktop.model.registry import architecture_info
-        from ra_desktop.train.pointing import ValidationPointing
-
         where = "validation split" if opts.select_data is None else str(opts.select_data)
         samples = val_c.samples if opts.select_data is None else discover(opts.select_data).samples
         pointing = ValidationPointing(samples, opts.preprocess,

@@ -3,7 +3,8 @@
 #   1. build it (scripts/build_installer.sh; skip with RA_INSTALLER_SKIP_BUILD=1),
 #   2. unpack it into a fresh /tmp/ra-installer-test-XXXX,
 #   3. run `ra-desktop --self-test` with an empty environment (env -i: no Python, no PYTHONPATH,
-#      PATH=/usr/bin:/bin) and, where `unshare -n` works (root), with no network at all,
+#      PATH=/usr/bin:/bin) and, where `unshare -n` works (root), with no network but loopback
+#      (its `dicom` step sends to its own DICOM listener on 127.0.0.1),
 #   4. run the frozen `inspect` on a JPEG 2000 DICOM (pydicom's decoder plugins in the bundle),
 #   5. start the GUI under Xvfb on the demo cases and save a screenshot,
 #   6. check that nothing was written inside the install folder.
@@ -25,13 +26,13 @@ log() { printf '\n== %s\n' "$*"; }
 if [ "${RA_INSTALLER_SKIP_BUILD:-0}" != 1 ]; then
   scripts/build_installer.sh "$VARIANT"
 fi
-ARCHIVE=$(ls -t dist/ra-desktop-*-linux-*-"$VARIANT".tar.gz 2>/dev/null | head -1 || true)
-[ -n "$ARCHIVE" ] || fail "no dist/ra-desktop-*-linux-*-$VARIANT.tar.gz: build it first (make installer)"
+ARCHIVE=$(ls -t dist/ra-desktop-*-linux-*-"$VARIANT".tar.xz 2>/dev/null | head -1 || true)
+[ -n "$ARCHIVE" ] || fail "no dist/ra-desktop-*-linux-*-$VARIANT.tar.xz: build it first (make installer)"
 
 T=$(mktemp -d /tmp/ra-installer-test-XXXX)
 mkdir -p "$T/app" "$T/home" "$T/ra-home" "$T/tmp" "$T/out"
 log "unpacking $ARCHIVE into $T/app"
-tar -C "$T/app" -xzf "$ARCHIVE"
+tar -C "$T/app" -xJf "$ARCHIVE"
 APPDIR=$(find "$T/app" -mindepth 1 -maxdepth 1 -type d | head -1)
 EXE=$APPDIR/ra-desktop
 [ -x "$EXE" ] || fail "$EXE is missing from the archive"
@@ -39,11 +40,19 @@ EXE=$APPDIR/ra-desktop
 listing() { (cd "$APPDIR" && find . -printf '%p\t%s\t%T@\t%m\n' | LC_ALL=C sort); }
 listing > "$T/listing-before.txt"
 
-# No network: a new network namespace has only a downed loopback interface.
+# No network: a new network namespace has only a loopback interface, and it starts down. The
+# self-test's `dicom` step runs a DICOM listener on 127.0.0.1 and talks to it (C-ECHO, C-STORE),
+# so `lo` is brought up inside the namespace: loopback only, still nothing beyond this machine.
 NET=()
+IP=$(command -v ip || echo /usr/sbin/ip)  # iproute2; /usr/sbin is often not on a user's PATH
 if unshare -n true 2>/dev/null; then
-  NET=(unshare -n)
-  echo "network: none (unshare -n)"
+  if [ -x "$IP" ] && unshare -n "$IP" link set lo up 2>/dev/null; then
+    # shellcheck disable=SC2016  # $@ is expanded by the inner sh
+    NET=(unshare -n sh -c "$IP"' link set lo up && exec "$@"' ra-no-network)
+    echo "network: none (unshare -n), loopback only (lo up)"
+  else
+    fail "unshare -n works but '$IP link set lo up' does not (apt-get install iproute2): the self-test's DICOM step needs loopback"
+  fi
 else
   echo "network: not isolated (unshare -n needs root); the run is still offline by design"
 fi
@@ -67,6 +76,8 @@ rc=${PIPESTATUS[0]}
 set -e
 echo "self-test exit status $rc in $(( $(date +%s) - t0 )) s"
 [ "$rc" = 0 ] || fail "the frozen self-test exited $rc (see $T/out/self-test.log)"
+grep -q '^\[ok\] dicom ' "$T/out/self-test.log" \
+  || fail "the frozen self-test has no 'dicom' step (SR/SC/PDF and the loopback DICOM node)"
 KEPT=$(sed -n 's/^kept: //p' "$T/out/self-test.log")
 cp "$KEPT"/*.pdf "$T/out/" && echo "report: $(ls "$T"/out/*.pdf)"
 

@@ -221,8 +221,11 @@ class StoreListener:
             # A C-STORE that begins just now still completes in its own thread (its file is kept);
             # only its response is lost, and the sender's resend is then answered as a duplicate.
             assoc.abort()
+        # One short wait for all of them together: a caller that connected and said nothing (its
+        # thread ends at the ACSE timeout) must not hold the window or a service stop for long.
+        join_deadline = time.monotonic() + 3.0
         for assoc in server.active_associations:
-            assoc.join(5)
+            assoc.join(max(0.0, join_deadline - time.monotonic()))
         log.info("DICOM listener %s stopped (%d associations, %d stored, %d duplicates, %d refused, "
                  "%d callers rejected)", self.ae_title, self.totals["associations"], self.totals["stored"],
                  self.totals["duplicates"], self.totals["failed"], self.totals["rejected"])

@@ -186,7 +186,7 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         # The case id names audit lines, worklist rows and reports: never NUL, "../" or 100 KB.
         notes.append("SOP Instance UID is not a valid DICOM UID: the study is named by a hash of its content")
         sop_uid = ""
-    study_date = str(_get(ds, "StudyDate") or "").strip()
+    study_date = _date(_get(ds, "StudyDate"))
     return Radiograph(
         pixels=read_only(arr),
         source_path=path,
@@ -196,7 +196,9 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         photometric=photometric,
         patient_id=_text(_get(ds, "PatientID")),
         patient_name=_text(_get(ds, "PatientName")),
-        study_date=study_date if len(study_date) == 8 and study_date.isdigit() else None,
+        study_date=study_date,
+        patient_birth_date=_date(_get(ds, "PatientBirthDate")),
+        study_description=_text(_get(ds, "StudyDescription")),  # LO: cut to 64 by cap_text_elements
         modality=_text(_get(ds, "Modality")),
         body_part=_text(_get(ds, "BodyPartExamined")),
         laterality=_laterality(ds),
@@ -471,6 +473,12 @@ def _int(value, default: int) -> int:
         return int(value) if value not in (None, "") else default
     except (TypeError, ValueError):
         return default
+
+
+def _date(value) -> str | None:
+    """A DA value as YYYYMMDD, or None when absent or malformed (never cut: DA is bounded raw)."""
+    text = str(value or "").strip()
+    return text if len(text) == 8 and text.isdigit() else None
 
 
 def _text(value) -> str | None:

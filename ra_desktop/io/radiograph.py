@@ -39,6 +39,8 @@ class Radiograph:
     patient_id: str | None = field(default=None, repr=False)
     patient_name: str | None = field(default=None, repr=False)
     study_date: str | None = field(default=None, repr=False)  # YYYYMMDD as in DICOM
+    patient_birth_date: str | None = field(default=None, repr=False)  # YYYYMMDD, as study_date
+    study_description: str | None = field(default=None, repr=False)  # LO: at most 64 characters
     modality: str | None = None
     body_part: str | None = None
     laterality: str | None = None  # "L", "R" or None

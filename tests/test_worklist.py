@@ -98,7 +98,7 @@ def test_version_1_database_gains_the_regions_column(tmp_path):
     assert row.probability == 0.7 and row.regions == []
     store.save_result(row.id, {"probability": 0.2, "label": "normal", "threshold": 0.5, "regions": [("MCP3", 0.2)]})
     assert store.get(row.id).regions == [("MCP3", 0.2)]
-    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == _store_module.SCHEMA_VERSION == 4
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == _store_module.SCHEMA_VERSION == 5
 
 
 def test_reanalysis_keeps_reviewed_status(tmp_path):

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ra_desktop import paths
+from ra_desktop.worklist.annotations import SCHEMA as _ANNOTATION_SCHEMA
 from ra_desktop.worklist.measurements import SCHEMA as _MEASUREMENT_SCHEMA
 
-SCHEMA_VERSION = 4  # 2: regions_json (top contributing regions); 3: scores and markers tables;
-# 4: measurement_runs and measurements tables (worklist/measurements.py: radiogrammetry)
+SCHEMA_VERSION = 5  # 2: regions_json (top contributing regions); 3: scores and markers tables;
+# 4: measurement_runs and measurements tables (worklist/measurements.py: radiogrammetry);
+# 5: annotations table (worklist/annotations.py: arrows, texts, angles, regions of interest)
 
 # Row statuses, in the order a case moves through them.
 NEW, QUEUED, ANALYSING, DONE, FAILED, REVIEWED = "new", "queued", "analysing", "done", "failed", "reviewed"
@@ -168,7 +170,7 @@ class WorklistStore:
             if (side_file := self.path.with_name(self.path.name + side)).exists():
                 paths.private_file(side_file)
         with con:
-            con.executescript(_SCHEMA + _MEASUREMENT_SCHEMA)
+            con.executescript(_SCHEMA + _MEASUREMENT_SCHEMA + _ANNOTATION_SCHEMA)
             have = {r[1] for r in con.execute("PRAGMA table_info(cases)")}
             for name, sql_type in _ADDED_COLUMNS:
                 if name not in have:

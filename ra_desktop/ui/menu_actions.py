@@ -98,6 +98,8 @@ VIEWER_KEYS = {
     ("use_pan_tool", ()): "Pan tool", ("use_measure_tool", ()): "Measure distance",
     ("use_mark_tool", ()): "Place joint markers", ("clear_measurements", ()): "Delete measurements",
     ("reset_view", ()): "Reset window, orientation and zoom",
+    ("toggle_overlays", ()): "Show or hide the corner text (patient, study, window)",
+    ("copy_view", ()): "Copy the view to the clipboard", ("export_view_dialog", ()): "Export the view as PNG or JPEG",
 }
 WORKSHEET_KEYS = [("0–5", "Score the selected area (erosion 0–5, narrowing 0–4)"),
                   ("N or .", "Not assessable"), ("Delete", "Clear the score"),

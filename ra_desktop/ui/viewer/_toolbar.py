@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ra_desktop.ui.viewer import _display
+from ra_desktop.ui.viewer import _display, icons
 
 STYLE = """
 QWidget#viewer { background: #1b1d20; color: #d8dade; }
@@ -24,6 +24,10 @@ QWidget#viewer QComboBox { background: #2b2e33; color: #d8dade; border: 1px soli
 QWidget#viewer QComboBox:disabled { color: #8a8f96; }
 QWidget#viewer QComboBox QAbstractItemView { background: #2b2e33; color: #d8dade;
                                              selection-background-color: #3a5f8f; }
+QWidget#viewer QToolButton[active="true"] { background: #3a5f8f; }
+QWidget#viewer QToolButton::menu-button { width: 12px; }
+QWidget#viewer QToolButton#qt_toolbar_ext_button { background: #8a5a00; border: 1px solid #ffb040;
+                                                   min-width: 14px; }
 QWidget#viewer QToolBar::separator { background: #44474d; width: 1px; margin: 4px 4px; }
 QLabel#badge { color: white; background: rgba(20, 20, 20, 190); border: 1px solid #888;
                border-radius: 4px; padding: 3px 8px; font-weight: bold; font-size: 15pt; }
@@ -46,33 +50,72 @@ SHORTCUTS = [
     ("W", "use_window_tool", ()), ("P", "use_pan_tool", ()), ("D", "use_measure_tool", ()),
     ("K", "use_mark_tool", ()),
     ("Delete", "clear_measurements", ()), ("Escape", "use_window_tool", ()),
-    ("Ctrl+Shift+0", "reset_view", ()),
+    ("Ctrl+Shift+0", "reset_view", ()), ("O", "toggle_overlays", ()),
+    ("Ctrl+C", "copy_view", ()), ("Ctrl+Shift+S", "export_view_dialog", ()),
 ]
 
 
+def keys_for(method: str, args: tuple = ()) -> str:
+    """The key(s) of a viewer method, as the shortcut sheet, tooltips and context menu show them."""
+    return " or ".join(seq for seq, m, a in SHORTCUTS if m == method and a == tuple(args))
+
+
+def tip(text: str, method: str | None, args: tuple = ()) -> str:
+    keys = keys_for(method, args) if method else ""
+    return f"{text} ({keys})" if keys else text
+
+
+def _menu_button(bar: QtWidgets.QToolBar, icon_name: str, tip_text: str, menu: QtWidgets.QMenu,
+                 default: QtGui.QAction | None = None) -> QtWidgets.QToolButton:
+    """A tool button with a menu: a click runs ``default`` (or opens the menu), its arrow the menu."""
+    button = QtWidgets.QToolButton(bar)
+    if default is not None:
+        button.setDefaultAction(default)
+        button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+    else:
+        button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+    button.setIcon(icons.icon(icon_name))
+    button.setToolTip(tip_text)
+    button.setMenu(menu)
+    button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
+    bar.addWidget(button)
+    return button
+
+
 def build_toolbar(viewer) -> tuple[QtWidgets.QToolBar, dict[str, QtGui.QAction]]:
+    """Icon buttons in groups (tools | window | view | output | layers), each tooltip with its key.
+
+    Flip and copy/export sit behind a button with a menu, so the whole bar fits the narrowest
+    image area (about 870 px at 1280×720) and nothing falls into the overflow menu.
+    """
     bar = QtWidgets.QToolBar(viewer)
-    bar.setIconSize(QtCore.QSize(16, 16))
-    bar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
+    bar.setObjectName("viewerToolbar")
+    bar.setIconSize(QtCore.QSize(18, 18))
+    bar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
     actions: dict[str, QtGui.QAction] = {}
 
-    def add(key: str, text: str, tip: str, slot, checkable: bool = False) -> QtGui.QAction:
-        act = bar.addAction(text)
-        act.setToolTip(tip)
+    def make(key: str, text: str, tip_text: str, slot, checkable: bool = False, icon: str | None = None,
+             on_bar: bool = True) -> QtGui.QAction:
+        act = QtGui.QAction(icons.icon(icon or key), text, bar)
+        act.setToolTip(tip_text)
+        act.setStatusTip(tip_text)
         act.setCheckable(checkable)
         act.triggered.connect(slot)
         actions[key] = act
+        if on_bar:
+            bar.addAction(act)
         return act
 
     tools = QtGui.QActionGroup(bar)
-    for key, text, tip, slot in (("window", "W/L", "Window/level: left-drag, ↔ width, ↕ level (W)", viewer.use_window_tool),
-                                 ("pan", "Pan", "Pan: left-drag (P); middle-drag or Space+drag always pan", viewer.use_pan_tool),
-                                 ("measure", "Measure", "Distance: left-drag a line (D)", viewer.use_measure_tool),
-                                 ("mark", "Markers", "Joint markers of the score sheet: click to place the "
-                                  "selected area's marker, drag one to correct it (K)", viewer.use_mark_tool)):
-        tools.addAction(add(key, text, tip, slot, checkable=True))
+    for key, text, tip_text, method in (
+            ("window", "W/L", "Window/level: left-drag, ↔ width, ↕ level", "use_window_tool"),
+            ("pan", "Pan", "Pan: left-drag; middle-drag or Space+drag always pan", "use_pan_tool"),
+            ("measure", "Measure", "Distance: left-drag a line", "use_measure_tool"),
+            ("mark", "Markers", "Joint markers of the score sheet: click to place the selected area's marker, "
+                                "drag one to correct it", "use_mark_tool")):
+        tools.addAction(make(key, text, tip(tip_text, method), getattr(viewer, method), checkable=True))
     actions["window"].setChecked(True)
-    add("clear", "Clear", "Clear measurements (Delete)", viewer.clear_measurements)
+    make("clear", "Clear", tip("Clear measurements", "clear_measurements"), viewer.clear_measurements)
     bar.addSeparator()
     presets = QtWidgets.QComboBox(bar)
     presets.setToolTip("Window presets (keys 1–4)")
@@ -80,18 +123,51 @@ def build_toolbar(viewer) -> tuple[QtWidgets.QToolBar, dict[str, QtGui.QAction]]
         presets.addItem(f"{i} {_display.PRESET_LABELS[name]}", name)
     presets.activated.connect(lambda idx: viewer.apply_preset(presets.itemData(idx)))
     bar.addWidget(presets)
-    add("invert", "Invert", "Invert grey scale (I)", viewer.toggle_invert, checkable=True)
+    make("invert", "Invert", tip("Invert grey scale", "toggle_invert"), viewer.toggle_invert, checkable=True)
     bar.addSeparator()
-    add("fit", "Fit", "Fit to window (F)", viewer.fit)
-    add("1:1", "1:1", "One image pixel per screen pixel (0)", viewer.one_to_one)
-    add("rot_ccw", "⟲", "Rotate 90° counter-clockwise, display only (Shift+R)", lambda: viewer.rotate(-90))
-    add("rot_cw", "⟳", "Rotate 90° clockwise, display only (R)", lambda: viewer.rotate(90))
-    add("flip_h", "Flip H", "Mirror left–right, display only (H)", viewer.toggle_flip_h, checkable=True)
-    add("flip_v", "Flip V", "Mirror top–bottom, display only (V)", viewer.toggle_flip_v, checkable=True)
-    add("loupe", "Loupe", "Magnifier following the cursor (M)", viewer.toggle_magnifier, checkable=True)
-    add("reset", "Reset", "Reset window, orientation and zoom (Ctrl+Shift+0)", viewer.reset_view)
+    make("fit", "Fit", tip("Fit to window", "fit"), viewer.fit)
+    make("1:1", "1:1", tip("One image pixel per screen pixel", "one_to_one"), viewer.one_to_one)
+    make("rot_ccw", "Rotate left", tip("Rotate 90° counter-clockwise, display only", "rotate", (-90,)),
+         lambda: viewer.rotate(-90))
+    make("rot_cw", "Rotate right", tip("Rotate 90° clockwise, display only", "rotate", (90,)),
+         lambda: viewer.rotate(90))
+    flip_menu = QtWidgets.QMenu(bar)
+    for key, text, method in (("flip_h", "Flip left–right", "toggle_flip_h"),
+                              ("flip_v", "Flip top–bottom", "toggle_flip_v")):
+        act = make(key, text, tip(f"{text}, display only", method), getattr(viewer, method), checkable=True,
+                   on_bar=False)
+        act.setText(f"{text}\t{keys_for(method)}")
+        flip_menu.addAction(act)
+    flip_button = _menu_button(bar, "flip", "Flip left–right (H) or top–bottom (V), display only", flip_menu)
+    flip_button.setObjectName("flipButton")
+
+    def show_flipped() -> None:  # the button says when either flip is on
+        flip_button.setProperty("active", "true" if actions["flip_h"].isChecked() or actions["flip_v"].isChecked()
+                                else "false")
+        flip_button.style().unpolish(flip_button)
+        flip_button.style().polish(flip_button)
+    actions["flip_h"].toggled.connect(show_flipped)
+    actions["flip_v"].toggled.connect(show_flipped)
+    make("loupe", "Loupe", tip("Magnifier following the cursor", "toggle_magnifier"), viewer.toggle_magnifier,
+         checkable=True)
+    make("reset", "Reset", tip("Reset window, orientation and zoom", "reset_view"), viewer.reset_view)
     bar.addSeparator()
-    add("layers", "Layers", "Show or hide the AI layer panel", viewer.toggle_layer_panel, checkable=True)
+    make("overlays", "Text overlays", tip("Patient, study and window text in the image corners", "toggle_overlays"),
+         viewer.toggle_overlays, checkable=True)
+    actions["overlays"].setChecked(True)
+    out_menu = QtWidgets.QMenu(bar)
+    for key, text, method, slot in (
+            ("copy", "Copy view", "copy_view", viewer.copy_view),
+            ("copy_plain", "Copy view without text overlays", None, lambda: viewer.copy_view(overlays=False)),
+            ("export", "Export view…", "export_view_dialog", viewer.export_view_dialog)):
+        act = make(key, text, tip(text + (" (as on screen)" if key == "copy" else ""), method), slot, on_bar=False)
+        keys = keys_for(method) if method else ""
+        act.setText(f"{text}\t{keys}" if keys else text)
+        out_menu.addAction(act)
+    _menu_button(bar, "copy", "Copy the view to the clipboard (Ctrl+C); the arrow: without text overlays, "
+                              "or export as PNG/JPEG (Ctrl+Shift+S)", out_menu, default=actions["copy"])
+    bar.addSeparator()
+    make("layers", "Layers", "Show or hide the AI layer panel", viewer.toggle_layer_panel, checkable=True)
     actions["layers"].setChecked(True)
     viewer._preset_combo = presets
     return bar, actions
@@ -115,19 +191,37 @@ def scope_shortcuts_to_viewer(viewer) -> None:
 
 
 class ViewportBadges(QtCore.QObject):
-    """Laterality badge (top-left) and a W/L-zoom corner text (bottom-left) over the viewport."""
+    """What reading software prints over the image: the laterality badge (top centre) and text in
+    the four corners (patient top-left, study top-right, window and zoom bottom-left, image size
+    and spacing bottom-right). The corner text can be hidden (key O); the badge stays, so a
+    mirrored hand never passes silently. Header text is plain text, cleaned and cut.
+    """
+
+    CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
+    PATIENT_CORNERS = ("top_left", "top_right")  # what a de-identified export leaves out
 
     def __init__(self, viewport: QtWidgets.QWidget) -> None:
         super().__init__(viewport)
         self.viewport = viewport
         self.badge = QtWidgets.QLabel(viewport)
         self.badge.setObjectName("badge")
-        self.corner = QtWidgets.QLabel(viewport)
-        self.corner.setObjectName("corner")
-        for w in (self.badge, self.corner):
+        self.corners: dict[str, QtWidgets.QLabel] = {}
+        for name in self.CORNERS:
+            label = QtWidgets.QLabel(viewport)
+            label.setObjectName("corner")
+            label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight if name.endswith("right")
+                               else QtCore.Qt.AlignmentFlag.AlignLeft)
+            self.corners[name] = label
+        self.corner = self.corners["bottom_left"]  # window, level and zoom
+        for w in (self.badge, *self.corners.values()):
             w.setTextFormat(QtCore.Qt.TextFormat.PlainText)
             w.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.has_image = False
+        self.text_shown = True
         viewport.installEventFilter(self)
+
+    def labels(self) -> list[QtWidgets.QLabel]:
+        return [self.badge, *self.corners.values()]
 
     def set_orientation(self, text: str, mirrored: bool, tooltip: str) -> None:
         self.badge.setText(text)
@@ -138,18 +232,35 @@ class ViewportBadges(QtCore.QObject):
         self.badge.adjustSize()
         self._place()
 
-    def set_corner(self, text: str) -> None:
-        self.corner.setText(text)
-        self.corner.adjustSize()
+    def set_corner(self, text: str, corner: str = "bottom_left") -> None:
+        label = self.corners[corner]
+        if label.text() != text:
+            label.setText(text)
+            label.adjustSize()
+        self._show()
         self._place()
 
     def set_visible(self, on: bool) -> None:
-        self.badge.setVisible(on)
-        self.corner.setVisible(on)
+        self.has_image = bool(on)
+        self._show()
+
+    def set_text_shown(self, on: bool) -> None:
+        self.text_shown = bool(on)
+        self._show()
+
+    def _show(self) -> None:
+        self.badge.setVisible(self.has_image)
+        for label in self.corners.values():
+            label.setVisible(self.has_image and self.text_shown and bool(label.text()))
 
     def _place(self) -> None:
-        self.badge.move(10, 10)
-        self.corner.move(8, self.viewport.height() - self.corner.height() - 8)
+        vp_w, vp_h, m = self.viewport.width(), self.viewport.height(), 8
+        self.badge.move(max((vp_w - self.badge.width()) // 2, m), 10)
+        c = self.corners
+        c["top_left"].move(m, m)
+        c["top_right"].move(vp_w - c["top_right"].width() - m, m)
+        c["bottom_left"].move(m, vp_h - c["bottom_left"].height() - m)
+        c["bottom_right"].move(vp_w - c["bottom_right"].width() - m, vp_h - c["bottom_right"].height() - m)
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() == QtCore.QEvent.Type.Resize:

@@ -35,6 +35,7 @@ class ImageView(QtWidgets.QGraphicsView):
     measure_point = QtCore.Signal(QtCore.QPointF, str)  # scene point, "start" | "move" | "end"
     mark_point = QtCore.Signal(QtCore.QPointF, str)  # the same, for the marker tool
     view_changed = QtCore.Signal()
+    context_requested = QtCore.Signal(QtCore.QPoint)  # right click (or the menu key), viewport px
 
     def __init__(self, scene: QtWidgets.QGraphicsScene, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(scene, parent)
@@ -240,6 +241,10 @@ class ImageView(QtWidgets.QGraphicsView):
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event: QtGui.QContextMenuEvent) -> None:
+        self.context_requested.emit(event.pos())
+        event.accept()
 
     def leaveEvent(self, event: QtCore.QEvent) -> None:
         self.loupe.hide()

@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ra_desktop.render import overlay
 from ra_desktop.ui import qt_image
-from ra_desktop.ui.viewer import _display, _toolbar, controls
+from ra_desktop.ui.viewer import _display, _toolbar, controls, view_tools
 from ra_desktop.ui.viewer.items import GroundTruthItem, MeasurementItem, OverlayLayer
 from ra_desktop.ui.viewer.markers import MarkerLayer
 from ra_desktop.ui.viewer.view import ImageView, Tool
@@ -44,6 +44,8 @@ class ViewerWidget(QtWidgets.QWidget):
         self.readout.setObjectName("readout")
         self.readout.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self.badges = _toolbar.ViewportBadges(self.view.viewport())
+        self.deidentify_exports: bool | None = None  # None: follow the window's de-identify setting
+        self.last_context_menu: QtWidgets.QMenu | None = None
 
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
@@ -82,6 +84,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self.view.measure_point.connect(self._on_measure)
         self.view.mark_point.connect(self.markers.on_mark)
         self.view.view_changed.connect(self._update_badges)
+        self.view.context_requested.connect(lambda pos: view_tools.show_context_menu(self, pos))
         self.controls.visible_changed.connect(self.set_layer_visible)
         self.controls.opacity_changed.connect(self.set_layer_opacity)
         self.controls.colormap_changed.connect(self.set_layer_colormap)
@@ -250,6 +253,8 @@ class ViewerWidget(QtWidgets.QWidget):
         mode = QtCore.Qt.TransformationMode
         self.image_item.setTransformationMode(mode.SmoothTransformation if self.view.zoom < 1 else
                                               mode.FastTransformation)
+        for corner, text in view_tools.corner_texts(self._radiograph).items():
+            self.badges.set_corner(text, corner)
         text, mirrored = _display.orientation_text(self._radiograph.laterality, self.view.flip_h,
                                                    self.view.flip_v, self.view.rotation)
         tip = ("Display is mirrored: the patient's side is as labelled, the picture is flipped."
@@ -258,6 +263,26 @@ class ViewerWidget(QtWidgets.QWidget):
         inv = "   INVERTED" if self._user_invert else ""
         wl = "VOI LUT" if self._voi_lut is not None else f"W {self._width:.0f}  L {self._center:.0f}"
         self.badges.set_corner(f"{wl}   zoom {self.view.zoom * 100:.0f}%{inv}")
+
+    # ---- corner text, copy and export of the view (view_tools) ------------------------------
+    def toggle_overlays(self) -> None:
+        self.set_overlays_shown(not self.badges.text_shown)
+
+    def set_overlays_shown(self, on: bool) -> None:
+        """The corner text (patient, study, window, image); the laterality badge always shows."""
+        self.badges.set_text_shown(on)
+        self.actions["overlays"].setChecked(bool(on))
+
+    def copy_view(self, overlays: bool | None = None, annotations: bool = True):
+        if self._radiograph is None:
+            return None
+        return view_tools.copy_view(self, overlays=overlays, annotations=annotations)
+
+    def export_view(self, path, overlays: bool = True, annotations: bool = True):
+        return view_tools.export_view(self, path, overlays=overlays, annotations=annotations)
+
+    def export_view_dialog(self):
+        return view_tools.export_view_dialog(self)
 
     # ---- tools -----------------------------------------------------------------------------
     def use_window_tool(self) -> None:

@@ -49,7 +49,10 @@ SHORTCUTS = [
     ("F", "fit", ()), ("0", "one_to_one", ()), ("M", "toggle_magnifier", ()),
     ("W", "use_window_tool", ()), ("P", "use_pan_tool", ()), ("D", "use_measure_tool", ()),
     ("K", "use_mark_tool", ()),
-    ("Delete", "clear_measurements", ()), ("Escape", "use_window_tool", ()),
+    ("A", "use_annotation_tool", ("arrow",)), ("T", "use_annotation_tool", ("text",)),
+    ("G", "use_annotation_tool", ("angle",)), ("B", "use_annotation_tool", ("roi_rect",)),
+    ("E", "use_annotation_tool", ("roi_ellipse",)),
+    ("Delete", "delete_selected", ()), ("Escape", "use_window_tool", ()),
     ("Ctrl+Shift+0", "reset_view", ()), ("O", "toggle_overlays", ()),
     ("Ctrl+C", "copy_view", ()), ("Ctrl+Shift+S", "export_view_dialog", ()),
 ]

@@ -22,6 +22,7 @@ class Tool(enum.Enum):
     PAN = "pan"
     MEASURE = "measure"
     MARK = "mark"  # joint markers of the scoring worksheet: click to place, drag to correct
+    ANNOTATE = "annotate"  # the reader's annotations (viewer/annotations.py): draw, pick, drag
 
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
@@ -34,6 +35,8 @@ class ImageView(QtWidgets.QGraphicsView):
     window_drag = QtCore.Signal(int, int, bool)  # dx, dy since press (device px), started
     measure_point = QtCore.Signal(QtCore.QPointF, str)  # scene point, "start" | "move" | "end"
     mark_point = QtCore.Signal(QtCore.QPointF, str)  # the same, for the marker tool
+    annotate_point = QtCore.Signal(QtCore.QPointF, str)  # the same, for the annotation tools
+    tool_changed = QtCore.Signal()
     view_changed = QtCore.Signal()
     context_requested = QtCore.Signal(QtCore.QPoint)  # right click (or the menu key), viewport px
 
@@ -193,10 +196,10 @@ class ImageView(QtWidgets.QGraphicsView):
             self._drag = ("pan", pos)
             self.viewport().setCursor(QtCore.Qt.CursorShape.ClosedHandCursor)
         elif event.button() == QtCore.Qt.MouseButton.LeftButton and not self.image_rect.isEmpty():
-            if self.tool in (Tool.MEASURE, Tool.MARK):
-                kind = "measure" if self.tool is Tool.MEASURE else "mark"
+            if self.tool in (Tool.MEASURE, Tool.MARK, Tool.ANNOTATE):
+                kind = self.tool.value
                 self._drag = (kind, pos)
-                (self.measure_point if kind == "measure" else self.mark_point).emit(self._scene_f(pos), "start")
+                self._point_signal(kind).emit(self._scene_f(pos), "start")
             else:
                 self._drag = ("window", pos)
                 self.window_drag.emit(0, 0, True)
@@ -204,6 +207,9 @@ class ImageView(QtWidgets.QGraphicsView):
             super().mousePressEvent(event)
             return
         event.accept()
+
+    def _point_signal(self, kind: str) -> QtCore.SignalInstance:
+        return {"measure": self.measure_point, "mark": self.mark_point, "annotate": self.annotate_point}[kind]
 
     def _scene_f(self, pos: QtCore.QPoint | QtCore.QPointF) -> QtCore.QPointF:
         inv, _ = self.viewportTransform().inverted()
@@ -224,18 +230,15 @@ class ImageView(QtWidgets.QGraphicsView):
                 self.view_changed.emit()
             elif kind == "window":
                 self.window_drag.emit(pos.x() - start.x(), pos.y() - start.y(), False)
-            elif kind == "measure":
-                self.measure_point.emit(scene, "move")
-            elif kind == "mark":
-                self.mark_point.emit(scene, "move")
+            else:
+                self._point_signal(kind).emit(scene, "move")
         event.accept()
 
     def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
         if self._drag is not None:
             kind, _ = self._drag
-            if kind in ("measure", "mark"):
-                signal = self.measure_point if kind == "measure" else self.mark_point
-                signal.emit(self._scene_f(event.position()), "end")
+            if kind in ("measure", "mark", "annotate"):
+                self._point_signal(kind).emit(self._scene_f(event.position()), "end")
             self._drag = None
             self._update_cursor()
             event.accept()
@@ -276,11 +279,13 @@ class ImageView(QtWidgets.QGraphicsView):
     def set_tool(self, tool: Tool) -> None:
         self.tool = tool
         self._update_cursor()
+        self.tool_changed.emit()
 
     def _update_cursor(self) -> None:
         shape = {Tool.WINDOW: QtCore.Qt.CursorShape.ArrowCursor, Tool.PAN: QtCore.Qt.CursorShape.OpenHandCursor,
                  Tool.MEASURE: QtCore.Qt.CursorShape.CrossCursor,
-                 Tool.MARK: QtCore.Qt.CursorShape.PointingHandCursor}[self.tool]
+                 Tool.MARK: QtCore.Qt.CursorShape.PointingHandCursor,
+                 Tool.ANNOTATE: QtCore.Qt.CursorShape.CrossCursor}[self.tool]
         if self._space_down:
             shape = QtCore.Qt.CursorShape.OpenHandCursor
         self.viewport().setCursor(shape)

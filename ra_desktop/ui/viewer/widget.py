@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 from ra_desktop.render import overlay
 from ra_desktop.ui import qt_image
 from ra_desktop.ui.viewer import _display, _toolbar, controls, view_tools
+from ra_desktop.ui.viewer.annotations import AnnotationLayer, add_tool_button
 from ra_desktop.ui.viewer.items import GroundTruthItem, MeasurementItem, OverlayLayer
 from ra_desktop.ui.viewer.markers import MarkerLayer
 from ra_desktop.ui.viewer.view import ImageView, Tool
@@ -40,6 +41,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self.controls = controls.LayerControls(self)
         self.controls.setFixedWidth(240)
         self.toolbar, self.actions = _toolbar.build_toolbar(self)
+        add_tool_button(self)  # Annotate (A, T, G, B, E): viewer/annotations.py
         self.readout = QtWidgets.QLabel(" ")
         self.readout.setObjectName("readout")
         self.readout.setTextFormat(QtCore.Qt.TextFormat.PlainText)
@@ -72,6 +74,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self._gt_item: GroundTruthItem | None = None
         self._measurements: list[MeasurementItem] = []
         self.markers = MarkerLayer(self.scene, self.view)
+        self.annotations = AnnotationLayer(self.scene, self.view)  # the controller stores them
         self._active_measure: MeasurementItem | None = None
         self._drag_start = (0.0, 1.0)
         self._last_cursor: tuple[float, float] | None = None
@@ -100,6 +103,7 @@ class ViewerWidget(QtWidgets.QWidget):
         """Show a new image; layers, hatch, ground truth and measurements of the last one go."""
         self.clear()
         self._radiograph = radiograph
+        self.annotations.set_image(radiograph.pixels, radiograph.pixel_spacing_mm)
         self._lut = _display.WindowLut(radiograph.pixels)
         h, w = radiograph.pixels.shape
         self.view.set_image_rect(QtCore.QRectF(0, 0, w, h))
@@ -117,6 +121,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self.set_ground_truth(None)
         self.clear_measurements()
         self.markers.set_markers({})
+        self.annotations.reset()
         self._radiograph = self._lut = self._display = None
         self.image_item.setPixmap(qt_image.to_pixmap(np.zeros((1, 1), np.uint8)))
         self.image_item.setVisible(False)
@@ -300,6 +305,17 @@ class ViewerWidget(QtWidgets.QWidget):
     def use_mark_tool(self) -> None:
         self.view.set_tool(Tool.MARK)
         self.actions["mark"].setChecked(True)
+
+    def use_annotation_tool(self, kind: str) -> None:
+        """Arrow, text, angle, rectangle or ellipse ROI (viewer/annotations.py)."""
+        self.annotations.set_kind(kind)
+        self.view.set_tool(Tool.ANNOTATE)
+        self.actions["annotate"].setChecked(True)
+
+    def delete_selected(self) -> None:
+        """Delete key: the selected annotation, else the measurements."""
+        if not self.annotations.delete_selected():
+            self.clear_measurements()
 
     def toggle_magnifier(self) -> None:
         self.set_magnifier(not self.view.loupe.enabled_by_user)

@@ -97,7 +97,7 @@ def _regions(raw: Any) -> list[tuple[str, float]]:
 
 
 def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any = None,
-              measurements: Any = None) -> ReportInput:
+              measurements: Any = None, annotations: Any = None) -> ReportInput:
     """Build a :class:`ReportInput` from a ``CaseResult`` (or return a ``ReportInput`` as is).
 
     Parameters
@@ -112,6 +112,8 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any 
         The reader's Sharp/van der Heijde sheet and joint markers.
     measurements : RadiogrammetryData, optional
         The study's stored radiogrammetry (report/radiogrammetry.py).
+    annotations : AnnotationData, optional
+        The reader's annotations (report/annotations.py).
     """
     if isinstance(case, ReportInput):
         changes = {}
@@ -123,6 +125,8 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any 
             changes["score_sheet"] = scores
         if measurements is not None:
             changes["radiogrammetry"] = measurements
+        if annotations is not None:
+            changes["annotations"] = annotations
         return dataclasses.replace(case, **changes) if changes else case
     rg = case.radiograph
     ood_raw = _get(case, "ood")
@@ -144,5 +148,5 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any 
         ood=ood, heatmaps=_heatmaps(_get(case, "heatmaps")), regions=_regions(_get(case, "regions")),
         timings_ms={k: float(v) for k, v in dict(_get(case, "timings_ms", default={}) or {}).items()},
         provenance=provenance, model=model_summary(manifest, provenance), signoff=sign_off(signoff),
-        score_sheet=scores, radiogrammetry=measurements,
+        score_sheet=scores, radiogrammetry=measurements, annotations=annotations,
     )

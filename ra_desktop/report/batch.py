@@ -47,6 +47,7 @@ class BatchItem:
     signoff: Any = None
     scores: Any = None  # the reader's ScoreSheetData, printed when given
     measurements: Any = None  # the study's RadiogrammetryData, printed and in the summary CSV when given
+    annotations: Any = None  # the reader's AnnotationData (report/annotations.py), printed when given
 
 
 @dataclass
@@ -82,13 +83,15 @@ def write_report(
     cancel: CancelToken | None = None,
     scores: Any = None,
     measurements: Any = None,
+    annotations: Any = None,
 ) -> Path:
     """Build and write one study's PDF atomically; returns the file written.
 
     The name is ``RA-report_<case id>_<date>.pdf`` (``_2``, ``_3``... if taken); the date is the
     study date, or today when de-identified or unknown.
     """
-    report = build_report(case, manifest, signoff, settings, options, scores=scores, measurements=measurements)
+    report = build_report(case, manifest, signoff, settings, options, scores=scores, measurements=measurements,
+                          annotations=annotations)
     data = render_pdf(report)
     target = Path(out_dir) / report_name(report.case_id, report.file_date)
     return write_atomic(target, lambda fh: write_chunks(data, fh, check=lambda: check(cancel)))
@@ -207,7 +210,7 @@ def export_batch(
         row, case_id = SummaryRow(source=source(done)), ""
         try:
             case = item.case if item.case is not None else item.produce(cancel)  # type: ignore[misc]
-            inp = from_case(case, item.manifest, item.signoff, item.scores, item.measurements)
+            inp = from_case(case, item.manifest, item.signoff, item.scores, item.measurements, item.annotations)
             case_id = inp.case_id
             if options.deidentify:
                 inp = deidentify(inp, options.pseudonym_key)

@@ -15,6 +15,7 @@ from ra_desktop import APP_NAME, INTENDED_USE, __version__
 from ra_desktop.render.compose import display_grey, fit_long_side, overlay_rgb
 from ra_desktop.render.overlay import colorbar
 from ra_desktop.report.adapt import from_case
+from ra_desktop.report.annotations import annotated_image, annotation_tables
 from ra_desktop.report.deidentify import deidentify
 from ra_desktop.report.metrics_text import metric_rows
 from ra_desktop.report.radiogrammetry import measured_image, radiogrammetry_tables
@@ -163,6 +164,15 @@ def _images(inp: ReportInput, options: ReportOptions) -> tuple[list[ReportImage]
     return images, notes
 
 
+def _annotation_image(inp: ReportInput, options: ReportOptions) -> ReportImage | None:
+    if not inp.annotations or not inp.annotations.items:
+        return None
+    grey = display_grey(inp.pixels, inp.photometric, inp.window_center, inp.window_width, function=inp.voi_function,
+                        voi_lut=inp.voi_lut, presentation_inverse=inp.presentation_inverse)
+    side = (inp.laterality or "").upper()
+    return annotated_image(grey, inp.annotations, side if side in _LATERALITY else "", options.max_image_px)
+
+
 def _regions(inp: ReportInput, top: int = 5) -> Table:
     if ood_no_verdict(inp.ood):
         return Table("Top contributing regions", [], ("#", "Region", "Influence"),
@@ -227,6 +237,7 @@ def build_report(
     now: datetime | None = None,
     scores: Any = None,
     measurements: Any = None,
+    annotations: Any = None,
 ) -> ReportModel:
     """Assemble a report for one study as plain data.
 
@@ -251,7 +262,7 @@ def build_report(
     """
     options = options or ReportOptions()
     now = now or datetime.now()
-    inp = from_case(case, manifest, signoff, scores, measurements)
+    inp = from_case(case, manifest, signoff, scores, measurements, annotations)
     if options.deidentify:
         inp = deidentify(inp, options.pseudonym_key)
     finding = _finding(inp)
@@ -272,4 +283,6 @@ def build_report(
         intended_use=INTENDED_USE, footer=_footer(inp, now), generated_at=now.isoformat(timespec="seconds"),
         file_date=file_date, scores=score_tables(inp.score_sheet), deidentified=options.deidentify,
         radiogrammetry=radiogrammetry_tables(inp.radiogrammetry),
+        annotations=annotation_tables(inp.annotations, inp.pixels, inp.pixel_spacing_mm),
+        annotation_image=_annotation_image(inp, options),
     )

@@ -40,8 +40,10 @@ def deidentify(inp: ReportInput, key: bytes | None = None) -> ReportInput:
     if signoff is not None:
         # A note is free text ("Mrs Doe, 2nd visit"): it cannot be checked, so it goes.
         signoff = dataclasses.replace(signoff, note=REMOVED if signoff.note else "", timestamp="")
+    # Annotations are the reader's measurements and stay; their text labels are free text and go.
+    notes = inp.annotations.without_text() if hasattr(inp.annotations, "without_text") else inp.annotations
     return dataclasses.replace(
-        inp, case_id=pseudonym(inp.case_id, key), patient_name=None, patient_id=None,
+        inp, case_id=pseudonym(inp.case_id, key), patient_name=None, patient_id=None, annotations=notes,
         study_date=None, source_file="", signoff=signoff, deidentified=True,
         view_position=coded(inp.view_position, VIEW_POSITIONS), body_part=coded(inp.body_part, BODY_PARTS),
         modality=coded(inp.modality, MODALITIES),

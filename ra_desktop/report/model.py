@@ -109,6 +109,7 @@ class ReportInput:
     signoff: SignOff | None = None
     score_sheet: ScoreSheetData | None = None
     radiogrammetry: Any = None  # report/radiogrammetry.py RadiogrammetryData, when the study was measured
+    annotations: Any = None  # report/annotations.py AnnotationData: the reader's arrows, texts, angles, ROIs
     deidentified: bool = False  # identifiers already removed: never pseudonymise twice
 
 
@@ -200,4 +201,6 @@ class ReportModel:
     file_date: str  # YYYYMMDD used in the file name (report date when de-identified)
     scores: list[Table] = field(default_factory=list)  # one per scored hand
     radiogrammetry: list[Table] = field(default_factory=list)  # metacarpals, joints, change
+    annotations: list[Table] = field(default_factory=list)  # the reader's annotations with their values
+    annotation_image: ReportImage | None = None  # the radiograph with them drawn, beside their table
     deidentified: bool = False

@@ -249,6 +249,38 @@ def _radiogrammetry(pdf: _ReportPDF, r: ReportModel) -> None:
         pdf.set_y(_table(pdf, table, pdf.l_margin, pdf.content_w))
 
 
+def _annotations(pdf: _ReportPDF, r: ReportModel) -> None:
+    """The reader's annotations: the marked radiograph on the left, their table beside it."""
+    if not r.annotations:
+        return
+    img, gap = r.annotation_image, 6.0
+    if img is None:
+        for table in r.annotations:
+            pdf.set_y(_table(pdf, table, pdf.l_margin, pdf.content_w))
+        return
+    h_img, w_img = img.rgb.shape[:2]
+    w = pdf.content_w * 0.4
+    h = min(w * h_img / w_img, 100.0)
+    w = h * w_img / h_img
+    _keep_together(pdf, h + 18)
+    x, y0 = pdf.l_margin, pdf.get_y()
+    _heading(pdf, img.title, w)
+    top = pdf.get_y()
+    pdf.image(_picture(img.rgb), x=x, y=top, w=w, h=h, title=img.title)
+    pdf.set_draw_color(*_RULE)
+    pdf.rect(x, top, w, h)
+    _marker(pdf, img.marker, x, top)
+    pdf.font(7.5, colour=_MUTED)
+    pdf.set_xy(x, top + h + 1)
+    pdf.multi_cell(w, 3.6, pdf.t(img.caption), align="L", new_x="LEFT", new_y="NEXT")
+    bottom = pdf.get_y()
+    pdf.set_y(y0)
+    page = pdf.page_no()
+    for table in r.annotations:
+        pdf.set_y(_table(pdf, table, x + w + gap, pdf.content_w - w - gap))
+    pdf.set_xy(pdf.l_margin, max(bottom, pdf.get_y()) if pdf.page_no() == page else pdf.get_y())
+
+
 def _heading(pdf: _ReportPDF, text: str, width: float = 0) -> None:
     pdf.font(10, bold=True)
     pdf.cell(width, 5.5, pdf.t(text), new_x="LEFT", new_y="NEXT")
@@ -454,6 +486,7 @@ def render_pdf(report: ReportModel) -> bytes:
     _images(pdf, report)
     _scores(pdf, report)
     _radiogrammetry(pdf, report)
+    _annotations(pdf, report)
     # Regions and the model card side by side: both are short, and a reader compares them.
     y0 = pdf.get_y()
     if y0 + 50 > pdf.h - pdf.b_margin:

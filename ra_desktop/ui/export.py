@@ -100,9 +100,10 @@ def export_current(window) -> None:
     manifest = window.jobs.model.manifest if window.jobs.model else None
     sheet = window.score_sheet.report_sheet(row, window.worklist.model.rows(), window.settings.svdh_sdc)
     measured = window.radiogrammetry.report_data(row)  # the stored radiogrammetry, None if never measured
+    notes = window.annotations.report_data(row)  # the reader's annotations, None if none
     relay = _run_on_lane(window, lambda model, relay: write_report(
         result, folder, manifest=manifest, signoff=row, settings=window.settings, options=options, scores=sheet,
-        measurements=measured))
+        measurements=measured, annotations=notes))
 
     def finished(out, err) -> None:
         if err:
@@ -151,10 +152,11 @@ def export_batch(window) -> None:
     sheets = {r.id: window.score_sheet.report_sheet(r, every, window.settings.svdh_sdc)  # here, not on the lane
               for r in rows}
     measured = {r.id: window.radiogrammetry.report_data(r) for r in rows}  # stored; None if never measured
+    notes = {r.id: window.annotations.report_data(r) for r in rows}  # the reader's annotations; None if none
 
     def work(model, relay):
         items = [BatchItem(source=r.path, manifest=manifest, signoff=r, scores=sheets[r.id],
-                           measurements=measured[r.id],
+                           measurements=measured[r.id], annotations=notes[r.id],
                            produce=lambda cancel, p=r.path: _analysed(p, model, explanations, cancel))
                  for r in rows]
         return report_batch(items, folder, lambda d, n, m: relay.progress.emit(d, n, m), token,

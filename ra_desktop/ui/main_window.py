@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 
 from ra_desktop import APP_NAME, __version__, audit, paths
 from ra_desktop.settings import Settings, save_settings
-from ra_desktop.ui import layout, plain, menu_actions, measure_controller, menus
+from ra_desktop.ui import annotation_controller, layout, plain, menu_actions, measure_controller, menus
 from ra_desktop.ui.findings_panel import FindingsPanel
 from ra_desktop.ui.panels import Panels
 from ra_desktop.ui.scoring_controller import ScoringController
@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.score_sheet = ScoringController(self.scoring, self.viewer, ScoreBook(self.store), self.reader,
                                              self._audit, self._status, parent=self)
         self.radiogrammetry = measure_controller.install(self)  # its side tab: ui/measure_controller.py
+        self.annotations = annotation_controller.install(self)  # arrows, texts, angles, ROIs: stored, audited
         self.banner.open_settings.connect(self.show_settings)
         self.batch_status.cancel_requested.connect(self.cancel_batch)
         if hasattr(self.viewer, "pixel_info"):

@@ -190,3 +190,76 @@ def test_a_pending_angle_is_dropped_by_another_tool(viewer, qtbot):
     assert viewer.annotations._pending is None and viewer.annotations.items == []
     viewer.set_radiograph(make_radiograph())
     assert viewer.annotations.items == [] and viewer.annotations.pixels is not None
+
+
+def _open(qtbot, w, row_id: int) -> None:
+    w.worklist.select_row(row_id)
+    w.worklist._emit_now()
+    qtbot.waitUntil(lambda: w.annotations.row is not None and w.annotations.row.id == row_id
+                    and w.viewer.radiograph is not None, timeout=30000)
+
+
+def test_stored_with_the_study_reopened_audited_and_reported(make_window, tiny_model_dir, image_folder, tmp_path,
+                                                             qtbot, monkeypatch):
+    from pypdf import PdfReader
+
+    from ra_desktop import audit
+    from ra_desktop.ui import export
+    from ra_desktop.worklist.annotations import AnnotationBook
+    from tests.gui.conftest import wait_rows
+
+    out = tmp_path / "reports"
+    out.mkdir()
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(out)))
+    w = make_window(tiny_model_dir)
+    w.add_paths([str(image_folder / "case_00.png"), str(image_folder / "case_01.png")])
+    wait_rows(qtbot, w, 2)
+    first, second = (r.id for r in w.worklist.model.rows())
+    with qtbot.waitSignal(w.jobs.open_finished, timeout=30000):
+        _open(qtbot, w, first)
+    qtbot.waitUntil(lambda: w.current_result is not None, timeout=30000)
+    v = w.viewer
+    v.activateWindow()
+    qtbot.keyClick(v, QtCore.Qt.Key.Key_G)  # the window's shortcut reaches the viewer
+    click(v, (40, 150))
+    click(v, (40, 90))
+    click(v, (80, 50))
+    v.use_annotation_tool("roi_ellipse")
+    drag(v, (50, 60), (100, 120))
+    v.use_annotation_tool("text")
+    v.annotations.ask_text = lambda parent, current: "check MCP2"
+    click(v, (20, 20))
+    v.use_annotation_tool("arrow")
+    drag(v, (120, 160), (90, 120))
+    book = AnnotationBook(w.store)
+    stored = book.annotations(first, w.reader())
+    assert [a.kind for a in stored] == ["angle", "roi_ellipse", "text", "arrow"]
+    angle_value = v.annotations.items[0].value
+    # edit: drag the ellipse's corner; delete the arrow
+    drag(v, (100, 120), (110, 140))
+    assert close(book.get(stored[1].id).points, [(50, 60), (110, 140)])
+    click(v, (105, 140))  # the arrow's line is selected
+    assert v.annotations.selected is v.annotations.items[-1]
+    qtbot.keyClick(v, QtCore.Qt.Key.Key_Delete)
+    assert [a.kind for a in book.annotations(first, w.reader())] == ["angle", "roi_ellipse", "text"]
+    events = [e for e in audit.read_events() if e.get("kind") == "annotation"]
+    assert [e["change"] for e in events][-6:] == ["added"] * 4 + ["edited", "deleted"]
+    assert all("check MCP2" not in str(e) for e in events)  # the free text is not in the audit
+
+    # another case has none; back to the first: all there, values recomputed from its pixels
+    _open(qtbot, w, second)
+    assert v.annotations.items == []
+    _open(qtbot, w, first)
+    qtbot.waitUntil(lambda: len(v.annotations.items) == 3, timeout=10000)
+    kinds = [i.kind for i in v.annotations.items]
+    assert kinds == ["angle", "roi_ellipse", "text"] and v.annotations.items[0].value == angle_value
+    assert v.annotations.items[2].label.text() == "check MCP2" and "px²" in v.annotations.items[1].value
+
+    qtbot.waitUntil(lambda: w.current_result is not None, timeout=30000)
+    export.export_current(w)
+    qtbot.waitUntil(lambda: "Report saved" in w.status_text.text() or bool(w.message_boxes), timeout=30000)
+    assert not w.message_boxes, w.message_boxes
+    (pdf,) = out.glob("*.pdf")
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
+    assert "Annotations" in text and "check MCP2" in text and angle_value.split(" (")[0] in text
+    assert "Ellipse ROI" in text and "px²" in text

@@ -19,10 +19,10 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ra_desktop.measure.roi import ROI_KINDS, annotation_value
 from ra_desktop.ui.viewer.items import _cosmetic_pen, _label
 
 KINDS = ("arrow", "text", "angle", "roi_rect", "roi_ellipse")
+ROI_KINDS = ("roi_rect", "roi_ellipse")
 COLOUR = QtGui.QColor(255, 128, 230)  # apart from measurements (yellow), markers (blue), truth (green)
 SELECTED_COLOUR = QtGui.QColor(255, 236, 120)
 _IGNORE = QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
@@ -114,6 +114,17 @@ def _segment_distance(p, a, b) -> float:
     return math.hypot(px - ax - t * dx, py - ay - t * dy)
 
 
+def _roi_level(kind: str, pts, p) -> float:
+    """Roughly the signed distance (image pixels) from ``p`` to a region's outline: < 0 inside."""
+    (x0, x1), (y0, y1) = sorted((pts[0][0], pts[1][0])), sorted((pts[0][1], pts[1][1]))
+    if kind == "roi_rect":
+        dx, dy = max(x0 - p[0], p[0] - x1), max(y0 - p[1], p[1] - y1)
+        return max(dx, dy) if dx <= 0 or dy <= 0 else math.hypot(dx, dy)
+    a, b = max((x1 - x0) / 2, 1e-9), max((y1 - y0) / 2, 1e-9)
+    r = math.hypot((p[0] - (x0 + a)) / a, (p[1] - (y0 + b)) / b)
+    return (r - 1.0) * min(a, b)
+
+
 class AnnotationLayer(QtCore.QObject):
     created = QtCore.Signal(object)  # AnnotationItem, complete
     edited = QtCore.Signal(object)  # AnnotationItem, moved or retyped (on release)
@@ -175,6 +186,9 @@ class AnnotationLayer(QtCore.QObject):
         return item
 
     def _update(self, item: AnnotationItem) -> None:
+        # ra_desktop.measure loads scipy (0.6 s): at the first annotation, not with the window
+        from ra_desktop.measure.roi import annotation_value
+
         item.redraw(annotation_value(item.kind, item.points, self.pixels, self.spacing))
         self._orient_head(item)
         if item is self.selected:
@@ -259,15 +273,16 @@ class AnnotationLayer(QtCore.QObject):
                 if math.hypot(q[0] - p[0], q[1] - p[1]) <= tol:
                     return item, k
         screen = self.view.viewportTransform().map(pt)
-        for item in order:
+        for item in order:  # on a line or an outline, or on the label
             pts = item.points
             if item.kind in ("arrow", "angle") and any(_segment_distance(p, a, b) <= tol for a, b in zip(pts, pts[1:])):
                 return item, None
-            if item.kind in ROI_KINDS:
-                rect = QtCore.QRectF(QtCore.QPointF(*pts[0]), QtCore.QPointF(*pts[1])).normalized()
-                if rect.adjusted(-tol, -tol, tol, tol).contains(pt):
-                    return item, None
+            if item.kind in ROI_KINDS and abs(_roi_level(item.kind, pts, p)) <= tol:
+                return item, None
             if item.label.isVisible() and self._screen_rect(item.label).contains(screen):
+                return item, None
+        for item in order:  # inside a region
+            if item.kind in ROI_KINDS and _roi_level(item.kind, item.points, p) < 0:
                 return item, None
         return None
 

@@ -46,6 +46,11 @@ def test_corner_overlays_show_patient_study_and_window_and_toggle_with_o(viewer,
     vp = viewer.view.viewport()
     assert c["top_right"].geometry().right() < vp.width() and c["bottom_right"].geometry().bottom() < vp.height()
     assert not c["top_left"].geometry().intersects(viewer.badges.badge.geometry())
+    viewer.resize(520, 500)  # a comparison pane: corners are cut, never drawn over each other
+    qtbot.waitUntil(lambda: viewer.view.viewport().width() < 300, timeout=2000)
+    assert not c["top_left"].geometry().intersects(c["top_right"].geometry())
+    assert not c["bottom_left"].geometry().intersects(c["bottom_right"].geometry())
+    viewer.resize(900, 700)
     key(viewer, "O")
     assert not any(label.isVisible() for label in c.values())
     assert viewer.badges.badge.isVisible()  # a mirrored hand must never pass silently

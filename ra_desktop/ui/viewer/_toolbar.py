@@ -259,7 +259,12 @@ class ViewportBadges(QtCore.QObject):
     def _place(self) -> None:
         vp_w, vp_h, m = self.viewport.width(), self.viewport.height(), 8
         self.badge.move(max((vp_w - self.badge.width()) // 2, m), 10)
+        self.badge.raise_()  # over any corner text in a narrow view
         c = self.corners
+        half = max(vp_w // 2 - m - 4, 40)  # a narrow view (comparison) cuts the text, never overlaps it
+        for label in c.values():
+            hint = label.sizeHint()
+            label.resize(min(hint.width(), half), hint.height())
         c["top_left"].move(m, m)
         c["top_right"].move(vp_w - c["top_right"].width() - m, m)
         c["bottom_left"].move(m, vp_h - c["bottom_left"].height() - m)

@@ -156,7 +156,8 @@ def test_right_click_menu_has_the_common_actions_with_their_keys(viewer, qtbot):
     expected = {"Bone\t3", "Invert\tI", "Rotate right\tR", "Rotate left\tShift+R", "Flip left–right\tH",
                 "Flip top–bottom\tV", "Fit to window\tF", "Loupe\tM", "Measure distance\tD",
                 "Place joint markers\tK", "Text overlays\tO", "Copy view\tCtrl+C", "Export view…\tCtrl+Shift+S",
-                "Reset window, orientation and zoom\tCtrl+Shift+0"}
+                "Reset window, orientation and zoom\tCtrl+Shift+0", "Arrow\tA", "Angle (three clicks)\tG",
+                "Rectangle ROI\tB"}
     assert expected <= set(texts), set(texts)
     assert any(t.startswith("1:1") and t.endswith("\t0") for t in texts)
     invert = next(a for a in menu.actions() if a.text() == "Invert\tI")

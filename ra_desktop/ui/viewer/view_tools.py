@@ -209,6 +209,12 @@ def context_menu(viewer) -> QtWidgets.QMenu:
     _item(menu, "Loupe", "toggle_magnifier", viewer.toggle_magnifier, checked=viewer.view.loupe.enabled_by_user)
     _item(menu, "Measure distance", "use_measure_tool", viewer.use_measure_tool)
     _item(menu, "Place joint markers", "use_mark_tool", viewer.use_mark_tool)
+    if hasattr(viewer, "use_annotation_tool"):  # viewer/annotations.py
+        annotate = menu.addMenu("Annotate")
+        for kind, text in (("arrow", "Arrow"), ("text", "Text"), ("angle", "Angle (three clicks)"),
+                           ("roi_rect", "Rectangle ROI"), ("roi_ellipse", "Ellipse ROI")):
+            _item(annotate, text, "use_annotation_tool", lambda k=kind: viewer.use_annotation_tool(k), (kind,))
+        _item(annotate, "Delete the selected annotation", "delete_selected", viewer.delete_selected)
     _item(menu, "Text overlays", "toggle_overlays", viewer.toggle_overlays, checked=viewer.badges.text_shown)
     menu.addSeparator()
     _item(menu, "Copy view", "copy_view", viewer.copy_view)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ra_desktop import APP_NAME, __version__, paths
 from ra_desktop.settings import Settings, load_settings
+from ra_desktop.ui.theme import load_stylesheet  # noqa: F401 - scripts import it from here too
 
 log = logging.getLogger("ra_desktop")
 
@@ -85,15 +86,6 @@ def install_error_hooks(log_file: Path) -> None:
     sys.excepthook = excepthook
     threading.excepthook = thread_hook
     qInstallMessageHandler(qt_handler)
-
-
-def load_stylesheet(theme: str) -> str:
-    qss = paths.resource("styles", f"{theme}.qss")
-    try:
-        return qss.read_text(encoding="utf-8")
-    except OSError:
-        log.warning("stylesheet %s missing", qss)
-        return ""
 
 
 def create_window(settings: Settings | None = None, store=None, jobs=None):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 
 from ra_desktop import APP_NAME, __version__, audit, paths
 from ra_desktop.settings import Settings, save_settings
-from ra_desktop.ui import annotation_controller, layout, plain, menu_actions, measure_controller, menus
+from ra_desktop.ui import annotation_controller, layout, plain, menu_actions, measure_controller, menus, theme
 from ra_desktop.ui.findings_panel import FindingsPanel
 from ra_desktop.ui.panels import Panels
 from ra_desktop.ui.scoring_controller import ScoringController
@@ -463,7 +463,7 @@ class MainWindow(QMainWindow):
         new = dlg.result_settings()
         model_changed = new.model_path() != self.settings.model_path() or new.device != self.settings.device
         if new.theme != self.settings.theme:
-            menu_actions.apply_theme(new.theme)
+            theme.apply_theme(new.theme)
         # the model folder and device are saved only once the model has loaded (_on_model_ready)
         self.settings = new.replace(model_dir=self.settings.model_dir, device=self.settings.device)
         save_settings(self.settings)

@@ -176,14 +176,3 @@ def ask_reader_name(window) -> str:
         save_settings(window.settings)
         window.findings.set_reader(name)
     return name
-
-
-def apply_theme(theme: str) -> None:
-    """Switch the stylesheet of the running app (no restart)."""
-    from PySide6.QtWidgets import QApplication
-
-    from ra_desktop.app import load_stylesheet
-
-    app = QApplication.instance()
-    if app is not None:
-        app.setStyleSheet(load_stylesheet(theme))

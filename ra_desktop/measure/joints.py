@@ -143,10 +143,12 @@ def measure_joint(image: np.ndarray, centre, spacing_mm=None, *, toward=None, ax
     sp = spacing_pair(spacing_mm)
     unit_name = "mm" if sp else "px"
     c = np.asarray(centre, float)
+    given = _pt(toward) if toward is not None and np.all(np.isfinite(np.asarray(toward, float))) else None
 
     def invalid(reason, checks=(), **kw):
         return JointResult(joint=joint, valid=False, reason=reason, source=source, unit=unit_name,
-                           centre=_pt(c), checks=tuple(checks), **kw)
+                           centre=_pt(c), checks=tuple(checks), toward=given,
+                           **kw)
 
     img = np.asarray(image)
     if img.ndim != 2 or not np.all(np.isfinite(c)):
@@ -246,4 +248,4 @@ def measure_joint(image: np.ndarray, centre, spacing_mm=None, *, toward=None, ax
     return JointResult(joint=joint, valid=True, reason=None, source=source, unit=unit_name, centre=_pt(c),
                        axis=(round(float(u[0]), 5), round(float(u[1]), 5)),
                        minimum=round(lowest, 4), mean=round(float(w.mean()), 4), lines=lines,
-                       checks=tuple(checks))
+                       checks=tuple(checks), toward=given)

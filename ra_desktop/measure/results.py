@@ -87,6 +87,7 @@ class JointResult:
     mean: float | None = None
     lines: tuple[tuple[Point, Point], ...] = ()
     checks: tuple[Check, ...] = ()
+    toward: Point | None = None  # the point on the finger beyond the joint, when one was given (a reader's)
 
     def to_dict(self) -> dict:
         return asdict(self)

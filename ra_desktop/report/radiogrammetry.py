@@ -43,7 +43,8 @@ def _status(res, corrected_by: dict[str, str], site: str) -> str:
     if not res.valid:
         return f"not valid: {res.reason}"
     who = corrected_by.get(site)
-    return f"valid, ends placed by {who}" if who else f"valid ({res.source})"
+    what = "ends" if site.startswith("MC") and not site.startswith("MCP") else "points"
+    return f"valid, {what} placed by {who}" if who else f"valid ({res.source})"
 
 
 def radiogrammetry_tables(data: RadiogrammetryData | None) -> list[Table]:
@@ -65,7 +66,7 @@ def radiogrammetry_tables(data: RadiogrammetryData | None) -> list[Table]:
                  ("Bone", f"W {u}", f"M {u}", f"T {u}", "MCI", "Status"),
                  f"{mean} W outer width, M medullary width, T = (W − M)/2, MCI = (W − M)/W, at 40–60% of "
                  f"each bone's length.{unit_note}{version} {NOTICE}", (0.1, 0.11, 0.11, 0.11, 0.11, 0.46))]
-    joints = [(k, _v(j.minimum, u), _v(j.mean, u), _status(j, {}, k))
+    joints = [(k, _v(j.minimum, u), _v(j.mean, u), _status(j, data.corrected_by, k))
               for k, j in ((k, hand.joints.get(k)) for k in JOINTS) if j is not None]
     if joints:
         out.append(Table("Radiogrammetry: joint space width", joints, ("Joint", f"min {u}", f"mean {u}", "Status"),
@@ -132,7 +133,7 @@ def csv_cells(data: RadiogrammetryData | None) -> dict[str, str]:
             continue
         out[f"rg_{k}_jsw_min"] = _v(j.minimum, u).replace("—", "")
         out[f"rg_{k}_jsw_mean"] = _v(j.mean, u).replace("—", "")
-        out[f"rg_{k}_status"] = _status(j, {}, k)
+        out[f"rg_{k}_status"] = _status(j, data.corrected_by, k)
     return out
 
 

@@ -1,12 +1,14 @@
 """Radiogrammetry of the open case: measured off the GUI thread, stored with the study, drawn on
-the image, corrected by dragging bone ends.
+the image, corrected by dragging a bone's ends or a joint's two points.
 
 The window installs it (:func:`install`): a "Radiogrammetry" side tab and a layer in the viewer.
 When the tab is shown for a case whose image is on screen, a stored measurement (this method
-version) is shown at once; otherwise ``measure_hand`` runs on a worker thread (about 0.5 s) and
-its result is stored. Dragging a bone end runs ``measure_bone`` (40-80 ms, also on the worker
-thread: requests are coalesced, the latest position wins) and the values follow; the release
-stores the reader's result with the ends placed and who placed them.
+version) is shown at once; otherwise ``measure_hand`` runs on the worker thread (about 0.5 s;
+the window's longest pause meanwhile 10-52 ms as measured, see :mod:`ra_desktop.measure.offload`,
+which can also run it in a worker process) and its result is stored. Dragging a bone end runs ``measure_bone`` (40-80 ms), dragging a joint's
+point ``measure_joint`` (20-60 ms), on the worker thread: requests are coalesced, the latest
+position wins, and the values follow; the release stores the reader's result with the points
+placed and who placed them. "Use automatic" undoes a correction.
 """
 from __future__ import annotations
 
@@ -19,32 +21,14 @@ from PySide6.QtCore import QEvent, QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QScrollArea
 
 from ra_desktop import audit
+from ra_desktop.measure.offload import HandMeasurer, bone_profile
 from ra_desktop.ui.measure_panel import MeasurePanel
 from ra_desktop.worklist import CaseRow
-from ra_desktop.worklist.measurements import MeasurementBook, StoredMeasurement, with_bone
+from ra_desktop.worklist.measurements import MeasurementBook, StoredMeasurement, with_bone, with_joint
 
 log = logging.getLogger(__name__)
 _JOINT_MARKERS = tuple(f"{k}{r}" for k in ("MCP", "PIP") for r in range(2, 6))
-
-
-def bone_profile(img: np.ndarray, spacing, bone) -> tuple[np.ndarray, np.ndarray, float, float] | None:
-    """The mean grey-value profile across a valid bone's measurement region: (offsets, values,
-    W, M) with offsets, W and M in the result's unit (mm with a spacing, else px)."""
-    from ra_desktop.measure.metacarpal import mm_per_px
-    from ra_desktop.measure.profiles import across, normal, unit
-
-    if not bone.valid or not bone.region or not bone.W:
-        return None
-    u, length = unit(*bone.region)
-    centre = np.mean([e.centre for e in bone.edges], axis=0) if bone.edges else np.asarray(bone.region[0])
-    start = np.asarray(bone.region[0], float) + normal(u) * float((centre - np.asarray(bone.region[0])) @ normal(u))
-    scale = mm_per_px(spacing, normal(u)) if spacing else 1.0
-    half_px = 0.8 * bone.W / scale
-    x = np.arange(-half_px, half_px, 0.5)
-    prof = across(img, start, u, x, np.arange(0.0, length, 1.0))
-    with np.errstate(all="ignore"):
-        y = np.nanmean(prof, axis=0)
-    return x * scale, y, bone.W, bone.M
+_BONES = ("MC2", "MC3", "MC4")
 
 
 class _Worker(QObject):
@@ -66,8 +50,10 @@ class MeasureController(QObject):
 
     def __init__(self, panel: MeasurePanel, viewer, book: MeasurementBook, reader: Callable[[], str],
                  record: Callable[..., None], status: Callable[[str, int], None],
-                 rows: Callable[[], list[CaseRow]], markers: Callable[[], dict] | None = None, parent=None) -> None:
+                 rows: Callable[[], list[CaseRow]], markers: Callable[[], dict] | None = None, parent=None,
+                 use_process: bool = False) -> None:
         super().__init__(parent)
+        self.measurer = HandMeasurer(use_process=use_process)
         self.panel, self.viewer, self.book = panel, viewer, book
         self._reader, self._record, self._status, self._rows = reader, record, status, rows
         self._markers = markers or (lambda: {})
@@ -95,13 +81,16 @@ class MeasureController(QObject):
         self.spacing = None
         self.profiles: dict[str, tuple] = {}
         self._hand_job: int | None = None
-        self._bone_busy = False
-        self._bone_pending: tuple | None = None
+        self._busy = False  # a bone or joint correction is being measured on the worker
+        self._pending: tuple | None = None  # the latest position asked for meanwhile
         self.open_seconds: list[float] = []  # measure_hand on the worker, per open (for the report)
         self.live_ms: list[float] = []  # a drag's request to its values on screen
+        self.joint_live_ms: list[float] = []  # the same for a joint's points
         panel.show_toggled.connect(lambda on: self.layer and self.layer.set_visible(on))
         panel.bone_selected.connect(self._on_bone_selected)
         panel.correct_toggled.connect(self._on_correct)
+        panel.joint_selected.connect(self._on_joint_selected)
+        panel.joint_toggled.connect(self._on_place_joint)
         panel.revert_requested.connect(self._on_revert)
         panel.measure_requested.connect(lambda: self.start(force=True))
 
@@ -117,7 +106,12 @@ class MeasureController(QObject):
         if handler is not None:
             handler(job, out)
 
+    @property
+    def _bone_busy(self) -> bool:  # the name tests and callers knew
+        return self._busy
+
     def shutdown(self) -> None:
+        self.measurer.shutdown()
         self._thread.quit()
         self._thread.wait(10000)
 
@@ -131,9 +125,10 @@ class MeasureController(QObject):
         self.row, self.radiograph, self.stored, self.hand, self.image = None, None, None, None, None
         self.profiles = {}
         self._hand_job = None
-        self._bone_pending = None
-        if self.panel.correct_button.isChecked():
-            self.panel.correct_button.setChecked(False)
+        self._pending = None
+        for button in (self.panel.correct_button, self.panel.joint_button):
+            if button.isChecked():
+                button.setChecked(False)
         if self.layer is not None:
             self.layer.clear()
         self.panel.show_result(None)
@@ -144,6 +139,8 @@ class MeasureController(QObject):
     def image_shown(self, row: CaseRow, radiograph) -> None:
         self.clear()
         self.row, self.radiograph = row, radiograph
+        if self.layer is not None:  # a joint's second handle a finger's length away
+            self.layer.joint_reach = 0.1 * max(radiograph.pixels.shape[:2])
         self.stored = self.book.load(row.id)
         if self.visible or (self.stored is not None and self.stored.current):
             self.start()
@@ -159,19 +156,25 @@ class MeasureController(QObject):
         """Measure the open image on the worker (or show the stored result); never blocks."""
         if self.radiograph is None or self.row is None:
             return
-        from ra_desktop.measure import bone_bright, measure_hand
+        from ra_desktop.measure import bone_bright
 
         radiograph, stored = self.radiograph, (None if force else self.stored)
         joints = {s: (m.x, m.y) for s, m in self._markers().items() if s in _JOINT_MARKERS and m.source == "reader"}
+
+        measurer = self.measurer
 
         def work():
             t0 = time.perf_counter()
             img, sp = bone_bright(radiograph)
             fresh = stored is None or not stored.current
-            hand = measure_hand(radiograph, joints=joints or None) if fresh else stored.hand
+            if fresh:
+                hand, profiles = measurer.measure(img, sp, joints or None)
+            else:
+                hand, profiles = stored.hand, None
             if any("inverted" in n for n in hand.notes):
                 img = np.float32(np.nanmax(img)) - img
-            profiles = {k: bone_profile(img, sp, b) for k, b in hand.bones.items()}
+            if profiles is None:
+                profiles = {k: bone_profile(img, sp, b) for k, b in hand.bones.items()}
             return hand, img, sp, profiles, fresh, time.perf_counter() - t0
 
         self.panel.set_status("Measuring…")
@@ -206,7 +209,7 @@ class MeasureController(QObject):
         corrected = self.stored.corrected_by if self.stored else {}
         self.panel.show_result(self.hand, corrected)
         if self.layer is not None:
-            self.layer.set_result(self.hand, self.panel.selected)
+            self.layer.set_result(self.hand, self.panel.selected, self.panel.selected_joint)
         self._show_profile()
         self._show_progression()
         self.shown.emit()
@@ -224,10 +227,22 @@ class MeasureController(QObject):
 
     def _on_bone_selected(self, name: str) -> None:
         if self.layer is not None and self.hand is not None:
-            self.layer.set_result(self.hand, name)
-            if self.layer.editing and name not in self.layer.ends:
+            bone_editing = self.layer.editing and self.panel.correct_button.isChecked()
+            if bone_editing:
+                self.layer.edit_site = name
+            self.layer.set_result(self.hand, name, self.panel.selected_joint)
+            if bone_editing and name not in self.layer.ends:
                 self._default_ends(name)
         self._show_profile()
+
+    def _on_joint_selected(self, name: str) -> None:
+        if self.layer is not None and self.hand is not None:
+            joint_editing = self.layer.editing and self.panel.joint_button.isChecked()
+            if joint_editing:
+                self.layer.edit_site = name
+            self.layer.set_result(self.hand, self.panel.selected, name)
+            if joint_editing and name not in self.layer.ends:
+                self._default_joint(name)
 
     # ---- correction: dragging bone ends ----------------------------------------------------------
     def _on_correct(self, on: bool) -> None:
@@ -237,12 +252,37 @@ class MeasureController(QObject):
         if markers is not None:
             markers.editable = not on  # the joint markers stay put while bone ends are dragged
         if on:
+            self.panel.joint_button.setChecked(False)  # one kind of handle at a time
+            if markers is not None:
+                markers.editable = False
             self.viewer.use_mark_tool()
             self.panel.show_check.setChecked(True)
-            self.layer.set_editing(True)
+            self.layer.set_editing(True, self.panel.selected)
             if self.panel.selected not in self.layer.ends:
                 self._default_ends(self.panel.selected)
             self._status(f"Drag the two ends of {self.panel.selected} (base and head); values follow", 8000)
+        else:
+            self.layer.set_editing(False)
+            self.viewer.use_window_tool()
+
+    def _on_place_joint(self, on: bool) -> None:
+        if self.layer is None:
+            return
+        markers = getattr(self.viewer, "markers", None)
+        if markers is not None:
+            markers.editable = not on  # the worksheet's joint markers stay put meanwhile
+        name = self.panel.selected_joint
+        if on:
+            self.panel.correct_button.setChecked(False)
+            if markers is not None:
+                markers.editable = False
+            self.viewer.use_mark_tool()
+            self.panel.show_check.setChecked(True)
+            self.layer.set_editing(True, name)
+            if name not in self.layer.ends:
+                self._default_joint(name)
+            self._status(f"Drag {name}'s two points: the first onto the joint space, the second onto the finger "
+                         "beyond it; values follow", 8000)
         else:
             self.layer.set_editing(False)
             self.viewer.use_window_tool()
@@ -252,54 +292,95 @@ class MeasureController(QObject):
         h, w = self.radiograph.pixels.shape if self.radiograph is not None else (400, 400)
         self.layer.set_bone_ends(name, ((w / 2, h * 0.65), (w / 2, h * 0.4)))
 
-    def _on_end_moved(self, bone: str, ends, phase: str) -> None:
-        self.request_bone(bone, ends, final=phase == "end")
+    def _default_joint(self, name: str) -> None:
+        """Handles for a joint found nowhere: the worksheet's marker if there is one, else the image's
+        middle; the second point a finger's length further up, to drag onto the finger."""
+        h, w = self.radiograph.pixels.shape[:2] if self.radiograph is not None else (400, 400)
+        marker = self._markers().get(name)
+        x, y = (marker.x, marker.y) if marker is not None else (w / 2, h / 2)
+        self.layer.set_bone_ends(name, ((x, y), (x, y - self.layer.joint_reach)))
+
+    def _on_end_moved(self, site: str, points, phase: str) -> None:
+        self._request(site, points, final=phase == "end")
 
     def request_bone(self, bone: str, ends, final: bool = True) -> None:
         """Measure ``bone`` between ``ends`` on the worker; the latest request wins while one runs.
         ``final``: the reader let go, store the result."""
+        self._request(bone, ends, final)
+
+    def request_joint(self, joint: str, points, final: bool = True) -> None:
+        """Measure ``joint`` from ``points`` (on the joint, on the finger beyond it) on the worker;
+        as :meth:`request_bone`."""
+        self._request(joint, points, final)
+
+    def _sigma(self) -> float | None:
+        """The image's blur as the valid metacarpals' fits found it (what measure_hand gives its joints)."""
+        blur = [b.blur_px for b in (self.hand.bones.values() if self.hand else ()) if b.valid and b.blur_px]
+        return float(np.median(blur)) if blur else None
+
+    def _request(self, site: str, points, final: bool) -> None:
         if self.image is None or self.row is None:
             return
-        if self._bone_busy:
-            pending_final = bool(self._bone_pending and self._bone_pending[2])
-            self._bone_pending = (bone, ends, final or pending_final)
+        if self._busy:
+            pending_final = bool(self._pending and self._pending[0] == site and self._pending[2])
+            self._pending = (site, points, final or pending_final)
             return
-        from ra_desktop.measure import measure_bone
+        from ra_desktop.measure import measure_bone, measure_joint
 
-        self._bone_busy = True
+        self._busy = True
         img, sp, row_id, t0 = self.image, self.spacing, self.row.id, time.perf_counter()
+        a, b = (tuple(map(float, p)) for p in points)
+        if site in _BONES:
+            def work():
+                res = measure_bone(img, a, b, sp, bone=site, source="manual")
+                return res, bone_profile(img, sp, res)
+        else:
+            sigma = self._sigma()
 
-        def work():
-            res = measure_bone(img, ends[0], ends[1], sp, bone=bone, source="manual")
-            return res, bone_profile(img, sp, res)
+            def work():
+                return measure_joint(img, a, sp, toward=b, joint=site, source="manual", sigma=sigma), None
 
-        self._run(work, lambda job, out: self._on_bone(row_id, bone, final, t0, out))
+        self._run(work, lambda job, out: self._on_site(row_id, site, final, t0, out))
 
-    def _on_bone(self, row_id: int, bone: str, final: bool, t0: float, out) -> None:
-        self._bone_busy = False
+    def _on_site(self, row_id: int, site: str, final: bool, t0: float, out) -> None:
+        self._busy = False
         if self.row is not None and row_id == self.row.id and self.hand is not None and not isinstance(out, Exception):
             res, prof = out
-            self.hand = with_bone(self.hand, res)
-            self.profiles[bone] = prof
+            bone = site in _BONES
+            if bone:
+                self.hand = with_bone(self.hand, res)
+                self.profiles[site] = prof
+            else:
+                self.hand = with_joint(self.hand, res)
             if final:
-                self.book.set_manual_bone(row_id, res, self._reader())
+                if bone:
+                    self.book.set_manual_bone(row_id, res, self._reader())
+                else:
+                    self.book.set_manual_joint(row_id, res, self._reader())
                 self.stored = self.book.load(row_id)
-                self._record(audit.MARKED, self.row.case_id, kind="radiogrammetry bone ends", site=bone,
+                self._record(audit.MARKED, self.row.case_id,
+                             kind="radiogrammetry bone ends" if bone else "radiogrammetry joint points", site=site,
                              valid=res.valid)
             self._show()
-            self.live_ms.append((time.perf_counter() - t0) * 1000)
-        pending, self._bone_pending = self._bone_pending, None
+            (self.live_ms if bone else self.joint_live_ms).append((time.perf_counter() - t0) * 1000)
+        elif isinstance(out, Exception):
+            self._status(f"{site}: not measured: {type(out).__name__}: {out}", 8000)
+        pending, self._pending = self._pending, None
         if pending is not None:
-            self.request_bone(*pending)
+            self._request(*pending)
 
-    def _on_revert(self, bone: str) -> None:
-        if self.row is None or not self.book.revert(self.row.id, bone):
-            self._status(f"{bone}: no placed ends to undo", 5000)
+    def _on_revert(self, site: str) -> None:
+        bone = site in _BONES
+        if self.row is None or not self.book.revert(self.row.id, site):
+            self._status(f"{site}: no placed {'ends' if bone else 'points'} to undo", 5000)
             return
         self.stored = self.book.load(self.row.id)
         self.hand = self.stored.hand
-        if self.image is not None:
-            self.profiles[bone] = bone_profile(self.image, self.spacing, self.hand.bones[bone])
+        if bone and self.image is not None and site in self.hand.bones:
+            self.profiles[site] = bone_profile(self.image, self.spacing, self.hand.bones[site])
+        if self.layer is not None:
+            self.layer.ends.pop(site, None)  # the handles go back to the automatic result's points
+        self._record(audit.MARKED, self.row.case_id, kind="radiogrammetry correction undone", site=site)
         self._show()
 
     # ---- the prior study and the report ----------------------------------------------------------

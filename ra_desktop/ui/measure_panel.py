@@ -1,5 +1,6 @@
 """The Radiogrammetry tab: MC2-4 cortical values, mean MCI, joint space widths, the profile across
-the selected bone, the change since the prior study, and the bone-end correction.
+the selected bone, the change since the prior study, and the reader's corrections: a bone's two
+ends, a joint's two points (on the joint, and on the finger beyond it).
 
 A value is shown only when its result is valid; a rejected one shows "—" and why. The profile
 plot is a plain QPainter widget (no pyqtgraph: the CPU installer excludes it and its archive is
@@ -15,9 +16,11 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from ra_desktop.measure.definitions import JSW_JOINTS
 from ra_desktop.measure.results import NOTICE
 
 BONES = ("MC2", "MC3", "MC4")
+JOINTS = tuple(sorted(JSW_JOINTS, key=lambda s: (s[:3] != "MCP", s)))  # MCP2-5, then PIP2-5
 _OUTER, _INNER, _INK, _GRID = QColor(255, 170, 40), QColor(80, 220, 255), QColor(220, 220, 220), QColor(90, 90, 90)
 _BAD = QColor(255, 110, 110)
 
@@ -31,10 +34,10 @@ def value_text(v: float | None, unit: str, ratio: bool = False) -> str:
     return f"{v:.2f}" if unit == "mm" else f"{v:.1f}"
 
 
-def status_text(res, corrected_by: str | None = None) -> str:
+def status_text(res, corrected_by: str | None = None, what: str = "ends") -> str:
     if not res.valid:
         return f"not valid: {res.reason}"
-    who = f"ends placed by {corrected_by}" if corrected_by else res.source
+    who = f"{what} placed by {corrected_by}" if corrected_by else res.source
     return f"valid · {who}"
 
 
@@ -126,6 +129,8 @@ def _table(headers: tuple[str, ...]) -> QTableWidget:
 
 class MeasurePanel(QWidget):
     bone_selected = Signal(str)
+    joint_selected = Signal(str)
+    joint_toggled = Signal(bool)  # "Place joint": drag the selected joint's two points
     show_toggled = Signal(bool)
     correct_toggled = Signal(bool)
     revert_requested = Signal(str)
@@ -135,6 +140,8 @@ class MeasurePanel(QWidget):
         super().__init__(parent)
         self.hand = None
         self.selected = "MC3"
+        self.selected_joint = "MCP2"
+        self.corrected: dict[str, str] = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         self.notice = QLabel(NOTICE, wordWrap=True, objectName="muted")
@@ -154,6 +161,20 @@ class MeasurePanel(QWidget):
         self.bones.itemSelectionChanged.connect(self._on_bone_row)
         self.mean_label = QLabel("")
         self.joints = _table(("Joint", "JSW min", "JSW mean", "Status"))
+        self.joints.itemSelectionChanged.connect(self._on_joint_row)
+        self.joint_detail = QLabel("", wordWrap=True, objectName="muted")
+        joint_buttons = QHBoxLayout()
+        self.joint_button = QPushButton("Place joint")
+        self.joint_button.setCheckable(True)
+        self.joint_button.setToolTip("Drag the selected joint's two points on the image: the first onto the joint "
+                                     "space, the second onto the finger beyond it; values follow")
+        self.joint_button.toggled.connect(self.joint_toggled)
+        self.joint_revert_button = QPushButton("Use automatic")
+        self.joint_revert_button.setToolTip("Undo your placement of this joint")
+        self.joint_revert_button.clicked.connect(lambda: self.revert_requested.emit(self.selected_joint))
+        joint_buttons.addWidget(self.joint_button)
+        joint_buttons.addWidget(self.joint_revert_button)
+        joint_buttons.addStretch(1)
         self.detail = QLabel("", wordWrap=True, objectName="muted")
         buttons = QHBoxLayout()
         self.correct_button = QPushButton("Place bone ends")
@@ -177,9 +198,11 @@ class MeasurePanel(QWidget):
         lay.addWidget(self.detail)
         lay.addWidget(self.plot)
         lay.addWidget(self.joints)
+        lay.addLayout(joint_buttons)
+        lay.addWidget(self.joint_detail)
         lay.addWidget(self.progression)
         lay.addStretch(1)
-        for label in (self.notice, self.status, self.detail, self.progression, self.mean_label):
+        for label in (self.notice, self.status, self.detail, self.joint_detail, self.progression, self.mean_label):
             label.setTextFormat(Qt.TextFormat.PlainText)  # reasons and dates: never markup
         self.show_result(None)
 
@@ -189,6 +212,7 @@ class MeasurePanel(QWidget):
 
     def show_result(self, hand, corrected: dict[str, str] | None = None) -> None:
         self.hand, corrected = hand, corrected or {}
+        self.corrected = corrected
         unit = hand.unit if hand else "mm"
         self.bones.setHorizontalHeaderLabels(("Bone", f"W {unit}", f"M {unit}", f"T {unit}", "MCI", "Status"))
         self.joints.setHorizontalHeaderLabels(("Joint", f"min {unit}", f"mean {unit}", "Status"))
@@ -214,17 +238,24 @@ class MeasurePanel(QWidget):
         else:
             self.mean_label.setText("Mean MCI: — (needs all three metacarpals valid: place the ends of "
                                     f"{', '.join(hand.needs_manual) or 'the rejected bones'})")
-        joints = sorted(hand.joints.items() if hand else (), key=lambda kv: (kv[0][:3] != "MCP", kv[0]))
-        self.joints.setRowCount(len(joints))
-        for i, (name, j) in enumerate(joints):
-            for col, text in enumerate((name, value_text(j.minimum, unit), value_text(j.mean, unit),
-                                        status_text(j))):
+        # Every joint has a row once the hand was looked at (one not found can still be placed).
+        self.joints.blockSignals(True)
+        self.joints.setRowCount(len(JOINTS) if hand else 0)
+        for i, name in enumerate(JOINTS if hand else ()):
+            j = hand.joints.get(name)
+            cells = ((name, value_text(j.minimum, unit), value_text(j.mean, unit),
+                      status_text(j, corrected.get(name), "points")) if j else (name, "", "", "not measured"))
+            for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if not j.valid and col == 3:
+                if j is not None and not j.valid and col == 3:
                     item.setForeground(_BAD)
                 item.setToolTip(text)
                 self.joints.setItem(i, col, item)
+        if hand:
+            self.joints.selectRow(JOINTS.index(self.selected_joint))
+        self.joints.blockSignals(False)
         self._update_detail()
+        self._update_joint_detail()
 
     def _on_bone_row(self) -> None:
         rows = self.bones.selectionModel().selectedRows()
@@ -235,6 +266,37 @@ class MeasurePanel(QWidget):
 
     def select_bone(self, name: str) -> None:
         self.bones.selectRow(BONES.index(name))
+
+    def _on_joint_row(self) -> None:
+        rows = self.joints.selectionModel().selectedRows()
+        if rows and rows[0].row() < len(JOINTS):
+            self.selected_joint = JOINTS[rows[0].row()]
+            self._update_joint_detail()
+            self.joint_selected.emit(self.selected_joint)
+
+    def select_joint(self, name: str) -> None:
+        if self.joints.rowCount():
+            self.joints.selectRow(JOINTS.index(name))
+        else:
+            self.selected_joint = name
+            self.joint_selected.emit(name)
+
+    def _update_joint_detail(self) -> None:
+        name = self.selected_joint
+        j = self.hand.joints.get(name) if self.hand else None
+        place = ("Press “Place joint” and drag its two points on the image: the first onto the joint space, "
+                 "the second onto the finger beyond it (toward the next joint).")
+        if self.hand is None:
+            self.joint_detail.setText("")
+        elif j is None:
+            self.joint_detail.setText(f"{name}: not measured. {place}")
+        elif not j.valid:
+            self.joint_detail.setText(f"{name} not valid: {j.reason}. No width is given. {place}")
+        else:
+            who = (f"points placed by {self.corrected[name]} (“Use automatic” undoes it)" if name in self.corrected
+                   else f"{j.source}; to correct it, press “Place joint”")
+            self.joint_detail.setText(f"{name}: minimum and mean over the lines across the joint's central 40% · "
+                                      f"{who}.")
 
     def _update_detail(self) -> None:
         b = self.hand.bones.get(self.selected) if self.hand else None

@@ -4,8 +4,9 @@ corrections. No Qt.
 
 One row per case and site (``MC2``... ``MCP2``... ``PIP2``...) in ``measurements``, one row per
 case in ``measurement_runs`` (whether the hand was measurable, why not, unit, spacing). A site the
-reader corrected (bone ends placed by hand) has ``source`` "manual", the reader's name in
-``corrected_by``, the placed ends in ``ends_json``, and keeps the automatic result it replaced
+reader corrected (a metacarpal's ends, or a joint's two points -- on the joint and on the finger beyond
+it -- placed by hand) has ``source`` "manual", the reader's name in ``corrected_by``, the placed
+points in ``ends_json``, and keeps the automatic result it replaced
 in ``automatic_json`` so the correction can be undone. Rejected results carry no number.
 
 Every call is one short transaction, as in :mod:`ra_desktop.worklist.store`. The tables are
@@ -86,7 +87,13 @@ def joint_from_dict(d: dict) -> JointResult:
     d["axis"] = _pt(d["axis"]) if d.get("axis") else None
     d["lines"] = tuple((_pt(a), _pt(b)) for a, b in d.get("lines") or ())
     d["checks"] = tuple(Check(**c) for c in d.get("checks") or ())
+    d["toward"] = _pt(d["toward"]) if d.get("toward") else None  # stored before the field existed: None
     return JointResult(**d)
+
+
+def result_from_dict(kind: str, d: dict):
+    """A stored result back: ``kind`` is the row's "bone" or "joint"."""
+    return bone_from_dict(d) if kind == "bone" else joint_from_dict(d)
 
 
 def with_bone(hand: HandResult, bone: BoneResult) -> HandResult:
@@ -101,6 +108,13 @@ def with_bone(hand: HandResult, bone: BoneResult) -> HandResult:
                    measurable=hand.measurable or bone.valid)
 
 
+def with_joint(hand: HandResult, joint: JointResult) -> HandResult:
+    """``hand`` with one joint's result replaced (the reader's placement), in the usual order."""
+    joints = {**hand.joints, joint.joint: joint}
+    return replace(hand, joints={k: joints[k] for k in sorted(joints, key=lambda s: (s[:3] != "MCP", s))},
+                   measurable=hand.measurable or joint.valid)
+
+
 @dataclass(frozen=True)
 class StoredMeasurement:
     """A case's radiogrammetry as stored: the results, when and with which method, who corrected what."""
@@ -108,7 +122,7 @@ class StoredMeasurement:
     hand: HandResult
     method_version: str
     measured_at: float
-    corrected_by: dict[str, str] = field(default_factory=dict)  # site -> reader who placed its ends
+    corrected_by: dict[str, str] = field(default_factory=dict)  # site -> reader who placed its ends / points
 
     @property
     def current(self) -> bool:
@@ -154,9 +168,22 @@ class MeasurementBook:
 
         if result.bone not in MCI_BONES:
             raise ValueError(f"no measured metacarpal {result.bone!r}")
+        self._set_manual(row_id, result.bone, result, reader)
+
+    def set_manual_joint(self, row_id: int, result: JointResult, reader: str) -> None:
+        """The reader placed a joint's two points (on the joint, on the finger beyond it): store
+        that result (valid or not) with the points and who placed them; the automatic result (if
+        any) stays underneath for "Use automatic"."""
+        from ra_desktop.measure.definitions import JSW_JOINTS
+
+        if result.joint not in JSW_JOINTS:
+            raise ValueError(f"no measured joint {result.joint!r}")
+        self._set_manual(row_id, result.joint, result, reader)
+
+    def _set_manual(self, row_id: int, site: str, result, reader: str) -> None:
         con = self.store._con()
         prev = con.execute("SELECT source, result_json, automatic_json FROM measurements WHERE case_row=? AND site=?",
-                           (row_id, result.bone)).fetchone()
+                           (row_id, site)).fetchone()
         automatic = None if prev is None else (prev["automatic_json"] if prev["source"] == "manual"
                                                else prev["result_json"])
         with con:
@@ -165,13 +192,14 @@ class MeasurementBook:
     def revert(self, row_id: int, site: str) -> bool:
         """Undo the reader's correction of ``site``: the automatic result again. False if none."""
         con = self.store._con()
-        prev = con.execute("SELECT automatic_json FROM measurements WHERE case_row=? AND site=? AND source='manual'",
-                           (row_id, site)).fetchone()
+        prev = con.execute("SELECT kind, automatic_json FROM measurements WHERE case_row=? AND site=? AND"
+                           " source='manual'", (row_id, site)).fetchone()
         if prev is None:
             return False
         with con:
             if prev["automatic_json"]:
-                self._put(con, row_id, bone_from_dict(json.loads(prev["automatic_json"])), None, None, time.time())
+                self._put(con, row_id, result_from_dict(prev["kind"], json.loads(prev["automatic_json"])), None, None,
+                          time.time())
             else:
                 con.execute("DELETE FROM measurements WHERE case_row=? AND site=?", (row_id, site))
         return True
@@ -183,7 +211,10 @@ class MeasurementBook:
 
         bone = isinstance(res, BoneResult)
         site = res.bone if bone else res.joint
-        ends = json.dumps([list(p) for p in res.ends]) if bone and res.ends else None
+        if bone:
+            ends = json.dumps([list(p) for p in res.ends]) if res.ends else None
+        else:  # a joint: the point on it and the one on the finger beyond it, when the reader gave them
+            ends = json.dumps([list(res.centre), list(res.toward)]) if res.centre and res.toward else None
         con.execute(
             "INSERT OR REPLACE INTO measurements (case_row, site, kind, valid, reason, source, corrected_by, unit,"
             " W, M, T, MCI, jsw_min, jsw_mean, ends_json, result_json, automatic_json, method_version, measured_at)"

@@ -60,8 +60,8 @@ def test_measured_stored_drawn_corrected_and_compared(make_window, twins, qtbot)
     assert f"{hand.mean_MCI:.3f}" in panel.mean_label.text()
     assert "not a diagnosis" in panel.notice.text() and "reference ranges" in panel.notice.text().lower()
     for i in range(panel.joints.rowCount()):  # a rejected joint shows no number
-        j = hand.joints[panel.joints.item(i, 0).text()]
-        if not j.valid:
+        j = hand.joints.get(panel.joints.item(i, 0).text())
+        if j is not None and not j.valid:
             assert panel.joints.item(i, 1).text() == "—" and j.reason in panel.joints.item(i, 3).text()
     assert ctl.layer.group.isVisible() and len(ctl.layer._drawn) > 10  # edges, region and joint lines
     assert panel.plot.data is not None
@@ -98,3 +98,134 @@ def test_measured_stored_drawn_corrected_and_compared(make_window, twins, qtbot)
     text = panel.progression.text()
     assert "Change since" in text and "mean MCI" in text and "per year" in text
     assert "smallest detectable change" in text.lower()
+
+
+class _StallMeter:
+    """The longest gap between ticks of a 5 ms timer on the GUI thread (as bench/bench_gui.py)."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import Qt
+
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.last, self.gaps = time.perf_counter(), []
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append((now - self.last) * 1000.0)
+        self.last = now
+
+    def __enter__(self):
+        self.last, self.gaps = time.perf_counter(), []
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.stop()
+
+    @property
+    def max_ms(self) -> float:
+        return max(self.gaps) if self.gaps else 0.0
+
+
+STALL_BOUND_MS = 120.0  # goal 50 ms; the bound leaves room for this shared 2-core machine's noise
+
+
+def test_the_window_keeps_running_while_a_hand_is_measured(make_window, twins, qtbot):
+    """The longest event-loop gap while the tab measures a hand (the first measurement after the
+    window starts, on the worker thread as the app does) stays under the bound; the worker-process
+    alternative is measured on the next study for comparison (printed, not asserted)."""
+    from ra_desktop.measure.offload import HandMeasurer
+
+    w = make_window(None)
+    ctl = w.radiogrammetry
+    assert ctl.measurer.mode == "thread"  # the default, see ra_desktop/measure/offload.py
+    w.add_paths([str(twins)])
+    wait_rows(qtbot, w, 2)
+    _open(qtbot, w, 0)
+    idle = _StallMeter()
+    with idle:
+        qtbot.wait(300)
+    t0 = time.perf_counter()
+    with _StallMeter() as meter, qtbot.waitSignal(ctl.shown, timeout=60000):
+        w.side_tabs.setCurrentWidget(ctl.scroll)
+    first = time.perf_counter() - t0
+    assert ctl.hand.mean_MCI is not None and ctl.open_seconds
+    _open(qtbot, w, 1)
+    qtbot.waitUntil(lambda: ctl.hand is not None and ctl._hand_job is None, timeout=60000)
+    ctl.measurer = HandMeasurer(use_process=True)
+    try:
+        t0 = time.perf_counter()
+        with _StallMeter() as process, qtbot.waitSignal(ctl.shown, timeout=60000):
+            ctl.start(force=True)
+        in_process = time.perf_counter() - t0
+        assert ctl.measurer.mode == "process" and ctl.hand.mean_MCI is not None
+    finally:
+        ctl.measurer.shutdown()
+    print(f"\nlongest GUI gap: idle {idle.max_ms:.0f} ms; measuring on the worker thread {meter.max_ms:.0f} ms "
+          f"(values after {first:.2f} s); in a worker process {process.max_ms:.0f} ms (values after "
+          f"{in_process:.2f} s, of which the process start {ctl.measurer.start_seconds:.2f} s)")
+    assert meter.max_ms < STALL_BOUND_MS, f"the window stalled {meter.max_ms:.0f} ms while a hand was measured"
+
+
+def test_a_joint_is_placed_dragged_stored_and_undone(make_window, twins, qtbot):
+    """The manual fallback for joints: two points (on the joint, on the finger beyond it), dragged
+    with values following, stored as the reader's; a rejected placement is never a number;
+    "Use automatic" restores the automatic result."""
+    w = make_window(None)
+    ctl, panel = w.radiogrammetry, w.radiogrammetry.panel
+    w.add_paths([str(twins)])
+    wait_rows(qtbot, w, 2)
+    w.side_tabs.setCurrentWidget(ctl.scroll)
+    with qtbot.waitSignal(ctl.shown, timeout=60000):
+        row = _open(qtbot, w, 0)
+    hand = ctl.hand
+    name = next(k for k in ("MCP3", "MCP4", "MCP2", "MCP5") if hand.joints[k].valid)
+    auto = hand.joints[name]
+    assert panel.joints.rowCount() == 8  # every joint has a row, measured or not
+    panel.select_joint(name)
+    assert panel.selected_joint == name
+    panel.joint_button.setChecked(True)
+    assert ctl.layer.editing and ctl.layer.edit_site == name
+    assert (name, 0) in ctl.layer.handles and (name, 1) in ctl.layer.handles
+    assert not any(k[0] == "MC3" for k in ctl.layer.handles)  # only the joint's handles
+    (cx, cy), (tx, ty) = ctl.layer.ends[name]
+    assert (cx, cy) == pytest.approx(auto.centre)
+    # drag the point on the finger a little: the values follow, the release is stored
+    ctl.layer.on_mark(QPointF(tx, ty), "start")
+    for k in range(1, 4):
+        ctl.layer.on_mark(QPointF(tx + k, ty), "move")
+        qtbot.wait(5)
+    with qtbot.waitSignal(ctl.shown, timeout=10000):
+        ctl.layer.on_mark(QPointF(tx + 4, ty), "end")
+    qtbot.waitUntil(lambda: MeasurementBook(w.store).load(row.id).corrected_by.get(name) == "Dr Test"
+                    and not ctl._busy, timeout=10000)
+    got = MeasurementBook(w.store).load(row.id).hand.joints[name]
+    assert got.source == "manual" and got.toward == pytest.approx((tx + 4, ty), abs=0.01)
+    assert got.centre == pytest.approx((cx, cy), abs=0.01)
+    assert got.valid and got.minimum == pytest.approx(auto.minimum, abs=0.1)
+    i = [panel.joints.item(r, 0).text() for r in range(8)].index(name)
+    assert panel.joints.item(i, 3).text() == "valid · points placed by Dr Test"
+    assert panel.joints.item(i, 1).text() == f"{got.minimum:.2f}" and ctl.joint_live_ms
+
+    # the point on the joint dragged onto the middle of a metacarpal shaft: rejected, no number
+    shaft = hand.bones["MC3"].region[0]
+    ctl.layer.on_mark(QPointF(cx, cy), "start")
+    with qtbot.waitSignal(ctl.shown, timeout=10000):
+        ctl.layer.on_mark(QPointF(*shaft), "end")
+    qtbot.waitUntil(lambda: not ctl._busy and not MeasurementBook(w.store).load(row.id).hand.joints[name].valid,
+                    timeout=10000)
+    bad = ctl.hand.joints[name]
+    assert not bad.valid and bad.minimum is None and bad.reason
+    assert panel.joints.item(i, 1).text() == "—" and bad.reason in panel.joints.item(i, 3).text()
+    assert "Place joint" in panel.joint_detail.text() and "No width" in panel.joint_detail.text()
+    print(f"\njoint drag to values {', '.join(f'{v:.0f}' for v in ctl.joint_live_ms)} ms")
+
+    panel.joint_button.setChecked(False)
+    assert not ctl.layer.editing
+    panel.joint_revert_button.click()
+    stored = MeasurementBook(w.store).load(row.id)
+    assert stored.hand.joints[name] == auto and name not in stored.corrected_by
+    assert ctl.hand.joints[name] == auto and panel.joints.item(i, 3).text() == "valid · automatic"

@@ -1,11 +1,13 @@
 """Radiogrammetry on the image: measurement regions, periosteal and endosteal edges of MC2-4,
-joint space lines at the MCPs (and PIPs), and the bone-end handles the reader drags.
+joint space lines at the MCPs (and PIPs), and the handles the reader drags: a bone's two ends, or
+a joint's two points (the first on the joint, the second on the finger beyond it).
 
 Everything lives in the scene (image pixels), so it follows zoom, pan, rotation and flips; pens
 are cosmetic and labels upright. A rejected result is drawn without its edges and labelled
 "not valid", never with a number. With ``editing`` on (the viewer's marker tool), a press near a
-bone end picks it and a drag moves it: ``end_moved`` reports every move ("move") and the release
-("end"), so the caller measures again while the reader drags.
+handle picks it and a drag moves it: ``end_moved`` reports every move ("move") and the release
+("end"), so the caller measures again while the reader drags. Only the site being edited
+(``edit_site``: a bone or a joint) shows handles.
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ class _Handle(QtWidgets.QGraphicsEllipseItem):
 
 
 class MeasureLayer(QtCore.QObject):
-    end_moved = QtCore.Signal(str, object, str)  # bone, ((x, y), (x, y)), "move" | "end"
+    end_moved = QtCore.Signal(str, object, str)  # site (bone or joint), ((x, y), (x, y)), "move" | "end"
 
     def __init__(self, scene: QtWidgets.QGraphicsScene, view: QtWidgets.QGraphicsView) -> None:
         super().__init__(view)
@@ -57,19 +59,35 @@ class MeasureLayer(QtCore.QObject):
         self.hand = None
         self.selected: str | None = None
         self.editing = False
-        self.ends: dict[str, list[tuple[float, float]]] = {}  # bone -> two ends shown as handles
+        self.edit_site: str | None = None  # whose handles are shown while editing (else ``selected``)
+        self.selected_joint: str | None = None
+        self.joint_reach = 80.0  # px from a joint to its second handle when no point was given
+        self.ends: dict[str, list[tuple[float, float]]] = {}  # site -> its two handles' positions
         self.handles: dict[tuple[str, int], _Handle] = {}
         self._drawn: list[QtWidgets.QGraphicsItem] = []
         self._drag: tuple[str, int] | None = None
 
     # ---- content ---------------------------------------------------------------------------------
-    def set_result(self, hand, selected: str | None = None) -> None:
-        """Draw ``hand`` (a HandResult, or None to clear); bone ends come from each bone's result."""
+    def set_result(self, hand, selected: str | None = None, joint: str | None = None) -> None:
+        """Draw ``hand`` (a HandResult, or None to clear); bone ends come from each bone's result,
+        a joint's points from its centre and the point given beyond it (else along its axis)."""
         self.hand = hand
         self.selected = selected
+        self.selected_joint = joint
         dragged = {self._drag[0]: self.ends[self._drag[0]]} if self._drag and self._drag[0] in self.ends else {}
+        placed = {k: v for k, v in self.ends.items() if hand is not None and k in hand.joints}
         self.ends = {k: [tuple(b.ends[0]), tuple(b.ends[1])] for k, b in (hand.bones.items() if hand else ())
                      if b.ends}
+        for k, j in (hand.joints.items() if hand else ()):
+            if j.centre is None or not all(map(math.isfinite, j.centre)):
+                continue
+            if j.toward is not None:
+                self.ends[k] = [tuple(j.centre), tuple(j.toward)]
+            elif k in placed and tuple(placed[k][0]) == tuple(j.centre):
+                self.ends[k] = placed[k]  # the reader's second point, as long as the joint stays where it was
+            elif j.axis is not None:
+                cx, cy = j.centre
+                self.ends[k] = [(cx, cy), (cx + j.axis[0] * self.joint_reach, cy + j.axis[1] * self.joint_reach)]
         self.ends.update(dragged)  # a result computed for an earlier position does not move the handle back
         self._redraw()
 
@@ -81,8 +99,10 @@ class MeasureLayer(QtCore.QObject):
     def set_visible(self, on: bool) -> None:
         self.group.setVisible(on)
 
-    def set_editing(self, on: bool) -> None:
+    def set_editing(self, on: bool, site: str | None = None) -> None:
+        """Handles on (for ``site``, else the selected bone) or off."""
         self.editing = bool(on)
+        self.edit_site = site if on else None
         self._redraw()
 
     def clear(self) -> None:
@@ -111,7 +131,8 @@ class MeasureLayer(QtCore.QObject):
             self._draw_joint(name, j)
         if self.editing:
             for name, (a, b) in self.ends.items():
-                if self.selected is not None and name != self.selected:
+                target = self.edit_site or self.selected
+                if target is not None and name != target:
                     continue
                 for k, p in enumerate((a, b)):
                     h = self._add(_Handle(None))
@@ -145,16 +166,23 @@ class MeasureLayer(QtCore.QObject):
             label.setPos(x + 4, y)
 
     def _draw_joint(self, name: str, j) -> None:
+        if not j.valid and j.source == "manual" or not j.valid and name == self.edit_site:
+            ends = self.ends.get(name)  # the reader's rejected placement: where, and that it has no value
+            if ends:
+                label = self._add(_label(f"{name}: not valid", INVALID_COLOUR, None))
+                label.setPos(ends[0][0] + 4, ends[0][1] - 14)
+            return
         if not j.valid or not j.lines:
             return
+        width = 2.5 if name in (self.selected_joint, self.edit_site) else 1.5
         for a, b in j.lines:
             item = self._add(QtWidgets.QGraphicsLineItem(a[0], a[1], b[0], b[1]))
-            item.setPen(_cosmetic_pen(JOINT_COLOUR, 1.5))
+            item.setPen(_cosmetic_pen(JOINT_COLOUR, width))
         x, y = j.lines[-1][1]
         label = self._add(_label(f"{name} {_fmt(j.minimum, j.unit)}", JOINT_COLOUR, None))
         label.setPos(x + 4, y - 14)
 
-    # ---- dragging the bone ends (the viewer's marker tool) ------------------------------------------
+    # ---- dragging the handles (the viewer's marker tool) ----------------------------------------------
     def _nearest(self, pt: QtCore.QPointF) -> tuple[str, int] | None:
         t = self.view.transform()
         scale = max(abs(t.m11()) + abs(t.m12()), 1e-6)

@@ -62,7 +62,7 @@ def annotation_tables(data: AnnotationData | None, pixels: np.ndarray | None,
             f"the drawn shape. {unit}"
             + (" Text labels are free text and are removed from a de-identified report." if data.text_removed else "")
             + " The reader's annotations: measurements, not a diagnosis.")
-    return [Table("Annotations", rows, ("#", "Kind", "Value or text"), note, (0.06, 0.2, 0.74))]
+    return [Table("Annotations", rows, ("#", "Kind", "Value or text"), note, (0.06, 0.26, 0.68))]
 
 
 def annotated_image(grey: np.ndarray, data: AnnotationData | None, marker: str, max_px: int) -> ReportImage | None:
@@ -71,9 +71,10 @@ def annotated_image(grey: np.ndarray, data: AnnotationData | None, marker: str, 
         return None
     img = Image.fromarray(grey).convert("RGB")
     draw = ImageDraw.Draw(img)
-    unit = max(img.size) / min(max_px, max(img.size))  # sized for the printed picture
-    line = max(1, round(2 * unit))
-    font = ImageFont.load_default(size=max(8, round(14 * unit)))
+    # Sized for the printed picture (about 10 cm tall beside its table), not for the screen.
+    unit = max(img.size) / 900
+    line = max(1, round(3 * unit))
+    font = ImageFont.load_default(size=max(10, round(24 * unit)))
 
     def text(xy, s: str) -> None:
         draw.text(xy, s, fill=_COLOUR, font=font, stroke_width=max(1, line // 2), stroke_fill=(0, 0, 0))
@@ -84,7 +85,7 @@ def annotated_image(grey: np.ndarray, data: AnnotationData | None, marker: str, 
             (x0, y0), (x1, y1) = pts
             draw.line([pts[0], pts[1]], fill=_COLOUR, width=line)
             a = math.atan2(y1 - y0, x1 - x0)
-            head = 12 * unit
+            head = 22 * unit
             wing = [(x1 - head * math.cos(a + s * 0.38), y1 - head * math.sin(a + s * 0.38)) for s in (1, -1)]
             draw.polygon([pts[1], *wing], fill=_COLOUR)
             text((x0 + 3 * line, y0), str(i))
@@ -104,5 +105,5 @@ def annotated_image(grey: np.ndarray, data: AnnotationData | None, marker: str, 
     if scale < 1.0:
         img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS)
     removed = " Text labels removed (de-identified)." if data.text_removed else ""
-    return ReportImage("Annotations", np.asarray(img), f"The reader's annotations, numbered as in the "
+    return ReportImage("Annotated radiograph", np.asarray(img), f"The reader's annotations, numbered as in the "
                        f"Annotations table — {shorten(data.reader, 60)}.{removed}", marker)

@@ -71,3 +71,10 @@ def test_deidentified_report_keeps_annotations_without_their_text():
     named = build_report(inp, annotations=NOTES).annotation_image.rgb
     assert not np.array_equal(named, report.annotation_image.rgb)
     assert dataclasses.replace(NOTES).items[1][2] == "Doe Jane MRN 4711 erosion"  # the data itself untouched
+
+
+def test_the_dicom_pdf_carries_them_too():
+    from ra_desktop.dicomout.pdf import report_pdf
+
+    text, _ = pdf_text(report_pdf(make_input(pixel_spacing_mm=(0.2, 0.2)), annotations=NOTES, deidentify=True))
+    assert "135.0°" in text and "MRN 4711" not in text

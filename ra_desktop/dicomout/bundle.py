@@ -25,6 +25,7 @@ class ResultBundle:
     signoff: Any = None  # the worklist row, when signed
     scores: Any = None  # the Sharp/van der Heijde sheet of the report
     radiogrammetry: Any = None  # the report's RadiogrammetryData (its .hand goes into the SR), if measured
+    annotations: Any = None  # the reader's AnnotationData, printed in the PDF
     settings: Any = None  # the window's settings (the report reads them); None from the CLI
     institution: str | None = None  # default: the settings' institution
     deidentify: bool = False
@@ -68,6 +69,6 @@ def build_objects(bundle: ResultBundle, kinds: tuple[str, ...] = KINDS) -> tuple
             options = ReportOptions(deidentify=b.deidentify, overlay=b.overlay, institution=institution)
         pdf = report_pdf(b.result, manifest=b.manifest, signoff=b.signoff, scores=b.scores,
                          deidentify=b.deidentify, options=options, settings=b.settings,
-                         measurements=b.radiogrammetry)
+                         measurements=b.radiogrammetry, annotations=b.annotations)
         datasets.append(build_encapsulated_pdf(header, radiograph, pdf, context=ctx, institution=institution))
     return datasets, ctx

@@ -27,7 +27,7 @@ DOCUMENT_TITLE = "Rheumatoid arthritis decision-support report (not for clinical
 
 def report_pdf(result: Any, *, manifest: Any = None, signoff: Any = None, scores: Any = None,
                deidentify: bool = False, key: bytes | None = None, options: Any = None,
-               settings: Any = None, measurements: Any = None) -> bytes:
+               settings: Any = None, measurements: Any = None, annotations: Any = None) -> bytes:
     """The study's PDF report as bytes, exactly as ``ra-desktop report`` lays it out."""
     import dataclasses
 
@@ -41,7 +41,7 @@ def report_pdf(result: Any, *, manifest: Any = None, signoff: Any = None, scores
         options = dataclasses.replace(options, deidentify=deidentify or options.deidentify,
                                       pseudonym_key=key if key is not None else options.pseudonym_key)
     return render_pdf(build_report(result, manifest, signoff, settings, options, scores=scores,
-                                   measurements=measurements))
+                                   measurements=measurements, annotations=annotations))
 
 
 def _code(concept) -> Dataset:

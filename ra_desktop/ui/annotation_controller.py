@@ -46,10 +46,13 @@ class AnnotationController(QObject):
 
     def _on_created(self, item) -> None:
         if self.row is None:
+            self.layer.discard(item)
+            self._status("Annotations are kept with a case: open one from the worklist first", 8000)
             return
         try:
             stored = self.book.add(self.row.id, self._reader(), Annotation(item.kind, tuple(item.points), item.text))
         except ValueError as exc:
+            self.layer.discard(item)  # never on screen without being stored
             self._status(f"Annotation not stored: {exc}", 8000)
             return
         item.ident = stored.id

@@ -114,6 +114,7 @@ def _build_on_lane(window, row, on_built) -> None:
     options = _options(window)
     bundle = ResultBundle(result=result, manifest=manifest, signoff=row, scores=sheet,
                           radiogrammetry=window.radiogrammetry.report_data(row), settings=window.settings,
+                          annotations=window.annotations.report_data(row),
                           deidentify=options.deidentify, patient_id=row.patient_id, options=options)
     relay = _run_on_lane(window, lambda _model, _relay: build_objects(bundle, kinds=KINDS)[0])
     relay.finished.connect(lambda objects, err: on_built(objects, err, options))

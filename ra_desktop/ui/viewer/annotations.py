@@ -30,6 +30,11 @@ _HANDLE_R = 5.0  # screen pixels
 _PICK = 10.0  # screen pixels: a press this close to a point or a line picks it
 _CLICK = 3.0  # screen pixels: less movement than this is a click
 _HEAD = 13.0  # screen pixels: the arrow head's length
+MAX_TEXT = 500  # characters, as the AnnotationBook keeps
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:MAX_TEXT]
 
 
 def ask_text(parent: QtWidgets.QWidget, current: str) -> str | None:
@@ -228,6 +233,14 @@ class AnnotationLayer(QtCore.QObject):
             self.scene.addItem(h)
             self.handles.append(h)
 
+    def discard(self, item: AnnotationItem) -> None:
+        """Take an annotation off the image without a ``deleted`` signal (it could not be stored)."""
+        if item in self.items:
+            if item is self.selected:
+                self.select(None)
+            self.items.remove(item)
+            self.scene.removeItem(item)
+
     def delete_selected(self) -> bool:
         """Remove the selected annotation (the Delete key); False when none is selected."""
         item = self.selected
@@ -338,7 +351,7 @@ class AnnotationLayer(QtCore.QObject):
             self._drag = None
             text = self.ask_text(self.view, "")
             if text and text.strip():
-                item = self._add(AnnotationItem("text", [self._press], " ".join(text.split())))
+                item = self._add(AnnotationItem("text", [self._press], _one_line(text)))
                 self.select(item)
                 self.created.emit(item)
 
@@ -371,9 +384,9 @@ class AnnotationLayer(QtCore.QObject):
 
     def _retype(self, item: AnnotationItem) -> None:
         text = self.ask_text(self.view, item.text)
-        if text is None or not text.strip() or " ".join(text.split()) == item.text:
+        if text is None or not text.strip() or _one_line(text) == item.text:
             return
-        item.text = " ".join(text.split())
+        item.text = _one_line(text)
         self._update(item)
         self.edited.emit(item)
 

@@ -100,43 +100,9 @@ def test_measured_stored_drawn_corrected_and_compared(make_window, twins, qtbot)
     assert "smallest detectable change" in text.lower()
 
 
-class _StallMeter:
-    """The longest gap between ticks of a 5 ms timer on the GUI thread (as bench/bench_gui.py)."""
-
-    def __init__(self) -> None:
-        from PySide6.QtCore import Qt
-
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.last, self.gaps = time.perf_counter(), []
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append((now - self.last) * 1000.0)
-        self.last = now
-
-    def __enter__(self):
-        self.last, self.gaps = time.perf_counter(), []
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.timer.stop()
-
-    @property
-    def max_ms(self) -> float:
-        return max(self.gaps) if self.gaps else 0.0
-
-
-STALL_BOUND_MS = 120.0  # goal 50 ms; the bound leaves room for this shared 2-core machine's noise
-
-
-def test_the_window_keeps_running_while_a_hand_is_measured(make_window, twins, qtbot):
-    """The longest event-loop gap while the tab measures a hand (the first measurement after the
-    window starts, on the worker thread as the app does) stays under the bound; the worker-process
-    alternative is measured on the next study for comparison (printed, not asserted)."""
+def test_the_tab_measures_off_the_gui_thread_and_the_process_path_works(make_window, twins, qtbot):
+    """The tab measures a hand on its worker (the window keeps running: the longest gap is a
+    benchmark row, gui/measure_tab_max_stall); the worker-process alternative gives the same hand."""
     from ra_desktop.measure.offload import HandMeasurer
 
     w = make_window(None)
@@ -145,29 +111,17 @@ def test_the_window_keeps_running_while_a_hand_is_measured(make_window, twins, q
     w.add_paths([str(twins)])
     wait_rows(qtbot, w, 2)
     _open(qtbot, w, 0)
-    idle = _StallMeter()
-    with idle:
-        qtbot.wait(300)
-    t0 = time.perf_counter()
-    with _StallMeter() as meter, qtbot.waitSignal(ctl.shown, timeout=60000):
+    with qtbot.waitSignal(ctl.shown, timeout=60000):
         w.side_tabs.setCurrentWidget(ctl.scroll)
-    first = time.perf_counter() - t0
     assert ctl.hand.mean_MCI is not None and ctl.open_seconds
-    _open(qtbot, w, 1)
-    qtbot.waitUntil(lambda: ctl.hand is not None and ctl._hand_job is None, timeout=60000)
+    by_thread = ctl.hand.mean_MCI
     ctl.measurer = HandMeasurer(use_process=True)
     try:
-        t0 = time.perf_counter()
-        with _StallMeter() as process, qtbot.waitSignal(ctl.shown, timeout=60000):
+        with qtbot.waitSignal(ctl.shown, timeout=60000):
             ctl.start(force=True)
-        in_process = time.perf_counter() - t0
-        assert ctl.measurer.mode == "process" and ctl.hand.mean_MCI is not None
+        assert ctl.hand.mean_MCI == pytest.approx(by_thread)  # same numbers, whichever path ran
     finally:
         ctl.measurer.shutdown()
-    print(f"\nlongest GUI gap: idle {idle.max_ms:.0f} ms; measuring on the worker thread {meter.max_ms:.0f} ms "
-          f"(values after {first:.2f} s); in a worker process {process.max_ms:.0f} ms (values after "
-          f"{in_process:.2f} s, of which the process start {ctl.measurer.start_seconds:.2f} s)")
-    assert meter.max_ms < STALL_BOUND_MS, f"the window stalled {meter.max_ms:.0f} ms while a hand was measured"
 
 
 def test_a_joint_is_placed_dragged_stored_and_undone(make_window, twins, qtbot):

@@ -24,6 +24,7 @@ class AnnotationController(QObject):
         self.row: CaseRow | None = None
         self.layer = getattr(viewer, "annotations", None)  # absent from the fallback viewer
         if self.layer is not None:
+            self.layer.editable = True
             self.layer.created.connect(self._on_created)
             self.layer.edited.connect(self._on_edited)
             self.layer.deleted.connect(self._on_deleted)

@@ -28,6 +28,7 @@ def viewer(qtbot):
     w.activateWindow()
     qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=2000)
     w.set_radiograph(make_radiograph())
+    w.annotations.editable = True  # as the window's controller does
     return w
 
 
@@ -180,6 +181,21 @@ def test_annotations_follow_rotation_and_flips(viewer, qtbot):
     # the points stay on the anatomy: a drag from the tip's screen position moves the tip
     drag(viewer, (150, 100), (150, 140))
     assert close(arrow.points, [(50, 100), (150, 140)])
+
+
+def test_a_viewer_that_cannot_store_them_draws_none(viewer):
+    viewer.annotations.editable = False  # e.g. the comparison window: no case to keep them with
+    viewer.use_annotation_tool("arrow")
+    drag(viewer, (40, 50), (120, 90))
+    assert viewer.annotations.items == []
+
+
+def test_a_long_label_is_one_line_of_at_most_500_characters(viewer):
+    viewer.use_annotation_tool("text")
+    viewer.annotations.ask_text = lambda parent, current: "line one\nline two " + "x" * 600
+    click(viewer, (50, 50))
+    (item,) = viewer.annotations.items
+    assert item.text.startswith("line one line two x") and len(item.text) == 500
 
 
 def test_a_pending_angle_is_dropped_by_another_tool(viewer, qtbot):

@@ -141,6 +141,9 @@ class AnnotationLayer(QtCore.QObject):
         self.items: list[AnnotationItem] = []
         self.selected: AnnotationItem | None = None
         self.kind = "arrow"  # what the annotation tool draws
+        # Only where they are stored (the controller turns this on): a viewer without a case to keep
+        # them with (the comparison window) never shows annotations that would silently vanish.
+        self.editable = False
         self.pixels: np.ndarray | None = None
         self.spacing: tuple[float, float] | None = None
         self.ask_text: Callable[[QtWidgets.QWidget, str], str | None] = ask_text  # tests answer for the reader
@@ -302,6 +305,8 @@ class AnnotationLayer(QtCore.QObject):
     def on_point(self, pt: QtCore.QPointF, phase: str) -> None:
         """The annotation tool's press ("start"), drag ("move") and release ("end"), in image pixels."""
         p = (pt.x(), pt.y())
+        if not self.editable:
+            return
         if phase == "start":
             self._press = p
             if self._pending is not None:

@@ -256,6 +256,13 @@ class _Table(QTableView):
         if event.key() == Qt.Key.Key_C and not event.modifiers():
             self.compare_row.emit()  # one key: this study beside its prior
             return
+        if event.key() in (Qt.Key.Key_Home, Qt.Key.Key_End) and self.model() is not None and self.model().rowCount():
+            # first/last case, as in any list (Qt's own Home/End move along the row's cells)
+            row = 0 if event.key() == Qt.Key.Key_Home else self.model().rowCount() - 1
+            index = self.model().index(row, max(self.currentIndex().column(), 0))
+            self.setCurrentIndex(index)
+            self.scrollTo(index)
+            return
         super().keyPressEvent(event)
 
 
@@ -291,6 +298,12 @@ class WorklistPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
+        # Tab and Shift+Tab leave the table (search > filters > table > image > side panel), never
+        # walk its cells, which changed the selected row and so the open case.
+        self.table.setTabKeyNavigation(False)
+        self.setTabOrder(self.search, self.status_filter)
+        self.setTabOrder(self.status_filter, self.result_filter)
+        self.setTabOrder(self.result_filter, self.table)
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)

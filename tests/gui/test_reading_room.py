@@ -155,3 +155,31 @@ def test_layers_button_opens_the_layers_tab(make_window):
     w.panels.set_shown(2, False)
     w.viewer.actions["layers"].trigger()
     assert w.splitter.sizes()[2] > 0 and w.side_tabs.currentWidget() is w.viewer.controls
+
+
+def test_worklist_keys_tab_leaves_and_home_end_jump(make_window, image_folder, qtbot):
+    w = make_window(None, wait_model=False)
+    w.add_paths([str(image_folder)])
+    wait_rows(qtbot, w, 4)
+    table = w.worklist.table
+    ids = w.worklist.visible_row_ids()
+    w.worklist.select_row(ids[1])
+    w.worklist._emit_now()
+    table.setFocus()
+    qtbot.waitUntil(lambda: table.hasFocus(), timeout=2000)
+    qtbot.keyClick(table, Qt.Key.Key_End)
+    assert w.worklist.current_row_id() == ids[-1]
+    qtbot.keyClick(table, Qt.Key.Key_Home)
+    assert w.worklist.current_row_id() == ids[0]
+    qtbot.waitUntil(lambda: w.current_row_id == ids[0], timeout=3000)  # opened, as arrows do
+    opened = w.current_row_id
+    qtbot.keyClick(table, Qt.Key.Key_Backtab)  # Shift+Tab leaves the table; no cell walk, no case change
+    qtbot.wait(300)  # past the selection debounce
+    assert not table.hasFocus() and w.current_row_id == opened and w.worklist.current_row_id() == ids[0]
+
+
+def test_focus_is_visible_in_the_dark_theme():
+    from ra_desktop.ui.theme import load_stylesheet
+
+    qss = load_stylesheet("dark")
+    assert "QTableView:focus" in qss and "QLineEdit:focus" in qss and "QPushButton:focus" in qss

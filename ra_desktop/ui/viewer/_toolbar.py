@@ -118,7 +118,7 @@ def build_toolbar(viewer) -> tuple[QtWidgets.QToolBar, dict[str, QtGui.QAction]]
                                 "drag one to correct it", "use_mark_tool")):
         tools.addAction(make(key, text, tip(tip_text, method), getattr(viewer, method), checkable=True))
     actions["window"].setChecked(True)
-    make("clear", "Clear", tip("Clear measurements", "clear_measurements"), viewer.clear_measurements)
+    make("clear", "Clear", tip("Clear measurements", "delete_selected"), viewer.clear_measurements)
     bar.addSeparator()
     presets = QtWidgets.QComboBox(bar)
     presets.setToolTip("Window presets (keys 1–4)")

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from ra_desktop.measure.roi import roi_stats
 from ra_desktop.ui.viewer import ViewerWidget

@@ -15,7 +15,7 @@ from ra_desktop.settings import save_settings
 from ra_desktop.ui import plain
 from ra_desktop.ui.dicom_node import DicomNode
 from ra_desktop.worker.task import TaskThread
-from ra_desktop.worklist import NEW, QUEUED
+from ra_desktop.worklist import NEW, QUEUED, is_conflict
 
 log = logging.getLogger(__name__)
 KINDS = ("sr", "sc", "pdf")
@@ -60,7 +60,8 @@ def arrived(window, cases) -> None:
     window._on_found(fresh)
     window._status(f"Received {len(fresh)} image(s) over DICOM", 8000)
     if window.settings.dicom_auto_analyse and window.jobs.has_model:
-        rows = [r for r in window.worklist.model.rows() if r.id not in before and r.status == NEW]
+        rows = [r for r in window.worklist.model.rows()  # never one whose UID names another image
+                if r.id not in before and r.status == NEW and not is_conflict(r.case_id)]
         if rows:
             window.store.set_status([r.id for r in rows], QUEUED)
             for r in rows:

@@ -16,6 +16,7 @@ from ra_desktop.settings import Settings, save_settings
 from ra_desktop.ui import annotation_controller, layout, plain, menu_actions, measure_controller, menus, theme
 from ra_desktop.ui.findings_panel import FindingsPanel
 from ra_desktop.ui.panels import Panels
+from ra_desktop.ui.patient_studies import PatientStudies
 from ra_desktop.ui.scoring_controller import ScoringController
 from ra_desktop.ui.scoring_panel import ScoringPanel
 from ra_desktop.ui.status import BatchStatus, ModelBanner
@@ -69,7 +70,14 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea(widgetResizable=True)
         # wrap long texts (failure reasons, notes) instead of scrolling the findings sideways
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.findings)
+        self.other_studies = PatientStudies()  # thumbnails of the patient's other studies
+        self.other_studies.compare_requested.connect(lambda cur, other: menu_actions.compare(self, cur, other))
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.findings, 1)
+        sl.addWidget(self.other_studies)
+        scroll.setWidget(side)
         scroll.setMinimumWidth(300)
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(scroll, "Findings")
@@ -176,6 +184,7 @@ class MainWindow(QMainWindow):
         self.dicom.stop()  # waits for instances in flight
         for win in list(self._compare_windows):  # waits for their image loads
             win.close()
+        self.other_studies.shutdown()
         for scan in self._scans:
             scan.token.cancel()
             scan.wait(5000)
@@ -259,6 +268,7 @@ class MainWindow(QMainWindow):
         self._shown_layers = {}
         self.current_result = None
         self.findings.show_row(row)
+        self.other_studies.show_for(row, self.worklist.model.rows())
         self.score_sheet.open(row)
         self.viewer.clear()
         self.findings.set_stage("Loading image…")

@@ -17,13 +17,14 @@ from ra_desktop.ui import plain
 from ra_desktop.ui.compare_window import CompareWindow, prior_of
 
 
-def compare(window, row_id: int | None) -> None:
-    """Open the study beside the patient's prior (or other) study from the worklist."""
+def compare(window, row_id: int | None, other_id: int | None = None) -> None:
+    """Open the study beside the patient's prior (or other) study from the worklist, or beside
+    ``other_id`` (a thumbnail of the patient's other studies)."""
     rows = window.worklist.model.rows()
     row = next((r for r in rows if r.id == row_id), None)
     if row is None:
         return
-    other = prior_of(row, rows)
+    other = prior_of(row, rows) if other_id is None else next((r for r in rows if r.id == other_id), None)
     if other is None:
         why = ("it has no patient ID (Score > Assign patient ID…)" if not row.patient_id
                else f"no other study of {row.patient_id} is in the worklist")

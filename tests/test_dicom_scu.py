@@ -20,7 +20,8 @@ from pydicom.uid import generate_uid
 
 from ra_desktop.cancel import CancelToken
 from ra_desktop.dicomnet.nodes import DicomNetError, RemoteNode, echo, resolve_node
-from ra_desktop.dicomnet.query import find_priors, find_studies, get_studies, move_studies
+from ra_desktop.dicomnet.query import find_priors, find_studies
+from ra_desktop.dicomnet.retrieve import get_studies, move_studies
 from ra_desktop.dicomnet.send import send
 from tests.dicom_peers import MOVE_DEST_AET, OrthancPeer, StoreSCP, dcmtk_tool, free_port
 from tests.dicom_peers import orthanc  # noqa: F401 - the fixture

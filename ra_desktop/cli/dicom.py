@@ -103,7 +103,7 @@ def _find(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
 
 
 def _get(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
-    from ra_desktop.dicomnet.query import get_studies
+    from ra_desktop.dicomnet.retrieve import get_studies
 
     results = get_studies(node, args.study_uids, args.out, calling_aet=calling, progress=_progress,
                           timeout=args.timeout)
@@ -118,7 +118,7 @@ def _get(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
 
 
 def _move(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
-    from ra_desktop.dicomnet.query import move_studies
+    from ra_desktop.dicomnet.retrieve import move_studies
 
     results = move_studies(node, args.study_uids, args.dest, calling_aet=calling, progress=_progress,
                            timeout=args.timeout)

@@ -7,6 +7,7 @@ or ``ra-desktop listen``); outgoing associations go only to nodes the user confi
                  SOP Instance UID, checked by the hardened loader before they reach the worklist
     listener.py  store SCP (C-ECHO, C-STORE), calling-AE allow-list, start/stop from any thread
     nodes.py     remote nodes (AE title, host, port) and C-ECHO
-    query.py     C-FIND at study level, C-GET and C-MOVE retrieval with progress and cancel
+    query.py     C-FIND at study level and the patient's priors
+    retrieve.py  C-GET and C-MOVE retrieval with progress and cancel
     send.py      C-STORE of our results and images to a configured node
 """

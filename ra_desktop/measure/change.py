@@ -15,25 +15,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
 
 from ra_desktop.measure.results import HandResult
+from ra_desktop.scoring.progression import years_between  # one rule for a study interval
 
 #: Repositioning coefficients of variation measured by bench/bench_measure.py (phantoms).
 PRECISION_CV: dict[str, float] = {"MCI": 0.0048, "JSW": 0.046}
 PRECISION_SOURCE = ("phantom repositioning test (bench/bench_measure.py): CV of the mean MCI 0.48%, of each "
                     "mean JSW 4.6%; not measured on patients")
-
-
-def years_between(prior: str | None, current: str | None) -> float | None:
-    """Years from one YYYYMMDD date to a later one; None when either is missing, malformed or not later."""
-    try:
-        a = date(int(prior[:4]), int(prior[4:6]), int(prior[6:8]))
-        b = date(int(current[:4]), int(current[4:6]), int(current[6:8]))
-    except (TypeError, ValueError):
-        return None
-    days = (b - a).days
-    return days / 365.25 if days > 0 else None
 
 
 @dataclass(frozen=True)

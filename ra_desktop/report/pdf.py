@@ -12,17 +12,15 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from fpdf import FPDF
 from fpdf.fonts import FontFace
-from PIL import Image
 
 from ra_desktop.report.fonts import PdfFonts, to_latin1  # noqa: F401 - to_latin1 kept importable here
-from ra_desktop.report.model import PAPER_SIZES_MM, SYNTHETIC_NOTICE, ReportImage, ReportModel, Table
+from ra_desktop.report.model import PAPER_SIZES_MM, SYNTHETIC_NOTICE, ReportModel, Table
+from ra_desktop.report.pdf_pictures import INK as _INK, colourbar, marker, picture
 from ra_desktop.report.text import clean, shorten
 
 MARGIN = 12.0
-_INK = (20, 20, 20)
 _MUTED = (90, 90, 90)
 _WARN_RED = (170, 20, 20)
 _RULE = (170, 170, 170)
@@ -163,28 +161,6 @@ class _ReportPDF(FPDF):
         return self.w - self.l_margin - self.r_margin
 
 
-def _png(rgb: np.ndarray) -> Image.Image:
-    """A PIL image (embedded losslessly), grey (1 channel) when it has no colour, to halve its size."""
-    if rgb.ndim == 3 and np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
-        rgb = rgb[..., 0]
-    return Image.fromarray(np.ascontiguousarray(rgb))
-
-
-def _picture(rgb: np.ndarray, big_colour_as_jpeg: bool = True) -> Image.Image | io.BytesIO:
-    """Grey pictures stay lossless; a large colour overlay goes in as JPEG (quality 92).
-
-    The overlay is a smooth colour wash over the same radiograph that is printed losslessly
-    beside it, so JPEG costs nothing visible and keeps a report near 1 MB instead of 2-3 MB.
-    """
-    img = _png(rgb)
-    if img.mode == "L" or not big_colour_as_jpeg or rgb.shape[0] * rgb.shape[1] < 200_000:
-        return img
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=92, subsampling=0)
-    buf.seek(0)
-    return buf
-
-
 def _header(pdf: _ReportPDF, r: ReportModel) -> None:
     pdf.font(15, bold=True)
     pdf.multi_cell(0, 7, pdf.t(r.institution), new_x="LMARGIN", new_y="NEXT")
@@ -266,10 +242,10 @@ def _annotations(pdf: _ReportPDF, r: ReportModel) -> None:
     x, y0 = pdf.l_margin, pdf.get_y()
     _heading(pdf, img.title, w)
     top = pdf.get_y()
-    pdf.image(_picture(img.rgb), x=x, y=top, w=w, h=h, title=img.title)
+    pdf.image(picture(img.rgb), x=x, y=top, w=w, h=h, title=img.title)
     pdf.set_draw_color(*_RULE)
     pdf.rect(x, top, w, h)
-    _marker(pdf, img.marker, x, top)
+    marker(pdf, img.marker, x, top)
     pdf.font(7.5, colour=_MUTED)
     pdf.set_xy(x, top + h + 1)
     pdf.multi_cell(w, 3.6, pdf.t(img.caption), align="L", new_x="LEFT", new_y="NEXT")
@@ -353,33 +329,6 @@ def _unshown(pdf: _ReportPDF, table: Table) -> None:
     pdf.ln(1.5)
 
 
-def _colourbar(pdf: _ReportPDF, img: ReportImage, x: float, y: float, h: float) -> None:
-    bar = img.colourbar
-    if bar is None:
-        return
-    bw = 4.0
-    pdf.image(_png(bar.rgb), x=x, y=y, w=bw, h=h)
-    pdf.set_draw_color(*_INK)
-    pdf.set_line_width(0.2)
-    pdf.rect(x, y, bw, h)
-    pdf.font(6.5)
-    for pos, label in bar.ticks:
-        ty = y + (1.0 - pos) * h
-        pdf.line(x + bw, ty, x + bw + 1.2, ty)
-        pdf.set_xy(x + bw + 1.4, ty - 1.6)
-        pdf.multi_cell(17, 3.2, pdf.t(label), new_x="LEFT", new_y="NEXT")
-
-
-def _marker(pdf: _ReportPDF, text: str, x: float, y: float) -> None:
-    # Laterality burned onto the printed image, as on the film (never flip, always show L/R).
-    if not text:
-        return
-    pdf.set_fill_color(0, 0, 0)
-    pdf.font(11, bold=True, colour=(255, 255, 255))
-    pdf.set_xy(x + 1.5, y + 1.5)
-    pdf.cell(7, 7, text, fill=True, align="C")
-
-
 def _images(pdf: _ReportPDF, r: ReportModel) -> None:
     bar_w = 24.0
     gap = 5.0
@@ -404,11 +353,11 @@ def _images(pdf: _ReportPDF, r: ReportModel) -> None:
             pdf.cell(bar_w, 4, pdf.t(img.colourbar.title))
             pdf.set_xy(x, y0 + 5.5)
         top = pdf.get_y()
-        pdf.image(_picture(img.rgb), x=x, y=top, w=w, h=h, title=img.title)
+        pdf.image(picture(img.rgb), x=x, y=top, w=w, h=h, title=img.title)
         pdf.set_draw_color(*_RULE)
         pdf.rect(x, top, w, h)
-        _marker(pdf, img.marker, x, top)
-        _colourbar(pdf, img, x + w + 2.0, top, h)
+        marker(pdf, img.marker, x, top)
+        colourbar(pdf, img, x + w + 2.0, top, h)
         pdf.font(7.5, colour=_MUTED)
         pdf.set_xy(x, top + h + 1)
         pdf.multi_cell(w, 3.6, pdf.t(img.caption), align="L", new_x="LEFT", new_y="NEXT")

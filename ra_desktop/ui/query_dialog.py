@@ -171,7 +171,7 @@ class QueryDialog(QDialog):
 
     def retrieve(self) -> TaskThread | None:
         from ra_desktop.dicomnet.inbox import Inbox
-        from ra_desktop.dicomnet.query import get_studies, move_studies
+        from ra_desktop.dicomnet.retrieve import get_studies, move_studies
 
         chosen = [self.matches[i] for i in sorted({ix.row() for ix in self.table.selectedIndexes()})]
         if not chosen:

@@ -43,7 +43,7 @@ def _child(path: str, limit: int, write_fd: int) -> None:
     except MemoryError:
         out["outcome"] = "MemoryError"
     except ImageLoadError as exc:
-        out["outcome"], out["reason"] = "refused", str(exc.reason)[:300]
+        out["outcome"], out["reason"] = "refused", str(exc.reason)[:1000]
     except BaseException as exc:  # noqa: BLE001 - reported, not handled
         out["outcome"], out["reason"] = type(exc).__name__, str(exc)[:300]
     out["hwm"] = status_bytes("VmHWM")

@@ -4,7 +4,8 @@ Each broken input ends in ImageLoadError naming the file and the reason, within 
 500 MB; palette colour and multi-frame inputs load, and load correctly. The memory is measured
 for each input in a fresh process under a hard 500 MB address-space limit
 (tests/memory_probe.py): the test process's own peak RSS stays where torch and the models put
-it, so its growth says nothing about what a C decoder allocates. A folder holding the whole
+it, so its growth says nothing about what a C decoder allocates. A refusal there must give
+the case's own reason: "not enough memory" means the load hit the limit, and fails. A folder holding the whole
 corpus and one good image goes through ``ra-desktop predict`` and ``inspect``: every broken
 file is reported with its reason, the good ones are analysed, the exit status is 2.
 """
@@ -108,6 +109,12 @@ def batch_folder(corpus_folder, monkeypatch):
 
 
 PROBE = Path(__file__).resolve().parent / "memory_probe.py"
+MEMORY_LIMIT_REASON = "not enough memory"  # how the loader words a MemoryError
+
+
+def _words_in_child(case):
+    # The child cannot be denied reads the way deny_reads does it, so as root it reads the bytes.
+    return () if "unreadable" in case.tags and running_as_root() else case.words
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and /proc/self/status")
@@ -139,6 +146,11 @@ def test_each_input_in_a_fresh_process_within_cpu_and_a_hard_memory_limit(corpus
         if (run["outcome"] != expected or run["signal"] is not None or run["cpu_s"] >= CPU_SECONDS
                 or run["growth_bytes"] >= MEMORY_BYTES):
             wrong.append((case.name, run))
+        elif MEMORY_LIMIT_REASON in run["reason"]:
+            # The loader turns MemoryError into a refusal: here that means it hit the limit.
+            wrong.append((case.name, f"refused only because it hit the {limit_mb} MB limit", run))
+        elif any(w not in run["reason"] for w in _words_in_child(case)):
+            wrong.append((case.name, f"refused for another reason than {case.words}", run))
         tally("corpus (fresh process)").max_memory_mb = max(tally("corpus (fresh process)").max_memory_mb,
                                                              round(run["growth_bytes"] / 1e6, 1))
     tally("corpus (fresh process)").tried += len(cases)

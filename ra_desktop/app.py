@@ -38,14 +38,17 @@ def setup_logging() -> Path:
             handler = logging.StreamHandler()
         handler._ra_desktop = True  # type: ignore[attr-defined]
         # paths often carry patient names: the log names cases by case id, paths become hashes
-        from ra_desktop.logsafe import RedactPaths
+        from ra_desktop.logsafe import QUOTING_LIBRARIES, RedactPaths, WithholdLibraryText
 
+        handler.addFilter(WithholdLibraryText())
         handler.addFilter(RedactPaths())
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
-        # fpdf2's font subsetting logs every glyph of each report at INFO: noise, and a trace of its text
-        logging.getLogger("fontTools").setLevel(logging.WARNING)
+        # pydicom warns about each odd header value, fontTools logs every glyph of a report:
+        # noise, and their text is withheld by the filter anyway
+        for name in QUOTING_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.ERROR)
     return log_file
 
 

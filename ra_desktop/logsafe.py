@@ -123,3 +123,19 @@ class RedactPaths(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info, keep)
         return True
+
+
+# Libraries whose messages quote a file's text: pydicom its header values ("Invalid value for VR
+# CS: 'Jane Doe MRN 123'"), fpdf2 and fontTools the glyphs of a report (patient names).
+QUOTING_LIBRARIES = ("pydicom", "fpdf", "fontTools")
+
+
+class WithholdLibraryText(logging.Filter):
+    """Handler filter: a record from a :data:`QUOTING_LIBRARIES` logger keeps its level and
+    logger name, but its text (message, exception, stack) is withheld: even ERRORs quote values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] in QUOTING_LIBRARIES:
+            record.msg, record.args = "message withheld (it may quote a file's header or text)", None
+            record.exc_info = record.exc_text = record.stack_info = None
+        return True

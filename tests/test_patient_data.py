@@ -203,3 +203,29 @@ def test_deidentified_report_has_no_patient_data_in_text_metadata_or_names(patie
     exports = [e for e in audit.read_events() if e["action"] == audit.EXPORTED]
     assert [(e["case_id"], e["deidentified"], e.get("pseudonym")) for e in exports] == [
         (sop_uid, False, None), (sop_uid, True, alias), (sop_uid, True, alias)]
+
+
+@pytest.fixture
+def header_text_dicom(tmp_path) -> Path:
+    """A body part that pydicom complains about once cut to 16 characters, and a hostile UID."""
+    import warnings
+
+    with warnings.catch_warnings():  # writing it makes pydicom warn too: not the app's log yet
+        warnings.simplefilter("ignore")
+        return write_dicom(tmp_path / "crafted.dcm", np.zeros((32, 32), np.uint16),
+                           BodyPartExamined="Jane Doe MRN 12345678", SOPInstanceUID="1.2.3\x00/../../x")
+
+
+def test_pydicom_messages_never_quote_header_text_in_the_log(header_text_dicom, app_log):
+    from ra_desktop.io import load_radiograph
+    from ra_desktop.worker.scan import describe
+
+    assert load_radiograph(header_text_dicom).body_part == "Jane Doe MRN 123"  # loads, cut to CS length
+    describe(header_text_dicom)
+    logging.getLogger("pydicom").error("Invalid value for VR UI: %r", "1.2.3 Jane Doe")  # even at ERROR
+    for h in logging.getLogger().handlers:
+        h.flush()
+    text = app_log.read_text(encoding="utf-8")
+    for quoted in ("Jane", "MRN", "1.2.3", "../"):
+        assert quoted not in text, f"{quoted!r} in the log"
+    assert "pydicom" in text  # a message was there, its text withheld

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 OPENED, ANALYSED, SIGNED, EXPORTED = "opened", "analysed", "signed", "exported"
 SCORED, MARKED = "scored", "marked"  # a Sharp/van der Heijde score set or cleared; a joint marker placed
-ACTIONS = (OPENED, ANALYSED, SIGNED, EXPORTED, SCORED, MARKED)
+IDENTIFIED = "identified"  # the reader named the patient of an image without an ID (recorded as pseudonyms)
+ACTIONS = (OPENED, ANALYSED, SIGNED, EXPORTED, SCORED, MARKED, IDENTIFIED)
 FILE_NAME = "audit.jsonl"
 
 _lock = threading.Lock()  # one line at a time from this process (GUI thread and worker threads)

@@ -33,6 +33,19 @@ _JSN_AREAS = (
     ("radiocarpal", "Radiocarpal"),
 )
 
+# Marker labels on the radiograph, where the wrist's areas sit close together: the usual
+# abbreviations, so neighbouring labels stay readable. Finger sites are already short.
+_SHORT = {
+    "trapezium_trapezoid": "Tm+Td", "scaphoid": "Sc", "lunate": "Lu", "distal_radius": "DR",
+    "distal_ulna": "DU", "trapezium_scaphoid": "Tm–Sc", "capitate_scaphoid_lunate": "C–S–L",
+    "radiocarpal": "RC",
+}
+
+
+def short_label(site: str) -> str:
+    """The marker label of ``site`` (e.g. "MCP2", "RC" for the radiocarpal joint)."""
+    return _SHORT.get(site, site)
+
 
 @dataclass(frozen=True)
 class Area:

@@ -62,9 +62,11 @@ class _Side(QWidget):
 
     changed = Signal()
 
-    def __init__(self, title: str, rows: list[CaseRow], viewer, parent=None) -> None:
+    def __init__(self, title: str, rows: list[CaseRow], viewer, scored_hands=lambda _row_id: set(),
+                 parent=None) -> None:
         super().__init__(parent)
         self.rows = rows
+        self.scored_hands = scored_hands  # row id -> the hands the reader has scored on it
         self.viewer = viewer
         self.title = QLabel(title, objectName="muted")
         self.study = QComboBox()
@@ -96,7 +98,10 @@ class _Side(QWidget):
 
     def load(self) -> None:
         row = self.row
-        hand = row.laterality if row.laterality in ("L", "R") else self.hand.currentData()
+        hand = row.laterality if row.laterality in ("L", "R") else None
+        if hand is None:  # no laterality in the file (a PNG crop): the hand the reader scored it as
+            scored = self.scored_hands(row.id)
+            hand = next(iter(scored)) if len(scored) == 1 else self.hand.currentData()
         self.hand.blockSignals(True)
         self.hand.setCurrentIndex(self.hand.findData(hand))
         self.hand.blockSignals(False)
@@ -132,8 +137,11 @@ class CompareWindow(QWidget):
         self.setWindowTitle(f"Compare: {current.patient_id or current.file_name}")
         self.book, self.reader, self.sdc = book, reader, sdc
         self._syncing = False
-        self.left = _Side("Prior / other", rows, make_viewer(), self)
-        self.right = _Side("Current", rows, make_viewer(), self)
+        def scored_hands(row_id: int) -> set[str]:
+            return {hand for hand, _kind, _site in book.scores(row_id, reader)}
+
+        self.left = _Side("Prior / other", rows, make_viewer(), scored_hands, self)
+        self.right = _Side("Current", rows, make_viewer(), scored_hands, self)
         for side in (self.left, self.right):  # two viewers in one window: keys go to the focused one
             scope_shortcuts_to_viewer(side.viewer)
         self.link_view = QCheckBox("Link zoom and pan", checked=True)
@@ -185,9 +193,17 @@ class CompareWindow(QWidget):
     def _sync_view(self, source: _Side, target: _Side) -> None:
         if self._syncing or not self.link_view.isChecked() or target.viewer.radiograph is None:
             return
+        src, dst = source.viewer.view, target.viewer.view
+        zoom, fx, fy = src.view_state()
+        # Link what is on screen, not image fractions: where one side is mirrored ("flip to match"),
+        # the same screen place is the mirrored image place, i.e. the same joint of the other hand.
+        if src.flip_h != dst.flip_h:
+            fx = 1.0 - fx
+        if src.flip_v != dst.flip_v:
+            fy = 1.0 - fy
         self._syncing = True
         try:
-            target.viewer.view.set_view_state(*source.viewer.view.view_state())
+            dst.set_view_state(zoom, fx, fy)
         finally:
             self._syncing = False
 

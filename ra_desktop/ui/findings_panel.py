@@ -187,6 +187,11 @@ class FindingsPanel(QWidget):
 
     # ---- case content ----------------------------------------------------------------------------
     @property
+    def not_applicable(self) -> bool:
+        """True when the model does not apply to this case, research view or not."""
+        return self._no_verdict is not None
+
+    @property
     def withheld(self) -> bool:
         """True while this case's AI result is withheld (the model does not apply, no research view)."""
         return self._no_verdict is not None and not self.research

@@ -296,11 +296,12 @@ class MainWindow(QMainWindow):
         self.findings.set_stage("\n".join([*self._stage_notes, f"Computing {', '.join(todo)}…" if todo else ""]).strip())
 
     def _show_layers(self, result) -> None:
-        if self.findings.withheld:  # the model does not apply: no maps unless asked for (research)
-            self.score_sheet.model_map(None)
-            return
         gradcam = result.heatmaps.get("gradcam")
-        if gradcam is not None and self._shown_layers.get("gradcam") is not gradcam.values:
+        if self.findings.not_applicable:  # no attention beside the scores, research view or not
+            self.score_sheet.model_map(None)
+            if self.findings.withheld:  # and no maps at all unless asked for (research)
+                return
+        elif gradcam is not None and self._shown_layers.get("gradcam") is not gradcam.values:
             self.score_sheet.model_map(gradcam.values)
         # Rendering a full-size overlay costs tens of ms on the GUI thread: hand each map to the
         # viewer once, not again with every later stage or the final result.

@@ -11,8 +11,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from ra_desktop import APP_NAME, INTENDED_USE, __version__
+from ra_desktop import APP_NAME, INTENDED_USE, __version__, audit
 from ra_desktop.errors import RADesktopError
+from ra_desktop.pseudonym import pseudonym
 from ra_desktop.ui import plain
 from ra_desktop.ui.compare_window import CompareWindow, prior_of
 
@@ -70,8 +71,15 @@ def assign_patient_id(window) -> None:
                                     text=row.patient_id or "")
     if ok:
         window.store.set_patient_id(row.id, text)
+        # Who moved a study to which patient, traceable without writing the IDs themselves
+        window._audit(audit.IDENTIFIED, row.case_id, previous=_id_pseudonym(row.patient_id),
+                      assigned=_id_pseudonym(text.strip()))
         window._refresh(row.id)
         window._status(f"Patient ID of {row.file_name}: {text.strip() or 'none'}", 5000)
+
+
+def _id_pseudonym(patient_id: str | None) -> str | None:
+    return pseudonym(patient_id) if patient_id else None
 
 
 def show_gallery(window) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject
 
 from ra_desktop import audit
 from ra_desktop.scoring.csvio import ScoresFileError, read_scores_csv, write_scores_csv
+from ra_desktop.scoring.svdh import short_label
 from ra_desktop.scoring.template import fit_sites, ground_truth_sites
 from ra_desktop.scoring.truth import TruthUnavailable, truth_scores
 from ra_desktop.ui.scoring_panel import ScoringPanel, score_text
@@ -194,7 +195,7 @@ class ScoringController(QObject):
         scores, hand = self.panel.scores(), self.panel.hand
 
         def text(site: str) -> str:
-            return " ".join([site] + [_tagged(tag, scores[(hand, kind, site)]) for kind, tag in _TAGS
+            return " ".join([short_label(site)] + [_tagged(tag, scores[(hand, kind, site)]) for kind, tag in _TAGS
                                       if (hand, kind, site) in scores])
 
         self.markers.set_markers({s: (m.x, m.y) for s, m in markers.items()}, {s: text(s) for s in markers})

@@ -180,7 +180,7 @@ class ScoringPanel(QWidget):
         self.diagram.site_clicked.connect(self.select_site)
 
         self.table = _AreaTable(0, 5)
-        self.table.setHorizontalHeaderLabels(["", "Area", "Score", "Model", "Truth"])
+        self.table.setHorizontalHeaderLabels(["", "Area", "Score", "Model attention (not a score)", "Truth"])
         model_head = self.table.horizontalHeaderItem(3)
         model_head.setToolTip("Where the model looked: its Grad-CAM map near this joint's marker (0–1). "
                               "The model's attention, not a score; shown only where the model applies.")
@@ -335,7 +335,8 @@ class ScoringPanel(QWidget):
             return
         a = self.current
         if isinstance(value, int) and value > a.max:
-            self.hint.setText(f"{a.label} narrowing is scored 0–{a.max}; {value} not accepted")
+            kind = "erosion" if a.kind == EROSION else "narrowing"
+            self.hint.setText(f"{a.label} {kind} is scored 0–{a.max}; {value} not accepted")
             return
         self.hint.setText(HINT)
         if value is None:

@@ -2,6 +2,8 @@
 across a restart, markers placed on the image and following it."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
@@ -63,6 +65,14 @@ def test_a_whole_hand_from_the_keyboard_survives_a_restart(make_window, image_fo
     w.scoring.select("jsn", "MCP2")
     qtbot.keyClick(table, Qt.Key.Key_5)
     assert w.scoring.current.site == "MCP2" and w.scoring.scores()[("R", "jsn", "MCP2")] == expected[("R", "jsn", "MCP2")]
+    assert "MCP 2 narrowing is scored 0–4" in w.scoring.hint.text()
+    w.scoring.select("erosion", "MCP2")
+    qtbot.keyClick(table, Qt.Key.Key_6)
+    assert "MCP 2 erosion is scored 0–5" in w.scoring.hint.text()
+    qtbot.keyClick(table, Qt.Key.Key_Tab)  # Tab and Shift+Tab walk the standard order as the arrows do
+    assert (w.scoring.current.kind, w.scoring.current.site) == ("erosion", "MCP3")
+    qtbot.keyClick(table, Qt.Key.Key_Backtab)
+    assert (w.scoring.current.kind, w.scoring.current.site) == ("erosion", "MCP2")
 
     scored = [e for e in audit.read_events() if e["action"] == audit.SCORED]
     assert len(scored) == 32 and scored[-1]["case_id"] == row.case_id and scored[-1]["reader"] == "Dr Test"
@@ -142,6 +152,15 @@ def test_current_and_prior_side_by_side_linked(make_window, tmp_path, qtbot):
     centre = win.right.viewer.view.mapToScene(win.right.viewer.view.viewport().rect().center())
     assert abs(centre.x() - 180.0) < 3 and abs(centre.y() - 90.0) < 3  # ...is centred on the current
     assert win.right.viewer.markers.selected == "MCP5"
+    # Left against right with the left mirrored: panning towards one edge of the screen on one side
+    # shows the same screen side, i.e. the mirrored image fraction, on the other
+    win.flip.setChecked(True)
+    win.right.viewer.view.set_view_state(3.0, 0.25, 0.4)
+    zoom, fx, fy = win.left.viewer.view.view_state()
+    assert (fx, fy) == pytest.approx((0.75, 0.4), abs=0.02)
+    win.left.viewer.view.set_view_state(3.0, 0.8, 0.6)
+    assert win.right.viewer.view.view_state()[1:] == pytest.approx((0.2, 0.6), abs=0.02)
+    win.flip.setChecked(False)
     win.swap()
     assert (win.left.row.id, win.right.row.id) == (current.id, prior.id)
     win.close()
@@ -302,8 +321,28 @@ def test_an_8bit_bmp_crop_without_metadata_is_scored_and_grouped(make_window, tm
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("P-0099", True)))
     menu_actions.assign_patient_id(w)
     assert w.store.get(row.id).patient_id == "P-0099"
+    named = [e for e in audit.read_events() if e["action"] == audit.IDENTIFIED]
+    assert len(named) == 1 and named[0]["case_id"] == row.case_id and named[0]["previous"] is None
+    assert named[0]["assigned"] and "P-0099" not in json.dumps(named[0])  # traceable, not written out
     menu_actions.compare(w, row.id)  # the only study of P-0099: says so, opens nothing
     assert not w._compare_windows and "no other study of P-0099" in w.status_text.text()
+
+    # A second crop of the same patient, scored as a left hand too: the comparison opens both on
+    # the left hand's sheet (no laterality in the files), so the progression has areas to compare
+    Image.fromarray(rng.integers(0, 255, (180, 140)).astype(np.uint8)).save(tmp_path / "wrist2.bmp")
+    w.add_paths([str(tmp_path / "wrist2.bmp")])
+    wait_rows(qtbot, w, 2)
+    other = next(r for r in w.worklist.model.rows() if r.file_name == "wrist2.bmp")
+    w.store.set_patient_id(other.id, "P-0099")
+    ScoreBook(w.store).set_score(other.id, "Dr Test", "L", "erosion", "MCP1", 3)
+    w._refresh(other.id)
+    menu_actions.compare(w, row.id)
+    win = w._compare_windows[-1]
+    qtbot.waitUntil(lambda: win.left.viewer.radiograph is not None and win.right.viewer.radiograph is not None,
+                    timeout=10000)
+    assert win.left.hand.currentData() == win.right.hand.currentData() == "L"
+    assert "total change" in win.summary.text() and "no area" not in win.summary.text()  # 3 against 2
+    win.close()
 
 
 def test_the_worksheet_does_not_widen_the_side_panel_over_the_image(make_window, qtbot):

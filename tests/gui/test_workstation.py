@@ -240,3 +240,7 @@ def test_real_radiograph_gets_no_verdict_in_the_window(make_window, bundled_mode
     assert w.viewer.layer_item("gradcam") is None  # the map was computed, and is not drawn
     saved = w.store.get(row.id)
     assert saved.ood_flag and result_text(saved) == "no verdict (OOD)"
+    # Asked for as research: the maps appear on the image, never as attention beside the reader's scores
+    f.research_button.click()
+    qtbot.waitUntil(lambda: w.viewer.layer_item("gradcam") is not None, timeout=5000)
+    assert w.score_sheet._gradcam is None and w.scoring.table.isColumnHidden(3)

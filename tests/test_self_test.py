@@ -91,7 +91,24 @@ def test_as_the_frozen_app_runs_it_bundled_model_and_demo_folder(bundled_model_d
     assert str(demo_dir() / "RA") in case_line, case_line
     analysis = next(line for line in out.splitlines() if line.startswith("[ok] analysis"))
     assert "P(RA)=" in analysis and "gradcam" in analysis and "shap" in analysis, analysis
+    assert "OOD check: distance" in analysis and "in distribution" in analysis, analysis
     assert "self-test passed" in out
+
+
+def test_bundled_model_without_its_ood_statistics_fails_at_analysis(bundled_model_dir, tmp_path,
+                                                                    fake_explain, capsys):
+    # Without ood_stats.npz the pipeline only logs "OOD check not available" and would give
+    # verdicts on real films; the self-test must not pass such an installation.
+    import json
+    import shutil
+
+    ood_file = json.loads((bundled_model_dir / "manifest.json").read_text())["ood"]["file"]
+    copy = tmp_path / "model"
+    shutil.copytree(bundled_model_dir, copy, ignore=shutil.ignore_patterns(ood_file))
+    assert not (copy / ood_file).exists()
+    assert self_test.run(_args(model=copy)) == 1
+    err = capsys.readouterr().err
+    assert "self-test FAILED at step 'analysis'" in err and "OOD check" in err and ood_file in err, err
 
 
 def test_dispatcher_maps_the_flag(model_dir, case_png, fake_explain, capsys):

@@ -9,6 +9,7 @@ Runs, in order, and stops at the first failure:
 3. ``model``        loads the bundled model (or ``--model DIR``), sha256 verified;
 4. ``case``         finds a demo case (or ``--case FILE``);
 5. ``analysis``     prediction, Grad-CAM and SHAP; every stage must succeed with a finite map;
+                    a model whose manifest declares an OOD check must have made one;
 6. ``report``       writes a PDF report into a new temporary folder;
 7. ``scoring``      a Sharp/van der Heijde sheet: totals, markers, scores CSV, a report with it;
 8. ``dicom``        the case's results as DICOM (SR, Secondary Capture, Encapsulated PDF, built by
@@ -194,13 +195,24 @@ def _analysis(args: argparse.Namespace, state: dict[str, Any]) -> str:
                              f"{result.radiograph.pixels.shape}")
         if not np.isfinite(heatmap.values).any():
             raise StepFailed(f"the {method} map has no finite value")
+    # The pipeline only logs a broken OOD check; an installation that would then give verdicts
+    # on films unlike its training data must not pass.
+    if state["model"].manifest.ood and result.ood is None:
+        raise StepFailed("the model's manifest declares an OOD check, but none was made "
+                         f"(is {state['model'].manifest.ood.get('file')!r} missing or damaged "
+                         "in the model folder?)")
     state["result"] = result
     t = result.timings_ms
     times = ", ".join(f"{k} {t[k]:.0f} ms" for k in ("inference", *methods) if k in t)
     from ra_desktop.results import probability_texts
 
     p_text, t_text = probability_texts(result.probability, result.threshold, decimals=3)
-    return f"P(RA)={p_text} -> {result.label} (threshold {t_text}); {times}"
+    ood = ""
+    if result.ood is not None:
+        where = "in" if result.ood.in_distribution else "OUT OF"
+        ood = (f"; OOD check: distance {result.ood.distance:.2f} (threshold "
+               f"{result.ood.threshold:.2f}, {where} distribution)")
+    return f"P(RA)={p_text} -> {result.label} (threshold {t_text}); {times}{ood}"
 
 
 def _report(args: argparse.Namespace, state: dict[str, Any]) -> str:

@@ -224,14 +224,17 @@ def test_storescu_pushes_land_in_the_worklist_exactly_once(listener, store, rece
 
 
 def test_original_test_files_sharing_uids_land_once_each(listener, store):
-    """pydicom-data's originals: several files carry the same SOP Instance UID; each UID once."""
+    """pydicom-data's originals: several files carry the same SOP Instance UID. The same image in
+    another encoding (big endian) lands once; another image (RLE 16-bit) is kept as a conflict."""
     names = ["RG1_UNCR.dcm", "RG1_J2KR.dcm", "RG3_UNCR.dcm", "RG3_J2KR.dcm", "SC_rgb_rle.dcm",
              "SC_rgb_rle_16bit.dcm", "JPEG2000.dcm", "SC_rgb_small_odd.dcm", "SC_rgb_small_odd_big_endian.dcm"]
     files = [_find(n) for n in names]
     r = storescu(listener.port, files)
     assert r.returncode == 0, r.stdout + r.stderr
     ids = _case_ids(store)
-    assert sorted(ids) == sorted({_sop(f) for f in files}) and len(ids) < len(files)
+    conflicts = [i for i in ids if i.startswith("conflict:")]
+    assert sorted(set(ids) - set(conflicts)) == sorted({_sop(f) for f in files}) and len(ids) < len(files)
+    assert len(conflicts) == 1 and len(ids) == len(files) - 1
 
 
 def test_rejected_caller_does_not_disturb_a_concurrent_transfer(store, received):
@@ -414,3 +417,29 @@ def test_cli_listen_receives_and_stops_on_sigterm(tmp_path):
     assert all(Path(row.path).is_file() for row in ws.rows())
     assert not list((home / "data" / "received" / ".incoming").iterdir())
     _port_is_free(port)
+
+
+def test_a_reused_sop_uid_with_other_pixels_is_kept_beside_the_first(tmp_path, store):
+    from ra_desktop.dicomnet.inbox import add_to_worklist
+
+    inbox = Inbox(tmp_path / "received")
+    sop, study = generate_uid(), generate_uid()
+    first = write_dicom(tmp_path / "a.dcm", np.full((16, 16), 100, np.uint16), SOPInstanceUID=sop,
+                        StudyInstanceUID=study)
+    other = write_dicom(tmp_path / "b.dcm", np.full((16, 16), 200, np.uint16), SOPInstanceUID=sop,
+                        StudyInstanceUID=study)
+    a = add_to_worklist(store, inbox.receive(first.read_bytes(), sop))
+    b = add_to_worklist(store, inbox.receive(other.read_bytes(), sop))
+    assert a.stored and b.stored and b.ok  # the sender sees success: nothing of it was dropped
+    assert a.path.name == f"{sop}.dcm" and b.path.parent == a.path.parent and b.path != a.path
+    assert b.path.read_bytes() == other.read_bytes() and a.path.read_bytes() == first.read_bytes()
+    # the worklist shows both, the second as a conflict (never under the first one's case id)
+    rows = store.rows()
+    assert [r.path for r in rows] == [str(a.path), str(b.path)]
+    assert rows[0].case_id == sop and rows[1].case_id.startswith("conflict:")
+    # each one sent again is a duplicate of its own copy; nothing more is written
+    for src, kept in ((first, a.path), (other, b.path)):
+        again = add_to_worklist(store, inbox.receive(src.read_bytes(), sop))
+        assert again.ok and again.duplicate and again.path == kept and again.row_id is None
+    assert len(_leftovers(inbox.root)) == 2 and len(store) == 2
+    assert Inbox(inbox.root).find(sop) == a.path  # the first copy stays the one its UID names

@@ -150,3 +150,16 @@ def test_a_reused_uid_never_makes_a_second_case_under_the_first_ones_id(tmp_path
     assert uid in conflict.status_note and "different image" in conflict.status_note
     # adding the folder again adds nothing more, and the first row is untouched
     assert store.add_cases([other]) == [] and store.get(ids[0]).status == NEW
+
+
+def test_a_reused_uid_whose_first_file_is_gone_still_keeps_the_new_file(tmp_path):
+    store = WorklistStore(tmp_path / "w.sqlite")
+    uid = "1.2.826.0.1.3680043.8.498.2"
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+    first = _dicom_case(tmp_path / "a" / "hand.dcm", uid, 100)
+    (first_row,) = store.add_cases([first])
+    (tmp_path / "a" / "hand.dcm").unlink()  # moved or deleted since: nothing left to compare with
+    other = _dicom_case(tmp_path / "b" / "hand.dcm", uid, 200)
+    (row,) = store.add_cases([other])  # kept, in its own row: it cannot be compared with the first
+    assert store.get(row).path == other.path and store.get(first_row).path == first.path

@@ -9,8 +9,13 @@ What happens to one instance (:meth:`Inbox.receive`):
 
 1. Refused before anything is written: more bytes than ``max_bytes`` (0xA700, out of
    resources) or a SOP Instance UID that is not a valid UID (0xC000, cannot understand).
-2. Already here (same SOP Instance UID): nothing is written and the status is **success**, as
-   PACS answer a resend; the first copy is kept (a resend with different bytes is logged).
+2. Already here (same SOP Instance UID; the same bytes, or the same pixels and shown header
+   values in another transfer syntax): nothing is written and the status is **success**, as PACS
+   answer a resend. Other content under a UID already here is a sender's error, but nothing may
+   be lost: that instance is stored beside the first as
+   ``<SOPInstanceUID>.sha256-<16 hex of its bytes>.dcm`` (never a valid UID, so the first copy stays
+   the one its UID names), logged, and answered **success**; the worklist gives it a ``conflict:``
+   case id (``WorklistStore._unless_conflicting``). Its own resend is a duplicate of that copy.
 3. Otherwise the bytes go to a temporary file in ``received/.incoming/`` (same file system:
    the final rename is atomic), are fsync'd, and the **hardened loader** reads that file. A file
    the loader refuses is deleted and the sender gets 0xC000 with the loader's reason: the
@@ -24,6 +29,8 @@ requires it; the file is named and deduplicated by it).
 """
 from __future__ import annotations
 
+import filecmp
+import hashlib
 import io
 import logging
 import os
@@ -33,6 +40,8 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from ra_desktop import paths
 from ra_desktop.errors import ImageLoadError
@@ -119,11 +128,12 @@ class Inbox:
             hit = None
         return hit
 
-    def path_for(self, study_uid: str | None, sop_uid: str) -> Path:
+    def path_for(self, study_uid: str | None, sop_uid: str, variant: str | None = None) -> Path:
+        """``variant``: the content digest of a different instance sent under a UID already here."""
         if not is_valid_uid(sop_uid):
             raise ValueError("not a valid SOP Instance UID")
         study = study_uid if study_uid and is_valid_uid(study_uid) else UNKNOWN_STUDY
-        return self.root / study / f"{sop_uid}.dcm"
+        return self.root / study / (f"{sop_uid}.sha256-{variant}.dcm" if variant else f"{sop_uid}.dcm")
 
     # ---- receiving ---------------------------------------------------------------------------
     def receive(self, parts: bytes | Iterable[bytes | memoryview], sop_instance_uid: str | None, *,
@@ -145,8 +155,8 @@ class Inbox:
             return self._fail(base, CANNOT_UNDERSTAND, "SOP Instance UID is not a valid DICOM UID")
         base = replace(base, sop_instance_uid=sop)
         existing = self.find(sop)
-        if existing is not None:
-            return self._duplicate(base, existing, chunks)
+        if existing is not None and _same_bytes(existing, chunks, nbytes):
+            return replace(base, duplicate=True, path=existing)
 
         tmp = self._incoming / f"{uuid.uuid4().hex}{_PART}"
         try:
@@ -174,14 +184,20 @@ class Inbox:
             final = self.path_for(study, sop)
             with self._lock:
                 existing = self._find_locked(sop) or (final if final.is_file() else None)
+                if existing is not None:
+                    if _same_image(existing, tmp, r):  # a resend, maybe in another transfer syntax
+                        return replace(base, duplicate=True, path=existing)
+                    final = self.path_for(study, sop, variant=_digest(tmp))
+                    if final.is_file():  # named by its bytes: this different copy is here already
+                        return replace(base, duplicate=True, path=final)
+                    log.warning("instance %s received again with different content (from %s): kept "
+                                "beside the first as %s", sop, calling_ae or "-", final.name)
+                paths.private_dir(final.parent)
+                os.replace(tmp, final)
+                _fsync_dir(final.parent)
                 if existing is None:
-                    paths.private_dir(final.parent)
-                    os.replace(tmp, final)
-                    _fsync_dir(final.parent)
                     assert self._index is not None
                     self._index[sop] = final
-            if existing is not None:  # a concurrent association delivered it first
-                return replace(base, duplicate=True, path=existing)
             return replace(base, path=final, case=case_from_radiograph(r, final))
         except OSError as exc:
             return self._fail(base, OUT_OF_RESOURCES, f"could not store the instance: {exc.strerror or exc}")
@@ -208,18 +224,6 @@ class Inbox:
                     base.sop_instance_uid or "-", base.nbytes, base.calling_ae or "-", status, reason)
         return replace(base, status=status, reason=reason)
 
-    @staticmethod
-    def _duplicate(base: Received, existing: Path, chunks: list) -> Received:
-        try:
-            same = existing.stat().st_size == base.nbytes and existing.read_bytes() == b"".join(chunks)
-        except OSError:
-            same = False
-        if not same:
-            log.warning("instance %s received again with different bytes: the first copy is kept",
-                        base.sop_instance_uid)
-        return replace(base, duplicate=True, path=existing)
-
-
 def _study_uid(path: Path) -> str | None:
     """The Study Instance UID of a file the loader already accepted, or None when not valid."""
     import pydicom
@@ -232,6 +236,38 @@ def _study_uid(path: Path) -> str | None:
     except Exception:  # noqa: BLE001 - the loader read it; a study UID it cannot give is "unknown"
         return None
     return uid if is_valid_uid(uid) else None
+
+
+def _same_bytes(path: Path, chunks: list, nbytes: int) -> bool:
+    try:
+        return path.stat().st_size == nbytes and path.read_bytes() == b"".join(chunks)
+    except OSError:
+        return False
+
+
+# What the reader sees and the app measures: equal in both copies, they are the same image.
+_SHOWN = ("patient_id", "patient_name", "patient_birth_date", "study_date", "laterality",
+          "view_position", "body_part", "pixel_spacing_mm", "photometric")
+
+
+def _same_image(earlier: Path, new: Path, new_image) -> bool:
+    """The same bytes, or the same pixels and shown header values in another encoding."""
+    from ra_desktop.io import load_radiograph
+
+    try:
+        if filecmp.cmp(earlier, new, shallow=False):
+            return True
+        first = load_radiograph(earlier)
+    except (OSError, ImageLoadError):
+        return False  # the first copy cannot be compared: keep the new one too
+    return (all(getattr(first, k) == getattr(new_image, k) for k in _SHOWN)
+            and first.pixels.dtype == new_image.pixels.dtype
+            and np.array_equal(first.pixels, new_image.pixels))
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()[:16]
 
 
 def _fsync_dir(folder: Path) -> None:

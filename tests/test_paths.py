@@ -72,6 +72,25 @@ def test_qt_settings_live_in_the_user_config_folder(_isolated_user_dirs):
     assert paths.qt_settings_dir() == _isolated_user_dirs / "config" / "qt"
 
 
+def test_qt_own_settings_are_redirected_into_the_user_folder(_isolated_user_dirs):
+    from PySide6.QtCore import QSettings
+
+    from ra_desktop.app import keep_qt_settings_in_user_folder
+
+    def qt_file(fmt) -> Path:
+        return Path(QSettings(fmt, QSettings.Scope.UserScope, "QtProject").fileName())
+
+    formats = (QSettings.Format.NativeFormat, QSettings.Format.IniFormat)
+    before = {fmt: qt_file(fmt).parent for fmt in formats}  # process-wide: put back afterwards
+    try:
+        keep_qt_settings_in_user_folder()
+        for fmt in formats:
+            assert paths.qt_settings_dir() in qt_file(fmt).parents, fmt
+    finally:
+        for fmt, folder in before.items():
+            QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+
+
 @pytest.fixture
 def no_cache_vars(monkeypatch):
     for var in ("MPLCONFIGDIR", "XDG_CACHE_HOME", "RA_DESKTOP_OWN_XDG_CACHE_HOME", "TORCHINDUCTOR_CACHE_DIR"):

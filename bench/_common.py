@@ -1,8 +1,9 @@
 """Shared pieces of the benchmarks: timing with spread, rows, the model, and the generated data.
 
 Data: a few distinct 2k x 2.5k 16-bit phantoms written as 200 DICOM files (each with its own UIDs)
-plus JPEG 2000 lossless twins, in a cache folder outside the repository (``RA_BENCH_CACHE``, default
-``~/.cache/ra-desktop-bench``). Generated once (about a minute), reused by later runs.
+plus JPEG 2000 lossless twins, in a cache folder (``RA_BENCH_CACHE``, default ``.bench-cache/`` in
+the repository, ignored by git: nothing in the user's home). Generated once (about a minute),
+reused by later runs.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ BENCH_SEED = 910000  # not a training (<100000), held-out (500000+) or demo (900
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("RA_BENCH_CACHE") or Path.home() / ".cache" / "ra-desktop-bench") / DATA_VERSION
+    return Path(os.environ.get("RA_BENCH_CACHE") or ROOT / ".bench-cache") / DATA_VERSION
 
 
 def timed(fn, repeats: int, warmup: int = 1) -> list[float]:

@@ -3,8 +3,9 @@
 For the whole session ``HOME`` and the XDG folders point into a temporary folder (set before any
 test module is imported, so that nothing collection imports writes to the real ``~``), and so do
 matplotlib's folder (``MPLCONFIGDIR``) and torch's compiler cache. Each test gets its own
-``RA_DESKTOP_HOME`` on top. The real ``~/.config`` and ``~/.local`` are listed at the start;
-``tests/test_user_home.py`` checks at the end of the run that nothing appeared or changed there.
+``RA_DESKTOP_HOME`` on top. The real ``~/.config``, ``~/.local`` and ``~/.cache`` are listed at
+the start; ``tests/test_user_home.py`` checks at the end of the run that nothing appeared or
+changed there.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 
 # The real home, as found before the session home replaces it (see test_user_home.py).
 REAL_HOME = Path(os.path.expanduser("~"))
-WATCHED = (".config", ".local")  # what the real-home check lists, to this depth
+WATCHED = (".config", ".local", ".cache")  # what the real-home check lists, to this depth
 WATCH_DEPTH = 4
 _SESSION_ENV = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR",
                 "TORCHINDUCTOR_CACHE_DIR")

@@ -78,3 +78,17 @@ def test_harness_runs_in_throwaway_user_folders(monkeypatch, tmp_path):
     assert seen["home"] != mine and Path(seen["mpl"]).is_relative_to(seen["home"])
     assert not Path(seen["home"]).exists()  # removed at the end
     assert os.environ["RA_DESKTOP_HOME"] == mine and "MPLCONFIGDIR" not in os.environ
+
+
+def test_bench_data_stays_in_the_repository_unless_told(monkeypatch, tmp_path):
+    import subprocess
+
+    from bench import _common
+
+    monkeypatch.delenv("RA_BENCH_CACHE", raising=False)
+    default = _common.cache_dir()
+    assert ROOT in default.parents  # not the user's ~/.cache
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(default / "x.dcm")], cwd=ROOT)
+    assert ignored.returncode == 0, "the bench cache must be ignored by git"
+    monkeypatch.setenv("RA_BENCH_CACHE", str(tmp_path))
+    assert _common.cache_dir() == tmp_path / _common.DATA_VERSION

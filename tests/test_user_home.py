@@ -16,8 +16,8 @@ def test_the_session_has_its_own_home(session_home, real_home, _isolated_user_di
 
 
 def test_real_home_untouched_by_the_run(real_home):
-    """Run last (conftest moves it there): nothing appeared or changed in the real ~/.config or
-    ~/.local while the tests ran (a process running beside the tests could also trip this)."""
+    """Run last (conftest moves it there): nothing appeared or changed in the real ~/.config,
+    ~/.local or ~/.cache while the tests ran (a process running beside the tests could also trip this)."""
     now = real_home["listing"]()
     changes = []
     for name in real_home["watched"]:

@@ -32,3 +32,16 @@ def test_a_real_radiograph_has_none_and_nothing_raises(tmp_path, caplog):
         assert ground_truth_for(tmp_path / "bad.png") is None
     assert "unreadable" in caplog.text
     assert ground_truth_for("\0 not a path") is None  # the OS refuses the name: logged, not raised
+
+
+def test_an_oversized_or_deeply_nested_sidecar_is_refused_with_its_reason(tmp_path, caplog):
+    from ra_desktop.io.ground_truth import MAX_GROUND_TRUTH_BYTES
+
+    big = tmp_path / "huge.json"
+    big.write_text(json.dumps({"severity": 2, "pad": "x" * MAX_GROUND_TRUTH_BYTES}))
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)  # well under the cap
+    with caplog.at_level(logging.WARNING, logger="ra_desktop.io.ground_truth"):
+        assert load_ground_truth(tmp_path / "huge.png") is None  # refused before it is read
+        assert load_ground_truth(tmp_path / "deep.png") is None  # no RecursionError
+    assert f"{big} not read" in caplog.text and "MB" in caplog.text
+    assert "deep.json" in caplog.text and "nested too deeply" in caplog.text

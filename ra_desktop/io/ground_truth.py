@@ -13,13 +13,17 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# The bundled phantoms' ground truth is about 5 KB: a file far larger is not one of ours.
+MAX_GROUND_TRUTH_BYTES = 4_000_000
+
 
 def load_ground_truth(image_path) -> dict | None:
     """Ground truth of a phantom image, or None for anything else.
 
     Looks for ``<stem>.json`` in ``../ground_truth/`` (the data-set layout), then in
     ``./ground_truth/`` and beside the image. The mask, when found, is added as
-    ``gt["mask_path"]`` (absolute path string); pixels are not loaded here.
+    ``gt["mask_path"]`` (absolute path string); pixels are not loaded here. A JSON larger than
+    :data:`MAX_GROUND_TRUTH_BYTES`, nested too deeply or unreadable is logged and gives None.
 
     Parameters
     ----------
@@ -35,7 +39,15 @@ def load_ground_truth(image_path) -> dict | None:
         js = folder / f"{stem}.json"
         if js.is_file():
             try:
+                size = js.stat().st_size
+                if size > MAX_GROUND_TRUTH_BYTES:
+                    log.warning("phantom ground truth %s not read: %.1f MB, more than the %.0f MB a "
+                                "ground truth may have", js, size / 1e6, MAX_GROUND_TRUTH_BYTES / 1e6)
+                    return None
                 gt = json.loads(js.read_text())
+            except RecursionError:
+                log.warning("phantom ground truth %s not read: nested too deeply", js)
+                return None
             except (OSError, ValueError):
                 log.warning("phantom ground truth unreadable", exc_info=True)
                 return None

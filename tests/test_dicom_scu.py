@@ -180,6 +180,24 @@ def test_find_caps_the_matches(pacs):
     assert len(find_studies(pacs["node"], calling_aet=CALLING, patient_id="BIG-1")) == 1
 
 
+def test_find_results_from_a_hostile_peer_are_cleaned_and_shortened():
+    from pydicom import Dataset
+
+    from ra_desktop.dicomnet.query import NAME_LIMIT, TEXT_LIMIT, _match_from
+
+    ds = Dataset()
+    ds.StudyInstanceUID = "1.2.3.4"
+    ds.PatientName = "Doe\x1b[31m^Jane" + "x" * 10_000
+    ds.PatientID = "<b>PID</b>\x00\n" + "9" * 500
+    ds.StudyDate = "2024-01-01"
+    m = _match_from(ds)
+    assert "\x1b" not in m.patient_name and len(m.patient_name) <= NAME_LIMIT
+    assert "\x00" not in m.patient_id and "\n" not in m.patient_id and len(m.patient_id) <= TEXT_LIMIT
+    assert m.study_date == ""  # not YYYYMMDD
+    ds.StudyInstanceUID = "1.2.3/../x"
+    assert _match_from(ds) is None  # a study that cannot be named safely is left out
+
+
 def test_find_rejects_bad_keys(pacs):
     with pytest.raises(ValueError):
         find_studies(pacs["node"], calling_aet=CALLING, patient_id="A\\B")

@@ -48,7 +48,9 @@ def export_scores(window) -> None:
                                           "CSV (*.csv)")
     if path:
         n = window.score_sheet.export_csv(path)
-        window._status(f"Scores of {n} reader(s) written to {path}", 8000)
+        off = window.score_sheet.markers_left_out
+        window._status(f"Scores of {n} reader(s) written to {path}"
+                       + (f"; {off} marker(s) off the image left out" if off else ""), 8000)
 
 
 def import_scores(window) -> None:

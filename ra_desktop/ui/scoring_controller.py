@@ -6,6 +6,7 @@ markers in step. The hand on screen is the worksheet's hand.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject
@@ -58,6 +59,7 @@ class ScoringController(QObject):
         self.panel, self.viewer, self.book = panel, viewer, book
         self._reader, self._record, self._status = reader, record, status
         self.row: CaseRow | None = None
+        self.markers_left_out = 0  # by the last export_csv
         self.ground_truth: dict | None = None
         self._gradcam = None
         self.markers = getattr(viewer, "markers", None)  # absent from the fallback viewer
@@ -152,15 +154,27 @@ class ScoringController(QObject):
 
     # ---- CSV for trials: one row per area ---------------------------------------------------------
     def export_csv(self, path: str) -> int:
-        """Every reader's sheet of the open case into ``path``; returns the number of readers."""
+        """Every reader's sheet and markers of the open case into ``path``; returns the number of readers."""
         if self.row is None:
             return 0
-        readers = self.book.readers(self.row.id) or [self._reader()]
+        readers = self.book.readers(self.row.id)
+        if not readers or (self._reader() not in readers and self.book.markers(self.row.id, self._reader())):
+            readers.append(self._reader())  # the open reader's markers, also before any score
         sheets = {r: self.book.scores(self.row.id, r) for r in readers}
-        hands = tuple(h for h in ("R", "L") if any(k[0] == h for s in sheets.values() for k in s)) or (self.panel.hand,)
+        markers = {r: {k: (m.x, m.y) for k, m in self.book.markers(self.row.id, r).items()} for r in readers}
+        # a template fit can put a marker off the image (negative pixels): no site position, and
+        # a scores file refuses it, so it is left out and counted (menu_actions says so)
+        kept = {r: {k: xy for k, xy in ms.items() if all(math.isfinite(v) and v >= 0 for v in xy)}
+                for r, ms in markers.items()}
+        self.markers_left_out = sum(len(markers[r]) - len(kept[r]) for r in readers)
+        markers = kept
+        # a hand only marked (not yet scored) is written too, or its markers would be lost
+        keys = [k for s in (*sheets.values(), *markers.values()) for k in s]
+        hands = tuple(h for h in ("R", "L") if any(k[0] == h for k in keys)) or (self.panel.hand,)
         write_scores_csv(path, self.row.case_id, sheets, {r: self.book.scored_at(self.row.id, r) for r in readers},
-                         hands)
-        self._record(audit.EXPORTED, self.row.case_id, kind="scores csv", readers=len(readers))
+                         hands, markers)
+        self._record(audit.EXPORTED, self.row.case_id, kind="scores csv", readers=len(readers),
+                     markers=sum(map(len, markers.values())), markers_left_out=self.markers_left_out)
         return len(readers)
 
     def import_csv(self, path: str) -> list[str]:
@@ -176,6 +190,12 @@ class ScoringController(QObject):
         for reading in readings:
             self.book.replace_scores(self.row.id, reading.reader, reading.scores)
             self._record(audit.SCORED, self.row.case_id, imported_for=reading.reader, areas=len(reading.scores))
+            if reading.markers is not None:  # None: a file from before marker columns keeps the markers
+                # "imported", not "reader": the file does not say who placed them, and measuring
+                # takes only a reader's own markers as joint positions
+                self.book.replace_markers(self.row.id, reading.reader, reading.markers, "imported")
+                self._record(audit.MARKED, self.row.case_id, imported_for=reading.reader,
+                             markers=len(reading.markers), placed_by="imported")
         self.open(self.row)
         self.show_markers()
         return [r.reader for r in readings]

@@ -24,7 +24,7 @@ class Marker:
     site: str
     x: float
     y: float
-    source: str  # "reader", "ground truth", "template"
+    source: str  # "reader", "ground truth", "template", "imported" (from a scores CSV)
 
 
 class ScoreBook:
@@ -96,6 +96,20 @@ class ScoreBook:
                 " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (case_row, reader, hand, site) DO UPDATE SET"
                 " x=excluded.x, y=excluded.y, source=excluded.source, placed_at=excluded.placed_at",
                 (row_id, reader, hand, site, float(x), float(y), source, time.time()))
+
+    def replace_markers(self, row_id: int, reader: str, markers: dict[tuple[str, str], tuple[float, float]],
+                        source: str) -> None:
+        """One reader's whole set of markers for a case, in one transaction (CSV import)."""
+        for hand, site in markers:
+            if site not in SITES or hand not in ("L", "R"):
+                raise ValueError(f"no scoring site {site!r} on hand {hand!r}")
+        now = time.time()
+        con = self.store._con()
+        with con:
+            con.execute("DELETE FROM markers WHERE case_row=? AND reader=?", (row_id, reader))
+            con.executemany(
+                "INSERT INTO markers (case_row, reader, hand, site, x, y, source, placed_at) VALUES (?,?,?,?,?,?,?,?)",
+                [(row_id, reader, h, s, float(x), float(y), source, now) for (h, s), (x, y) in markers.items()])
 
     def markers(self, row_id: int, reader: str) -> dict[tuple[str, str], Marker]:
         rows = self.store._con().execute(

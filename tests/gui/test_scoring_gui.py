@@ -179,15 +179,44 @@ def test_scores_csv_round_trip_through_the_window(make_window, image_folder, qtb
     for value in _planned_scores():
         _press(qtbot, w.scoring.table, value)
     sheet = w.scoring.scores()
+    # markers: one clicked (reader), the rest fitted from the template at sub-pixel positions
+    w.scoring.select("erosion", "MCP2")
+    w.scoring.markers_button.setChecked(True)
+    view = w.viewer.view
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(QPointF(40.0, 60.0)))
+    w.scoring.select("erosion", "MCP5")
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(QPointF(150.0, 70.0)))
+    w.score_sheet.fit_markers()
+    book = ScoreBook(w.store)
+    every = {k: (m.x, m.y) for k, m in book.markers(row.id, "Dr Test").items()}
+    placed = {k: xy for k, xy in every.items() if min(xy) >= 0}  # the fit puts some off this small image
+    assert len(placed) > 10 and any(x != round(x, 2) for x, _ in placed.values())
     out = tmp_path / "scores.csv"
     assert w.score_sheet.export_csv(str(out)) == 1
+    assert w.score_sheet.markers_left_out == len(every) - len(placed)  # said, never written as a position
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 1 + 31 and row.case_id in lines[1]  # header + one row per area
+    assert lines[0].endswith(",marker_x,marker_y")
+    mcp2 = [ln for ln in lines if ",MCP2," in ln]  # erosion and narrowing of one joint: one position
+    (where,) = {tuple(ln.split(",")[-2:]) for ln in mcp2}
+    assert len(mcp2) == 2 and where == tuple(f"{v:.2f}" for v in placed[("R", "MCP2")])
 
-    book = ScoreBook(w.store)
     book.replace_scores(row.id, "Dr Test", {})  # lost...
+    con = w.store._con()
+    with con:  # (the window has no "delete marker")
+        con.execute("DELETE FROM markers WHERE case_row=?", (row.id,))
+    w.score_sheet.show_markers()
+    assert w.viewer.markers.positions() == {}
     assert w.score_sheet.import_csv(str(out)) == ["Dr Test"]  # ...and back, exactly
     assert book.scores(row.id, "Dr Test") == sheet and w.scoring.scores() == sheet
+    back = book.markers(row.id, "Dr Test")  # to the written 0.01 px
+    assert {k: (m.x, m.y) for k, m in back.items()} == {k: (round(x, 2), round(y, 2)) for k, (x, y) in placed.items()}
+    assert {m.source for m in back.values()} == {"imported"}  # not taken for a reader's own placement
+    shown = w.viewer.markers.positions()  # the marker layer shows them
+    assert {s: (round(x, 2), round(y, 2)) for s, (x, y) in shown.items()} == \
+        {s: (round(x, 2), round(y, 2)) for (_h, s), (x, y) in placed.items()}
+    marked = [e for e in audit.read_events() if e["action"] == audit.MARKED]
+    assert marked[-1].get("imported_for") == "Dr Test" and marked[-1].get("markers") == len(placed)
 
     other = next(r for r in w.worklist.model.rows() if r.file_name == "case_01.png")
     w.worklist.select_row(other.id)

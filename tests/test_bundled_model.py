@@ -4,7 +4,8 @@
   on 16 phantoms made fresh from a held-out seed (``fresh_phantoms`` in conftest.py).
 - It flags every real radiograph as outside its training distribution: every CR, CT, MR and
   ultrasound file that ships with pydicom and pydicom-data, and none of them gets a verdict from
-  ``predict`` or in a report (the window: tests/gui/test_real_radiograph_window.py).
+  ``predict`` or in a report (the window:
+  tests/gui/test_workstation.py::test_real_radiograph_gets_no_verdict_in_the_window).
 
 The probabilities go through the app's own batch path (``pipeline.analyse_many``); the AUC here
 is counted pair by pair, not with the project's metrics code.

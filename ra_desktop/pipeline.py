@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,14 +166,22 @@ def analyse(
     return result
 
 
-def predict_file(source: str | Path | Radiograph, model: LoadedModel, cancel: CancelToken | None = None) -> CaseResult:
-    """Load, preprocess and predict one image (no explanations); returns the :class:`CaseResult`."""
-    gen = analyse(source, model, explanations=(), cancel=cancel)
+def drain(stages: Generator[StageResult, None, CaseResult],
+          each: Callable[[StageResult], None] | None = None) -> CaseResult:
+    """Run an :func:`analyse` generator to its end, calling ``each`` on every stage as it comes
+    (an exception there stops it); returns the final :class:`CaseResult`."""
     while True:
         try:
-            next(gen)
+            stage = next(stages)
         except StopIteration as stop:
             return stop.value
+        if each is not None:
+            each(stage)
+
+
+def predict_file(source: str | Path | Radiograph, model: LoadedModel, cancel: CancelToken | None = None) -> CaseResult:
+    """Load, preprocess and predict one image (no explanations); returns the :class:`CaseResult`."""
+    return drain(analyse(source, model, explanations=(), cancel=cancel))
 
 
 # -- many cases: the batch path ("Analyse all", benchmarks) -------------------------------------

@@ -61,16 +61,10 @@ def export_one(path: Path, model, out: Path, kinds: tuple[str, ...], *, deidenti
     from ra_desktop.dicomout import write_dataset
     from ra_desktop.dicomout.bundle import ResultBundle, build_objects
     from ra_desktop.dicomout.files import file_name
-    from ra_desktop.pipeline import analyse
+    from ra_desktop.pipeline import analyse, drain
 
     methods = ("gradcam",) if overlay == "gradcam" else ("gradcam", "shap")
-    gen = analyse(path, model, explanations=methods)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            result = stop.value
-            break
+    result = drain(analyse(path, model, explanations=methods))
     radiogrammetry = None
     if measure:
         from ra_desktop.measure import measure_hand

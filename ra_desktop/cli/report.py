@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # torch loads here, not at import: `ra-desktop --help` stays fast.
     from ra_desktop.model import load_model
-    from ra_desktop.pipeline import analyse
+    from ra_desktop.pipeline import analyse, drain
 
     try:
         model = load_model(model_dir, args.device)
@@ -67,15 +67,11 @@ def run(args: argparse.Namespace) -> int:
 
     def produce(path: Path):
         def run_pipeline(cancel):
-            gen = analyse(path, model, explanations=methods, cancel=cancel)
-            while True:
-                try:
-                    next(gen)
-                except StopIteration as stop:
-                    audit.record(audit.ANALYSED, stop.value.radiograph.case_id, reader=reader,
-                                 source="cli report", model=model_label,
-                                 model_sha256=model.manifest.weights_sha256)
-                    return stop.value
+            result = drain(analyse(path, model, explanations=methods, cancel=cancel))
+            audit.record(audit.ANALYSED, result.radiograph.case_id, reader=reader,
+                         source="cli report", model=model_label,
+                         model_sha256=model.manifest.weights_sha256)
+            return result
         return run_pipeline
 
     items = [BatchItem(source=str(p), produce=produce(p), manifest=model.manifest) for p in files]

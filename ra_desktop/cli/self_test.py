@@ -170,18 +170,16 @@ def _analysis(args: argparse.Namespace, state: dict[str, Any]) -> str:
     import numpy as np
 
     from ra_desktop.errors import RADesktopError
-    from ra_desktop.pipeline import analyse
+    from ra_desktop.pipeline import analyse, drain
     from ra_desktop.results import STAGE_OK
 
+    def each(stage) -> None:
+        if stage.status != STAGE_OK:
+            raise StepFailed(f"stage '{stage.stage}' {stage.status}: {stage.message}")
+
     methods = ("gradcam", "shap")
-    gen = analyse(state["case"], state["model"], explanations=methods)
     try:
-        while True:
-            stage = next(gen)
-            if stage.status != STAGE_OK:
-                raise StepFailed(f"stage '{stage.stage}' {stage.status}: {stage.message}")
-    except StopIteration as stop:
-        result = stop.value
+        result = drain(analyse(state["case"], state["model"], explanations=methods), each)
     except RADesktopError as exc:
         raise StepFailed(str(exc)) from exc
     if not np.isfinite(result.probability) or not 0.0 <= result.probability <= 1.0:

@@ -46,14 +46,9 @@ def _run_on_lane(window, work) -> _Relay:
 
 
 def _analysed(path: str, model, explanations, cancel):
-    from ra_desktop.pipeline import analyse
+    from ra_desktop.pipeline import analyse, drain
 
-    gen = analyse(Path(path), model, explanations=explanations, cancel=cancel)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return drain(analyse(Path(path), model, explanations=explanations, cancel=cancel))
 
 
 def _options(window) -> ReportOptions:

@@ -129,8 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         cr = next(r for r in w.worklist.model.rows() if r.path == str(real))
         w.worklist.select_row(cr.id)
         w.worklist._emit_now()
-        spin(lambda: w.current_result is not None and w.findings.research_button.isVisible()
-             or w.store.get(cr.id).ood_flag is not None, what="the CR's analysis")
+        # the whole analysis, so the shot shows the finished state (row and findings), not a stage
+        spin(lambda: w.store.get(cr.id).ood_flag is not None and w.findings.research_button.isVisible()
+             and "Computing" not in w.findings.stage_label.text(), timeout=300, what="the CR's analysis")
         shot(w, "09_out_of_distribution.png")
     _comparison_shot(w, home, spin, settle, shot)
     bad = next((r for r in w.worklist.model.rows() if r.status == "failed"), None)

@@ -174,17 +174,6 @@ def test_cli_reports_missing_data(tmp_path, capsys):
 # The bundled model comes from the shared ``bundled_model`` fixture (tests/conftest.py): a missing
 # or incomplete model folder fails these tests, it never skips them.
 @pytest.fixture(scope="module")
-def demo_summary(tmp_path_factory, bundled_model):
-    from ra_desktop.evaluate.explanations import evaluate, load_cases
-
-    data = tmp_path_factory.mktemp("held-out")
-    generate_dataset(data, 20, 500123, ra_fraction=1.0, severity_range=(2, 3), workers=2, progress=False)
-    model = bundled_model
-    cases = load_cases(data, 10, seed=0, config=model.preprocess_config)
-    return evaluate(model, cases, steps=10, insertion=False, randomisation_cases=0)
-
-
-@pytest.fixture(scope="module")
 def demo_twin_summary(tmp_path_factory, bundled_model):
     """Deletion on 10 held-out twin pairs (seed 540123), a removed pixel becoming the healthy twin's."""
     from ra_desktop.evaluate.explanations import evaluate, load_cases
@@ -215,13 +204,15 @@ def test_demo_model_deletion_beats_random(demo_twin_summary, method):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["gradcam", "shap"])
-def test_demo_model_attribution_concentrates_on_lesions(demo_summary, method):
-    # Share of positive attribution on lesions against their share of the area (an even map: 1x).
-    # On these 10 cases demo model 1.0.0 scored 1.50x (Grad-CAM) and 1.38x (SHAP); 1.1.0 1.87x, 2.14x
-    # (generator 1.1 ground truth). With the CMC joints in the wrist (generator 1.2): 1.1.0 2.01x,
-    # 2.35x; 1.2.0 2.01x, 2.28x (SHAP then on 7x7 regions; now on the 14x14 cells Grad-CAM reads).
-    res = demo_summary["methods"][method]
-    assert res["positive_share"][0] > 1.7 * res["area_share"][0], (method, res["positive_share"], res["area_share"])
+def test_demo_model_attribution_concentrates_on_lesions(demo_twin_summary, method):
+    # Share of positive attribution on lesions against their share of the area (an even map: 1x),
+    # on the RA members of the deletion test's 10 twin pairs (the maps are computed there anyway).
+    # Here 1.3.0 (map guidance) scores 6.5x (Grad-CAM) and 4.1x (SHAP), 1.2.0 1.99x and 2.73x: the
+    # bounds sit between the two. On 10 other held-out cases (seed 500123) 1.0.0 scored 1.50x and
+    # 1.38x; 1.1.0 1.87x, 2.14x (generator 1.1 ground truth), 2.01x, 2.35x (generator 1.2).
+    res = demo_twin_summary["methods"][method]
+    bound = {"gradcam": 3.5, "shap": 3.4}[method]
+    assert res["positive_share"][0] > bound * res["area_share"][0], (method, res["positive_share"], res["area_share"])
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ra_desktop.render import voi
+from ra_desktop.render.voi import to_uint8  # noqa: F401  (re-exported; voi uses it too)
 
 
 def auto_window(pixels: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5) -> tuple[float, float]:
@@ -33,8 +34,3 @@ def apply_window(pixels: np.ndarray, center: float, width: float, invert: bool =
     passes the file's function, LINEAR when the file names none (the standard's default).
     """
     return voi.voi_unit(pixels, center, width, function=function, invert=invert)
-
-
-def to_uint8(unit: np.ndarray) -> np.ndarray:
-    """[0, 1] float to uint8 with rounding."""
-    return (np.clip(unit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

@@ -131,6 +131,11 @@ def voi_unit(values: np.ndarray, center: float, width: float, *, function: str =
     return out
 
 
+def to_uint8(unit: np.ndarray) -> np.ndarray:
+    """[0, 1] float to uint8 with rounding."""
+    return (np.clip(unit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
 def display_uint8(pixels: np.ndarray, center: float, width: float, *, function: str = LINEAR,
                   lut: VoiLut | None = None, invert: bool = False) -> np.ndarray:
     """8-bit display image (rounded) of modality pixels: VOI, then inversion.
@@ -138,8 +143,6 @@ def display_uint8(pixels: np.ndarray, center: float, width: float, *, function: 
     Integer images whose values span at most 65,536 are mapped through a per-value table (the
     same bytes, computed once per value instead of once per pixel).
     """
-    from ra_desktop.render.greyscale import to_uint8
-
     px = np.asarray(pixels)
     if px.dtype.kind in "iu" and px.size > 4096:
         lo, hi = int(px.min()), int(px.max())

@@ -7,9 +7,9 @@ and tip, a text its anchor, an angle its first arm, vertex and second arm, a reg
 corners of its bounding box. Values (angle, region mean/SD/area) are not stored: they are computed
 from the image when shown (ra_desktop/measure/roi.py), so they always match the pixels.
 
-Every call is one short transaction, as in :mod:`ra_desktop.worklist.store`. The table is created
-by the store when it opens a database (schema 5); an older file gains it then, nothing else
-touched.
+Every call is one short transaction, as in :mod:`ra_desktop.worklist.store`. The table (its SQL
+in :mod:`ra_desktop.worklist.schema`) is created by the store when it opens a database (schema 5);
+an older file gains it then, nothing else touched.
 """
 from __future__ import annotations
 
@@ -27,21 +27,6 @@ POINTS = {"arrow": 2, "text": 1, "angle": 3, "roi_rect": 2, "roi_ellipse": 2}
 TITLES = {"arrow": "Arrow", "text": "Text", "angle": "Angle", "roi_rect": "Rectangle ROI",
           "roi_ellipse": "Ellipse ROI"}
 MAX_TEXT = 500  # characters: a label, not a report
-
-SCHEMA = """
--- The reader's annotations (worklist/annotations.py): points in image pixels, JSON [[x, y], ...].
-CREATE TABLE IF NOT EXISTS annotations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    case_row INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
-    reader TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('arrow', 'text', 'angle', 'roi_rect', 'roi_ellipse')),
-    points_json TEXT NOT NULL,
-    text TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS annotations_case ON annotations(case_row, reader);
-"""
 
 
 @dataclass(frozen=True)

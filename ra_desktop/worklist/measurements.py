@@ -9,9 +9,9 @@ it -- placed by hand) has ``source`` "manual", the reader's name in ``corrected_
 points in ``ends_json``, and keeps the automatic result it replaced
 in ``automatic_json`` so the correction can be undone. Rejected results carry no number.
 
-Every call is one short transaction, as in :mod:`ra_desktop.worklist.store`. The tables are
-created by the store when it opens a database (schema 4); an older file gains them then, its
-cases, scores and markers untouched.
+Every call is one short transaction, as in :mod:`ra_desktop.worklist.store`. The tables (their
+SQL in :mod:`ra_desktop.worklist.schema`) are created by the store when it opens a database
+(schema 4); an older file gains them then, its cases, scores and markers untouched.
 """
 from __future__ import annotations
 
@@ -24,42 +24,7 @@ if TYPE_CHECKING:
     from ra_desktop.measure.results import BoneResult, HandResult, JointResult
     from ra_desktop.worklist.store import WorklistStore
 
-# The store imports this module for SCHEMA at start-up: ra_desktop.measure (numpy, scipy) is
-# imported only when a measurement is stored or read.
-
-SCHEMA = """
--- Radiogrammetry (ra_desktop/measure): one row per case and site; NULL values when not valid.
-CREATE TABLE IF NOT EXISTS measurement_runs (
-    case_row INTEGER PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,
-    method_version TEXT NOT NULL,
-    measurable INTEGER NOT NULL,
-    reason TEXT,
-    unit TEXT NOT NULL,
-    spacing_mm REAL,
-    thumb_side TEXT,
-    notes_json TEXT,
-    seconds REAL,
-    measured_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS measurements (
-    case_row INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
-    site TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('bone', 'joint')),
-    valid INTEGER NOT NULL,
-    reason TEXT,
-    source TEXT NOT NULL,
-    corrected_by TEXT,
-    unit TEXT NOT NULL,
-    W REAL, M REAL, T REAL, MCI REAL,
-    jsw_min REAL, jsw_mean REAL,
-    ends_json TEXT,
-    result_json TEXT NOT NULL,
-    automatic_json TEXT,
-    method_version TEXT NOT NULL,
-    measured_at REAL NOT NULL,
-    PRIMARY KEY (case_row, site)
-);
-"""
+# ra_desktop.measure (numpy, scipy) is imported only when a measurement is stored or read.
 
 
 def _pt(p) -> tuple[float, float]:

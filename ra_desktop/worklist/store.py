@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ra_desktop import paths
-from ra_desktop.worklist.annotations import SCHEMA as _ANNOTATION_SCHEMA
-from ra_desktop.worklist.measurements import SCHEMA as _MEASUREMENT_SCHEMA
+from ra_desktop.worklist.schema import ANNOTATIONS as _ANNOTATION_SCHEMA
+from ra_desktop.worklist.schema import MEASUREMENTS as _MEASUREMENT_SCHEMA
 
 SCHEMA_VERSION = 5  # 2: regions_json (top contributing regions); 3: scores and markers tables;
 # 4: measurement_runs and measurements tables (worklist/measurements.py: radiogrammetry);

@@ -63,7 +63,7 @@ def _environment(args: argparse.Namespace, state: dict[str, Any]) -> str:
                          "for 'ra-desktop' is missing from this installation")
     try:
         import torch
-    except ImportError as exc:
+    except ImportError as exc:  # a broken installation is what the self-test is there to report
         raise StepFailed(f"torch cannot be imported: {exc}") from exc
     try:
         import torchvision  # noqa: F401  (optional: only DenseNet models need it)

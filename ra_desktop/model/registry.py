@@ -68,5 +68,5 @@ def build_model(arch: str) -> nn.Module:
         return VGG8()
     try:
         return build_densenet(int(arch.removeprefix("densenet")))
-    except ImportError as exc:
+    except ImportError as exc:  # torchvision: left out of the small CPU installer
         raise UnknownArchitecture(f"{arch} needs torchvision, which is not installed: {exc}") from exc

@@ -26,6 +26,7 @@ from ra_desktop.report.model import (
 )
 from ra_desktop.report.text import clean, header_text
 from ra_desktop.results import ood_no_verdict, probability_texts
+from ra_desktop.settings import load_settings
 
 _LATERALITY = {"L": "Left", "R": "Right"}
 _OVERLAY_TITLES = {"gradcam": "Grad-CAM", "shap": "SHAP"}
@@ -35,7 +36,7 @@ def institution_name(options: ReportOptions, settings: Any = None) -> str:
     """The header's institution: an explicit option, else the user's settings, else the app name.
 
     ``settings`` may be a settings object or dict; when ``None`` the GUI's settings file is read
-    through ``ra_desktop.settings`` if that module exists.
+    through ``ra_desktop.settings``.
     """
     if options.institution:
         return options.institution
@@ -50,12 +51,7 @@ def institution_name(options: ReportOptions, settings: Any = None) -> str:
 
 def _load_settings() -> Any:
     try:
-        from ra_desktop import settings as settings_mod  # written by the GUI side; may be absent
-    except ImportError:
-        return None
-    loader = getattr(settings_mod, "load_settings", None) or getattr(settings_mod, "load", None)
-    try:
-        return loader() if callable(loader) else None
+        return load_settings()
     except Exception:  # noqa: BLE001 - a broken settings file must not stop a report
         return None
 

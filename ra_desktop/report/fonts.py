@@ -14,6 +14,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from ra_desktop import paths
+
 log = logging.getLogger(__name__)
 
 # fpdf2 and fontTools log missing glyphs with the characters themselves: patient names. The
@@ -35,13 +37,11 @@ _FALLBACK_FONTS = (
 
 def font_candidates() -> list[Path]:
     """Folders searched for DejaVuSans.ttf, in order (system, bundle, matplotlib's copy)."""
-    dirs = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]
+    dirs = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
+            paths.resource("fonts")]
+    # matplotlib ships DejaVu on every OS; the installer leaves it out (installer/ra_desktop.spec
+    # bundles the two fonts into resources/fonts instead).
     try:
-        from ra_desktop.paths import resource
-        dirs.append(resource("fonts"))
-    except ImportError:  # pragma: no cover - paths is part of the core
-        pass
-    try:  # matplotlib (a dependency) ships DejaVu on every OS, frozen builds included
         import matplotlib
         dirs.append(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
     except ImportError:

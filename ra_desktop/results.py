@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ra_desktop.io.radiograph import Radiograph
-from ra_desktop.preprocess.geometry import Geometry
+from ra_desktop.values import Geometry, Radiograph
 
 STAGE_OK = "ok"
 STAGE_NOT_AVAILABLE = "not available"

@@ -20,9 +20,9 @@ from ra_desktop.measure.results import HandResult
 from ra_desktop.scoring.progression import years_between  # one rule for a study interval
 
 #: Repositioning coefficients of variation measured by bench/bench_measure.py (phantoms).
-PRECISION_CV: dict[str, float] = {"MCI": 0.0048, "JSW": 0.046}
+PRECISION_CV: dict[str, float] = {"MCI": 0.0048, "JSW": 0.045}
 PRECISION_SOURCE = ("phantom repositioning test (bench/bench_measure.py): CV of the mean MCI 0.48%, of each "
-                    "mean JSW 4.6%; not measured on patients")
+                    "mean JSW 4.5%; not measured on patients")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ from ra_desktop.measure.outline import WORK_MM, Hand, NotMeasurable, Working
 
 _ZONE_MM = (-100.0, 10.0)  # palm zone along the fingers, relative to the finger webs
 _MC_MID_MM = (-50.0, -12.0)  # where metacarpal shafts lie relative to the webs (line fit)
+# A band stands out by a fifth of a typical row's brightest bone: between two touching shafts the
+# smoothed valley is shallow, and a third lost one of them (short tracks are dropped later anyway).
+_PROMINENCE = 0.2
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ def _upright(wk: Working, hand: Hand):
 def _tracks(B: np.ndarray, mm: float) -> list[np.ndarray]:
     """Band centres per line across, linked line to line: arrays of (row, column)."""
     step = max(1, int(round(1.0 / mm)))
-    prom = 0.3 * float(np.median(B.max(axis=1)))  # a third of a typical row's brightest bone
+    prom = _PROMINENCE * float(np.median(B.max(axis=1)))
     if prom <= 0:
         return []
     active: list[list[tuple[int, float]]] = []
@@ -86,7 +89,11 @@ def _shaft_lines(B: np.ndarray, a: np.ndarray, t: np.ndarray, t_lo: float, t_hi:
         c = np.polyfit(tt, ll, 1)
         for m in merged:
             cm = np.polyfit(m[0], m[1], 1)
-            near = abs(np.polyval(c, t_ref) - np.polyval(cm, t_ref)) * mm <= 2.5
+            # Pieces end to end (a track broken along a bone, its peak jumping) are compared where
+            # they meet, within half a shaft's width (neighbouring shafts lie >= 9 mm apart).
+            lo, hi = max(tt.min(), m[0].min()), min(tt.max(), m[0].max())
+            t_at, tol = ((lo + hi) / 2, 4.0) if lo > hi else (t_ref, 2.5)
+            near = abs(np.polyval(c, t_at) - np.polyval(cm, t_at)) * mm <= tol
             parallel = np.degrees(abs(np.arctan(c[0]) - np.arctan(cm[0]))) <= 10.0
             if near and parallel:
                 m[0], m[1] = np.concatenate([m[0], tt]), np.concatenate([m[1], ll])
@@ -105,7 +112,8 @@ def rough_metacarpals(wk: Working, hand: Hand) -> list[RoughAxis]:
     """Rough axes of MC2-MC5 (MC5 may be missing), or NotMeasurable saying what was missing.
 
     From the thumb's side: tracks turned far from the others (the thumb's metacarpal and
-    phalanx) are dropped, then the next ones are MC2, MC3, MC4, MC5; a gap between neighbours
+    phalanx; MC5, the last, may turn further outwards) are dropped, as is a first track far beside
+    the next (the thumb's ray), then the next ones are MC2, MC3, MC4, MC5; a gap between neighbours
     much wider than the others stands for a bone not found, so no bone takes another's name.
     """
     mm = wk.mm_per_px or WORK_MM
@@ -119,14 +127,21 @@ def rough_metacarpals(wk: Working, hand: Hand) -> list[RoughAxis]:
         raise NotMeasurable(f"found {len(lines)} of the four finger metacarpals (MC2-MC5) in the palm")
     angles = np.degrees(np.arctan([ln[2] for ln in lines]))
     typical = float(np.median(angles))
-    kept = [ln for ln, ang in zip(lines, angles) if abs(ang - typical) <= 22.0]
-    kept.sort(key=lambda ln: -hand.thumb_side * ln[0])  # thumb side first
+    turn = {id(ln): ang - typical for ln, ang in zip(lines, angles)}
+    lines = sorted(lines, key=lambda ln: -hand.thumb_side * ln[0])  # thumb side first
+    # The metacarpals fan out towards the fingers: MC5, the outermost on the little-finger side,
+    # may turn further from the others than the 22 degrees allowed, but only outwards.
+    outwards = lines[-1] is not lines[0] and -hand.thumb_side * turn[id(lines[-1])] > 0
+    kept = [ln for ln in lines if abs(turn[id(ln)]) <= (35.0 if ln is lines[-1] and outwards else 22.0)]
     if len(kept) < 3:
         raise NotMeasurable(f"found {len(kept)} of the four finger metacarpals (MC2-MC5) in the palm")
     gaps = np.abs(np.diff([ln[0] for ln in kept])) * mm
-    # The thumb's ray lies far beside MC2: a first gap much wider than the others is the thumb's.
-    while len(kept) > 3 and gaps[0] > max(1.8 * float(np.median(gaps[1:])), 25.0):
+    # The thumb's ray lies far beside MC2: a first gap much wider than the others is the thumb's,
+    # also when only two metacarpals remain (else the thumb would be named MC2).
+    while len(kept) > 2 and gaps[0] > max(1.8 * float(np.median(gaps[1:])), 25.0):
         kept, gaps = kept[1:], gaps[1:]
+    if len(kept) < 3:
+        raise NotMeasurable(f"found {len(kept)} of the four finger metacarpals (MC2-MC5) in the palm")
     step = float(np.median(gaps))
     slots: list = [kept[0]]
     for ln, gap in zip(kept[1:], gaps):

@@ -75,9 +75,11 @@ def test_guidance_loss_moves_both_maps_into_the_lesion():
     masks = torch.zeros(8, 64, 64)
     masks[:4, 32:64, 0:32] = 1.0  # the lesion's quarter; normal images have no mask
     guide = MapGuidance(model, "features.block5.relu2")
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    # 20 steps at 2e-4 (was 40 at 1e-4: half the time). Trained on the cross-entropy alone the same
+    # way, the SHAP term ends 92x and the Grad-CAM term 1.2x where they began: both asserts fail.
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-4)
     history = []
-    for _ in range(40):
+    for _ in range(20):
         optimizer.zero_grad()
         with guide.recording():
             logits = model(x)

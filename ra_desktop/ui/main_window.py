@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from ra_desktop import APP_NAME, __version__, audit, paths
+from ra_desktop.session import ReadingSession
 from ra_desktop.settings import Settings, save_settings
 from ra_desktop.ui import annotation_controller, layout, plain, menu_actions, measure_controller, menus, theme
 from ra_desktop.ui.findings_panel import FindingsPanel
@@ -25,7 +26,7 @@ from ra_desktop.ui.welcome import Welcome
 from ra_desktop.ui.worklist_panel import WorklistPanel
 from ra_desktop.worker.jobs import JobController
 from ra_desktop.worker.scan import ScanThread
-from ra_desktop.worklist import FAILED, NEW, QUEUED, WorklistStore, is_conflict, result_fields
+from ra_desktop.worklist import FAILED, WorklistStore, is_conflict
 from ra_desktop.worklist.scores import ScoreBook
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.store, self.settings = store, settings
         self.jobs = jobs or JobController(parent=self)
+        self.session = ReadingSession(store, lambda: self.settings.reader_name)  # store writes, audit
         self.setWindowTitle(f"{APP_NAME} {__version__} — decision support, not for clinical use")
         self.setAcceptDrops(True)
         self.current_row_id: int | None = None
@@ -48,7 +50,6 @@ class MainWindow(QMainWindow):
         self._model_error: str | None = None
         self._stage_notes: list[str] = []
         self._shown_layers: dict = {}
-        self._audited_open: int | None = None  # the open case already in the audit log
         self._compare_windows: list = []  # open comparison windows (each deletes itself on close)
 
         self.worklist = WorklistPanel()
@@ -188,15 +189,13 @@ class MainWindow(QMainWindow):
         for scan in self._scans:
             scan.token.cancel()
             scan.wait(5000)
-        queued = [r.id for r in self.worklist.model.rows() if r.status == QUEUED]
+        queued = self.session.queued_ids(self.worklist.model.rows())
         self.jobs.shutdown()
-        if queued:
-            self.store.set_status(queued, NEW, "batch stopped when the app closed")
+        self.session.app_closed(queued)
         super().closeEvent(event)
 
     def _audit(self, action: str, case_id: str | None, **details) -> None:
-        """One audit-log line (user data folder): by case id, with the reader from the settings."""
-        audit.record(action, case_id, reader=self.settings.reader_name, source="gui", **details)
+        self.session.audit(action, case_id, **details)  # the controllers' audit lines
 
     def set_deidentify_reports(self, on: bool) -> None:
         self.settings = self.settings.replace(deidentify_reports=bool(on))
@@ -261,9 +260,7 @@ class MainWindow(QMainWindow):
         if row is None:
             return
         self.current_row_id = row_id
-        if self._audited_open != row_id:  # not again when the same case reloads (new model)
-            self._audited_open = row_id
-            self._audit(audit.OPENED, row.case_id)
+        analyse = self.session.open(row)
         self._stage_notes = []
         self._shown_layers = {}
         self.current_result = None
@@ -273,7 +270,7 @@ class MainWindow(QMainWindow):
         self.viewer.clear()
         self.findings.set_stage("Loading image…")
         # An image whose UID names another image is shown, never analysed under that UID.
-        self.jobs.open_case(row_id, row.path, self.settings.explanations, analyse=not is_conflict(row.case_id))
+        self.jobs.open_case(row_id, row.path, self.settings.explanations, analyse=analyse)
 
     def _on_image(self, row_id: int, radiograph, gt) -> None:
         self.viewer.set_radiograph(radiograph)
@@ -315,10 +312,9 @@ class MainWindow(QMainWindow):
 
     def _on_research_requested(self) -> None:
         """The reader asked to see a result the model gives no verdict on: show it, and audit that."""
-        row = self.store.get(self.current_row_id) if self.current_row_id is not None else None
+        row = self.session.research_view(self.current_row_id)
         if row is None:
             return
-        self._audit(audit.OPENED, row.case_id, research_view="out-of-distribution result shown")
         self.findings.show_row(row)
         if self.current_result is not None:
             self.findings.show_result(self.current_result)
@@ -359,37 +355,25 @@ class MainWindow(QMainWindow):
                 self.findings.show_row(row)
 
     def _on_row_started(self, row_id: int) -> None:
-        row = self.worklist.model.row(row_id)
-        if row is not None and row.status == QUEUED:
-            self.store.set_status(row_id, "analysing")
+        if self.session.started(self.worklist.model.row(row_id)):
             self._refresh(row_id)
 
     def _on_result(self, row_id: int, result) -> None:
-        sha = self.jobs.model.sha256 if self.jobs.model else None
-        fields = result_fields(result, model_sha=sha)
-        self.store.save_result(row_id, fields)
-        row = self.store.get(row_id)
-        if row is not None:  # the model that produced this result, from its provenance
-            model = " ".join(str(v) for v in (fields["model_name"], fields["model_version"]) if v)
-            self._audit(audit.ANALYSED, row.case_id, model=model or None, model_sha256=fields["model_sha"])
+        self.session.analysed(row_id, result, self.jobs.model.sha256 if self.jobs.model else None)
         live = row_id == self.current_row_id
         self._refresh(row_id)
         if live:
             self.findings.show_result(result)
 
     def _on_analysis_failed(self, row_id: int, reason: str) -> None:
-        self.store.set_status(row_id, FAILED, reason)
+        row = self.session.failed(row_id, reason)
         self._refresh(row_id)
-        row = self.store.get(row_id)
         self._status(f"{row.file_name if row else row_id}: {reason}", 15000)
 
     def sign_off(self, verdict: str, note: str) -> None:
         if self.current_row_id is None or not (self.settings.reader_name or menu_actions.ask_reader_name(self)):
             return
-        reader = self.settings.reader_name
-        self.store.sign_off(self.current_row_id, verdict, reader, note)
-        row = self.store.get(self.current_row_id)
-        self._audit(audit.SIGNED, row.case_id if row else None, verdict=verdict)
+        self.session.sign_off(self.current_row_id, verdict, note)
         self._refresh(self.current_row_id)
         self._status(f"Signed off: {verdict}", 5000)
 
@@ -399,32 +383,24 @@ class MainWindow(QMainWindow):
             plain.message(self, QMessageBox.Icon.Information, APP_NAME,
                           self._model_error or "The model is still loading.")
             return
-        # QUEUED rows not in the running batch were interrupted by a crash: resume them too
-        in_batch = self.jobs.batch_row_ids()
-        rows = [r for r in self.worklist.model.rows()
-                if (r.status in (NEW, FAILED) or (r.status == QUEUED and r.id not in in_batch))
-                and not is_conflict(r.case_id)]
+        rows = self.session.queue_batch(self.worklist.model.rows(), self.jobs.batch_row_ids())
         if not rows:
             self._status("Nothing to analyse: every case has a result", 5000)
             return
-        self.store.set_status([r.id for r in rows], QUEUED)
         for r in rows:
             self._refresh(r.id)
         self.jobs.analyse_batch([(r.id, r.path) for r in rows], self.settings.batch_explanations)
 
     def cancel_batch(self) -> None:
         dropped = self.jobs.cancel_batch()
-        if dropped:
-            self.store.set_status(dropped, NEW, "batch cancelled")
-            for rid in dropped:
-                self._refresh(rid)
+        self.session.batch_cancelled(dropped)
+        for rid in dropped:
+            self._refresh(rid)
 
     def _on_batch_finished(self, progress, cancelled: bool) -> None:
         self.batch_status.hide()
-        for r in self.worklist.model.rows():  # a cancelled running item goes back to new
-            if r.status in (QUEUED, "analysing") and r.probability is None:
-                self.store.set_status(r.id, NEW, "batch cancelled")
-                self._refresh(r.id)
+        for rid in self.session.batch_finished(self.worklist.model.rows()):
+            self._refresh(rid)
         self._status(("Batch cancelled" if cancelled else "Batch finished")
                      + f": {progress.done} analysed, {progress.failed} failed", 15000)
 

@@ -2,7 +2,8 @@
 
 Row: studies per second over the 200 bench studies through ``pipeline.analyse_many`` (groups of 8,
 one batched network pass per group, Grad-CAM's gradient through the head only, the next group
-decoded on a helper thread), against a plain loop of one-case ``analyse`` calls over the first
+decoded on a helper thread; each group through ``pipeline.analyse_group``, as in the GUI's
+"Analyse all"), against a plain loop of one-case ``analyse`` calls over the first
 studies (the baseline, same run). Goal: at least 8 studies/s on 2 cores.
 """
 from __future__ import annotations

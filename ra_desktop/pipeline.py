@@ -298,26 +298,57 @@ def analyse_many(
             check(cancel)
             prepared = pending.result()
             pending = pool.submit(load, groups[g + 1]) if g + 1 < len(groups) else None
-            good = [p for p in prepared if isinstance(p, PreparedCase)]
-            results = analyse_prepared(good, model, explanations=explanations, cancel=cancel)
-            batched = True
-            for i, p in zip(group, prepared):
-                if not isinstance(p, PreparedCase):
-                    yield i, p
-                    continue
-                # Yielded one at a time (not collected per group): each result holds full-size maps.
-                try:
-                    if batched:
-                        yield i, next(results)
-                        continue
-                except Cancelled:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the batched pass failed: one by one from here
-                    log.warning("batched analysis failed (%s); analysing one by one", exc)
-                    batched = False
-                try:
-                    yield i, next(analyse_prepared([p], model, explanations=explanations, cancel=cancel))
-                except Cancelled:
-                    raise
-                except Exception as one:  # noqa: BLE001 - reported per file, the batch goes on
-                    yield i, one
+            # Yielded one at a time (not collected per group): each result holds full-size maps.
+            for k, outcome in analyse_group(prepared, model, explanations=explanations, cancel=cancel):
+                yield group[k], outcome
+
+
+def analyse_group(
+    cases: list[PreparedCase | Exception],
+    model: LoadedModel,
+    *,
+    explanations: Iterable[str] = ("gradcam",),
+    cancel: CancelToken | None = None,
+    case_cancel: list[CancelToken] | None = None,
+) -> Generator[tuple[int, CaseResult | Exception], None, None]:
+    """One group of a batch, the algorithm both :func:`analyse_many` and the GUI's inference lane
+    run: ``(position, CaseResult or the exception that failed it)`` in order, each as soon as its
+    maps are placed.
+
+    One batched network pass (:func:`analyse_prepared`) over the prepared entries; an entry that is
+    already an exception (it failed to load) is yielded as it is. If the batched pass fails (other
+    than a cancel) the cases not yet yielded run one at a time, so one bad case fails only itself.
+    A cancel of the batched pass (``cancel``) raises :class:`~ra_desktop.errors.Cancelled`. In the
+    one-at-a-time fallback each case checks its own token, ``case_cancel[position]``, where given,
+    and its cancel is then yielded as its outcome (the others go on); without it, it raises.
+    """
+    explanations = tuple(explanations)
+    good = [p for p in cases if isinstance(p, PreparedCase)]
+    results = analyse_prepared(good, model, explanations=explanations, cancel=cancel)
+    batched = True
+    for k, p in enumerate(cases):
+        if not isinstance(p, PreparedCase):
+            yield k, p
+            continue
+        if batched:
+            try:
+                result = next(results)
+            except Cancelled:
+                raise
+            except Exception:  # noqa: BLE001 - the batched pass failed: one by one from here
+                log.warning("batched analysis failed; analysing one by one", exc_info=True)
+                batched = False
+            else:
+                yield k, result
+                continue
+        own = case_cancel[k] if case_cancel is not None else cancel
+        try:
+            outcome: CaseResult | Exception = next(analyse_prepared([p], model, explanations=explanations,
+                                                                    cancel=own))
+        except Cancelled as exc:
+            if case_cancel is None:
+                raise
+            outcome = exc
+        except Exception as exc:  # noqa: BLE001 - reported per case, the batch goes on
+            outcome = exc
+        yield k, outcome

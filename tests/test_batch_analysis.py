@@ -11,7 +11,7 @@ import ra_desktop.explain as explain
 from ra_desktop.cancel import CancelToken
 from ra_desktop.errors import Cancelled, ImageLoadError
 from ra_desktop.model import load_model
-from ra_desktop.pipeline import analyse, analyse_many, analyse_prepared, prepare_case
+from ra_desktop.pipeline import analyse, analyse_group, analyse_many, analyse_prepared, prepare_case
 from tests.tiny_model import make_tiny_model_folder
 
 
@@ -89,6 +89,32 @@ def test_cancel_stops_the_batch(model, files):
         list(analyse_many(files, model, cancel=token))
     with pytest.raises(Cancelled):
         list(analyse_prepared([prepare_case(files[0], model)], model, cancel=token))
+
+
+def test_a_failed_batched_pass_goes_on_one_by_one(model, files, monkeypatch):
+    # the fallback both analyse_many and the GUI's lane run: same results, each case on its own token
+    cases = [prepare_case(f, model) for f in files[:3]]
+    single = [next(analyse_prepared([c], model)) for c in cases]
+    real = explain.predict_batch
+
+    def one_at_a_time(model, xs, **kw):
+        if len(xs) > 1:
+            raise RuntimeError("out of memory")
+        return real(model, xs, **kw)
+
+    monkeypatch.setattr(explain, "predict_batch", one_at_a_time)
+    out = list(analyse_group([cases[0], ImageLoadError(files[3], "bad"), cases[1], cases[2]], model))
+    assert [k for k, _ in out] == [0, 1, 2, 3] and isinstance(out[1][1], ImageLoadError)
+    for s, (_, b) in zip(single, [out[0], out[2], out[3]]):
+        assert b.probability == s.probability
+        np.testing.assert_array_equal(b.heatmaps["gradcam"].values, s.heatmaps["gradcam"].values)
+    gone = CancelToken()
+    gone.cancel()
+    tokens = [CancelToken(), gone, CancelToken()]
+    out = list(analyse_group(cases, model, case_cancel=tokens))
+    assert isinstance(out[1][1], Cancelled) and out[0][1].probability == single[0].probability
+    with pytest.raises(Cancelled):
+        list(analyse_group(cases, model, cancel=gone))
 
 
 @pytest.mark.parametrize("shape", [(7, 5), (301, 203), (1200, 900)])

@@ -135,34 +135,27 @@ class Runner:
                 good.append((job, prepared))
         done: set[int] = set()
         try:
-            from ra_desktop.pipeline import analyse_prepared
+            # the batch algorithm the benchmark times, shared with pipeline.analyse_many
+            from ra_desktop.pipeline import analyse_group
 
-            token = AnyCancelled([job.token for job, _ in good])
-            results = analyse_prepared([p for _, p in good], self.model,
-                                       explanations=good[0][0].explanations if good else (), cancel=token)
-            for (job, _), result in zip(good, results):
-                # emitted one by one as each case's maps are placed: the GUI saves them spaced out
-                ev.job_finished(job.job_id, result)
+            # emitted one by one as each case's maps are placed: the GUI saves them spaced out
+            for k, outcome in analyse_group([p for _, p in good], self.model,
+                                            explanations=good[0][0].explanations if good else (),
+                                            cancel=AnyCancelled([job.token for job, _ in good]),
+                                            case_cancel=[job.token for job, _ in good]):
+                job = good[k][0]
+                if isinstance(outcome, Cancelled):
+                    self.finish_cancelled(job)
+                elif isinstance(outcome, Exception):
+                    self.fail(job, outcome)
+                else:
+                    ev.job_finished(job.job_id, outcome)
                 prefetch.drop(job.job_id)
                 done.add(job.job_id)
         except Cancelled:
             for job, _ in reversed(good):  # re-queued (pre-empted) in their original order
                 if job.job_id not in done:
                     self.finish_cancelled(job)
-        except Exception:  # noqa: BLE001 - the group failed as a whole: each case on its own
-            log.warning("batched analysis failed; analysing one by one", exc_info=True)
-            for job, prepared in good:
-                if job.job_id in done:
-                    continue
-                try:
-                    result = next(iter(analyse_prepared([prepared], self.model,
-                                                        explanations=job.explanations, cancel=job.token)))
-                    ev.job_finished(job.job_id, result)
-                except Cancelled:
-                    self.finish_cancelled(job)
-                except Exception as exc:  # noqa: BLE001 - one bad case never stops the batch
-                    self.fail(job, exc)
-                prefetch.drop(job.job_id)
 
     def fail(self, job: Job, exc: BaseException) -> None:
         if isinstance(exc, ImageLoadError):

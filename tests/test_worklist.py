@@ -47,7 +47,8 @@ def test_result_signoff_and_restart(tmp_path):
     a, b = store.add_cases(_cases(2))
     fake = SimpleNamespace(probability=0.83, label="RA", threshold=0.5,
                            ood=SimpleNamespace(distance=3.0, threshold=5.0, in_distribution=True),
-                           timings_ms={"prediction": 12.5}, provenance={"model_name": "m", "model_version": "1"})
+                           timings_ms={"prediction": 12.5}, regions=[],
+                           provenance={"model_name": "m", "model_version": "1"})
     store.save_result(a, result_fields(fake, model_sha="abc"))
     store.sign_off(a, "disagree", "Dr Reader", "erosions not convincing")
     store.set_status(b, ANALYSING)

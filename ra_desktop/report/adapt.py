@@ -1,8 +1,8 @@
 """Fill a :class:`ReportInput` from the project's core objects.
 
-Duck-typed on purpose (``getattr`` with defaults): the report must still print when an optional
-part (OOD, SHAP, a sign-off) is missing, and this module must not import torch through
-``ra_desktop.model`` or ``ra_desktop.pipeline``.
+A ``CaseResult`` is read through its typed fields (``ra_desktop.results``, no torch). The
+manifest and the sign-off record stay duck-typed (``_get`` with defaults): they come as a
+``Manifest``, a dict, a worklist row or nothing, and the report must still print with parts missing.
 """
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from ra_desktop.report.model import HeatmapData, ModelSummary, OODData, ReportInput, SignOff
+from ra_desktop.results import CaseResult, Heatmap, RegionScore
 
 
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    """First present, non-None attribute or mapping key among ``names``."""
+    """First present, non-None attribute or mapping key among ``names`` (for the inputs that come
+    in several kinds: manifests and sign-off records)."""
     for name in names:
         if isinstance(obj, Mapping):
             value = obj.get(name)
@@ -75,28 +77,15 @@ def sign_off(record: Any) -> SignOff | None:
                    timestamp=ts.isoformat(sep=" ", timespec="minutes") if hasattr(ts, "isoformat") else str(ts))
 
 
-def _heatmaps(raw: Any) -> dict[str, HeatmapData]:
-    out: dict[str, HeatmapData] = {}
-    for name, hm in dict(raw or {}).items():
-        if isinstance(hm, np.ndarray):
-            out[name] = HeatmapData(hm, signed=name == "shap", kind=name)
-        else:
-            out[name] = HeatmapData(np.asarray(_get(hm, "values")), bool(_get(hm, "signed", default=False)),
-                                    str(_get(hm, "kind", default=name)))
-    return out
+def _heatmaps(raw: dict[str, Heatmap]) -> dict[str, HeatmapData]:
+    return {name: HeatmapData(np.asarray(hm.values), bool(hm.signed), str(hm.kind)) for name, hm in raw.items()}
 
 
-def _regions(raw: Any) -> list[tuple[str, float]]:
-    rows = []
-    for r in raw or []:
-        if isinstance(r, (tuple, list)):
-            rows.append((str(r[0]), float(r[1])))
-        else:
-            rows.append((str(_get(r, "name", default="?")), float(_get(r, "score", default=float("nan")))))
-    return rows
+def _regions(raw: list[RegionScore]) -> list[tuple[str, float]]:
+    return [(str(r.name), float(r.score)) for r in raw]
 
 
-def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any = None,
+def from_case(case: CaseResult | ReportInput, manifest: Any = None, signoff: Any = None, scores: Any = None,
               measurements: Any = None, annotations: Any = None) -> ReportInput:
     """Build a :class:`ReportInput` from a ``CaseResult`` (or return a ``ReportInput`` as is).
 
@@ -129,24 +118,23 @@ def from_case(case: Any, manifest: Any = None, signoff: Any = None, scores: Any 
             changes["annotations"] = annotations
         return dataclasses.replace(case, **changes) if changes else case
     rg = case.radiograph
-    ood_raw = _get(case, "ood")
-    ood = None if ood_raw is None else OODData(float(_get(ood_raw, "distance")), float(_get(ood_raw, "threshold")),
-                                               bool(_get(ood_raw, "in_distribution")))
-    provenance = dict(_get(case, "provenance", default={}) or {})
+    ood = None if case.ood is None else OODData(float(case.ood.distance), float(case.ood.threshold),
+                                                bool(case.ood.in_distribution))
+    provenance = dict(case.provenance)
     return ReportInput(
         case_id=str(rg.case_id), pixels=rg.pixels, probability=float(case.probability),
         threshold=float(case.threshold), label=str(case.label),
-        photometric=str(_get(rg, "photometric", default="MONOCHROME2")),
-        window_center=_get(rg, "window_center"), window_width=_get(rg, "window_width"),
-        voi_function=str(_get(rg, "voi_function", default="LINEAR_EXACT") or "LINEAR_EXACT"),
-        voi_lut=_get(rg, "voi_lut"), presentation_inverse=bool(_get(rg, "presentation_inverse", default=False)),
-        source_file=str(_get(rg, "source_path", default="")),
-        patient_name=_get(rg, "patient_name"), patient_id=_get(rg, "patient_id"),
-        study_date=_get(rg, "study_date"), laterality=_get(rg, "laterality"),
-        view_position=_get(rg, "view_position"), modality=_get(rg, "modality"),
-        body_part=_get(rg, "body_part"), pixel_spacing_mm=_get(rg, "pixel_spacing_mm"),
-        ood=ood, heatmaps=_heatmaps(_get(case, "heatmaps")), regions=_regions(_get(case, "regions")),
-        timings_ms={k: float(v) for k, v in dict(_get(case, "timings_ms", default={}) or {}).items()},
+        photometric=str(rg.photometric or "MONOCHROME2"),
+        window_center=rg.window_center, window_width=rg.window_width,
+        voi_function=str(rg.voi_function or "LINEAR_EXACT"),
+        voi_lut=rg.voi_lut, presentation_inverse=bool(rg.presentation_inverse),
+        source_file=str(rg.source_path),
+        patient_name=rg.patient_name, patient_id=rg.patient_id,
+        study_date=rg.study_date, laterality=rg.laterality,
+        view_position=rg.view_position, modality=rg.modality,
+        body_part=rg.body_part, pixel_spacing_mm=rg.pixel_spacing_mm,
+        ood=ood, heatmaps=_heatmaps(case.heatmaps), regions=_regions(case.regions),
+        timings_ms={k: float(v) for k, v in case.timings_ms.items()},
         provenance=provenance, model=model_summary(manifest, provenance), signoff=sign_off(signoff),
         score_sheet=scores, radiogrammetry=measurements, annotations=annotations,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ra_desktop import paths
+from ra_desktop.results import CaseResult
 from ra_desktop.worklist.schema import ANNOTATIONS as _ANNOTATION_SCHEMA
 from ra_desktop.worklist.schema import MEASUREMENTS as _MEASUREMENT_SCHEMA
 
@@ -318,10 +319,10 @@ class WorklistStore:
             con.executemany("DELETE FROM cases WHERE id=?", [(i,) for i in row_ids])
 
 
-def result_fields(case_result: Any, model_sha: str | None = None) -> dict[str, Any]:
-    """Flatten a pipeline ``CaseResult`` (duck-typed) into the columns ``save_result`` stores."""
-    ood = getattr(case_result, "ood", None)
-    prov = getattr(case_result, "provenance", None) or {}
+def result_fields(case_result: CaseResult, model_sha: str | None = None) -> dict[str, Any]:
+    """Flatten a pipeline ``CaseResult`` into the columns ``save_result`` stores."""
+    ood = case_result.ood
+    prov = case_result.provenance
     return {
         "probability": float(case_result.probability),
         "label": str(case_result.label),
@@ -329,9 +330,9 @@ def result_fields(case_result: Any, model_sha: str | None = None) -> dict[str, A
         "ood_distance": None if ood is None else float(ood.distance),
         "ood_threshold": None if ood is None else float(ood.threshold),
         "ood_flag": None if ood is None else (not bool(ood.in_distribution)),
-        "timings": {k: float(v) for k, v in (getattr(case_result, "timings_ms", None) or {}).items()},
+        "timings": {k: float(v) for k, v in case_result.timings_ms.items()},
         "model_name": prov.get("model_name"),
         "model_version": prov.get("model_version"),
         "model_sha": model_sha or prov.get("model_sha256"),
-        "regions": [(str(r.name), float(r.score)) for r in (getattr(case_result, "regions", None) or ())],
+        "regions": [(str(r.name), float(r.score)) for r in case_result.regions],
     }

@@ -80,6 +80,12 @@ class ReadingSession:
         self.audit(audit.SIGNED, row.case_id if row else None, verdict=verdict)
         return row
 
+    # ---- export -----------------------------------------------------------------------------------
+    def exported(self, case_id: str | None, **details: Any) -> None:
+        """A report or DICOM object of the case left the workstation (kind, model, de-identified…).
+        Safe from an export's worker thread: it writes only the audit log, never the store."""
+        self.audit(audit.EXPORTED, case_id, **details)
+
     # ---- batch -------------------------------------------------------------------------------------
     def queue_batch(self, rows: Iterable[CaseRow], in_batch: set[int]) -> list[CaseRow]:
         """Queue every row without a result; QUEUED rows not in the running batch were interrupted

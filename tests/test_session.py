@@ -106,6 +106,15 @@ def test_research_view_is_audited(sess, store):
     assert e["action"] == audit.OPENED and e["research_view"] == "out-of-distribution result shown"
 
 
+def test_export_is_audited_with_its_details_and_no_store_write(sess, store):
+    row = store.rows()[0]
+    sess.exported(row.case_id, model="tiny 1.0", kind="report", deidentified=False)
+    (e,) = _events()
+    assert e["action"] == audit.EXPORTED and e["case_id"] == row.case_id and e["reader"] == "Dr A"
+    assert (e["source"], e["model"], e["kind"], e["deidentified"]) == ("gui", "tiny 1.0", "report", False)
+    assert store.get(row.id).status == row.status
+
+
 def test_batch_queue_start_cancel_requeue(sess, store):
     a, b, c = store.rows()
     sess.analysed(c.id, _result(), model_sha=None)  # c has a result: not queued

@@ -2,7 +2,8 @@
 and the listener's switch. Plain functions of the main window, like ui/menu_actions.py.
 
 Objects are built on the inference lane (they draw the report and the overlay with the warm
-model, like a report export) and sent from a task thread, so a slow PACS never holds the model.
+model, like a report export) and sent from a task thread, so a slow PACS never holds the model;
+both steps are one export job of the window's JobController.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from ra_desktop import audit
 from ra_desktop.settings import save_settings
 from ra_desktop.ui import plain
 from ra_desktop.ui.dicom_node import DicomNode
-from ra_desktop.worker.task import TaskThread
 from ra_desktop.worklist import NEW, QUEUED, is_conflict
 
 log = logging.getLogger(__name__)
@@ -104,48 +104,50 @@ def _current(window):
     return row
 
 
-def _build_on_lane(window, row, on_built) -> None:
-    """The SR, SC and Encapsulated PDF of the open case, built on the inference lane."""
-    from ra_desktop.dicomout.bundle import ResultBundle, build_objects
-    from ra_desktop.ui.export import _options, _run_on_lane
+def _bundle(window, row):
+    """The SR, SC and Encapsulated PDF inputs of the open case, and the report options they use."""
+    from ra_desktop.dicomout.bundle import ResultBundle
+    from ra_desktop.ui.export import _options
 
-    result = window.current_result
     manifest = window.jobs.model.manifest if window.jobs.model else None
     sheet = window.score_sheet.report_sheet(row, window.worklist.model.rows(), window.settings.svdh_sdc)
     options = _options(window)
-    bundle = ResultBundle(result=result, manifest=manifest, signoff=row, scores=sheet,
+    bundle = ResultBundle(result=window.current_result, manifest=manifest, signoff=row, scores=sheet,
                           radiogrammetry=window.radiogrammetry.report_data(row), settings=window.settings,
                           annotations=window.annotations.report_data(row),
                           deidentify=options.deidentify, patient_id=row.patient_id, options=options)
-    relay = _run_on_lane(window, lambda _model, _relay: build_objects(bundle, kinds=KINDS)[0])
-    relay.finished.connect(lambda objects, err: on_built(objects, err, options))
-    window._status("Building DICOM objects…")
+    return bundle, options
 
 
-def save_results(window) -> None:
+def save_results(window) -> int | None:
+    """Build (with the warm model) and write the objects on the inference lane; returns the job id."""
     row = _current(window)
     if row is None:
-        return
+        return None
     folder = QFileDialog.getExistingDirectory(window, "Folder for the DICOM objects")
     if not folder:
-        return
+        return None
+    bundle, options = _bundle(window, row)
 
-    def built(objects, err, options) -> None:
+    def work(_model, _progress) -> list:
+        from ra_desktop.dicomout.bundle import build_objects
         from ra_desktop.dicomout.files import file_name, write_dataset
 
-        if err:
-            plain.message(window, QMessageBox.Icon.Warning, "Save as DICOM", f"Not written:\n{err}")
-            return
-        written = [write_dataset(ds, folder, file_name(ds, row.case_id if not options.deidentify else None))
-                   for ds in objects]
-        window._audit(audit.EXPORTED, row.case_id, kind="dicom", objects=len(written),
-                      deidentified=options.deidentify)
-        window._status(f"{len(written)} DICOM object(s) saved to {folder}", 15000)
+        return [write_dataset(ds, folder, file_name(ds, row.case_id if not options.deidentify else None))
+                for ds in build_objects(bundle, kinds=KINDS)[0]]
 
-    _build_on_lane(window, row, built)
+    def finished(written) -> None:
+        window.session.exported(row.case_id, kind="dicom", objects=len(written), deidentified=options.deidentify)
+        window.show_status(f"{len(written)} DICOM object(s) saved to {folder}", 15000)
+
+    job_id = window.jobs.submit_export(work, on_finished=finished, on_failed=lambda err: plain.message(
+        window, QMessageBox.Icon.Warning, "Save as DICOM", f"Not written:\n{err}"))
+    window.show_status("Building DICOM objects…")
+    return job_id
 
 
-def send_results(window):
+def send_results(window) -> int | None:
+    """Build on the inference lane, then send from a task thread, as one job; returns its id."""
     row = _current(window)
     if row is None:
         return None
@@ -159,33 +161,38 @@ def send_results(window):
     from ra_desktop.dicomnet.nodes import RemoteNode
 
     node, aet = RemoteNode.parse(text), window.settings.dicom_ae_title
+    bundle, options = _bundle(window, row)
+    stage = {"built": False}  # a failure before the objects exist is "Not sent", after it "failed"
 
-    def built(objects, err, options) -> None:
+    def build(_model, _progress) -> list:
+        from ra_desktop.dicomout.bundle import build_objects
+
+        return build_objects(bundle, kinds=KINDS)[0]
+
+    def send_objects(objects, progress, token):
         from ra_desktop.dicomnet.send import send
 
-        if err:
-            plain.message(window, QMessageBox.Icon.Warning, "Send to PACS", f"Not sent:\n{err}")
-            return
-        task = TaskThread(lambda progress, token: send(
-            node, objects, calling_aet=aet, cancel=token,
-            progress=lambda p: progress(p.done, len(objects), p.current)), window)
+        return send(node, objects, calling_aet=aet, cancel=token,
+                    progress=lambda p: progress(p.done, len(objects), p.current))
 
-        def sent(result) -> None:
-            window._audit(audit.EXPORTED, row.case_id, kind="dicom-send", node=node.ae_title,
-                          objects=result.sent, deidentified=options.deidentify)
-            if result.failed:
-                plain.message(window, QMessageBox.Icon.Warning, "Send to PACS",
-                              f"{result.sent} sent, {len(result.failed)} refused by {node.ae_title}:\n"
-                              + "\n".join(f"{f.source}: {f.error or f'status 0x{f.status or 0:04X}'}" for f in result.failed[:10]))
-            else:
-                window._status(f"{result.sent} DICOM object(s) sent to {node.ae_title}", 15000)
+    def built(_objects) -> None:
+        stage["built"] = True
+        window.show_status(f"Sending to {node.ae_title}…")
 
-        task.succeeded.connect(sent)
-        task.failed.connect(lambda reason: plain.message(
-            window, QMessageBox.Icon.Warning, "Send to PACS", f"Sending to {text} failed:\n{reason}"))
-        window._send_task = task
-        task.start()
-        window._status(f"Sending to {node.ae_title}…")
+    def sent(result) -> None:
+        window.session.exported(row.case_id, kind="dicom-send", node=node.ae_title, objects=result.sent,
+                                deidentified=options.deidentify)
+        if result.failed:
+            plain.message(window, QMessageBox.Icon.Warning, "Send to PACS",
+                          f"{result.sent} sent, {len(result.failed)} refused by {node.ae_title}:\n"
+                          + "\n".join(f"{f.source}: {f.error or f'status 0x{f.status or 0:04X}'}" for f in result.failed[:10]))
+        else:
+            window.show_status(f"{result.sent} DICOM object(s) sent to {node.ae_title}", 15000)
 
-    _build_on_lane(window, row, built)
-    return node
+    def failed(reason: str) -> None:
+        msg = f"Sending to {text} failed:\n{reason}" if stage["built"] else f"Not sent:\n{reason}"
+        plain.message(window, QMessageBox.Icon.Warning, "Send to PACS", msg)
+
+    job_id = window.jobs.submit_export(build, then=send_objects, on_built=built, on_finished=sent, on_failed=failed)
+    window.show_status("Building DICOM objects…")
+    return job_id

@@ -1,15 +1,15 @@
 """Export report(s): thin GUI glue over ``ra_desktop.report`` (the report engineer's module).
 
-The PDF work runs on the inference lane (a batch export re-analyses each study with the warm
-model, and the model has one lane, STYLE P6); the batch shows a progress dialog with Cancel.
+The PDF work runs on the inference lane as a job of the window's JobController (a batch export
+re-analyses each study with the warm model, and the model has one lane, STYLE P6); each export
+function returns that job's id. The batch shows a progress dialog with Cancel.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QProgressDialog
 
 from ra_desktop import audit
@@ -18,31 +18,6 @@ from ra_desktop.ui import plain
 
 if TYPE_CHECKING:  # the report package (fpdf, PIL) loads at the first export, not with the window
     from ra_desktop.report.model import ReportOptions
-
-log = logging.getLogger(__name__)
-
-
-class _Relay(QObject):
-    """Lives on the GUI thread; emitting from the worker thread makes these queued signals."""
-
-    progress = Signal(int, int, str)
-    finished = Signal(object, str)  # result, error ("" when fine)
-
-
-def _run_on_lane(window, work) -> _Relay:
-    relay = _Relay(window)
-
-    def task(model) -> None:
-        try:
-            out = work(model, relay)
-        except Exception as exc:  # noqa: BLE001 - reported to the user as a value (STYLE P7)
-            log.exception("report export failed")
-            relay.finished.emit(None, f"{type(exc).__name__}: {exc}")
-            return
-        relay.finished.emit(out, "")
-
-    window.jobs.thread.submit_task(task)
-    return relay
 
 
 def _analysed(path: str, model, explanations, cancel):
@@ -79,55 +54,55 @@ def _export_details(options: ReportOptions, case_id: str) -> dict:
     return {"deidentified": True, "pseudonym": pseudonym(case_id, options.pseudonym_key)}
 
 
-def export_current(window) -> None:
+def export_current(window) -> int | None:
     from ra_desktop.report.batch import write_report
 
     result = window.current_result
     row = window.store.get(window.current_row_id) if window.current_row_id is not None else None
     if row is None or result is None:
         QMessageBox.information(window, "Export report", "Open an analysed case first.")
-        return
+        return None
     options = _options(window)  # fixed now: toggling the menu mid-export changes nothing
     deid = " (de-identified)" if options.deidentify else ""
     folder = QFileDialog.getExistingDirectory(window, f"Folder for the report{deid}")
     if not folder:
-        return
+        return None
     manifest = window.jobs.model.manifest if window.jobs.model else None
     sheet = window.score_sheet.report_sheet(row, window.worklist.model.rows(), window.settings.svdh_sdc)
     measured = window.radiogrammetry.report_data(row)  # the stored radiogrammetry, None if never measured
     notes = window.annotations.report_data(row)  # the reader's annotations, None if none
-    relay = _run_on_lane(window, lambda model, relay: write_report(
-        result, folder, manifest=manifest, signoff=row, settings=window.settings, options=options, scores=sheet,
-        measurements=measured, annotations=notes))
 
-    def finished(out, err) -> None:
-        if err:
-            plain.message(window, QMessageBox.Icon.Warning, "Export report",
-                          f"The report could not be written:\n{err}")
-            return
-        window._audit(audit.EXPORTED, row.case_id, model=audit.model_label(manifest), kind="report",
-                      **_export_details(options, row.case_id))
-        window._status(f"Report saved{deid}: {out}", 15000)
+    def finished(out) -> None:
+        window.session.exported(row.case_id, model=audit.model_label(manifest), kind="report",
+                                **_export_details(options, row.case_id))
+        window.show_status(f"Report saved{deid}: {out}", 15000)
 
-    relay.finished.connect(finished)
-    window._status("Writing report…")
+    job_id = window.jobs.submit_export(
+        lambda model, progress: write_report(
+            result, folder, manifest=manifest, signoff=row, settings=window.settings, options=options, scores=sheet,
+            measurements=measured, annotations=notes),
+        on_finished=finished,
+        on_failed=lambda err: plain.message(window, QMessageBox.Icon.Warning, "Export report",
+                                            f"The report could not be written:\n{err}"))
+    window.show_status("Writing report…")
+    return job_id
 
 
-def export_batch(window) -> None:
+def export_batch(window) -> int | None:
     from ra_desktop.report.batch import BatchItem, export_batch as report_batch
 
     rows = [r for r in window.worklist.model.rows() if r.probability is not None]
     if not rows:
         QMessageBox.information(window, "Export reports", "No analysed cases to export yet.")
-        return
+        return None
     if not window.jobs.has_model:
         QMessageBox.information(window, "Export reports", "A model is needed to draw the report images.")
-        return
+        return None
     options = _options(window)
     deid = " (de-identified)" if options.deidentify else ""
     folder = QFileDialog.getExistingDirectory(window, f"Folder for the reports{deid}")
     if not folder:
-        return
+        return None
     token = CancelToken()
     dlg = QProgressDialog("Writing reports…", "Cancel", 0, len(rows), window)
     dlg.setLabel(QLabel("Writing reports…", textFormat=Qt.TextFormat.PlainText))  # shows file names
@@ -136,12 +111,11 @@ def export_batch(window) -> None:
     dlg.canceled.connect(token.cancel)
     explanations = window.settings.batch_explanations
     manifest = window.jobs.model.manifest
-    reader, model_label = window.settings.reader_name, audit.model_label(manifest)
+    model_label, session = audit.model_label(manifest), window.session
 
     def written(row, case_id: str) -> None:
-        # On the lane, as each PDF lands: audit.record is thread-safe and touches no widget.
-        audit.record(audit.EXPORTED, case_id, reader=reader, source="gui", model=model_label,
-                     kind="report", **_export_details(options, case_id))
+        # On the lane, as each PDF lands: the session's export line writes the audit log only.
+        session.exported(case_id, model=model_label, kind="report", **_export_details(options, case_id))
 
     every = window.worklist.model.rows()
     sheets = {r.id: window.score_sheet.report_sheet(r, every, window.settings.svdh_sdc)  # here, not on the lane
@@ -149,22 +123,20 @@ def export_batch(window) -> None:
     measured = {r.id: window.radiogrammetry.report_data(r) for r in rows}  # stored; None if never measured
     notes = {r.id: window.annotations.report_data(r) for r in rows}  # the reader's annotations; None if none
 
-    def work(model, relay):
+    def work(model, progress):
         items = [BatchItem(source=r.path, manifest=manifest, signoff=r, scores=sheets[r.id],
                            measurements=measured[r.id], annotations=notes[r.id],
                            produce=lambda cancel, p=r.path: _analysed(p, model, explanations, cancel))
                  for r in rows]
-        return report_batch(items, folder, lambda d, n, m: relay.progress.emit(d, n, m), token,
+        return report_batch(items, folder, progress, token,
                             options=options, settings=window.settings, on_written=written)
 
-    relay = _run_on_lane(window, work)
-    relay.progress.connect(lambda d, n, m: (dlg.setMaximum(n), dlg.setValue(d), dlg.setLabelText(m)))
-
-    def finished(summary, err):
+    def failed(err: str) -> None:
         dlg.close()
-        if err:
-            plain.message(window, QMessageBox.Icon.Warning, "Export reports", f"Export stopped:\n{err}")
-            return
+        plain.message(window, QMessageBox.Icon.Warning, "Export reports", f"Export stopped:\n{err}")
+
+    def finished(summary) -> None:
+        dlg.close()
         # summary.rows follow `rows` one to one; a de-identified summary does not name the file,
         # so this message takes it from the worklist. Each written report is already audited.
         failed = [(wl_row, r) for wl_row, r in zip(rows, summary.rows) if r.status == "failed"]
@@ -178,5 +150,8 @@ def export_batch(window) -> None:
             msg = "Cancelled. " + msg
         plain.message(window, QMessageBox.Icon.Information, "Export reports", msg)  # names files
 
-    relay.finished.connect(finished)
+    job_id = window.jobs.submit_export(
+        work, on_finished=finished, on_failed=failed,
+        on_progress=lambda d, n, m: (dlg.setMaximum(n), dlg.setValue(d), dlg.setLabelText(m)))
     window._export_dialog = dlg  # keep it alive while the lane works
+    return job_id

@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self._status_timer.stop()
         if timeout_ms:
             self._status_timer.start(timeout_ms)
+    show_status = _status  # public: for the ui glue (export, DICOM) beside the window
 
     # ---- adding cases ----------------------------------------------------------------------------
     def open_files_dialog(self) -> None:

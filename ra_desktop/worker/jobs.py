@@ -7,12 +7,31 @@ already left can never be drawn over the next case.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from ra_desktop.worker.inference import BATCH, OPEN, InferenceThread, Job, ModelInfo
+from ra_desktop.worker.task import TaskThread
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class _Export:
+    """An export in flight: its callbacks (GUI thread) and, while sending, its task thread."""
+
+    then: Callable | None
+    on_built: Callable | None
+    on_progress: Callable | None
+    on_finished: Callable | None
+    on_failed: Callable | None
+    task: TaskThread | None = None
 
 
 @dataclass
@@ -49,6 +68,12 @@ class JobController(QObject):
     model_loading = Signal(str)
     model_ready = Signal(object)  # ModelInfo
     model_failed = Signal(str, bool)
+    # exports (reports, DICOM objects) by job id, on the GUI thread
+    export_progress = Signal(int, int, int, str)  # job id, done, total, text
+    export_finished = Signal(int, object)  # job id, what the export returned
+    export_failed = Signal(int, str)  # job id, reason
+    # emitted on the lane or a task thread; this object lives on the GUI thread, so it is queued
+    _export_event = Signal(int, str, object)  # job id, "progress" | "built" | "done" | "failed", payload
 
     def __init__(self, thread: InferenceThread | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -58,6 +83,8 @@ class JobController(QObject):
         self.current_open_id: int | None = None
         self.batch: BatchProgress | None = None
         self.model: ModelInfo | None = None
+        self._exports: dict[int, _Export] = {}
+        self._export_event.connect(self._on_export_event)
         t = self.thread
         # Signals emitted on the worker thread reach these slots through queued connections,
         # because this object lives on the GUI thread (AutoConnection picks queued).
@@ -124,6 +151,69 @@ class JobController(QObject):
     @property
     def batch_running(self) -> bool:
         return self.batch is not None and self.batch.finished < self.batch.total
+
+    def submit_export(self, work: Callable[[Any, Progress], Any], *,
+                      then: Callable[[Any, Progress, Any], Any] | None = None,
+                      on_built: Callable[[Any], None] | None = None,
+                      on_progress: Callable[[int, int, str], None] | None = None,
+                      on_finished: Callable[[Any], None] | None = None,
+                      on_failed: Callable[[str], None] | None = None) -> int:
+        """Run ``work(model, progress)`` on the inference lane (it may need the warm model, which
+        has one lane) and, when given, ``then(built, progress, token)`` on a task thread after it
+        (network: a slow peer never holds the model). Returns the export's job id, which
+        ``export_progress``, ``export_finished`` and ``export_failed`` carry; the ``on_*``
+        callbacks get this job's events only, on the GUI thread (``on_built`` as ``then`` starts)."""
+        job_id = next(self._ids)
+        self._exports[job_id] = _Export(then, on_built, on_progress, on_finished, on_failed)
+
+        def progress(done: int, total: int, text: str = "") -> None:
+            self._export_event.emit(job_id, "progress", (done, total, text))
+
+        def task(model) -> None:
+            try:
+                out = work(model, progress)
+            except Exception as exc:  # noqa: BLE001 - reported to the user as a value (STYLE P7)
+                log.exception("export failed")
+                self._export_event.emit(job_id, "failed", f"{type(exc).__name__}: {exc}")
+                return
+            self._export_event.emit(job_id, "built" if then is not None else "done", out)
+
+        self.thread.submit_task(task)
+        return job_id
+
+    def _on_export_event(self, job_id: int, event: str, payload) -> None:
+        ex = self._exports.get(job_id)
+        if ex is None:
+            return
+        if event == "progress":
+            self.export_progress.emit(job_id, *payload)
+            if ex.on_progress is not None:
+                ex.on_progress(*payload)
+        elif event == "built":
+            if ex.on_built is not None:
+                ex.on_built(payload)
+            self._send(job_id, ex, payload)
+        elif event == "done":
+            del self._exports[job_id]
+            if ex.on_finished is not None:
+                ex.on_finished(payload)
+            self.export_finished.emit(job_id, payload)
+        else:
+            del self._exports[job_id]
+            if ex.on_failed is not None:
+                ex.on_failed(payload)
+            self.export_failed.emit(job_id, payload)
+
+    def _send(self, job_id: int, ex: _Export, built) -> None:
+        """The export's second step on its own task thread, under the same job id."""
+        then = ex.then
+        ex.task = task = TaskThread(lambda progress, token: then(built, progress, token), self)
+        # emitted on the task thread: through the queued signal to the GUI thread, like the lane
+        task.progressed.connect(lambda d, n, m: self._export_event.emit(job_id, "progress", (d, n, m)))
+        task.succeeded.connect(lambda out: self._export_event.emit(job_id, "done", out))
+        task.failed.connect(lambda reason: self._export_event.emit(job_id, "failed", reason))
+        task.finished.connect(task.deleteLater)
+        task.start()
 
     # ---- slots (GUI thread) --------------------------------------------------------------------
     def _on_model_ready(self, info: ModelInfo) -> None:

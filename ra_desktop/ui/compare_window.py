@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from ra_desktop.errors import ImageLoadError
 from ra_desktop.scoring.progression import progression
+from ra_desktop.scoring.svdh import short_label
 from ra_desktop.ui.plain import plain_children
 from ra_desktop.worklist import CaseRow
 from ra_desktop.worklist.scores import ScoreBook
@@ -238,7 +239,7 @@ class CompareWindow(QWidget):
         for side in (self.left, self.right):
             hand = side.hand.currentData()
             markers = {s: (m.x, m.y) for (h, s), m in self.book.markers(side.row.id, self.reader).items() if h == hand}
-            side.viewer.markers.set_markers(markers)
+            side.viewer.markers.set_markers(markers, {site: short_label(site) for site in markers})
         lrow, rrow = self.left.row, self.right.row
         lhand, rhand = self.left.hand.currentData(), self.right.hand.currentData()
         self.table.setRowCount(0)

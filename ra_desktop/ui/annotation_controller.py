@@ -88,8 +88,8 @@ class AnnotationController(QObject):
 
 def install(window) -> AnnotationController:
     """Wire the annotations to the main window: shown with each case's image, stored as made."""
-    ctl = AnnotationController(window.viewer, AnnotationBook(window.store), window.reader, window._audit,
-                               window._status, parent=window)
+    ctl = AnnotationController(window.viewer, AnnotationBook(window.store), window.reader,
+                               window.session.audit, window.show_status, parent=window)
 
     def on_image(row_id: int, _radiograph, _gt) -> None:
         # Queued: runs after the window has put the image in the viewer (which clears the last one's).

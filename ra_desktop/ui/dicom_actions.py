@@ -58,14 +58,14 @@ def arrived(window, cases) -> None:
         return
     before = {r.id for r in window.worklist.model.rows()}
     window._on_found(fresh)
-    window._status(f"Received {len(fresh)} image(s) over DICOM", 8000)
+    window.show_status(f"Received {len(fresh)} image(s) over DICOM", 8000)
     if window.settings.dicom_auto_analyse and window.jobs.has_model:
         rows = [r for r in window.worklist.model.rows()  # never one whose UID names another image
                 if r.id not in before and r.status == NEW and not is_conflict(r.case_id)]
         if rows:
             window.store.set_status([r.id for r in rows], QUEUED)
             for r in rows:
-                window._refresh(r.id)
+                window.refresh_row(r.id)
             window.jobs.analyse_batch([(r.id, r.path) for r in rows], window.settings.batch_explanations)
 
 
@@ -86,10 +86,10 @@ def query(window, *, patient_id: str = "", before: str = "", search: bool = Fals
 def priors(window):
     row = window.store.get(window.current_row_id) if window.current_row_id is not None else None
     if row is None or not row.patient_id:
-        window._status("Open a case with a patient ID to look for its priors", 8000)
+        window.show_status("Open a case with a patient ID to look for its priors", 8000)
         return None
     if not row.study_date:
-        window._status("This case has no study date: earlier studies cannot be told apart", 8000)
+        window.show_status("This case has no study date: earlier studies cannot be told apart", 8000)
         return None
     # studies dated before this one (the worklist does not keep the study UID to exclude)
     return query(window, patient_id=row.patient_id, search=True, priors_of=(row.patient_id, row.study_date, ""))

@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         self.findings.research_requested.connect(self._on_research_requested)
         self.worklist.compare_requested.connect(lambda row_id: menu_actions.compare(self, row_id))
         self.score_sheet = ScoringController(self.scoring, self.viewer, ScoreBook(self.store), self.reader,
-                                             self._audit, self._status, parent=self)
+                                             self.session.audit, self.show_status, parent=self)
         self.radiogrammetry = measure_controller.install(self)  # its side tab: ui/measure_controller.py
         self.annotations = annotation_controller.install(self)  # arrows, texts, angles, ROIs: stored, audited
         self.banner.open_settings.connect(self.show_settings)
@@ -193,9 +193,6 @@ class MainWindow(QMainWindow):
         self.jobs.shutdown()
         self.session.app_closed(queued)
         super().closeEvent(event)
-
-    def _audit(self, action: str, case_id: str | None, **details) -> None:
-        self.session.audit(action, case_id, **details)  # the controllers' audit lines
 
     def set_deidentify_reports(self, on: bool) -> None:
         self.settings = self.settings.replace(deidentify_reports=bool(on))
@@ -348,7 +345,8 @@ class MainWindow(QMainWindow):
         self.findings.set_stage("Could not be analysed.")
 
     # ---- results into the database ---------------------------------------------------------------
-    def _refresh(self, row_id: int) -> None:
+    def refresh_row(self, row_id: int) -> None:
+        """Show the stored row again (worklist, and the findings when it is the open case)."""
         row = self.store.get(row_id)
         if row is not None:
             self.worklist.model.update_row(row)
@@ -357,25 +355,25 @@ class MainWindow(QMainWindow):
 
     def _on_row_started(self, row_id: int) -> None:
         if self.session.started(self.worklist.model.row(row_id)):
-            self._refresh(row_id)
+            self.refresh_row(row_id)
 
     def _on_result(self, row_id: int, result) -> None:
         self.session.analysed(row_id, result, self.jobs.model.sha256 if self.jobs.model else None)
         live = row_id == self.current_row_id
-        self._refresh(row_id)
+        self.refresh_row(row_id)
         if live:
             self.findings.show_result(result)
 
     def _on_analysis_failed(self, row_id: int, reason: str) -> None:
         row = self.session.failed(row_id, reason)
-        self._refresh(row_id)
+        self.refresh_row(row_id)
         self._status(f"{row.file_name if row else row_id}: {reason}", 15000)
 
     def sign_off(self, verdict: str, note: str) -> None:
         if self.current_row_id is None or not (self.settings.reader_name or menu_actions.ask_reader_name(self)):
             return
         self.session.sign_off(self.current_row_id, verdict, note)
-        self._refresh(self.current_row_id)
+        self.refresh_row(self.current_row_id)
         self._status(f"Signed off: {verdict}", 5000)
 
     # ---- batch -------------------------------------------------------------------------------------
@@ -389,19 +387,19 @@ class MainWindow(QMainWindow):
             self._status("Nothing to analyse: every case has a result", 5000)
             return
         for r in rows:
-            self._refresh(r.id)
+            self.refresh_row(r.id)
         self.jobs.analyse_batch([(r.id, r.path) for r in rows], self.settings.batch_explanations)
 
     def cancel_batch(self) -> None:
         dropped = self.jobs.cancel_batch()
         self.session.batch_cancelled(dropped)
         for rid in dropped:
-            self._refresh(rid)
+            self.refresh_row(rid)
 
     def _on_batch_finished(self, progress, cancelled: bool) -> None:
         self.batch_status.hide()
         for rid in self.session.batch_finished(self.worklist.model.rows()):
-            self._refresh(rid)
+            self.refresh_row(rid)
         self._status(("Batch cancelled" if cancelled else "Batch finished")
                      + f": {progress.done} analysed, {progress.failed} failed", 15000)
 

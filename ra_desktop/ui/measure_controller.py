@@ -430,8 +430,8 @@ def install(window) -> MeasureController:
     scroll = QScrollArea(widgetResizable=True)
     scroll.setWidget(panel)
     window.side_tabs.addTab(scroll, "Radiogrammetry")
-    ctl = MeasureController(panel, window.viewer, MeasurementBook(window.store), window.reader, window._audit,
-                            window._status, window.worklist.model.rows,
+    ctl = MeasureController(panel, window.viewer, MeasurementBook(window.store), window.reader,
+                            window.session.audit, window.show_status, window.worklist.model.rows,
                             markers=lambda: window.score_sheet.hand_markers(), parent=window)
     window.installEventFilter(ctl)
 

@@ -29,7 +29,7 @@ def compare(window, row_id: int | None, other_id: int | None = None) -> None:
     if other is None:
         why = ("it has no patient ID (Score > Assign patient ID…)" if not row.patient_id
                else f"no other study of {row.patient_id} is in the worklist")
-        window._status(f"Nothing to compare with: {why}", 8000)
+        window.show_status(f"Nothing to compare with: {why}", 8000)
         return
     same = [r for r in rows if r.patient_id == row.patient_id]
     win = CompareWindow(same, row, other, window.score_sheet.book, window.reader(), window.settings.svdh_sdc, window)
@@ -49,7 +49,7 @@ def export_scores(window) -> None:
     if path:
         n = window.score_sheet.export_csv(path)
         off = window.score_sheet.markers_left_out
-        window._status(f"Scores of {n} reader(s) written to {path}"
+        window.show_status(f"Scores of {n} reader(s) written to {path}"
                        + (f"; {off} marker(s) off the image left out" if off else ""), 8000)
 
 
@@ -62,7 +62,7 @@ def import_scores(window) -> None:
     except RADesktopError as exc:
         plain.message(window, QMessageBox.Icon.Warning, "Import scores", str(exc))
         return
-    window._status(f"Scores imported for {', '.join(readers) or 'nobody'}", 8000)
+    window.show_status(f"Scores imported for {', '.join(readers) or 'nobody'}", 8000)
 
 
 def assign_patient_id(window) -> None:
@@ -74,10 +74,10 @@ def assign_patient_id(window) -> None:
     if ok:
         window.store.set_patient_id(row.id, text)
         # Who moved a study to which patient, traceable without writing the IDs themselves
-        window._audit(audit.IDENTIFIED, row.case_id, previous=_id_pseudonym(row.patient_id),
-                      assigned=_id_pseudonym(text.strip()))
-        window._refresh(row.id)
-        window._status(f"Patient ID of {row.file_name}: {text.strip() or 'none'}", 5000)
+        window.session.audit(audit.IDENTIFIED, row.case_id, previous=_id_pseudonym(row.patient_id),
+                             assigned=_id_pseudonym(text.strip()))
+        window.refresh_row(row.id)
+        window.show_status(f"Patient ID of {row.file_name}: {text.strip() or 'none'}", 5000)
 
 
 def _id_pseudonym(patient_id: str | None) -> str | None:

@@ -364,7 +364,7 @@ def test_an_8bit_bmp_crop_without_metadata_is_scored_and_grouped(make_window, tm
     other = next(r for r in w.worklist.model.rows() if r.file_name == "wrist2.bmp")
     w.store.set_patient_id(other.id, "P-0099")
     ScoreBook(w.store).set_score(other.id, "Dr Test", "L", "erosion", "MCP1", 3)
-    w._refresh(other.id)
+    w.refresh_row(other.id)
     menu_actions.compare(w, row.id)
     win = w._compare_windows[-1]
     qtbot.waitUntil(lambda: win.left.viewer.radiograph is not None and win.right.viewer.radiograph is not None,

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from ra_desktop import __version__
+from ra_desktop import __version__, paths
 from ra_desktop.cli.terminal import escaped_output
 
 # command name -> (module, one-line help)
@@ -54,8 +54,6 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["gui", *argv]  # `ra-desktop [GUI OPTIONS] FOLDER` opens the GUI
     parser = build_parser()
     if argv[0] in COMMANDS:
-        from ra_desktop import paths
-
         # Before a command imports matplotlib or Qt: their caches go to the user cache folder too.
         paths.redirect_library_caches()
         module = importlib.import_module(COMMANDS[argv[0]][0])

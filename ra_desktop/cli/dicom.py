@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ra_desktop.dicomnet.nodes import DEFAULT_TIMEOUT_S, DicomNetError, Progress, RemoteNode, echo, resolve_node
+from ra_desktop.dicomnet.query import find_studies
+from ra_desktop.dicomnet.retrieve import get_studies, move_studies
+from ra_desktop.dicomnet.send import send
+from ra_desktop.settings import check_ae_title, load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,8 +61,6 @@ def _progress(p: Progress) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ra_desktop.settings import check_ae_title, load_settings
-
     settings = load_settings()
     try:
         node = resolve_node(args.node, settings)
@@ -83,8 +85,6 @@ def _echo(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
 
 
 def _find(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
-    from ra_desktop.dicomnet.query import find_studies
-
     matches = find_studies(node, calling_aet=calling, patient_id=args.patient_id, patient_name=args.patient_name,
                            date_from=args.date_from, date_to=args.date_to, modality=args.modality,
                            max_matches=args.max_matches, timeout=args.timeout)
@@ -103,8 +103,6 @@ def _find(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
 
 
 def _get(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
-    from ra_desktop.dicomnet.retrieve import get_studies
-
     results = get_studies(node, args.study_uids, args.out, calling_aet=calling, progress=_progress,
                           timeout=args.timeout)
     for r in results:
@@ -118,8 +116,6 @@ def _get(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
 
 
 def _move(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
-    from ra_desktop.dicomnet.retrieve import move_studies
-
     results = move_studies(node, args.study_uids, args.dest, calling_aet=calling, progress=_progress,
                            timeout=args.timeout)
     for r in results:
@@ -130,8 +126,6 @@ def _move(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
 
 
 def _send(args: argparse.Namespace, node: RemoteNode, calling: str) -> int:
-    from ra_desktop.dicomnet.send import send
-
     result = send(node, args.files, calling_aet=calling, progress=_progress, timeout=args.timeout)
     for item in result.instances:
         if item.ok:

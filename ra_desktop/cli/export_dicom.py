@@ -17,7 +17,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ra_desktop.errors import ModelUnavailable
+from ra_desktop import audit, paths
+from ra_desktop.errors import ModelUnavailable, RADesktopError
+from ra_desktop.settings import load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _reason(exc: BaseException) -> str:
-    from ra_desktop.errors import RADesktopError
-
     if isinstance(exc, RADesktopError):
         return getattr(exc, "reason", None) or str(exc)
     return f"{type(exc).__name__}: {exc}"
@@ -58,6 +58,7 @@ def export_one(path: Path, model, out: Path, kinds: tuple[str, ...], *, deidenti
                institution: str | None = None) -> tuple[str, list[Path]]:
     """Analyse one file and write the chosen objects; returns its case id and the files written.
     The objects are those the window saves and sends (``dicomout.bundle``)."""
+    # lazy: pydicom, scipy, fpdf, highdicom load when the command runs, not for --help
     from ra_desktop.dicomout import write_dataset
     from ra_desktop.dicomout.bundle import ResultBundle, build_objects
     from ra_desktop.dicomout.files import file_name
@@ -81,11 +82,10 @@ def export_one(path: Path, model, out: Path, kinds: tuple[str, ...], *, deidenti
 
 def run(args: argparse.Namespace) -> int:
     """Export; see the module docstring for exit codes."""
-    from ra_desktop.io import iter_image_files
-    from ra_desktop.paths import default_model_dir
+    from ra_desktop.io import iter_image_files  # lazy: pydicom loads when the command runs, not for --help
 
     kinds = tuple(k for k in ("sr", "sc", "pdf") if getattr(args, k)) or ("sr", "sc", "pdf")
-    model_dir = Path(args.model) if args.model else default_model_dir()
+    model_dir = Path(args.model) if args.model else paths.default_model_dir()
     files = list(iter_image_files([Path(p) for p in args.paths], recursive=args.recursive))
     if not files:
         print("error: no image files found in " + ", ".join(args.paths), file=sys.stderr)
@@ -97,8 +97,6 @@ def run(args: argparse.Namespace) -> int:
     except ModelUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    from ra_desktop import audit
-    from ra_desktop.settings import load_settings
 
     reader = load_settings().reader_name
     model_label = audit.model_label(model.manifest)

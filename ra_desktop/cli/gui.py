@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ra_desktop.app import main
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", help="image files or folders to add to the worklist")
@@ -11,6 +13,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ra_desktop.app import main  # Qt is imported only when the GUI really starts
-
     return main(list(args.paths), model_dir=args.model, device=args.device)

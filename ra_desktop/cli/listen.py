@@ -22,6 +22,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ra_desktop import audit, paths
+from ra_desktop.errors import ModelUnavailable, RADesktopError
+from ra_desktop.logsafe import RedactPaths
+from ra_desktop.results import NO_VERDICT, ood_no_verdict, probability_texts
+from ra_desktop.settings import load_settings
+from ra_desktop.worklist import ANALYSING, FAILED, NEW, QUEUED, WorklistStore, result_fields
+
 log = logging.getLogger("ra_desktop.cli.listen")
 
 _STOP = object()
@@ -59,20 +66,17 @@ class Analyser(threading.Thread):
         self.analysed = 0
 
     def load(self) -> None:
+        # lazy: torch, pydicom load when the command runs, not for --help
         from ra_desktop.model import load_model
 
         self.model = load_model(self.model_dir, self.device)  # ModelUnavailable: caller reports
 
     def submit(self, row_id: int) -> None:
-        from ra_desktop.worklist import QUEUED
-
         self.store.set_status(row_id, QUEUED)
         self.jobs.put(row_id)
 
     def finish(self) -> None:
         """Stop after the image being analysed; rows still waiting go back to new (with a note)."""
-        from ra_desktop.worklist import NEW
-
         left = []
         while True:
             try:
@@ -97,11 +101,8 @@ class Analyser(threading.Thread):
         self.store.close()
 
     def _one(self, row_id: int) -> None:
-        from ra_desktop import audit
-        from ra_desktop.errors import RADesktopError
+        # lazy: pydicom loads when the command runs, not for --help
         from ra_desktop.pipeline import predict_file
-        from ra_desktop.results import NO_VERDICT, ood_no_verdict, probability_texts
-        from ra_desktop.worklist import ANALYSING, FAILED, result_fields
 
         row = self.store.get(row_id)
         if row is None:
@@ -129,11 +130,9 @@ class Analyser(threading.Thread):
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: pydicom loads when the command runs, not for --help
     from ra_desktop.dicomnet.inbox import Received
     from ra_desktop.dicomnet.listener import StoreListener
-    from ra_desktop.paths import default_model_dir
-    from ra_desktop.settings import load_settings
-    from ra_desktop.worklist import WorklistStore
 
     _log_to_stderr()
     settings = load_settings()
@@ -144,9 +143,7 @@ def run(args: argparse.Namespace) -> int:
 
     analyser = None
     if args.analyse:
-        from ra_desktop.errors import ModelUnavailable
-
-        model_dir = Path(args.model) if args.model else default_model_dir()
+        model_dir = Path(args.model) if args.model else paths.default_model_dir()
         analyser = Analyser(WorklistStore(store.path), model_dir, args.device, settings.reader_name)
         try:
             analyser.load()
@@ -199,8 +196,6 @@ def run(args: argparse.Namespace) -> int:
 def _log_to_stderr() -> None:
     """Association lines on stderr (and in the log file when the app configured one); pynetdicom's
     own chatter only from warnings up."""
-    from ra_desktop.logsafe import RedactPaths
-
     root = logging.getLogger("ra_desktop")
     if not any(getattr(h, "_ra_listen", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)

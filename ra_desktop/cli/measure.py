@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ra_desktop.errors import RADesktopError
-from ra_desktop.measure import NOTICE, HandResult
+from ra_desktop.io import iter_image_files, load_radiograph
+from ra_desktop.measure import NOTICE, HandResult, measure_hand
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,9 +100,6 @@ def text(rec: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Measure every image named by ``args.paths``; see the module docstring for exit codes."""
     import sys
-
-    from ra_desktop.io import iter_image_files, load_radiograph
-    from ra_desktop.measure import measure_hand
 
     if not args.json:
         print(NOTICE)

@@ -63,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: pydicom, scipy load when the command runs, not for --help
     from ra_desktop.phantom import generate_dataset
 
     if args.demo:

@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ra_desktop import audit, paths
 from ra_desktop.errors import ModelUnavailable, RADesktopError
 from ra_desktop.results import NO_VERDICT, ood_no_verdict, probability_texts
+from ra_desktop.settings import load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,9 +75,7 @@ def _text(rec: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Predict every image named by ``args.paths``; see the module docstring for exit codes."""
-    from ra_desktop.paths import default_model_dir
-
-    model_dir = Path(args.model) if args.model else default_model_dir()
+    model_dir = Path(args.model) if args.model else paths.default_model_dir()
     if args.model is None and not model_dir.exists():
         print(
             f"error: no model is installed (looked in {model_dir}); pass a model folder with "
@@ -96,9 +96,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not args.json:
         print(f"model: {model.display_name} ({model.manifest.architecture}) on {model.device}; {model.manifest.notice}")
-
-    from ra_desktop import audit
-    from ra_desktop.settings import load_settings
 
     reader = load_settings().reader_name
     any_failed = False

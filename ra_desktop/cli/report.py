@@ -10,7 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ra_desktop import audit, paths
 from ra_desktop.errors import ModelUnavailable
+from ra_desktop.settings import load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,12 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the reports; see the module docstring for exit codes."""
+    # lazy: torch, pydicom, scipy, fpdf load when the command runs, not for --help
     from ra_desktop.io import iter_image_files
-    from ra_desktop.paths import default_model_dir
     from ra_desktop.report.batch import BatchItem, export_batch
     from ra_desktop.report.model import ReportOptions
 
-    model_dir = Path(args.model) if args.model else default_model_dir()
+    model_dir = Path(args.model) if args.model else paths.default_model_dir()
     files = list(iter_image_files([Path(p) for p in args.paths], recursive=args.recursive))
     if not files:
         print("error: no image files found in " + ", ".join(args.paths), file=sys.stderr)
@@ -58,9 +60,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     # Grad-CAM is always computed (it gives the regions); SHAP only when the report shows it.
     methods = ("gradcam",) if args.overlay == "gradcam" else ("gradcam", "shap")
-
-    from ra_desktop import audit
-    from ra_desktop.settings import load_settings
 
     reader = load_settings().reader_name
     model_label = audit.model_label(model.manifest)

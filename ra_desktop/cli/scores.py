@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path, PurePosixPath
 
+from ra_desktop.errors import ImageLoadError
 from ra_desktop.scoring.agreement import (LEVEL, N_BOOT, SEED, AgreementError, agreement_of,
                                           format_table)
 from ra_desktop.scoring.csvio import Reading, ScoresFileError, read_scores_csv, write_readings_csv
@@ -59,7 +60,7 @@ def _case_ids(gt_path: Path, gt: dict, ids: str) -> list[str]:
     if not isinstance(files, list) or not files:
         raise TruthUnavailable("the ground truth lists no image file (\"files\"); use --ids stem "
                                "to name the case by the file's stem")
-    from ra_desktop.errors import ImageLoadError
+    # lazy: pydicom loads when the command runs, not for --help
     from ra_desktop.io import load_radiograph
 
     root = gt_path.parent.parent  # the data-set layout: DIR/ground_truth/<stem>.json, DIR/<label>/<file>

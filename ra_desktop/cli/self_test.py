@@ -34,6 +34,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import ra_desktop
+from ra_desktop import paths
+from ra_desktop.dicomnet import nodes
+from ra_desktop.dicomnet.nodes import DicomNetError, RemoteNode
+from ra_desktop.dicomnet.send import send
+from ra_desktop.errors import ModelUnavailable, RADesktopError
+from ra_desktop.results import STAGE_OK, probability_texts
+from ra_desktop.scoring.csvio import read_scores_csv, write_scores_csv
+from ra_desktop.scoring.svdh import NOT_ASSESSABLE, hand_areas, totals
+from ra_desktop.scoring.template import fit_sites
+
 
 class StepFailed(Exception):
     """One self-test step failed; the message says why in words a user can act on."""
@@ -54,12 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # --- the steps --------------------------------------------------------------------------------
 
 def _environment(args: argparse.Namespace, state: dict[str, Any]) -> str:
-    from ra_desktop import __version__
-    from ra_desktop.paths import install_root
-
-    if __version__.startswith("0.0.0"):
+    if ra_desktop.__version__.startswith("0.0.0"):
         # The version comes from package metadata; a frozen build without it shows 0.0.0+unknown.
-        raise StepFailed(f"the application version is unknown ({__version__}): package metadata "
+        raise StepFailed(f"the application version is unknown ({ra_desktop.__version__}): package metadata "
                          "for 'ra-desktop' is missing from this installation")
     try:
         import torch
@@ -73,13 +81,13 @@ def _environment(args: argparse.Namespace, state: dict[str, Any]) -> str:
     frozen = "from source"
     if getattr(sys, "frozen", False):
         # Written by installer/ra_desktop.spec: which installer variant this is.
-        info = install_root() / "ra_desktop_build.json"
+        info = paths.install_root() / "ra_desktop_build.json"
         try:
             frozen = f"frozen, {json.loads(info.read_text(encoding='utf-8'))['variant']} variant"
         except (OSError, ValueError, KeyError):
             frozen = "frozen"
     cuda = "CUDA available" if torch.cuda.is_available() else "no CUDA"
-    return (f"RA Desktop {__version__} ({frozen}) in {install_root()}; torch {torch.__version__}, "
+    return (f"RA Desktop {ra_desktop.__version__} ({frozen}) in {paths.install_root()}; torch {torch.__version__}, "
             f"{cuda}; {tv}")
 
 
@@ -126,13 +134,11 @@ def _decoders(args: argparse.Namespace, state: dict[str, Any]) -> str:
 
 
 def _model(args: argparse.Namespace, state: dict[str, Any]) -> str:
-    from ra_desktop.errors import ModelUnavailable
-    from ra_desktop.paths import default_model_dir
-
-    model_dir = Path(args.model) if args.model else default_model_dir()
+    model_dir = Path(args.model) if args.model else paths.default_model_dir()
     if not model_dir.is_dir():
         where = "the folder given with --model" if args.model else "the bundled model folder"
         raise StepFailed(f"{where} {model_dir} does not exist")
+    # lazy: torch, pydicom load when the command runs, not for --help
     from ra_desktop.model import load_model
 
     try:
@@ -145,16 +151,15 @@ def _model(args: argparse.Namespace, state: dict[str, Any]) -> str:
 
 
 def _case(args: argparse.Namespace, state: dict[str, Any]) -> str:
-    from ra_desktop.paths import demo_dir
-
     if args.case:
         case = Path(args.case)
         if not case.is_file():
             raise StepFailed(f"the file given with --case {case} does not exist")
     else:
+        # lazy: pydicom loads when the command runs, not for --help
         from ra_desktop.io import iter_image_files
 
-        demo = demo_dir()
+        demo = paths.demo_dir()
         if not demo.is_dir():
             raise StepFailed(f"the demo folder {demo} is missing from this installation")
         # Prefer an RA case: its heat maps have something to show.
@@ -169,9 +174,8 @@ def _case(args: argparse.Namespace, state: dict[str, Any]) -> str:
 def _analysis(args: argparse.Namespace, state: dict[str, Any]) -> str:
     import numpy as np
 
-    from ra_desktop.errors import RADesktopError
+    # lazy: pydicom loads when the command runs, not for --help
     from ra_desktop.pipeline import analyse, drain
-    from ra_desktop.results import STAGE_OK
 
     def each(stage) -> None:
         if stage.status != STAGE_OK:
@@ -202,7 +206,6 @@ def _analysis(args: argparse.Namespace, state: dict[str, Any]) -> str:
     state["result"] = result
     t = result.timings_ms
     times = ", ".join(f"{k} {t[k]:.0f} ms" for k in ("inference", *methods) if k in t)
-    from ra_desktop.results import probability_texts
 
     p_text, t_text = probability_texts(result.probability, result.threshold, decimals=3)
     ood = ""
@@ -214,6 +217,7 @@ def _analysis(args: argparse.Namespace, state: dict[str, Any]) -> str:
 
 
 def _report(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    # lazy: pydicom, scipy, fpdf load when the command runs, not for --help
     from ra_desktop.report import write_report
 
     try:
@@ -230,11 +234,9 @@ def _report(args: argparse.Namespace, state: dict[str, Any]) -> str:
 def _scoring(args: argparse.Namespace, state: dict[str, Any]) -> str:
     """A Sharp/van der Heijde sheet on the case: totals, markers from the hand template, the
     scores CSV there and back, and a report that prints them."""
+    # lazy: pydicom, scipy, fpdf load when the command runs, not for --help
     from ra_desktop.report import write_report
     from ra_desktop.report.model import ScoreSheetData
-    from ra_desktop.scoring.csvio import read_scores_csv, write_scores_csv
-    from ra_desktop.scoring.svdh import NOT_ASSESSABLE, hand_areas, totals
-    from ra_desktop.scoring.template import fit_sites
 
     rg = state["result"].radiograph
     hand = rg.laterality if rg.laterality in ("L", "R") else "R"
@@ -267,6 +269,7 @@ def _dicom(args: argparse.Namespace, state: dict[str, Any]) -> str:
 
     import pydicom
 
+    # lazy: pydicom, scipy, fpdf, highdicom load when the command runs, not for --help
     from ra_desktop.dicomout.bundle import KINDS, ResultBundle, build_objects
 
     result = state["result"]
@@ -292,8 +295,6 @@ def _dicom(args: argparse.Namespace, state: dict[str, Any]) -> str:
 
     from ra_desktop.dicomnet.inbox import Inbox
     from ra_desktop.dicomnet.listener import StoreListener
-    from ra_desktop.dicomnet.nodes import DicomNetError, RemoteNode, echo
-    from ra_desktop.dicomnet.send import send
 
     to_send: list[Any] = []
     case = Path(state["case"])
@@ -309,7 +310,7 @@ def _dicom(args: argparse.Namespace, state: dict[str, Any]) -> str:
                          "interface down?)") from exc
     try:
         node = RemoteNode(SELF_TEST_AET, "127.0.0.1", listener.port)
-        answer = echo(node, calling_aet=SELF_TEST_CALLER, timeout=10)
+        answer = nodes.echo(node, calling_aet=SELF_TEST_CALLER, timeout=10)
         if not answer.ok:
             raise StepFailed(f"C-ECHO to our own listener failed: {answer.error} (this computer's "
                              "loopback interface must be up: the DICOM node talks to itself on 127.0.0.1)")

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 def describe(path: Path) -> NewCase:
     """Read one file into a worklist entry; a file that cannot be read becomes a failed entry."""
+    # lazy: pydicom loads on the first file read, not when the window (ui.dicom_node) imports this
     from ra_desktop.io import load_radiograph
 
     try:

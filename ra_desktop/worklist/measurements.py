@@ -20,11 +20,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ra_desktop.measure.results import BoneResult, HandResult, JointResult
-    from ra_desktop.worklist.store import WorklistStore
+from ra_desktop.measure.definitions import JSW_JOINTS, MCI_BONES, METHOD_VERSION
+from ra_desktop.measure.results import BoneResult, Check, HandResult, JointResult, ProfileEdges
 
-# ra_desktop.measure (numpy, scipy) is imported only when a measurement is stored or read.
+if TYPE_CHECKING:
+    from ra_desktop.worklist.store import WorklistStore
 
 
 def _pt(p) -> tuple[float, float]:
@@ -33,8 +33,6 @@ def _pt(p) -> tuple[float, float]:
 
 def bone_from_dict(d: dict) -> BoneResult:
     """A BoneResult back from its ``to_dict()`` (JSON turns tuples into lists)."""
-    from ra_desktop.measure.results import BoneResult, Check, ProfileEdges
-
     d = dict(d)
     d["ends"] = tuple(_pt(p) for p in d["ends"]) if d.get("ends") else None
     d["region"] = tuple(_pt(p) for p in d["region"]) if d.get("region") else None
@@ -45,8 +43,6 @@ def bone_from_dict(d: dict) -> BoneResult:
 
 
 def joint_from_dict(d: dict) -> JointResult:
-    from ra_desktop.measure.results import Check, JointResult
-
     d = dict(d)
     d["centre"] = _pt(d["centre"]) if d.get("centre") else None
     d["axis"] = _pt(d["axis"]) if d.get("axis") else None
@@ -64,8 +60,6 @@ def result_from_dict(kind: str, d: dict):
 def with_bone(hand: HandResult, bone: BoneResult) -> HandResult:
     """``hand`` with one metacarpal's result replaced (a manual correction): the mean MCI and the
     bones still needing the reader follow."""
-    from ra_desktop.measure.definitions import MCI_BONES
-
     bones = {**hand.bones, bone.bone: bone}
     mci = [bones[k].MCI for k in MCI_BONES if k in bones and bones[k].valid]
     return replace(hand, bones=bones, mean_MCI=round(sum(mci) / len(mci), 5) if len(mci) == len(MCI_BONES) else None,
@@ -92,8 +86,6 @@ class StoredMeasurement:
     @property
     def current(self) -> bool:
         """Measured with this version of the method (else measure again)."""
-        from ra_desktop.measure.definitions import METHOD_VERSION
-
         return self.method_version == METHOD_VERSION
 
 
@@ -106,8 +98,6 @@ class MeasurementBook:
     def save_hand(self, row_id: int, hand: HandResult) -> None:
         """Store an automatic measurement of the whole hand. Sites the reader corrected keep the
         reader's result; the automatic result under them is updated."""
-        from ra_desktop.measure.definitions import METHOD_VERSION
-
         now = time.time()
         con = self.store._con()
         manual = {s for (s,) in con.execute("SELECT site FROM measurements WHERE case_row=? AND source='manual'",
@@ -129,8 +119,6 @@ class MeasurementBook:
     def set_manual_bone(self, row_id: int, result: BoneResult, reader: str) -> None:
         """The reader placed a metacarpal's ends: store that result (valid or not) with the ends
         and who placed them; the automatic result stays underneath."""
-        from ra_desktop.measure.definitions import MCI_BONES
-
         if result.bone not in MCI_BONES:
             raise ValueError(f"no measured metacarpal {result.bone!r}")
         self._set_manual(row_id, result.bone, result, reader)
@@ -139,8 +127,6 @@ class MeasurementBook:
         """The reader placed a joint's two points (on the joint, on the finger beyond it): store
         that result (valid or not) with the points and who placed them; the automatic result (if
         any) stays underneath for "Use automatic"."""
-        from ra_desktop.measure.definitions import JSW_JOINTS
-
         if result.joint not in JSW_JOINTS:
             raise ValueError(f"no measured joint {result.joint!r}")
         self._set_manual(row_id, result.joint, result, reader)
@@ -171,9 +157,6 @@ class MeasurementBook:
 
     @staticmethod
     def _put(con, row_id: int, res, reader: str | None, automatic: str | None, now: float) -> None:
-        from ra_desktop.measure.definitions import METHOD_VERSION
-        from ra_desktop.measure.results import BoneResult
-
         bone = isinstance(res, BoneResult)
         site = res.bone if bone else res.joint
         if bone:
@@ -191,9 +174,6 @@ class MeasurementBook:
 
     def load(self, row_id: int) -> StoredMeasurement | None:
         """The case's stored radiogrammetry, or None when it was never measured."""
-        from ra_desktop.measure.definitions import MCI_BONES
-        from ra_desktop.measure.results import HandResult
-
         con = self.store._con()
         run = con.execute("SELECT * FROM measurement_runs WHERE case_row=?", (row_id,)).fetchone()
         if run is None:

@@ -31,15 +31,16 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from ra_desktop.measure.hand import measure_hand
+from ra_desktop.measure.metacarpal import mm_per_px
+from ra_desktop.measure.profiles import across, normal, unit
+
 log = logging.getLogger(__name__)
 
 
 def bone_profile(img: np.ndarray, spacing, bone) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """The mean grey-value profile across a valid bone's measurement region: (offsets, values,
     W, M) with offsets, W and M in the result's unit (mm with a spacing, else px)."""
-    from ra_desktop.measure.metacarpal import mm_per_px
-    from ra_desktop.measure.profiles import across, normal, unit
-
     if not bone.valid or not bone.region or not bone.W:
         return None
     u, length = unit(*bone.region)
@@ -57,8 +58,6 @@ def bone_profile(img: np.ndarray, spacing, bone) -> tuple[np.ndarray, np.ndarray
 def measure_with_profiles(img: np.ndarray, spacing, joints: dict | None):
     """``measure_hand`` on a bone-bright array and the profile across each valid bone: (hand, profiles).
     Runs in the worker process (or, as the fallback, on the caller's thread)."""
-    from ra_desktop.measure.hand import measure_hand
-
     hand = measure_hand(img, spacing_mm=spacing, joints=joints or None)
     if any("inverted" in n for n in hand.notes):
         img = np.float32(np.nanmax(img)) - img
@@ -70,8 +69,8 @@ _ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_
 
 
 def _warm() -> None:
-    """The worker's initializer: the imports done before the first image arrives."""
-    import ra_desktop.measure.hand  # noqa: F401
+    """The worker's initializer: unpickling it imports this module, and with it ``measure_hand``,
+    before the first image arrives."""
 
 
 class HandMeasurer:

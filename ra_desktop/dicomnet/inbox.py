@@ -45,6 +45,7 @@ import numpy as np
 
 from ra_desktop import paths
 from ra_desktop.errors import ImageLoadError
+from ra_desktop.io import load_radiograph
 from ra_desktop.io._common import MAX_FILE_BYTES
 from ra_desktop.io._header_limits import MAX_ELEMENTS, element_budget, is_valid_uid
 from ra_desktop.worklist.describe import case_from_radiograph, describe
@@ -170,7 +171,6 @@ class Inbox:
             except OSError as exc:
                 return self._fail(base, OUT_OF_RESOURCES, f"could not write the instance: {exc.strerror or exc}")
             del chunks
-            from ra_desktop.io import load_radiograph
 
             try:
                 r = load_radiograph(tmp)
@@ -252,8 +252,6 @@ _SHOWN = ("patient_id", "patient_name", "patient_birth_date", "study_date", "lat
 
 def _same_image(earlier: Path, new: Path, new_image) -> bool:
     """The same bytes, or the same pixels and shown header values in another encoding."""
-    from ra_desktop.io import load_radiograph
-
     try:
         if filecmp.cmp(earlier, new, shallow=False):
             return True

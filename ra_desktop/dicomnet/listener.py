@@ -35,6 +35,7 @@ from ra_desktop.dicomnet.inbox import (
     Received,
     add_to_worklist,
 )
+from ra_desktop.settings import check_ae_title
 from ra_desktop.worklist.store import WorklistStore
 
 log = logging.getLogger(__name__)
@@ -139,8 +140,6 @@ class StoreListener:
                  worklist: WorklistStore | None = None, on_received: Callable[[Received], None] | None = None,
                  inbox: Inbox | None = None, max_bytes: int = MAX_DATASET_BYTES,
                  sop_classes: Iterable[str] = STORAGE_SOP_CLASSES) -> None:
-        from ra_desktop.settings import check_ae_title
-
         self.ae_title = check_ae_title(ae_title).strip()
         self.allowed_callers = tuple(check_ae_title(a).strip() for a in allowed_callers)
         self.host, self._port = host, int(port)

@@ -170,8 +170,7 @@ def get_studies(node: RemoteNode, study_uids: Sequence[str], out_dir: "str | Pat
     """
     from pynetdicom import build_role, evt
     from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GET  # type: ignore
-
-    from ra_desktop.dicomnet.inbox import Inbox
+    from ra_desktop.dicomnet.inbox import Inbox  # lazy, like pynetdicom: pydicom loads only when a C-GET runs
 
     uids = _check_uids(study_uids)
     inbox = out_dir if isinstance(out_dir, Inbox) else Inbox(Path(out_dir))

@@ -12,6 +12,7 @@ from ra_desktop.dicomout.context import export_context
 from ra_desktop.dicomout.pdf import build_encapsulated_pdf, report_pdf
 from ra_desktop.dicomout.sc import build_sc
 from ra_desktop.dicomout.sr import build_sr
+from ra_desktop.report.model import ReportOptions
 
 KINDS = ("sr", "sc", "pdf")
 
@@ -64,8 +65,6 @@ def build_objects(bundle: ResultBundle, kinds: tuple[str, ...] = KINDS) -> tuple
     if "pdf" in kinds:
         options = b.options
         if options is None:
-            from ra_desktop.report.model import ReportOptions
-
             options = ReportOptions(deidentify=b.deidentify, overlay=b.overlay, institution=institution)
         pdf = report_pdf(b.result, manifest=b.manifest, signoff=b.signoff, scores=b.scores,
                          deidentify=b.deidentify, options=options, settings=b.settings,

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from ra_desktop.pseudonym import pseudonym
+from ra_desktop.pseudonym import pseudonym, workstation_key
 
 # Patient and General Study attributes copied from the source (the identifiers PACS files by).
 COPIED = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex",
@@ -137,8 +137,6 @@ def derived_uid(kind: str, uid: str, key: bytes | None = None) -> str:
     """A ``2.25.`` UID derived from ``uid``: keyed with ``key`` (default: this workstation's
     pseudonym key) it cannot be traced back; the same inputs always give the same UID."""
     if key is None:
-        from ra_desktop.pseudonym import workstation_key
-
         key = workstation_key()
     digest = hmac.new(key, f"{kind}:{uid}".encode("utf-8"), hashlib.sha256).digest()
     return f"2.25.{uuid.UUID(bytes=digest[:16], version=4).int}"

@@ -18,6 +18,9 @@ from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 from ra_desktop import APP_NAME, __version__
 from ra_desktop.dicomout import codes
 from ra_desktop.dicomout.context import MANUFACTURER, ExportContext, export_context, plain_text, set_character_set
+from ra_desktop.report.builder import build_report
+from ra_desktop.report.model import ReportOptions
+from ra_desktop.report.pdf import render_pdf
 
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
 SERIES_NUMBER = 9903
@@ -30,10 +33,6 @@ def report_pdf(result: Any, *, manifest: Any = None, signoff: Any = None, scores
                settings: Any = None, measurements: Any = None, annotations: Any = None) -> bytes:
     """The study's PDF report as bytes, exactly as ``ra-desktop report`` lays it out."""
     import dataclasses
-
-    from ra_desktop.report.builder import build_report
-    from ra_desktop.report.model import ReportOptions
-    from ra_desktop.report.pdf import render_pdf
 
     if options is None:
         options = ReportOptions(deidentify=deidentify, pseudonym_key=key)

@@ -23,6 +23,7 @@ from ra_desktop.dicomout.context import MANUFACTURER, ExportContext, export_cont
 from ra_desktop.render.compose import fit_long_side, overlay_rgb, radiograph_grey
 from ra_desktop.render.overlay import colorbar
 from ra_desktop.report.adapt import model_summary
+from ra_desktop.report.fonts import find_unicode_font
 from ra_desktop.report.model import OVERLAY_CAPTION, SYNTHETIC_NOTICE
 from ra_desktop.results import ood_no_verdict, probability_texts
 
@@ -36,8 +37,6 @@ _WHITE = (255, 255, 255)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    from ra_desktop.report.fonts import find_unicode_font
-
     found = find_unicode_font()
     if found is not None:
         try:

@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 from ra_desktop import APP_NAME, __version__, paths
+from ra_desktop.logsafe import QUOTING_LIBRARIES, RedactPaths, WithholdLibraryText
 from ra_desktop.settings import Settings, load_settings
 from ra_desktop.ui.theme import load_stylesheet  # noqa: F401 - scripts import it from here too
+from ra_desktop.worklist import WorklistStore
 
 log = logging.getLogger("ra_desktop")
 
@@ -38,8 +40,6 @@ def setup_logging() -> Path:
             handler = logging.StreamHandler()
         handler._ra_desktop = True  # type: ignore[attr-defined]
         # paths often carry patient names: the log names cases by case id, paths become hashes
-        from ra_desktop.logsafe import QUOTING_LIBRARIES, RedactPaths, WithholdLibraryText
-
         handler.addFilter(WithholdLibraryText())
         handler.addFilter(RedactPaths())
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
@@ -63,6 +63,7 @@ def install_error_hooks(log_file: Path) -> None:
         if shown["done"] or QApplication.instance() is None:
             return
         shown["done"] = True
+        # Qt, like the PySide6 imports above: this module imports Qt only once a window starts.
         from ra_desktop.ui.plain import message  # the error text may quote a file's header
 
         message(None, QMessageBox.Icon.Critical, f"{APP_NAME}: unexpected error",
@@ -93,8 +94,7 @@ def install_error_hooks(log_file: Path) -> None:
 
 def create_window(settings: Settings | None = None, store=None, jobs=None):
     """Build the main window (used by ``main`` and by tests/screenshots)."""
-    from ra_desktop.ui.main_window import MainWindow
-    from ra_desktop.worklist import WorklistStore
+    from ra_desktop.ui.main_window import MainWindow  # lazy: Qt (and the viewer's pydicom, scipy)
 
     settings = settings or load_settings()
     store = store or WorklistStore()

@@ -68,7 +68,7 @@ def export_one(path: Path, model, out: Path, kinds: tuple[str, ...], *, deidenti
     result = drain(analyse(path, model, explanations=methods))
     radiogrammetry = None
     if measure:
-        from ra_desktop.measure import measure_hand
+        from ra_desktop.measure import measure_hand  # lazy, as above
         from ra_desktop.report.radiogrammetry import RadiogrammetryData
 
         radiogrammetry = RadiogrammetryData(measure_hand(result.radiograph))

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ra_desktop.phantom import generate_dataset
 
     if args.demo:
-        from ra_desktop.phantom.demo import generate_demo
+        from ra_desktop.phantom.demo import generate_demo  # lazy, as above
 
         rows = generate_demo(args.out)
         print(f"{len(rows)} demo phantoms in {args.out}")

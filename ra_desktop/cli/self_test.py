@@ -293,7 +293,7 @@ def _dicom(args: argparse.Namespace, state: dict[str, Any]) -> str:
         built.append(f"{kind.upper()} {len(buf.getvalue()) / 1024:.0f} KiB")
     sc = datasets[KINDS.index("sc")]
 
-    from ra_desktop.dicomnet.inbox import Inbox
+    from ra_desktop.dicomnet.inbox import Inbox  # lazy, as above
     from ra_desktop.dicomnet.listener import StoreListener
 
     to_send: list[Any] = []

@@ -78,7 +78,7 @@ class AnnotationController(QObject):
     # ---- the report ----------------------------------------------------------------------------------
     def report_data(self, row: CaseRow):
         """The reader's annotations of ``row`` for its report, or None when there are none."""
-        from ra_desktop.report.annotations import AnnotationData
+        from ra_desktop.report.annotations import AnnotationData  # pulls fpdf: only when a report is made
 
         items = self.book.annotations(row.id, self._reader())
         if not items:

@@ -15,12 +15,14 @@ from PySide6.QtWidgets import (
 )
 
 from ra_desktop.errors import ImageLoadError
+from ra_desktop.io import load_radiograph
 from ra_desktop.scoring.progression import progression
 from ra_desktop.scoring.svdh import short_label
 from ra_desktop.ui.plain import plain_children
+from ra_desktop.ui.viewer._toolbar import scope_shortcuts_to_viewer
+from ra_desktop.ui.viewer_host import make_viewer
 from ra_desktop.worklist import CaseRow
 from ra_desktop.worklist.scores import ScoreBook
-from ra_desktop.ui.viewer._toolbar import scope_shortcuts_to_viewer
 
 
 class _Load(QThread):
@@ -31,8 +33,6 @@ class _Load(QThread):
         self.path = path
 
     def run(self) -> None:
-        from ra_desktop.io import load_radiograph
-
         try:
             self.done.emit(load_radiograph(self.path), "")
         except ImageLoadError as exc:
@@ -133,7 +133,6 @@ class CompareWindow(QWidget):
     def __init__(self, rows: list[CaseRow], current: CaseRow, other: CaseRow, book: ScoreBook, reader: str,
                  sdc: float = 0.0, parent=None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        from ra_desktop.ui.viewer_host import make_viewer
 
         self.setWindowTitle(f"Compare: {current.patient_id or current.file_name}")
         self.book, self.reader, self.sdc = book, reader, sdc

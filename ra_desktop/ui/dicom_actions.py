@@ -12,9 +12,13 @@ import logging
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from ra_desktop import audit
+from ra_desktop.dicomnet.nodes import RemoteNode
+from ra_desktop.dicomnet.send import send
 from ra_desktop.settings import save_settings
 from ra_desktop.ui import plain
 from ra_desktop.ui.dicom_node import DicomNode
+from ra_desktop.ui.export import _options
+from ra_desktop.ui.query_dialog import QueryDialog
 from ra_desktop.worklist import NEW, QUEUED, is_conflict
 
 log = logging.getLogger(__name__)
@@ -71,8 +75,6 @@ def arrived(window, cases) -> None:
 
 # ---- query / retrieve ---------------------------------------------------------------------------
 def query(window, *, patient_id: str = "", before: str = "", search: bool = False, priors_of=None):
-    from ra_desktop.ui.query_dialog import QueryDialog
-
     dlg = QueryDialog(window.settings, window, patient_id=patient_id, before=before,
                       listening=window.dicom.listener is not None, priors_of=priors_of)
     dlg.retrieved.connect(window.add_paths)
@@ -106,8 +108,7 @@ def _current(window):
 
 def _bundle(window, row):
     """The SR, SC and Encapsulated PDF inputs of the open case, and the report options they use."""
-    from ra_desktop.dicomout.bundle import ResultBundle
-    from ra_desktop.ui.export import _options
+    from ra_desktop.dicomout.bundle import ResultBundle  # pulls pydicom, highdicom, fpdf: only on export
 
     manifest = window.jobs.model.manifest if window.jobs.model else None
     sheet = window.score_sheet.report_sheet(row, window.worklist.model.rows(), window.settings.svdh_sdc)
@@ -130,7 +131,7 @@ def save_results(window) -> int | None:
     bundle, options = _bundle(window, row)
 
     def work(_model, _progress) -> list:
-        from ra_desktop.dicomout.bundle import build_objects
+        from ra_desktop.dicomout.bundle import build_objects  # pulls pydicom, highdicom, fpdf: only on export
         from ra_desktop.dicomout.files import file_name, write_dataset
 
         return [write_dataset(ds, folder, file_name(ds, row.case_id if not options.deidentify else None))
@@ -158,20 +159,17 @@ def send_results(window) -> int | None:
     text, ok = QInputDialog.getItem(window, "Send to PACS", "Send the results of this case to", nodes, 0, False)
     if not ok:
         return None
-    from ra_desktop.dicomnet.nodes import RemoteNode
 
     node, aet = RemoteNode.parse(text), window.settings.dicom_ae_title
     bundle, options = _bundle(window, row)
     stage = {"built": False}  # a failure before the objects exist is "Not sent", after it "failed"
 
     def build(_model, _progress) -> list:
-        from ra_desktop.dicomout.bundle import build_objects
+        from ra_desktop.dicomout.bundle import build_objects  # pulls pydicom, highdicom, fpdf: only on send
 
         return build_objects(bundle, kinds=KINDS)[0]
 
     def send_objects(objects, progress, token):
-        from ra_desktop.dicomnet.send import send
-
         return send(node, objects, calling_aet=aet, cancel=token,
                     progress=lambda p: progress(p.done, len(objects), p.current))
 

@@ -12,8 +12,10 @@ import threading
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
+from ra_desktop.dicomnet.listener import StoreListener
 from ra_desktop.settings import Settings
 from ra_desktop.ui import plain
+from ra_desktop.worklist.describe import describe
 
 log = logging.getLogger(__name__)
 FLUSH_MS = 100
@@ -57,8 +59,6 @@ class DicomNode(QObject):
             self._show("DICOM: not receiving", "Receiving is off (Settings > DICOM)", ok=None)
 
     def _start(self, s: Settings) -> None:
-        from ra_desktop.dicomnet.listener import StoreListener
-
         try:
             self.listener = StoreListener(ae_title=s.dicom_ae_title, port=s.dicom_port,
                                           allowed_callers=s.dicom_allowed_callers,
@@ -80,7 +80,6 @@ class DicomNode(QObject):
     # ---- arrivals (pynetdicom's threads) ------------------------------------------------------------
     def _on_received(self, outcome) -> None:
         """One C-STORE's outcome (``dicomnet.inbox.Received``), on the association's thread."""
-        from ra_desktop.worklist.describe import describe
 
         case = outcome.case
         if case is None and outcome.ok and outcome.path is not None:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QSpinBox, QVBoxLayout, QWidget,
 )
 
+from ra_desktop.dicomnet.nodes import RemoteNode, echo
 from ra_desktop.settings import Settings, check_ae_title, parse_node
 from ra_desktop.ui import plain
 from ra_desktop.worker.task import TaskThread
@@ -87,7 +88,6 @@ class DicomSettingsPage(QWidget):
 
     def test_connection(self) -> TaskThread | None:
         """C-ECHO to the selected node (or the one being typed), off the GUI thread."""
-        from ra_desktop.dicomnet.nodes import RemoteNode, echo
 
         item = self.nodes.currentItem()
         text = item.text() if item is not None else self.node_edit.text().strip()

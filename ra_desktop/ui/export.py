@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QProgressDialog
 
 from ra_desktop import audit
 from ra_desktop.cancel import CancelToken
+from ra_desktop.pseudonym import pseudonym
 from ra_desktop.ui import plain
 
 if TYPE_CHECKING:  # the report package (fpdf, PIL) loads at the first export, not with the window
@@ -21,13 +22,13 @@ if TYPE_CHECKING:  # the report package (fpdf, PIL) loads at the first export, n
 
 
 def _analysed(path: str, model, explanations, cancel):
-    from ra_desktop.pipeline import analyse, drain
+    from ra_desktop.pipeline import analyse, drain  # the analysis stack: off the window's start path
 
     return drain(analyse(Path(path), model, explanations=explanations, cancel=cancel))
 
 
 def _options(window) -> ReportOptions:
-    from ra_desktop.report.model import ReportOptions
+    from ra_desktop.report.model import ReportOptions  # pulls fpdf: only when a report is made
 
     return ReportOptions(deidentify=window.settings.deidentify_reports, **_as_on_screen(window, "gradcam"))
 
@@ -49,13 +50,12 @@ def _export_details(options: ReportOptions, case_id: str) -> dict:
     """Audit facts of one export: de-identified or not, and then the pseudonym printed."""
     if not options.deidentify:
         return {"deidentified": False}
-    from ra_desktop.pseudonym import pseudonym
 
     return {"deidentified": True, "pseudonym": pseudonym(case_id, options.pseudonym_key)}
 
 
 def export_current(window) -> int | None:
-    from ra_desktop.report.batch import write_report
+    from ra_desktop.report.batch import write_report  # pulls fpdf: only on export
 
     result = window.current_result
     row = window.store.get(window.current_row_id) if window.current_row_id is not None else None
@@ -89,7 +89,7 @@ def export_current(window) -> int | None:
 
 
 def export_batch(window) -> int | None:
-    from ra_desktop.report.batch import BatchItem, export_batch as report_batch
+    from ra_desktop.report.batch import BatchItem, export_batch as report_batch  # pulls fpdf: only on export
 
     rows = [r for r in window.worklist.model.rows() if r.probability is not None]
     if not rows:

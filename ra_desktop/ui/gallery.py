@@ -8,6 +8,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDialog, QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout
 
 from ra_desktop import paths
+from ra_desktop.io import iter_image_files
 from ra_desktop.ui.plain import tooltip
 from ra_desktop.ui.qt_image import to_pixmap
 from ra_desktop.worker.scan import ThumbnailThread
@@ -15,7 +16,6 @@ from ra_desktop.worker.scan import ThumbnailThread
 
 def demo_cases(root: Path | None = None) -> list[tuple[str, Path]]:
     """(group, path) for each demo image: RA/ and Normal/ sub-folders of the demo folder."""
-    from ra_desktop.io import iter_image_files
 
     root = root or paths.demo_dir()
     out = []

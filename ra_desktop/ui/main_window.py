@@ -20,6 +20,7 @@ from ra_desktop.ui.panels import Panels
 from ra_desktop.ui.patient_studies import PatientStudies
 from ra_desktop.ui.scoring_controller import ScoringController
 from ra_desktop.ui.scoring_panel import ScoringPanel
+from ra_desktop.ui.settings_dialog import SettingsDialog
 from ra_desktop.ui.status import BatchStatus, ModelBanner
 from ra_desktop.ui.viewer_host import make_viewer
 from ra_desktop.ui.welcome import Welcome
@@ -441,8 +442,6 @@ class MainWindow(QMainWindow):
 
     # ---- dialogs -----------------------------------------------------------------------------------
     def show_settings(self) -> None:
-        from ra_desktop.ui.settings_dialog import SettingsDialog
-
         dlg = SettingsDialog(self.settings, self)
         if not dlg.exec():
             return

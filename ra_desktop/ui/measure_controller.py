@@ -21,8 +21,12 @@ from PySide6.QtCore import QEvent, QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QScrollArea
 
 from ra_desktop import audit
+from ra_desktop.measure import bone_bright, measure_bone, measure_joint
+from ra_desktop.measure.change import PRECISION_SOURCE, measurement_change
 from ra_desktop.measure.offload import HandMeasurer, bone_profile
+from ra_desktop.ui.compare_window import prior_of, study_text
 from ra_desktop.ui.measure_panel import MeasurePanel
+from ra_desktop.ui.viewer.measure_layer import MeasureLayer
 from ra_desktop.worklist import CaseRow
 from ra_desktop.worklist.measurements import MeasurementBook, StoredMeasurement, with_bone, with_joint
 
@@ -59,8 +63,6 @@ class MeasureController(QObject):
         self._markers = markers or (lambda: {})
         self.layer = None
         if hasattr(viewer, "scene") and hasattr(viewer, "view"):
-            from ra_desktop.ui.viewer.measure_layer import MeasureLayer
-
             self.layer = MeasureLayer(viewer.scene, viewer.view)
             viewer.view.mark_point.connect(self.layer.on_mark)
             self.layer.end_moved.connect(self._on_end_moved)
@@ -156,7 +158,6 @@ class MeasureController(QObject):
         """Measure the open image on the worker (or show the stored result); never blocks."""
         if self.radiograph is None or self.row is None:
             return
-        from ra_desktop.measure import bone_bright
 
         radiograph, stored = self.radiograph, (None if force else self.stored)
         joints = {s: (m.x, m.y) for s, m in self._markers().items() if s in _JOINT_MARKERS and m.source == "reader"}
@@ -325,7 +326,6 @@ class MeasureController(QObject):
             pending_final = bool(self._pending and self._pending[0] == site and self._pending[2])
             self._pending = (site, points, final or pending_final)
             return
-        from ra_desktop.measure import measure_bone, measure_joint
 
         self._busy = True
         img, sp, row_id, t0 = self.image, self.spacing, self.row.id, time.perf_counter()
@@ -385,8 +385,6 @@ class MeasureController(QObject):
 
     # ---- the prior study and the report ----------------------------------------------------------
     def _prior(self, row: CaseRow):
-        from ra_desktop.ui.compare_window import prior_of
-
         prior = prior_of(row, self._rows())
         if prior is None or prior.laterality != row.laterality or not (prior.study_date or "") < (row.study_date or ""):
             return None
@@ -395,8 +393,6 @@ class MeasureController(QObject):
     def progression_lines(self, row: CaseRow, hand, for_report: bool = False) -> list[str]:
         """Change since the prior study of the same patient and hand ([] without one). For the
         report the prior is not named (no date, no file name: a de-identified report prints it too)."""
-        from ra_desktop.measure.change import PRECISION_SOURCE, measurement_change
-        from ra_desktop.ui.compare_window import study_text
 
         prior = self._prior(row)
         if prior is None or hand is None:
@@ -415,7 +411,7 @@ class MeasureController(QObject):
 
     def report_data(self, row: CaseRow):
         """The stored radiogrammetry of ``row`` for its report, or None when never measured."""
-        from ra_desktop.report.radiogrammetry import RadiogrammetryData
+        from ra_desktop.report.radiogrammetry import RadiogrammetryData  # pulls fpdf: only for a report
 
         stored = self.book.load(row.id)
         if stored is None:

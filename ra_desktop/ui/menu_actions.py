@@ -14,8 +14,11 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from ra_desktop import APP_NAME, INTENDED_USE, __version__, audit
 from ra_desktop.errors import RADesktopError
 from ra_desktop.pseudonym import pseudonym
+from ra_desktop.settings import save_settings
 from ra_desktop.ui import plain
 from ra_desktop.ui.compare_window import CompareWindow, prior_of
+from ra_desktop.ui.gallery import GalleryDialog
+from ra_desktop.ui.viewer._toolbar import SHORTCUTS
 
 
 def compare(window, row_id: int | None, other_id: int | None = None) -> None:
@@ -85,8 +88,6 @@ def _id_pseudonym(patient_id: str | None) -> str | None:
 
 
 def show_gallery(window) -> None:
-    from ra_desktop.ui.gallery import GalleryDialog  # thumbnails: built only when asked for
-
     dlg = GalleryDialog(window)
     dlg.case_chosen.connect(window.open_path)
     dlg.show()
@@ -128,7 +129,6 @@ def shortcut_sheet(window) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every key of the window, grouped as the help sheet shows them: (group, [(keys, what)])."""
     from PySide6.QtGui import QKeySequence
 
-    from ra_desktop.ui.viewer._toolbar import SHORTCUTS
 
     menu_keys = []
     for act in window.actions():
@@ -177,7 +177,6 @@ def show_shortcuts(window) -> None:
 
 def ask_reader_name(window) -> str:
     """The reader's name, asked once (the first sign-off) and kept in the settings; "" if not given."""
-    from ra_desktop.settings import save_settings
 
     name, ok = QInputDialog.getText(window, "Who is reading?",
                                     "Your name, as sign-offs, scores and reports will show it:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 
 from ra_desktop.ui import dicom_actions, menu_actions, tag_viewer
+from ra_desktop.ui import export
 
 
 def action(window, menu, text, slot, shortcut=None, tip=None) -> QAction:
@@ -22,8 +23,6 @@ def action(window, menu, text, slot, shortcut=None, tip=None) -> QAction:
 
 
 def build(window) -> None:
-    from ra_desktop.ui import export
-
     w, add = window, window._action
     mb = w.menuBar()
     f = mb.addMenu("&File")

@@ -12,6 +12,10 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
 )
 
+from ra_desktop.dicomnet.inbox import Inbox
+from ra_desktop.dicomnet.nodes import RemoteNode
+from ra_desktop.dicomnet.query import find_priors, find_studies
+from ra_desktop.dicomnet.retrieve import get_studies, move_studies
 from ra_desktop.settings import Settings
 from ra_desktop.ui import plain
 from ra_desktop.worker.task import TaskThread
@@ -99,8 +103,6 @@ class QueryDialog(QDialog):
 
     # ---- running -----------------------------------------------------------------------------------
     def _node(self):
-        from ra_desktop.dicomnet.nodes import RemoteNode
-
         return RemoteNode.parse(self.node.currentText())
 
     def _run(self, fn, on_done, busy_text: str) -> TaskThread:
@@ -136,8 +138,6 @@ class QueryDialog(QDialog):
             self._task.cancel()
 
     def search(self) -> TaskThread | None:
-        from ra_desktop.dicomnet.query import find_priors, find_studies
-
         modality = self.modality.currentText()
         keys = dict(patient_id=self.patient_id.text().strip(), patient_name=self.patient_name.text().strip(),
                     date_from=self.date_from.text().strip() or None, date_to=self.date_to.text().strip() or None,
@@ -170,9 +170,6 @@ class QueryDialog(QDialog):
             self.table.selectRow(0)
 
     def retrieve(self) -> TaskThread | None:
-        from ra_desktop.dicomnet.inbox import Inbox
-        from ra_desktop.dicomnet.retrieve import get_studies, move_studies
-
         chosen = [self.matches[i] for i in sorted({ix.row() for ix in self.table.selectedIndexes()})]
         if not chosen:
             self.message.setText("Select one or more studies first.")

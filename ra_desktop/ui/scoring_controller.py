@@ -13,9 +13,11 @@ from PySide6.QtCore import QObject
 
 from ra_desktop import audit
 from ra_desktop.scoring.csvio import ScoresFileError, read_scores_csv, write_scores_csv
+from ra_desktop.scoring.progression import progression
 from ra_desktop.scoring.svdh import short_label
 from ra_desktop.scoring.template import fit_sites, ground_truth_sites
 from ra_desktop.scoring.truth import TruthUnavailable, truth_scores
+from ra_desktop.ui.compare_window import prior_of
 from ra_desktop.ui.scoring_panel import ScoringPanel, score_text
 from ra_desktop.worklist import CaseRow
 from ra_desktop.worklist.scores import Marker, ScoreBook
@@ -132,9 +134,7 @@ class ScoringController(QObject):
     def report_sheet(self, row: CaseRow, rows: list[CaseRow], sdc: float = 0.0):
         """The reader's sheet, markers and progression since the prior study of a case, for its
         report; None when the case is not scored."""
-        from ra_desktop.report.model import ScoreSheetData
-        from ra_desktop.scoring.progression import progression
-        from ra_desktop.ui.compare_window import prior_of
+        from ra_desktop.report.model import ScoreSheetData  # pulls fpdf: only for a report
 
         reader = self._reader()
         scores = self.book.scores(row.id, reader)

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QHeaderView, QLabel, QLineEdit, QMessageBox, QTreeView, QVBoxLayout,
 )
 
+from ra_desktop.io import _detect, _header_limits
+from ra_desktop.io._header_limits import TooManyElements, cap_text_elements, element_budget
 from ra_desktop.textsafe import clean, shorten
 from ra_desktop.ui import plain
 
@@ -205,9 +207,6 @@ def read_tags(path: str | Path, max_rows: int = MAX_ROWS) -> TagListing:
     """
     import pydicom
 
-    from ra_desktop.io import _detect
-    from ra_desktop.io._header_limits import MAX_ELEMENTS, TooManyElements, cap_text_elements, element_budget
-
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -221,7 +220,7 @@ def read_tags(path: str | Path, max_rows: int = MAX_ROWS) -> TagListing:
     try:
         # The loader's budget holds while the elements are converted too: a defined-length
         # sequence is parsed only when its element is first read.
-        with warnings.catch_warnings(), element_budget(MAX_ELEMENTS):
+        with warnings.catch_warnings(), element_budget(_header_limits.MAX_ELEMENTS):
             warnings.simplefilter("ignore")
             ds = pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_BYTES,
                                  force=kind != _detect.DICOM)
@@ -231,7 +230,7 @@ def read_tags(path: str | Path, max_rows: int = MAX_ROWS) -> TagListing:
             rows = lister.dataset(ds.file_meta, 0) if getattr(ds, "file_meta", None) else []
             rows += lister.dataset(ds, 0)
     except TooManyElements:
-        return TagListing(message=f"Refused: more than {MAX_ELEMENTS:,} data elements in the header "
+        return TagListing(message=f"Refused: more than {_header_limits.MAX_ELEMENTS:,} data elements in the header "
                                   "(a radiograph has a few hundred; corrupt or hostile file).")
     except (MemoryError, RecursionError) as exc:
         return TagListing(message=f"Refused: the header is too large or nested too deeply ({type(exc).__name__}).")

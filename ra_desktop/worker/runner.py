@@ -136,7 +136,7 @@ class Runner:
         done: set[int] = set()
         try:
             # the batch algorithm the benchmark times, shared with pipeline.analyse_many
-            from ra_desktop.pipeline import analyse_group
+            from ra_desktop.pipeline import analyse_group  # the analysis stack: off the window's start path
 
             # emitted one by one as each case's maps are placed: the GUI saves them spaced out
             for k, outcome in analyse_group([p for _, p in good], self.model,
@@ -190,7 +190,7 @@ class AnyCancelled:
 def _prepare(path: str, model: Any) -> Any:
     """Decode + preprocess on the helper thread; an exception is returned, to be reported per job."""
     try:
-        from ra_desktop.pipeline import prepare_case
+        from ra_desktop.pipeline import prepare_case  # the analysis stack: off the window's start path
 
         return prepare_case(Path(path), model)
     except Exception as exc:  # noqa: BLE001 - reported on the job's row
@@ -208,7 +208,7 @@ def warm_up(loaded: Any) -> None:
     try:
         import numpy as np
 
-        from ra_desktop.pipeline import analyse, drain
+        from ra_desktop.pipeline import analyse, drain  # the analysis stack: off the window's start path
 
         pixels = np.zeros((64, 48), np.uint16)
         pixels[16:48, 12:36] = 1000

@@ -15,6 +15,8 @@ from PySide6.QtCore import QThread, Signal
 from ra_desktop.cancel import CancelToken
 from ra_desktop.worklist import NewCase
 # describe() lives below the Qt layer (the DICOM receiver uses it too); imported here for callers.
+from ra_desktop.io import iter_image_files, load_radiograph
+from ra_desktop.render import apply_window, auto_window, to_uint8
 from ra_desktop.worklist.describe import describe  # noqa: F401
 from ra_desktop.worklist.describe import path_key as _path_key  # noqa: F401
 
@@ -34,8 +36,6 @@ class ScanThread(QThread):
         self.token = CancelToken()
 
     def run(self) -> None:
-        from ra_desktop.io import iter_image_files
-
         seen = 0
         chunk: list[NewCase] = []
         last = time.monotonic()
@@ -69,9 +69,6 @@ class ThumbnailThread(QThread):
         self.token = CancelToken()
 
     def run(self) -> None:
-        from ra_desktop.io import load_radiograph
-        from ra_desktop.render import apply_window, auto_window, to_uint8
-
         for p in self._paths:
             if self.token.cancelled:
                 return

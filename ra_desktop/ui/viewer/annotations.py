@@ -19,7 +19,9 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ra_desktop.measure.roi import annotation_value
 from ra_desktop.ui.viewer.items import _cosmetic_pen, _label
+from ra_desktop.ui.viewer.view import Tool
 
 KINDS = ("arrow", "text", "angle", "roi_rect", "roi_ellipse")
 ROI_KINDS = ("roi_rect", "roi_ellipse")
@@ -195,7 +197,6 @@ class AnnotationLayer(QtCore.QObject):
 
     def _update(self, item: AnnotationItem) -> None:
         # ra_desktop.measure loads scipy (0.6 s): at the first annotation, not with the window
-        from ra_desktop.measure.roi import annotation_value
 
         item.redraw(annotation_value(item.kind, item.points, self.pixels, self.spacing))
         self._orient_head(item)
@@ -266,8 +267,6 @@ class AnnotationLayer(QtCore.QObject):
                 self._drag = None
 
     def _tool_changed(self) -> None:
-        from ra_desktop.ui.viewer.view import Tool
-
         if self.view.tool is not Tool.ANNOTATE:
             self.cancel_pending()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ra_desktop.textsafe import clean, shorten
+from ra_desktop.ui import plain
 from ra_desktop.ui.viewer import _display
 from ra_desktop.ui.viewer._toolbar import keys_for
 
@@ -173,7 +174,6 @@ def export_view_dialog(viewer) -> Path | None:
     try:
         return export_view(viewer, path, overlays=options[0], annotations=options[1])
     except OSError as exc:
-        from ra_desktop.ui import plain
 
         plain.message(viewer, QtWidgets.QMessageBox.Icon.Warning, "Export view", str(exc))
         return None

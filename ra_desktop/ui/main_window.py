@@ -358,11 +358,10 @@ class MainWindow(QMainWindow):
         if self.session.started(self.worklist.model.row(row_id)):
             self.refresh_row(row_id)
 
-    def _on_result(self, row_id: int, result) -> None:
+    def _on_result(self, row_id: int, result, shown_by_open: bool) -> None:
         self.session.analysed(row_id, result, self.jobs.model.sha256 if self.jobs.model else None)
-        live = row_id == self.current_row_id
         self.refresh_row(row_id)
-        if live:
+        if row_id == self.current_row_id and not shown_by_open:  # a batch result for the case on screen
             self.findings.show_result(result)
 
     def _on_analysis_failed(self, row_id: int, reason: str) -> None:

@@ -59,8 +59,9 @@ class JobController(QObject):
     open_stage = Signal(int, str, object)  # row id, stage name, StageResult
     open_finished = Signal(int, object)  # row id, CaseResult | None
     open_failed = Signal(int, str)  # row id, reason
-    # every analysis result, open or batch, for the worklist database
-    result_ready = Signal(int, object)  # row id, CaseResult
+    # every analysis result, open or batch, for the worklist database; the flag is True when the
+    # same result follows as open_finished (the case on screen), so it is drawn by that path only
+    result_ready = Signal(int, object, bool)  # row id, CaseResult, shown by open_finished
     analysis_failed = Signal(int, str)  # row id, reason
     row_started = Signal(int)  # row id now analysing
     batch_progress = Signal(object)  # BatchProgress
@@ -237,10 +238,11 @@ class JobController(QObject):
         job = self._jobs.pop(job_id, None)
         if job is None:
             return
+        on_screen = job.kind == OPEN and job_id == self.current_open_id
         if result is not None and not job.from_cache:  # a replayed result was saved the first time
             # a finished result belongs to its row even if the reader moved on: save it
-            self.result_ready.emit(job.row_id, result)
-        if job.kind == OPEN and job_id == self.current_open_id:
+            self.result_ready.emit(job.row_id, result, on_screen)
+        if on_screen:
             self.open_finished.emit(job.row_id, result)
         self._count(job, failed=False)
 

@@ -37,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="screenshots", help="folder for the PNG files")
     parser.add_argument("--model", help="model folder (default: the bundled one, else the tiny test model)")
+    parser.add_argument("--size", default="1680x980", help="window size, e.g. 1366x768 (the screen is 1920x1080)")
     args = parser.parse_args(argv)
     _ensure_display(argv)
+    size = tuple(int(v) for v in args.size.lower().split("x"))
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="ra-shots-"))
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings(reader_name="Dr A. Reader", institution="Demo Hand Clinic", model_dir=str(model_dir))
     w = create_window(settings)
-    w.resize(1680, 980)
+    w.resize(*size)
     w.show()
     w.start_services()
     spin(lambda: w.jobs.has_model or not w.banner.isHidden(), what="the model")
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     # the first start before any model is installed
     os.environ["RA_DESKTOP_HOME"] = str(home / "nomodel")
     w2 = create_window(Settings(model_dir=str(home / "no-such-model")))
-    w2.resize(1680, 980)
+    w2.resize(*size)
     w2.show()
     w2.start_services()
     spin(lambda: not w2.banner.isHidden(), what="the banner")
@@ -209,7 +211,7 @@ def _comparison_shot(w, home: Path, spin, settle, shot) -> None:
         settle(1.0)
     menu_actions.compare(w, current.id)
     win = w._compare_windows[-1]
-    win.resize(1680, 980)
+    win.resize(*w.size().toTuple())
     spin(lambda: win.left.viewer.radiograph is not None and win.right.viewer.radiograph is not None,
          what="both studies")
     settle(0.8)

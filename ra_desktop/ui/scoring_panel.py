@@ -180,7 +180,7 @@ class ScoringPanel(QWidget):
         self.diagram.site_clicked.connect(self.select_site)
 
         self.table = _AreaTable(0, 5)
-        self.table.setHorizontalHeaderLabels(["", "Area", "Score", "Model attention (not a score)", "Truth"])
+        self.table.setHorizontalHeaderLabels(["", "Area", "Score", "Attention", "Truth"])
         model_head = self.table.horizontalHeaderItem(3)
         model_head.setToolTip("Where the model looked: its Grad-CAM map near this joint's marker (0–1). "
                               "The model's attention, not a score; shown only where the model applies.")
@@ -220,6 +220,10 @@ class ScoringPanel(QWidget):
         self.show_markers.toggled.connect(self.show_markers_toggled)
         self.totals_label = QLabel("", wordWrap=True)
         self.hint = QLabel(HINT, wordWrap=True, objectName="muted")
+        # The column's own label, where a header wide enough for it would squeeze the area names
+        self.attention_note = QLabel("Attention: where the model looked near each marker; not a score.",
+                                     wordWrap=True, objectName="muted")
+        self.attention_note.hide()
 
         top = QHBoxLayout()
         top.addWidget(self.right)
@@ -236,6 +240,7 @@ class ScoringPanel(QWidget):
         lay.addWidget(self.diagram)
         lay.addWidget(self.totals_label)
         lay.addWidget(self.table, 1)
+        lay.addWidget(self.attention_note)
         lay.addLayout(marks)
         lay.addWidget(self.hint)
         plain_children(self)  # case names come from files
@@ -268,6 +273,7 @@ class ScoringPanel(QWidget):
         """The model's map summary per site (None: the model does not apply, or no map yet)."""
         self._attention = dict(attention or {})
         self.table.setColumnHidden(3, not self._attention)
+        self.attention_note.setVisible(bool(self._attention))
         self._fill_side_columns()
 
     def set_truth(self, truth: dict | None) -> None:

@@ -296,6 +296,7 @@ def test_model_attention_beside_the_areas_where_the_model_applies(make_window, t
     i = next(i for i, a in enumerate(w.scoring._areas) if a.key == ("R", "erosion", "MCP2"))
     assert float(table.item(i, 3).text()) >= 0.0
     assert "not a score" in table.horizontalHeaderItem(3).toolTip()
+    assert not w.scoring.attention_note.isHidden() and "not a score" in w.scoring.attention_note.text()
 
 
 def test_closing_comparisons_and_the_window_is_clean(make_window, tmp_path, qtbot):

@@ -247,4 +247,4 @@ def test_real_radiograph_gets_no_verdict_in_the_window(make_window, bundled_mode
     # Asked for as research: the maps appear on the image, never as attention beside the reader's scores
     f.research_button.click()
     qtbot.waitUntil(lambda: w.viewer.layer_item("gradcam") is not None, timeout=5000)
-    assert w.score_sheet._gradcam is None and w.scoring.table.isColumnHidden(3)
+    assert w.score_sheet._gradcam is None and w.scoring.table.isColumnHidden(3) and w.scoring.attention_note.isHidden()

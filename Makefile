@@ -36,7 +36,7 @@ clean:
 
 # --- Offline installer (installer/README.md). Slow (minutes) and large: not part of `make test`
 # or CI. The CPU variant builds in its own environment (.venv-cpu, created on first use).
-.PHONY: installer-cpu installer-full
+.PHONY: installer-cpu installer-full installer-test-full
 installer: installer-cpu
 
 installer-cpu:
@@ -47,3 +47,7 @@ installer-full: $(STAMP)
 
 installer-test: sysdeps
 	bash scripts/installer_test.sh cpu
+
+# The full (CUDA) variant, tested the same way (~4 GB unpacked, ~15 min): run before a release.
+installer-test-full: setup
+	bash scripts/installer_test.sh full

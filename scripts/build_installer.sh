@@ -10,8 +10,8 @@
 #      wheels by default) choose the wheel.
 # full: built from the development environment .venv as it is (CUDA torch + torchvision); ~5 GB.
 #
-# Output: dist/<variant>/ra-desktop/ (the onedir app) and
-#         dist/ra-desktop-<version>-<os>-<arch>-<variant>.tar.xz (Linux) or .zip (others).
+# Output: dist/<variant>/ra-desktop/ (the onedir app) and dist/ra-desktop-<version>-<os>-<arch>-<variant>
+#         .tar.xz (Linux, cpu), .tar.zst (Linux, full; RA_INSTALLER_COMPRESSION) or .zip (others).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -87,14 +87,24 @@ if [ "$OS" = linux ] && command -v strip > /dev/null; then
 fi
 
 log "packing"
-rm -f "dist/$NAME".tar.gz "dist/$NAME".tar.xz "dist/$NAME".zip
+rm -f "dist/$NAME".tar.gz "dist/$NAME".tar.xz "dist/$NAME".tar.zst "dist/$NAME".zip
+# RA_INSTALLER_COMPRESSION=xz|zstd; default xz for cpu, zstd for full.
+COMPRESSION=${RA_INSTALLER_COMPRESSION:-$([ "$VARIANT" = full ] && echo zstd || echo xz)}
 if [ "$OS" = linux ]; then
-  # One top-level folder named after the release. xz -9 (multi-threaded: -T0, one thread per core
-  # within xz's memory limit) is about a quarter smaller than gzip -9 on this mix of libraries
-  # (CPU variant with the DICOM node: 301 -> 228 MiB) and unpacks with a plain `tar -xf`
-  # (xz-utils is on every Linux); it takes longer to pack (installer/README.md).
-  tar -C "$DIST" --transform "s,^ra-desktop,$NAME," -cf - ra-desktop | xz -9 -T0 > "dist/$NAME.tar.xz"
-  ARCHIVE=dist/$NAME.tar.xz
+  # One top-level folder named after the release; unpacks with a plain `tar -xf`.
+  #  xz -9 -T0: about a quarter smaller than gzip -9 on this mix of libraries (CPU variant with
+  #    the DICOM node: 301 -> 228 MiB); slow (~1.5 MB/s per core here), fine for 760 MB.
+  #  zstd -12 -T0: for the ~4 GB full variant, where xz -9 would pack for about half an hour on
+  #    2 cores; on libnvrtc (105 MB) zstd -12 took 3.8 s for 37.9 MB, xz -9 90 s for 30.7 MB.
+  #    --long=27 (128 MiB window) stays within what zstd and GNU tar unpack without options.
+  case "$COMPRESSION" in
+    xz)   EXT=tar.xz;  COMPRESS=(xz -9 -T0) ;;
+    zstd) EXT=tar.zst; COMPRESS=(zstd -12 -T0 --long=27 -q)
+          command -v zstd > /dev/null || { echo "error: zstd is missing (apt-get install zstd)" >&2; exit 1; } ;;
+    *) echo "error: RA_INSTALLER_COMPRESSION must be xz or zstd, not $COMPRESSION" >&2; exit 2 ;;
+  esac
+  tar -C "$DIST" --transform "s,^ra-desktop,$NAME," -cf - ra-desktop | "${COMPRESS[@]}" > "dist/$NAME.$EXT"
+  ARCHIVE=dist/$NAME.$EXT
 else
   (cd "$DIST" && "$ROOT/$PY" -m zipfile -c "$ROOT/dist/$NAME.zip" ra-desktop)
   ARCHIVE=dist/$NAME.zip

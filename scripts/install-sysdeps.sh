@@ -10,6 +10,7 @@ PKGS=(
   fonts-dejavu-core xvfb xauth poppler-utils
   x11-apps netpbm  # xwd and pnmtopng: the installer test's screenshot of the frozen app
   orthanc dcmtk    # real DICOM peers for the networking tests: a PACS, and a modality/validator
+  zstd             # packs the full (CUDA) installer (make installer-full)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -10,7 +10,7 @@
 #   6. check that nothing was written inside the install folder.
 # Exit status 0 only if every check passed. Evidence (logs, PDF, screenshot) stays in the folder.
 #
-#   scripts/installer_test.sh [cpu|full]
+#   scripts/installer_test.sh [cpu|full]       (make installer-test / installer-test-full)
 #   RA_INSTALLER_TEST_MODEL=DIR  test with --model DIR (only while no model is bundled)
 #   GUI_WAIT=SECONDS             how long the GUI runs before the screenshot (default 40)
 #   KEEP_APP=1                   keep the unpacked app (removed after a passing run: ~1 GB)
@@ -26,13 +26,13 @@ log() { printf '\n== %s\n' "$*"; }
 if [ "${RA_INSTALLER_SKIP_BUILD:-0}" != 1 ]; then
   scripts/build_installer.sh "$VARIANT"
 fi
-ARCHIVE=$(ls -t dist/ra-desktop-*-linux-*-"$VARIANT".tar.xz 2>/dev/null | head -1 || true)
-[ -n "$ARCHIVE" ] || fail "no dist/ra-desktop-*-linux-*-$VARIANT.tar.xz: build it first (make installer)"
+ARCHIVE=$(ls -t dist/ra-desktop-*-linux-*-"$VARIANT".tar.{xz,zst} 2>/dev/null | head -1 || true)
+[ -n "$ARCHIVE" ] || fail "no dist/ra-desktop-*-linux-*-$VARIANT.tar.xz or .tar.zst: build it first (make installer)"
 
 T=$(mktemp -d /tmp/ra-installer-test-XXXX)
 mkdir -p "$T/app" "$T/home" "$T/ra-home" "$T/tmp" "$T/out"
 log "unpacking $ARCHIVE into $T/app"
-tar -C "$T/app" -xJf "$ARCHIVE"
+tar -C "$T/app" -xf "$ARCHIVE"  # as a user would: GNU tar picks xz or zstd by the suffix
 APPDIR=$(find "$T/app" -mindepth 1 -maxdepth 1 -type d | head -1)
 EXE=$APPDIR/ra-desktop
 [ -x "$EXE" ] || fail "$EXE is missing from the archive"
@@ -78,6 +78,11 @@ echo "self-test exit status $rc in $(( $(date +%s) - t0 )) s"
 [ "$rc" = 0 ] || fail "the frozen self-test exited $rc (see $T/out/self-test.log)"
 grep -q '^\[ok\] dicom ' "$T/out/self-test.log" \
   || fail "the frozen self-test has no 'dicom' step (SR/SC/PDF and the loopback DICOM node)"
+if [ "$VARIANT" = full ]; then
+  # The full variant exists for DenseNet models and CUDA: torchvision's compiled operators must load.
+  grep -q '^\[ok\] densenet .*torchvision.ops.nms ok; DenseNet121' "$T/out/self-test.log" \
+    || fail "the full variant's self-test did not run a DenseNet model (torchvision's operators)"
+fi
 KEPT=$(sed -n 's/^kept: //p' "$T/out/self-test.log")
 cp "$KEPT"/*.pdf "$T/out/" && echo "report: $(ls "$T"/out/*.pdf)"
 

@@ -92,6 +92,12 @@ def test_as_the_frozen_app_runs_it_bundled_model_and_demo_folder(bundled_model_d
     analysis = next(line for line in out.splitlines() if line.startswith("[ok] analysis"))
     assert "P(RA)=" in analysis and "gradcam" in analysis and "shap" in analysis, analysis
     assert "OOD check: distance" in analysis and "in distribution" in analysis, analysis
+    densenet = next(line for line in out.splitlines() if line.startswith("[ok] densenet"))
+    if self_test._torchvision():  # the development environment and the full installer
+        assert "torchvision.ops.nms ok; DenseNet121 + attention" in densenet and "analysed on cpu" in densenet
+        assert "the app would use" in densenet, densenet
+    else:
+        assert "skipped: no torchvision" in densenet, densenet
     assert "self-test passed" in out
 
 

@@ -10,6 +10,10 @@ Runs, in order, and stops at the first failure:
 4. ``case``         finds a demo case (or ``--case FILE``);
 5. ``analysis``     prediction, Grad-CAM and SHAP; every stage must succeed with a finite map;
                     a model whose manifest declares an OOD check must have made one;
+   ``densenet``     where torchvision is installed (required in the full installer): its compiled
+                    operators (``ops.nms``), then a DenseNet121 + attention folder with random
+                    weights, made in the temporary folder, loaded and analysed (P(RA), Grad-CAM),
+                    and the device the app would pick;
 6. ``report``       writes a PDF report into a new temporary folder;
 7. ``scoring``      a Sharp/van der Heijde sheet: totals, markers, scores CSV, a report with it;
 8. ``dicom``        the case's results as DICOM (SR, Secondary Capture, Encapsulated PDF, built by
@@ -64,6 +68,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # --- the steps --------------------------------------------------------------------------------
 
+def _build_variant() -> str | None:
+    """The installer variant ("cpu", "full") of a frozen app; None from source or when unknown."""
+    if not getattr(sys, "frozen", False):
+        return None
+    # Written by installer/ra_desktop.spec: which installer variant this is.
+    info = paths.install_root() / "ra_desktop_build.json"
+    try:
+        return str(json.loads(info.read_text(encoding="utf-8"))["variant"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _torchvision() -> str | None:
+    """torchvision's version when it imports with its compiled operators; None when absent."""
+    try:
+        import torchvision
+    except ImportError:
+        return None
+    except Exception as exc:  # present but broken: the failure of the full installer (issue #29)
+        raise StepFailed(f"torchvision is installed but does not import: {type(exc).__name__}: {exc} "
+                         "(its compiled operators, torchvision/_C_stable, are missing or did not load)") from exc
+    from torchvision.extension import _has_ops
+
+    if not _has_ops():
+        raise StepFailed(f"torchvision {torchvision.__version__} imports, but its compiled operators "
+                         "(torchvision/_C_stable) did not load")
+    return str(torchvision.__version__)
+
+
 def _environment(args: argparse.Namespace, state: dict[str, Any]) -> str:
     if ra_desktop.__version__.startswith("0.0.0"):
         # The version comes from package metadata; a frozen build without it shows 0.0.0+unknown.
@@ -73,19 +106,12 @@ def _environment(args: argparse.Namespace, state: dict[str, Any]) -> str:
         import torch
     except ImportError as exc:  # a broken installation is what the self-test is there to report
         raise StepFailed(f"torch cannot be imported: {exc}") from exc
-    try:
-        import torchvision  # noqa: F401  (optional: only DenseNet models need it)
-        tv = "torchvision present (DenseNet models supported)"
-    except ImportError:
-        tv = "no torchvision (VGG8 models only)"
-    frozen = "from source"
-    if getattr(sys, "frozen", False):
-        # Written by installer/ra_desktop.spec: which installer variant this is.
-        info = paths.install_root() / "ra_desktop_build.json"
-        try:
-            frozen = f"frozen, {json.loads(info.read_text(encoding='utf-8'))['variant']} variant"
-        except (OSError, ValueError, KeyError):
-            frozen = "frozen"
+    state["torchvision"] = _torchvision()
+    tv = (f"torchvision {state['torchvision']} with its compiled operators (DenseNet models supported)"
+          if state["torchvision"] else "no torchvision (VGG8 models only)")
+    variant = _build_variant()
+    frozen = "from source" if not getattr(sys, "frozen", False) else (
+        f"frozen, {variant} variant" if variant else "frozen")
     cuda = "CUDA available" if torch.cuda.is_available() else "no CUDA"
     return (f"RA Desktop {ra_desktop.__version__} ({frozen}) in {paths.install_root()}; torch {torch.__version__}, "
             f"{cuda}; {tv}")
@@ -216,6 +242,54 @@ def _analysis(args: argparse.Namespace, state: dict[str, Any]) -> str:
     return f"P(RA)={p_text} -> {result.label} (threshold {t_text}); {times}{ood}"
 
 
+def _densenet(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    """torchvision's compiled operators and a DenseNet model folder through the analysis."""
+    if state.get("torchvision") is None:
+        if _build_variant() == "full":
+            raise StepFailed("the full variant must include torchvision (DenseNet models), and it has none")
+        return "skipped: no torchvision in this installation (VGG8 models only; DenseNet models need the full build)"
+    import torch
+    import torchvision
+
+    # lazy: the analysis stack loads when the command runs, not for --help
+    from ra_desktop.model import build_model, load_model, pick_device, save_model_folder
+    from ra_desktop.pipeline import analyse, drain
+    from ra_desktop.preprocess import PreprocessConfig
+
+    # nms runs in torchvision's compiled library: of two overlapping boxes it keeps the better one.
+    keep = torchvision.ops.nms(torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 10.0, 10.0]]),
+                               torch.tensor([0.9, 0.8]), 0.5)
+    if keep.tolist() != [0]:
+        raise StepFailed(f"torchvision.ops.nms kept boxes {keep.tolist()} of two overlapping boxes, not [0]")
+    # A DenseNet121 + attention folder with random weights, made here for this check only.
+    torch.manual_seed(0)
+    folder = state["tmp"] / "densenet121-self-test"
+    save_model_folder(build_model("densenet121"), folder, name="self-test-densenet121", version="0.0.0-self-test",
+                      arch="densenet121", preprocessing=PreprocessConfig(), threshold=0.5,
+                      training_data="none: random weights made by the self-test", synthetic_training_data=True,
+                      intended_use="Self-test only; predictions are meaningless.",
+                      training={"command": "ra-desktop --self-test", "epochs": 0}, validation_metrics=None,
+                      weights_dtype="float16", extra={"test_only": True})
+
+    def each(stage) -> None:
+        if stage.status != STAGE_OK:
+            raise StepFailed(f"DenseNet121 stage '{stage.stage}' {stage.status}: {stage.message}")
+
+    try:
+        model = load_model(folder, args.device)
+        result = drain(analyse(state["case"], model, explanations=("gradcam",)), each)
+    except RADesktopError as exc:
+        raise StepFailed(f"DenseNet121: {exc}") from exc
+    if not 0.0 <= result.probability <= 1.0 or "gradcam" not in result.heatmaps:
+        raise StepFailed(f"DenseNet121 gave P(RA)={result.probability} and maps {sorted(result.heatmaps)}")
+    auto = pick_device("auto")
+    would = f"cuda ({torch.cuda.get_device_name(0)})" if auto.type == "cuda" else "cpu (no CUDA GPU)"
+    t = result.timings_ms
+    return (f"torchvision.ops.nms ok; DenseNet121 + attention (random weights, made for this test) loaded, "
+            f"sha256 verified, analysed on {model.device}: inference {t.get('inference', 0):.0f} ms, "
+            f"Grad-CAM {t.get('gradcam', 0):.0f} ms; the app would use {would}")
+
+
 def _report(args: argparse.Namespace, state: dict[str, Any]) -> str:
     # lazy: pydicom, scipy, fpdf load when the command runs, not for --help
     from ra_desktop.report import write_report
@@ -339,6 +413,7 @@ STEPS: tuple[tuple[str, Callable[[argparse.Namespace, dict[str, Any]], str]], ..
     ("model", _model),
     ("case", _case),
     ("analysis", _analysis),
+    ("densenet", _densenet),
     ("report", _report),
     ("scoring", _scoring),
     ("dicom", _dicom),

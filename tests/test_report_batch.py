@@ -170,3 +170,21 @@ def test_cli_end_to_end_with_tiny_model(tmp_path, capsys):
     assert "Trained on synthetic phantoms" in text and "Intended use" in text
     assert len(list(out.glob("RA-report-summary_*.csv"))) == 1
     assert "nope.png" in capsys.readouterr().err
+
+
+def test_cli_report_measure_adds_radiogrammetry_to_each_report_and_the_summary(tmp_path):
+    from ra_desktop.cli import main
+    from ra_desktop.paths import demo_dir
+    from tests.tiny_model import make_tiny_model_folder
+
+    model_dir = make_tiny_model_folder(tmp_path)
+
+    case = sorted((demo_dir() / "RA").glob("*.dcm"))[0]
+    out = tmp_path / "out"
+    rc = main(["report", str(case), "--out", str(out), "--model", str(model_dir), "--device", "cpu",
+               "--summary", "--measure"])
+    assert rc == 0
+    row = next(csv.DictReader(io.StringIO(next(out.glob("*.csv")).read_text(encoding="utf-8-sig"))))
+    assert row["rg_unit"] == "mm" and row["rg_mean_mci"] not in ("", None), row
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(str(next(out.glob("*.pdf")))).pages).split())
+    assert "Radiogrammetry" in text and "measurements, not a diagnosis" in text

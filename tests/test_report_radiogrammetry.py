@@ -73,3 +73,26 @@ def test_summary_csv_has_the_measurement_columns(measured, tmp_path):
     assert a["rg_MC4_MCI"] == "" and a["rg_MC4_status"].startswith("not valid")
     assert a["rg_MC2_status"] == "valid, ends placed by Dr Test" and a["rg_mean_mci"] == ""
     assert all(b[k] == "" for k in csv_fields())  # not measured: empty, never a number
+
+
+def test_a_study_never_measured_is_measured_for_the_batch(measured, tmp_path):
+    inp, data = measured
+    seen = []
+
+    def measure(case):
+        seen.append(case.case_id)
+        return data
+
+    def broken(case):
+        raise ValueError("a bug in the measurement")
+
+    items = [BatchItem("a.dcm", case=dataclasses.replace(inp, case_id="case-a"), measure=measure),
+             BatchItem("b.dcm", case=dataclasses.replace(inp, case_id="case-b"), measurements=data, measure=measure),
+             BatchItem("c.dcm", case=dataclasses.replace(inp, case_id="case-c"), measure=broken)]
+    result = export_batch(items, tmp_path / "out", options=ReportOptions(institution="Clinic"))
+    assert seen == ["case-a"]  # b had stored measurements: not measured again
+    rows = list(csv.DictReader(io.StringIO(result.summary_csv.read_text(encoding="utf-8-sig"))))
+    assert rows[0]["rg_MC3_MCI"] == f"{data.hand.bones['MC3'].MCI:.3f}"
+    # A failing measurement leaves that study's report written, without values.
+    assert [r.status for r in result.rows] == ["written"] * 3
+    assert all(rows[2][k] == "" for k in csv_fields())

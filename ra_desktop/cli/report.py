@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="header line (default: the institution in the settings, else 'RA Desktop')")
     parser.add_argument("--summary", action="store_true",
                         help="also write a summary table of the batch (CSV and one-page PDF)")
+    parser.add_argument("--measure", action="store_true",
+                        help="add radiogrammetry (MCI, joint space widths; automatic) to each report and the summary")
     parser.add_argument("--no-recursive", dest="recursive", action="store_false",
                         help="do not descend into sub-folders")
 
@@ -73,7 +75,16 @@ def run(args: argparse.Namespace) -> int:
             return result
         return run_pipeline
 
-    items = [BatchItem(source=str(p), produce=produce(p), manifest=model.manifest) for p in files]
+    measure = None
+    if args.measure:
+        from ra_desktop.measure import measure_hand  # lazy, as above
+        from ra_desktop.measure.definitions import METHOD_VERSION
+        from ra_desktop.report.radiogrammetry import RadiogrammetryData
+
+        def measure(case):
+            return RadiogrammetryData(measure_hand(case.radiograph), METHOD_VERSION)
+
+    items = [BatchItem(source=str(p), produce=produce(p), manifest=model.manifest, measure=measure) for p in files]
     options = ReportOptions(deidentify=args.deidentify, overlay=args.overlay, paper=args.paper,
                             institution=args.institution)
 

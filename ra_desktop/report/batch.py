@@ -5,6 +5,7 @@ callback and a :class:`~ra_desktop.cancel.CancelToken`; the CLI calls it directl
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,8 @@ from ra_desktop.report.radiogrammetry import csv_cells
 from ra_desktop.report.summary import CANCELLED, FAILED, OK, SummaryRow, summary_csv, summary_pdf
 from ra_desktop.results import NO_VERDICT, ood_no_verdict
 from ra_desktop.scoring.svdh import totals
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str], None]
 # Called with a written study's summary row and its real case id (the pseudonym is in the row).
@@ -47,6 +50,9 @@ class BatchItem:
     signoff: Any = None
     scores: Any = None  # the reader's ScoreSheetData, printed when given
     measurements: Any = None  # the study's RadiogrammetryData, printed and in the summary CSV when given
+    # Without measurements: measure(case) -> RadiogrammetryData, called with the analysed case, so
+    # a study never measured before still has its values (a failure leaves the report without them).
+    measure: Callable[[Any], Any] | None = None
     annotations: Any = None  # the reader's AnnotationData (report/annotations.py), printed when given
 
 
@@ -95,6 +101,20 @@ def write_report(
     data = render_pdf(report)
     target = Path(out_dir) / report_name(report.case_id, report.file_date)
     return write_atomic(target, lambda fh: write_chunks(data, fh, check=lambda: check(cancel)))
+
+
+def _measurements(item: BatchItem, case: Any) -> Any:
+    """The item's radiogrammetry: as given, else measured now; None when measuring failed."""
+    if item.measurements is not None or item.measure is None:
+        return item.measurements
+    try:
+        return item.measure(case)
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a measurement bug must not cost the study its report
+        log.warning("radiogrammetry of %s failed, reported without it: %s: %s", redact(item.source),
+                    type(exc).__name__, redact(str(exc)))
+        return None
 
 
 def _row_for(inp: ReportInput, options: ReportOptions) -> SummaryRow:
@@ -210,7 +230,7 @@ def export_batch(
         row, case_id = SummaryRow(source=source(done)), ""
         try:
             case = item.case if item.case is not None else item.produce(cancel)  # type: ignore[misc]
-            inp = from_case(case, item.manifest, item.signoff, item.scores, item.measurements, item.annotations)
+            inp = from_case(case, item.manifest, item.signoff, item.scores, _measurements(item, case), item.annotations)
             case_id = inp.case_id
             if options.deidentify:
                 inp = deidentify(inp, options.pseudonym_key)

@@ -121,11 +121,12 @@ def export_batch(window) -> int | None:
     sheets = {r.id: window.score_sheet.report_sheet(r, every, window.settings.svdh_sdc)  # here, not on the lane
               for r in rows}
     measured = {r.id: window.radiogrammetry.report_data(r) for r in rows}  # stored; None if never measured
+    measurers = {r.id: window.radiogrammetry.batch_measurer(r) for r in rows if measured[r.id] is None}
     notes = {r.id: window.annotations.report_data(r) for r in rows}  # the reader's annotations; None if none
 
     def work(model, progress):
         items = [BatchItem(source=r.path, manifest=manifest, signoff=r, scores=sheets[r.id],
-                           measurements=measured[r.id], annotations=notes[r.id],
+                           measurements=measured[r.id], measure=measurers.get(r.id), annotations=notes[r.id],
                            produce=lambda cancel, p=r.path: _analysed(p, model, explanations, cancel))
                  for r in rows]
         return report_batch(items, folder, progress, token,

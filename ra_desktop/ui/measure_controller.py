@@ -15,13 +15,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QScrollArea
 
 from ra_desktop import audit
-from ra_desktop.measure import bone_bright, measure_bone, measure_joint
+from ra_desktop.measure import bone_bright, measure_bone, measure_hand, measure_joint
+from ra_desktop.measure.definitions import METHOD_VERSION
 from ra_desktop.measure.change import PRECISION_SOURCE, measurement_change
 from ra_desktop.measure.offload import HandMeasurer, bone_profile
 from ra_desktop.ui.compare_window import prior_of, study_text
@@ -31,6 +33,7 @@ from ra_desktop.worklist import CaseRow
 from ra_desktop.worklist.measurements import MeasurementBook, StoredMeasurement, with_bone, with_joint
 
 log = logging.getLogger(__name__)
+_PRIOR_OF_ROW = object()  # progression_lines: look the prior study up (on the GUI thread)
 _JOINT_MARKERS = tuple(f"{k}{r}" for k in ("MCP", "PIP") for r in range(2, 6))
 _BONES = ("MC2", "MC3", "MC4")
 
@@ -390,11 +393,12 @@ class MeasureController(QObject):
             return None
         return prior
 
-    def progression_lines(self, row: CaseRow, hand, for_report: bool = False) -> list[str]:
+    def progression_lines(self, row: CaseRow, hand, for_report: bool = False, prior=_PRIOR_OF_ROW) -> list[str]:
         """Change since the prior study of the same patient and hand ([] without one). For the
-        report the prior is not named (no date, no file name: a de-identified report prints it too)."""
+        report the prior is not named (no date, no file name: a de-identified report prints it too).
+        ``prior``: that study's row, found on the GUI thread beforehand for a call from a worker."""
 
-        prior = self._prior(row)
+        prior = self._prior(row) if prior is _PRIOR_OF_ROW else prior
         if prior is None or hand is None:
             return []
         stored = self.book.load(prior.id)
@@ -418,6 +422,23 @@ class MeasureController(QObject):
             return None
         return RadiogrammetryData(stored.hand, stored.method_version, stored.corrected_by,
                                   self.progression_lines(row, stored.hand, for_report=True))
+
+    def batch_measurer(self, row: CaseRow) -> Callable[[Any], Any]:
+        """For a batch export of a study never measured: ``measure(case)``, run on the export's
+        worker, measures the analysed radiograph automatically (as ``ra-desktop measure`` does:
+        joints found, not taken from markers), stores the result as opening the study would, and
+        returns its report data. The prior is looked up here, on the GUI thread."""
+        from ra_desktop.report.radiogrammetry import RadiogrammetryData  # pulls fpdf: only for a report
+
+        prior = self._prior(row)
+
+        def measure(case):
+            hand = measure_hand(case.radiograph)
+            self.book.save_hand(row.id, hand)
+            return RadiogrammetryData(hand, METHOD_VERSION, {},
+                                      self.progression_lines(row, hand, for_report=True, prior=prior))
+
+        return measure
 
 
 def install(window) -> MeasureController:

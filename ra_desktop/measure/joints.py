@@ -27,6 +27,8 @@ OUTLIERS = {"MCP": 1}
 #: A line left out must be this many times farther off the others' parabola than any kept line.
 APART = 2.0
 STEP = 0.25  # px between samples along a line
+#: The second look for the bone beyond a joint, in head half-widths either side (the first: 1.4).
+RETRY_REACH = 0.9
 WINDOW = 0.12  # the fit reaches this share of the head half-width into either bone
 _STEPS = np.array([0.01, 0.01, 0.002, 1e-3, 2e-3])  # xa, xb, cortex, rho, sigma
 
@@ -40,16 +42,17 @@ def _rotate(u: np.ndarray, deg: float) -> np.ndarray:
     return np.array([u[0] * np.cos(a) - u[1] * np.sin(a), u[0] * np.sin(a) + u[1] * np.cos(a)])
 
 
-def phalanx_axis(image, centre, distal, h: float):
+def phalanx_axis(image, centre, distal, h: float, reach: float = 1.4):
     """Axis of the bone beyond a joint: (unit vector, point on it), or None.
 
     Tracked from the joint: step along the current direction, find the bone's centre on a
-    profile across it (the bone nearest the track, so a neighbouring finger is never taken),
-    and steer towards it; the line through the centres on the shaft is the axis.
+    profile across it (``reach`` head half-widths either side of the track; the bone nearest
+    the track, so a neighbouring finger is never taken), and steer towards it; the line through
+    the centres on the shaft is the axis.
     """
     c = np.asarray(centre, float)
     u = np.asarray(distal, float) / np.hypot(*distal)
-    x = np.arange(-1.4 * h, 1.4 * h, 0.5)
+    x = np.arange(-reach * h, reach * h, 0.5)
     along = np.linspace(-0.1 * h, 0.1 * h, 3)
     pos, pts = c, []
     for _ in range(7):
@@ -221,6 +224,15 @@ def measure_joint(image: np.ndarray, centre, spacing_mm=None, *, toward=None, ax
     u, _ = found
     turn = float(np.degrees(np.arccos(np.clip(u @ u0, -1.0, 1.0))))
     limit = 20.0 if joint.startswith(("PIP", "DIP", "IP")) else 35.0  # MCPs deviate in RA, PIPs little
+    if turn > limit and joint.startswith("PIP"):
+        # The track may have stepped onto a neighbouring finger: once more, looking less far sideways,
+        # kept only if it then follows the finger closely (half the turn allowed). Not at an MCP: on
+        # the bench it gave widths to two joints whose bones overlap.
+        again = phalanx_axis(img, c, u0, h, reach=RETRY_REACH)
+        if again is not None:
+            turn2 = float(np.degrees(np.arccos(np.clip(again[0] @ u0, -1.0, 1.0))))
+            if turn2 <= 0.5 * limit:
+                u, turn = again[0], turn2
     if turn > limit:
         return invalid(f"the finger's axis turns {turn:.0f} degrees at the joint (accepted {limit:.0f}): "
                        "the bone beyond it was not followed", axis=_pt(u))

@@ -186,5 +186,5 @@ def test_cli_report_measure_adds_radiogrammetry_to_each_report_and_the_summary(t
     assert rc == 0
     row = next(csv.DictReader(io.StringIO(next(out.glob("*.csv")).read_text(encoding="utf-8-sig"))))
     assert row["rg_unit"] == "mm" and row["rg_mean_mci"] not in ("", None), row
-    text = " ".join(" ".join(p.extract_text() for p in PdfReader(str(next(out.glob("*.pdf")))).pages).split())
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(str(next(out.glob("RA-report_*.pdf")))).pages).split())
     assert "Radiogrammetry" in text and "measurements, not a diagnosis" in text

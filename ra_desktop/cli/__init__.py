@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain-eval": ("ra_desktop.cli.explain_eval", "measure Grad-CAM and SHAP faithfulness"),
     "report": ("ra_desktop.cli.report", "write one PDF report per study, headless"),
     "self-test": ("ra_desktop.cli.self_test", "offline check: model, analysis, report"),
+    "atlas": ("ra_desktop.cli.atlas", "teaching handout: each RA marker at each severity on a phantom hand (PDF)"),
     "scores": ("ra_desktop.cli.scores", "Sharp/van der Heijde scores: phantom truth, reader agreement"),
     "listen": ("ra_desktop.cli.listen", "DICOM store SCP: receive images into the worklist, headless"),
     "export-dicom": ("ra_desktop.cli.export_dicom", "results as DICOM: SR, Secondary Capture, Encapsulated PDF"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from ra_desktop.ui import dicom_actions, menu_actions, tag_viewer
+from ra_desktop.ui import dicom_actions, menu_actions, tag_viewer, teaching_actions
 from ra_desktop.ui import export
 
 
@@ -75,6 +75,8 @@ def build(window) -> None:
     h = mb.addMenu("&Help")
     add(h, "Keyboard shortcuts", lambda: menu_actions.show_shortcuts(w), QKeySequence.StandardKey.HelpContents,
         "Every key of the window and the viewer")
+    add(h, "Marker atlas for teaching (PDF)…", lambda: teaching_actions.write_atlas(w),
+        tip="Each radiographic marker of RA at each severity on one phantom hand, beside the normal hand")
     add(h, "About / intended use", lambda: menu_actions.show_about(w))
     tb = w.addToolBar("Main")
     tb.setObjectName("mainToolbar")

@@ -5,7 +5,8 @@
 #   3. run `ra-desktop --self-test` with an empty environment (env -i: no Python, no PYTHONPATH,
 #      PATH=/usr/bin:/bin) and, where `unshare -n` works (root), with no network but loopback
 #      (its `dicom` step sends to its own DICOM listener on 127.0.0.1),
-#   4. run the frozen `inspect` on a JPEG 2000 DICOM (pydicom's decoder plugins in the bundle),
+#   4. run the frozen `inspect` on a JPEG 2000 DICOM (pydicom's decoder plugins in the bundle) and
+#      the frozen `atlas` (the teaching handout),
 #   5. start the GUI under Xvfb on the demo cases and save a screenshot,
 #   6. check that nothing was written inside the install folder.
 # Exit status 0 only if every check passed. Evidence (logs, PDF, screenshot) stays in the folder.
@@ -100,6 +101,12 @@ cat "$T/out/inspect-j2k.json" "$T/out/inspect-j2k.err"
 grep -q '"transfer_syntax": "1.2.840.10008.1.2.4.90"' "$T/out/inspect-j2k.json" \
   && grep -q '"max": [0-9]' "$T/out/inspect-j2k.json" \
   || fail "frozen inspect did not decode the JPEG 2000 pixels"
+
+log "frozen atlas (the teaching handout: phantoms and fpdf2 in the bundle)"
+"${NET[@]}" "${ENV[@]}" "$EXE" atlas --out "$T/out" --size 1500 > "$T/out/atlas.log" 2>&1 \
+  || { cat "$T/out/atlas.log"; fail "frozen atlas failed (see $T/out/atlas.log)"; }
+head -c 5 "$T/out/RA-marker-atlas_0R.pdf" | grep -q '%PDF-' || fail "frozen atlas wrote no PDF"
+echo "atlas: $T/out/RA-marker-atlas_0R.pdf"
 
 log "GUI under Xvfb (screenshot after ${GUI_WAIT} s)"
 command -v xvfb-run > /dev/null || fail "xvfb-run is missing (apt-get install xvfb)"

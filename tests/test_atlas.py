@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def atlas():
-    return list(plates(seed=3, side="L", size=1500))
+    return list(plates(seed=3, side="L", size=900))
 
 
 def test_one_plate_per_marker_normal_first_then_each_severity(atlas):
@@ -58,8 +58,13 @@ def test_pdf_names_every_marker_and_says_it_is_synthetic(atlas, tmp_path):
     assert sum(len(p.images) for p in reader.pages) >= sum(len(p.panels) - 1 for p in atlas)
 
 
-def test_cli_writes_the_atlas(tmp_path, capsys):
+def test_cli_writes_the_atlas(atlas, tmp_path, capsys, monkeypatch):
+    import ra_desktop.phantom.atlas as atlas_mod
+
+    asked = []
+    monkeypatch.setattr(atlas_mod, "plates", lambda *a: asked.append(a) or iter(atlas))  # rendered once above
     assert main(["atlas", "--out", str(tmp_path), "--size", "1500", "--seed", "1"]) == 0
+    assert asked == [(1, "R", 1500)]
     assert (tmp_path / "RA-marker-atlas_1R.pdf").is_file()
     assert main(["atlas", "--out", str(tmp_path), "--size", "900"]) == 2
     assert "--size must be 1500-3000" in capsys.readouterr().err

@@ -39,3 +39,26 @@ def test_unseen_hatch_matches_reference(shape):
     expected[..., :3] = (255, 200, 0)
     expected[..., 3] = np.where(~seen & hatch, 70, 0)
     np.testing.assert_array_equal(overlay.unseen_mask_rgba(seen), expected)
+
+
+def test_a_map_coloured_ahead_is_found_only_for_that_very_array():
+    import gc
+
+    from ra_desktop.render import overlay
+
+    rng = np.random.default_rng(1)
+    values = rng.random((60, 50)).astype(np.float32)
+    values[:5] = np.nan
+    overlay.colour_ahead(values, "jet", signed=False)
+    got = overlay.ahead(values)
+    assert got is not None and (got.vmin, got.vmax) == overlay.value_range(values, False)
+    assert np.array_equal(got.rgba, overlay.colorize(values, "jet", opacity=1.0))
+    assert overlay.ahead(values.copy()) is None  # equal values, another array
+    key = id(values)
+    del values, got  # the next array may take the freed id: the weak reference tells them apart
+    gc.collect()
+    reused = np.zeros((60, 50), np.float32)
+    assert overlay.ahead(reused) is None, (id(reused) == key)
+    for _ in range(20):  # only the last few are kept
+        overlay.colour_ahead(np.ones((4, 4), np.float32), "jet", signed=False)
+    assert len(overlay._AHEAD) <= overlay._AHEAD_MAX

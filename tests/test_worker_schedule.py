@@ -225,3 +225,29 @@ def test_an_unreadable_file_fails_its_job_with_a_reason(tmp_path):
 
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__])
+
+
+def test_an_open_case_colours_its_maps_on_the_lane_for_the_viewer(tmp_path):
+    # The GUI thread then only shows the map (render.overlay.ahead); a batch job colours nothing.
+    import numpy as np
+    from PIL import Image
+
+    from ra_desktop.model import load_model
+    from ra_desktop.render import overlay
+    from tests.tiny_model import make_tiny_model_folder
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "case.png"
+    Image.fromarray((rng.random((300, 240)) * 200).astype(np.uint8)).save(path)
+    events = _Events()
+    runner = Runner(Schedule(), events)
+    runner.model = load_model(make_tiny_model_folder(tmp_path / "m"), "cpu")
+    runner.run_job(Job(1, 1, str(path), OPEN, ("gradcam",), colormaps={"gradcam": "inferno"}))
+    stage = next(e[3] for e in events.seen if e[0] == "stage_ready" and e[2] == "gradcam")
+    gradcam = stage.result.heatmaps["gradcam"]
+    got = overlay.ahead(gradcam.values)
+    assert got is not None and got.cmap == "inferno" and not got.signed
+    assert np.array_equal(got.rgba, overlay.colorize(gradcam.values, "inferno", got.vmin, got.vmax, opacity=1.0))
+    runner.run_job(Job(2, 2, str(path), BATCH, ("gradcam",), colormaps={"gradcam": "inferno"}))
+    batch = next(e[2] for e in events.seen if e[0] == "job_finished" and e[1] == 2)
+    assert overlay.ahead(batch.heatmaps["gradcam"].values) is None

@@ -5,6 +5,9 @@ inside the area the model saw and zero outside it (NaN in the map). Value never 
 """
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
+
 import numpy as np
 
 from ra_desktop.render import colormaps
@@ -86,3 +89,36 @@ def unseen_mask_rgba(seen: np.ndarray, colour: tuple[int, int, int] = (255, 200,
     hatch = rows[np.arange(h) % 24]
     pixel = np.array([[*colour, alpha], [*colour, 0]], dtype=np.uint8).view(np.uint32).ravel()
     return np.where(~seen & hatch, pixel[0], pixel[1]).view(np.uint8).reshape(h, w, 4)
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A layer coloured ahead of display (at opacity 1) for one colour map."""
+
+    cmap: str
+    signed: bool
+    vmin: float
+    vmax: float
+    rgba: np.ndarray
+
+
+# Layers coloured on the inference lane as their stage arrives, looked up by the GUI thread when
+# it draws that same map (by identity: a weak reference guards against a reused id). Colouring a
+# 5 MP map costs ~25 ms, which the GUI thread then does not spend. The last few maps only.
+_AHEAD: dict[int, tuple[weakref.ref, Ahead]] = {}
+_AHEAD_MAX = 8
+
+
+def colour_ahead(heatmap: np.ndarray, cmap: str, signed: bool) -> None:
+    """Colour ``heatmap`` now (on a worker thread) for :func:`ahead` to hand to the GUI thread."""
+    vmin, vmax = value_range(heatmap, signed)
+    rgba = colorize(heatmap, cmap, vmin, vmax, opacity=1.0, signed=signed)
+    _AHEAD[id(heatmap)] = (weakref.ref(heatmap), Ahead(cmap, signed, vmin, vmax, rgba))
+    while len(_AHEAD) > _AHEAD_MAX:  # only this (one) worker thread adds or evicts
+        _AHEAD.pop(next(iter(_AHEAD)), None)
+
+
+def ahead(heatmap: np.ndarray) -> Ahead | None:
+    """What :func:`colour_ahead` made of this very array, if anything."""
+    hit = _AHEAD.get(id(heatmap))
+    return hit[1] if hit is not None and hit[0]() is heatmap else None

@@ -23,6 +23,7 @@ from ra_desktop.ui.scoring_panel import ScoringPanel
 from ra_desktop.ui.settings_dialog import SettingsDialog
 from ra_desktop.ui.status import BatchStatus, ModelBanner
 from ra_desktop.ui.viewer_host import make_viewer
+from ra_desktop.ui.viewer.controls import LAYERS
 from ra_desktop.ui.welcome import Welcome
 from ra_desktop.ui.worklist_panel import WorklistPanel
 from ra_desktop.worker.jobs import JobController
@@ -269,7 +270,9 @@ class MainWindow(QMainWindow):
         self.viewer.clear()
         self.findings.set_stage("Loading image…")
         # An image whose UID names another image is shown, never analysed under that UID.
-        self.jobs.open_case(row_id, row.path, self.settings.explanations, analyse=analyse)
+        self.jobs.open_case(row_id, row.path, self.settings.explanations, analyse=analyse,
+                            colormaps={m: self.viewer.layer_state(m)["cmap"] for m in self.settings.explanations
+                                       if m in LAYERS})
 
     def _on_image(self, row_id: int, radiograph, gt) -> None:
         self.viewer.set_radiograph(radiograph)

@@ -115,8 +115,12 @@ class JobController(QObject):
         return self.model is not None
 
     # ---- submitting ----------------------------------------------------------------------------
-    def open_case(self, row_id: int, path: str, explanations: tuple[str, ...], analyse: bool = True) -> int:
-        job = Job(next(self._ids), row_id, path, OPEN, tuple(explanations), analyse=analyse and self.has_model)
+    def open_case(self, row_id: int, path: str, explanations: tuple[str, ...], analyse: bool = True,
+                  colormaps: dict[str, str] | None = None) -> int:
+        """Open a case on screen: its image first, then each stage; ``colormaps`` (layer -> colour
+        map) are the viewer's, so the lane colours each map in as it arrives."""
+        job = Job(next(self._ids), row_id, path, OPEN, tuple(explanations), analyse=analyse and self.has_model,
+                  colormaps=dict(colormaps or {}))
         self._jobs[job.job_id] = job
         self.current_open_id = job.job_id  # from now on, older open jobs are stale
         self.thread.submit(job)

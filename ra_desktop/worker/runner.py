@@ -17,9 +17,18 @@ from ra_desktop.cancel import CancelToken
 from ra_desktop.errors import Cancelled, ImageLoadError, RADesktopError
 from ra_desktop.io import Radiograph, load_radiograph
 from ra_desktop.io.ground_truth import ground_truth_for
+from ra_desktop.render import overlay
 from ra_desktop.worker.schedule import OPEN, Job, OpenCache, Schedule
 
 log = logging.getLogger(__name__)
+
+
+def _colour_ahead(stage: Any, colormaps: dict[str, str]) -> None:
+    """Colour the stage's new maps here, so the GUI thread only shows them (render.overlay)."""
+    heatmaps = getattr(getattr(stage, "result", None), "heatmaps", None) or {}
+    for kind, heatmap in heatmaps.items():
+        if kind in colormaps and overlay.ahead(heatmap.values) is None:
+            overlay.colour_ahead(heatmap.values, colormaps[kind], heatmap.signed)
 
 
 class Runner:
@@ -72,6 +81,7 @@ class Runner:
                 job.token.check()
                 stages.append(stage)
                 if job.kind == OPEN:
+                    _colour_ahead(stage, job.colormaps)
                     ev.stage_ready(job.job_id, stage.stage, stage)
 
             result = drain(analyse(radiograph, self.model, explanations=job.explanations, cancel=job.token),

@@ -35,6 +35,7 @@ class Job:
     token: CancelToken = field(default_factory=CancelToken)
     preempted: bool = False  # a batch job interrupted by the reader: re-run it, don't report
     from_cache: bool = False  # result replayed from the open-case cache (already saved once)
+    colormaps: dict[str, str] = field(default_factory=dict)  # OPEN: layer -> colour map to colour it in ahead
 
 
 @dataclass(frozen=True)

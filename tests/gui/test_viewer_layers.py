@@ -226,3 +226,21 @@ def test_mask_contour_band():
     one, two = mask_contour(mask), mask_contour(mask, thickness=2)
     assert one.sum() == 28 and two.sum() == 28 + 20  # 8×8 ring, then the 6×6 ring inside it
     assert not (one & ~mask).any()  # drawn inside the lesion, never outside
+
+
+def test_a_layer_coloured_ahead_on_the_lane_is_drawn_as_the_viewer_would_colour_it(viewer, monkeypatch):
+    from ra_desktop.render import overlay
+
+    rng = np.random.default_rng(2)
+    values = rng.random((H, W)).astype(np.float32)
+    cmap = viewer.layer_state("gradcam")["cmap"]
+    viewer.set_layer("gradcam", values, signed=False)
+    fresh = qt_image.qimage_to_array(viewer.layer_item("gradcam").pixmap().toImage())
+    overlay.colour_ahead(values, cmap, signed=False)  # as the inference lane does
+    calls = []
+    monkeypatch.setattr(overlay, "colorize", lambda *a, **k: calls.append(a) or np.zeros((H, W, 4), np.uint8))
+    viewer.set_layer("gradcam", values, signed=False)
+    assert calls == []  # nothing coloured on the GUI thread
+    assert np.array_equal(qt_image.qimage_to_array(viewer.layer_item("gradcam").pixmap().toImage()), fresh)
+    viewer.set_layer_colormap("gradcam", "viridis")  # another colour map: coloured here, as before
+    assert len(calls) == 1

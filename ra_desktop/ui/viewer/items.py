@@ -57,14 +57,20 @@ class OverlayLayer:
         self.values = values
         self.signed = signed
         self.cmap = cmap
-        self.vmin, self.vmax = overlay.value_range(values, signed)
+        # Coloured on the inference lane when it knew this colour map (overlay.colour_ahead).
+        self._ahead = pre = overlay.ahead(values)
+        if pre is not None and pre.signed != signed:
+            self._ahead = pre = None
+        self.vmin, self.vmax = (pre.vmin, pre.vmax) if pre is not None else overlay.value_range(values, signed)
         self.item = QtWidgets.QGraphicsPixmapItem()
         self.item.setZValue(z)
         self.item.setTransformationMode(QtCore.Qt.TransformationMode.SmoothTransformation)
         self.render()
 
     def render(self) -> None:
-        rgba = overlay.colorize(self.values, self.cmap, self.vmin, self.vmax, opacity=1.0, signed=self.signed)
+        pre = self._ahead
+        rgba = (pre.rgba if pre is not None and pre.cmap == self.cmap else
+                overlay.colorize(self.values, self.cmap, self.vmin, self.vmax, opacity=1.0, signed=self.signed))
         self.item.setPixmap(qt_image.to_pixmap(rgba))
 
 

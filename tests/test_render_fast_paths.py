@@ -59,6 +59,7 @@ def test_a_map_coloured_ahead_is_found_only_for_that_very_array():
     gc.collect()
     reused = np.zeros((60, 50), np.float32)
     assert overlay.ahead(reused) is None, (id(reused) == key)
+    assert key not in overlay._AHEAD  # dropped with its map: the 20 MB colour image is not kept
     for _ in range(20):  # only the last few are kept
         overlay.colour_ahead(np.ones((4, 4), np.float32), "jet", signed=False)
     assert len(overlay._AHEAD) <= overlay._AHEAD_MAX

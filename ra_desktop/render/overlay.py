@@ -103,18 +103,21 @@ class Ahead:
 
 
 # Layers coloured on the inference lane as their stage arrives, looked up by the GUI thread when
-# it draws that same map (by identity: a weak reference guards against a reused id). Colouring a
-# 5 MP map costs ~25 ms, which the GUI thread then does not spend. The last few maps only.
+# it draws that same map (by identity: a weak reference guards against a reused id, and its
+# callback drops the entry with the map). Colouring a 5 MP map costs ~25 ms, which the GUI thread
+# then does not spend; each entry holds 20 MB, so only the last four (two cases' maps) are kept.
 _AHEAD: dict[int, tuple[weakref.ref, Ahead]] = {}
-_AHEAD_MAX = 8
+_AHEAD_MAX = 4
 
 
 def colour_ahead(heatmap: np.ndarray, cmap: str, signed: bool) -> None:
     """Colour ``heatmap`` now (on a worker thread) for :func:`ahead` to hand to the GUI thread."""
     vmin, vmax = value_range(heatmap, signed)
     rgba = colorize(heatmap, cmap, vmin, vmax, opacity=1.0, signed=signed)
-    _AHEAD[id(heatmap)] = (weakref.ref(heatmap), Ahead(cmap, signed, vmin, vmax, rgba))
-    while len(_AHEAD) > _AHEAD_MAX:  # only this (one) worker thread adds or evicts
+    key = id(heatmap)
+    ref = weakref.ref(heatmap, lambda r, k=key: _AHEAD.get(k, (None,))[0] is r and _AHEAD.pop(k, None))
+    _AHEAD[key] = (ref, Ahead(cmap, signed, vmin, vmax, rgba))
+    while len(_AHEAD) > _AHEAD_MAX:  # only this (one) worker thread adds; the oldest goes
         _AHEAD.pop(next(iter(_AHEAD)), None)
 
 

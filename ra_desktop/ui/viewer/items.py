@@ -68,7 +68,7 @@ class OverlayLayer:
         self.render()
 
     def render(self) -> None:
-        pre = self._ahead
+        pre, self._ahead = self._ahead, None  # used once: the pixmap holds the picture from now on
         rgba = (pre.rgba if pre is not None and pre.cmap == self.cmap else
                 overlay.colorize(self.values, self.cmap, self.vmin, self.vmax, opacity=1.0, signed=self.signed))
         self.item.setPixmap(qt_image.to_pixmap(rgba))

@@ -63,3 +63,25 @@ def test_a_map_coloured_ahead_is_found_only_for_that_very_array():
     for _ in range(20):  # only the last few are kept
         overlay.colour_ahead(np.ones((4, 4), np.float32), "jet", signed=False)
     assert len(overlay._AHEAD) <= overlay._AHEAD_MAX
+
+
+def test_a_first_display_rendered_ahead_is_found_only_for_those_pixels_and_that_window():
+    import gc
+    from types import SimpleNamespace
+
+    from ra_desktop.render import voi, window
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 4096, (80, 60)).astype(np.uint16)
+    r = SimpleNamespace(pixels=pixels, voi_lut=None, window_center=2000.0, window_width=1500.0, inverted=False,
+                        display_inverted=False, voi_function=voi.LINEAR_EXACT)
+    window.render_ahead(r)
+    got = window.display_ahead(pixels, 2000.0, 1500.0, False, voi.LINEAR_EXACT, None)
+    assert got is not None and np.array_equal(got, window.WindowLut(pixels).render(2000.0, 1500.0, False))
+    assert window.display_ahead(pixels, 2000.0, 1400.0, False, voi.LINEAR_EXACT, None) is None  # other window
+    assert window.display_ahead(pixels, 2000.0, 1500.0, True, voi.LINEAR_EXACT, None) is None  # inverted
+    assert window.display_ahead(pixels.copy(), 2000.0, 1500.0, False, voi.LINEAR_EXACT, None) is None
+    key = id(pixels)
+    del pixels, r, got
+    gc.collect()
+    assert key not in window._AHEAD  # gone with its pixels

@@ -227,7 +227,7 @@ if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__])
 
 
-def test_an_open_case_colours_its_maps_on_the_lane_for_the_viewer(tmp_path):
+def test_an_open_case_renders_its_display_and_colours_its_maps_on_the_lane(tmp_path):
     # The GUI thread then only shows the map (render.overlay.ahead); a batch job colours nothing.
     import numpy as np
     from PIL import Image
@@ -244,6 +244,10 @@ def test_an_open_case_colours_its_maps_on_the_lane_for_the_viewer(tmp_path):
     runner.model = load_model(make_tiny_model_folder(tmp_path / "m"), "cpu")
     runner.run_job(Job(1, 1, str(path), OPEN, ("gradcam",), colormaps={"gradcam": "inferno"}))
     stage = next(e[3] for e in events.seen if e[0] == "stage_ready" and e[2] == "gradcam")
+    from ra_desktop.render import window
+
+    shown = next(e[2] for e in events.seen if e[0] == "image_ready")
+    assert id(shown.pixels) in window._AHEAD  # its first display too, before the image was handed over
     gradcam = stage.result.heatmaps["gradcam"]
     got = overlay.ahead(gradcam.values)
     assert got is not None and got.cmap == "inferno" and not got.signed

@@ -17,10 +17,19 @@ from ra_desktop.cancel import CancelToken
 from ra_desktop.errors import Cancelled, ImageLoadError, RADesktopError
 from ra_desktop.io import Radiograph, load_radiograph
 from ra_desktop.io.ground_truth import ground_truth_for
-from ra_desktop.render import overlay
+from ra_desktop.render import overlay, window
 from ra_desktop.worker.schedule import OPEN, Job, OpenCache, Schedule
 
 log = logging.getLogger(__name__)
+
+
+def _render_ahead(radiograph: Any) -> None:
+    """The viewer's first display of the study, made here instead of on the GUI thread. Only a
+    head start: should it fail, the viewer renders the image itself and the case goes on."""
+    try:
+        window.render_ahead(radiograph)
+    except Exception:  # noqa: BLE001 - never the reason a case fails
+        log.warning("display of the study not rendered ahead; the viewer renders it", exc_info=True)
 
 
 def _colour_ahead(stage: Any, colormaps: dict[str, str]) -> None:
@@ -58,6 +67,7 @@ class Runner:
             hit = self.cache.get(key)
             if hit is not None:  # same file, same model: replay it
                 radiograph, gt, stages, result = hit
+                _render_ahead(radiograph)
                 ev.image_ready(job.job_id, radiograph, gt)
                 for stage in stages:
                     ev.stage_ready(job.job_id, stage.stage, stage)
@@ -67,6 +77,7 @@ class Runner:
             radiograph = load_radiograph(job.path)
             gt = ground_truth_for(job.path) if job.kind == OPEN else None
             if job.kind == OPEN:
+                _render_ahead(radiograph)
                 ev.image_ready(job.job_id, radiograph, gt)
             if not job.analyse or self.model is None:
                 ev.job_finished(job.job_id, None)

@@ -244,3 +244,20 @@ def test_a_layer_coloured_ahead_on_the_lane_is_drawn_as_the_viewer_would_colour_
     assert np.array_equal(qt_image.qimage_to_array(viewer.layer_item("gradcam").pixmap().toImage()), fresh)
     viewer.set_layer_colormap("gradcam", "viridis")  # another colour map: coloured here, as before
     assert len(calls) == 1
+
+
+def test_a_display_rendered_ahead_is_shown_without_rendering_on_the_gui_thread(qtbot, monkeypatch):
+    from ra_desktop.render import window
+
+    r = make_radiograph()
+    w = ViewerWidget()
+    qtbot.addWidget(w)
+    w.set_radiograph(r)
+    fresh = w.displayed_image().copy()
+    window.render_ahead(r)  # as the inference lane does before handing the image over
+    calls, render = [], window.WindowLut.render
+    monkeypatch.setattr(window.WindowLut, "render", lambda *a, **k: calls.append(a) or render(*a, **k))
+    w.set_radiograph(r)
+    assert calls == [] and np.array_equal(w.displayed_image(), fresh)
+    w.set_window(*(v * 1.1 for v in w.window()))  # the reader's own window: rendered here
+    assert len(calls) == 1

@@ -11,6 +11,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from ra_desktop.render import overlay
+from ra_desktop.render.window import display_ahead, opening_window
 from ra_desktop.ui import qt_image
 from ra_desktop.ui.viewer import _display, _toolbar, controls, view_tools
 from ra_desktop.ui.viewer.annotations import AnnotationLayer, add_tool_button
@@ -160,8 +161,10 @@ class ViewerWidget(QtWidgets.QWidget):
             return
         r = self._radiograph
         invert = r.display_inverted != self._user_invert
-        self._display = self._lut.render(self._center, self._width, invert,
-                                         r.voi_function, self._voi_lut)
+        # A study's first display was rendered on the inference lane (render.window.render_ahead).
+        self._display = display_ahead(r.pixels, self._center, self._width, invert, r.voi_function, self._voi_lut)
+        if self._display is None:
+            self._display = self._lut.render(self._center, self._width, invert, r.voi_function, self._voi_lut)
         self.image_item.setPixmap(qt_image.to_pixmap(self._display))
         self.image_item.setVisible(True)
         self.view.loupe.refresh()
@@ -171,12 +174,10 @@ class ViewerWidget(QtWidgets.QWidget):
         if self._radiograph is None:
             return
         r = self._radiograph
-        lut = r.voi_lut if name == "dicom" else None
-        if lut is not None:  # the file's VOI LUT; a W/L drag then starts from its input range
-            c, w = lut.input_window()
+        if name == "dicom":  # the file's VOI LUT or window, as a study opens
+            c, w, lut = opening_window(r)
         else:
-            c, w = _display.preset_window(name, r.pixels, dicom=(r.window_center, r.window_width),
-                                          inverted=r.inverted)
+            c, w, lut = *_display.preset_window(name, r.pixels, inverted=r.inverted), None
         self._preset_combo.setCurrentIndex(_display.PRESETS.index(name))
         self._set_window(c, w, lut)
         self._render_grey()

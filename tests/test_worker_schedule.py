@@ -255,3 +255,26 @@ def test_an_open_case_renders_its_display_and_colours_its_maps_on_the_lane(tmp_p
     runner.run_job(Job(2, 2, str(path), BATCH, ("gradcam",), colormaps={"gradcam": "inferno"}))
     batch = next(e[2] for e in events.seen if e[0] == "job_finished" and e[1] == 2)
     assert overlay.ahead(batch.heatmaps["gradcam"].values) is None
+
+
+def test_a_failing_head_start_never_fails_the_case(tmp_path, monkeypatch):
+    # Rendering the display or colouring a map ahead is an optimisation: the viewer does it itself.
+    import numpy as np
+    from PIL import Image
+
+    from ra_desktop.model import load_model
+    from ra_desktop.render import overlay, window
+    from tests.tiny_model import make_tiny_model_folder
+
+    def broken(*a, **k):
+        raise ValueError("broken")
+
+    monkeypatch.setattr(window, "render_ahead", broken)
+    monkeypatch.setattr(overlay, "colour_ahead", broken)
+    path = tmp_path / "case.png"
+    Image.fromarray((np.random.default_rng(1).random((300, 240)) * 200).astype(np.uint8)).save(path)
+    events = _Events()
+    runner = Runner(Schedule(), events)
+    runner.model = load_model(make_tiny_model_folder(tmp_path / "m"), "cpu")
+    runner.run_job(Job(1, 1, str(path), OPEN, ("gradcam",), colormaps={"gradcam": "jet"}))
+    assert [e[0] for e in events.seen][-1] == "job_finished" and events.seen[-1][2] is not None

@@ -33,11 +33,15 @@ def _render_ahead(radiograph: Any) -> None:
 
 
 def _colour_ahead(stage: Any, colormaps: dict[str, str]) -> None:
-    """Colour the stage's new maps here, so the GUI thread only shows them (render.overlay)."""
+    """Colour the stage's new maps here, so the GUI thread only shows them (render.overlay). Only a
+    head start, like :func:`_render_ahead`: should it fail, the viewer colours them itself."""
     heatmaps = getattr(getattr(stage, "result", None), "heatmaps", None) or {}
     for kind, heatmap in heatmaps.items():
         if kind in colormaps and overlay.ahead(heatmap.values) is None:
-            overlay.colour_ahead(heatmap.values, colormaps[kind], heatmap.signed)
+            try:
+                overlay.colour_ahead(heatmap.values, colormaps[kind], heatmap.signed)
+            except Exception:  # noqa: BLE001 - never the reason a case fails
+                log.warning("%s map not coloured ahead; the viewer colours it", kind, exc_info=True)
 
 
 class Runner:

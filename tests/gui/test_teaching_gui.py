@@ -8,7 +8,11 @@ pytestmark = pytest.mark.gui
 
 
 def test_marker_atlas_from_the_help_menu(make_window, tiny_model_dir, tmp_path, qtbot, monkeypatch):
+    import ra_desktop.phantom.atlas as atlas_mod
+
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tmp_path)))
+    full = atlas_mod.plates  # the whole atlas, at a small size (make installer-test runs the full one)
+    monkeypatch.setattr(atlas_mod, "plates", lambda seed, side: full(seed, side, 800))
     w = make_window(tiny_model_dir)
     help_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Help")
     act = next(a for a in help_menu.actions() if a.text().startswith("Marker atlas"))

@@ -1,0 +1,122 @@
+"""The marker explorer's core: scenes -> plans, presets, twin alignment, the model's readout."""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from ra_desktop.phantom.lesions import _NARROWING, _OSTEOPENIA, _SWELLING_MM, JOINT_NAMES
+from ra_desktop.teaching.explorer import (
+    MARKER_JOINTS, PRESETS, SEQUENCE, HandSpec, Scene, markers_at, plan_for, preset_scene, render_pair,
+)
+from ra_desktop.teaching.lane import LatestWins
+from ra_desktop.teaching.readout import CAPTION, model_readout
+
+SIZE = 320  # small renders: the tests check pixels and plumbing, not the look
+
+
+def test_levels_are_the_generators_magnitudes_and_interpolate_between_them():
+    scene = (Scene().with_level("MCP2", "narrowing", 2).with_level("MCP2", "osteopenia", 1.5)
+             .with_level("radiocarpal", "swelling", 3))
+    plan = plan_for(scene)
+    assert plan.label == "RA" and plan.severity == 3
+    assert plan.joints["MCP2"].narrowing == pytest.approx(_NARROWING[2])
+    assert plan.joints["MCP2"].osteopenia == pytest.approx((_OSTEOPENIA[1] + _OSTEOPENIA[2]) / 2)
+    assert plan.joints["radiocarpal"].swelling_mm == pytest.approx(_SWELLING_MM[3] * 1.3)  # thicker wrist
+    assert all(plan.joints[j].lesion_types() == [] for j in JOINT_NAMES if j not in ("MCP2", "radiocarpal"))
+    # Erosions: one bite per severity step; ankylosis fuses the joint.
+    plan = plan_for(Scene().with_level("MCP3", "erosion", 2.4).with_level("intercarpal", "ankylosis", 3))
+    assert len(plan.joints["MCP3"].erosions) == 3
+    assert plan.joints["intercarpal"].ankylosis and plan.joints["intercarpal"].narrowing == 1.0
+    # Setting a level to 0 removes it; a marker the phantom does not draw there is refused.
+    assert Scene().with_level("MCP2", "erosion", 2).with_level("MCP2", "erosion", 0).levels == ()
+    with pytest.raises(ValueError):
+        Scene().with_level("PIP2", "deviation", 1)
+    assert "deviation" in markers_at("MCP3") and "deviation" not in markers_at("PIP3")
+    assert markers_at("DIP2") == ("osteoarthritis",)
+
+
+def test_presets_follow_the_disease_and_the_oa_contrast_has_no_ra():
+    plans = {name: plan_for(preset_scene(name)) for name in SEQUENCE}
+    assert set(SEQUENCE) == set(PRESETS)
+    assert plans["normal"].label == "Normal" and not plans["normal"].dip_oa
+    assert not any(j.erosions for j in plans["early RA"].joints.values())  # soft tissue and density only
+    assert any(j.erosions for j in plans["established RA"].joints.values())
+    assert plans["late RA"].joints["radiocarpal"].ankylosis and plans["late RA"].joints["MCP2"].subluxation_mm > 0
+    oa = plans["osteoarthritis (contrast)"]
+    assert oa.label == "Normal" and set(oa.dip_oa) == {"DIP2", "DIP3", "DIP4"}
+    assert all(not j.lesion_types() for j in oa.joints.values())
+    # Every preset level sits where the phantom draws that marker.
+    for levels in PRESETS.values():
+        assert all(j in MARKER_JOINTS[m] and 0 < v <= 3 for j, m, v in levels)
+
+
+def test_the_twin_is_the_same_hand_pixel_for_pixel_outside_the_lesion():
+    hand = HandSpec(5, "L")
+    healthy = render_pair(Scene(hand), SIZE)
+    assert np.array_equal(healthy.image, healthy.twin)
+    pair = render_pair(Scene(hand).with_level("MCP3", "erosion", 2).with_level("MCP3", "osteopenia", 2), SIZE)
+    assert np.array_equal(pair.twin, healthy.twin)  # the twin never depends on the markers
+    differ = np.argwhere(pair.image != pair.twin)
+    assert len(differ) > 50  # the lesion shows
+    joint = pair.ground_truth["joints"]["MCP3"]
+    (cx, cy), r = joint["center"], joint["radius_px"]
+    assert np.hypot(differ[:, 1] - cx, differ[:, 0] - cy).max() < 4 * r  # and nothing else moves
+    assert pair.ground_truth["laterality"] == "L" and pair.image.shape == (SIZE, round(SIZE * 0.8))
+    assert not pair.image.flags.writeable
+
+
+
+def test_per_marker_logit_changes_with_the_tiny_model(tmp_path):
+    from ra_desktop.model import load_model
+    from tests.tiny_model import make_tiny_model_folder
+
+    model = load_model(make_tiny_model_folder(tmp_path), "cpu")
+    scene = preset_scene("established RA", HandSpec(1, "R"))
+    pair = render_pair(scene, SIZE)
+    ro = model_readout(model, pair)
+    assert ro.verdict and 0.0 <= ro.probability <= 1.0
+    assert ro.logit == pytest.approx(math.log(ro.probability / (1 - ro.probability)), abs=1e-6)
+    assert list(ro.marker_changes) == list(scene.present())
+    assert all(math.isfinite(v) for v in ro.marker_changes.values())
+    assert any(abs(v) > 1e-6 for v in ro.marker_changes.values())  # removing a marker changes the input
+    # One bar: removing the only marker gives the twin, so the bar equals the total.
+    one = model_readout(model, render_pair(Scene(HandSpec(1, "R")).with_level("MCP2", "osteopenia", 3), SIZE))
+    assert list(one.marker_changes) == ["osteopenia"]
+    assert one.marker_changes["osteopenia"] == pytest.approx(one.total_change, abs=1e-6)
+    # Both totals are against the same healthy twin (same hand and size).
+    assert ro.logit - ro.total_change == pytest.approx(one.logit - one.total_change, abs=1e-4)
+    assert ro.gradcam is not None and ro.gradcam.shape == pair.image.shape
+    assert ro.ood_distance is None and CAPTION in ro.summary()  # the tiny model has no OOD statistics
+
+
+def test_latest_wins_runs_only_the_newest_pending_request():
+    scheduled: list = []
+    lane = LatestWins(scheduled.append)  # runs when the test says so
+    ran: list[str] = []
+    for name in ("a", "b", "c"):
+        lane.request(lambda token, n=name: ran.append(n))
+    assert len(scheduled) == 1  # one run scheduled, however many requests
+    scheduled.pop()()
+    assert ran == ["c"]
+    # A request while running cancels the running one's token and schedules the next run.
+    started, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def slow(token):
+        started.set()
+        release.wait(5)
+        seen.append(token.cancelled)
+
+    lane.request(slow)
+    t = threading.Thread(target=scheduled.pop())
+    t.start()
+    started.wait(5)
+    lane.request(lambda token: ran.append("d"))
+    release.set()
+    t.join(5)
+    assert seen == [True] and len(scheduled) == 1
+    scheduled.pop()()
+    assert ran == ["c", "d"]

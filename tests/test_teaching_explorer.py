@@ -69,6 +69,19 @@ def test_the_twin_is_the_same_hand_pixel_for_pixel_outside_the_lesion():
 
 
 
+def test_drawn_joint_spaces_show_narrowing_and_keep_the_twin_aligned():
+    plain = render_pair(Scene(HandSpec(2)).with_level("PIP3", "narrowing", 3), SIZE)
+    spaced = render_pair(Scene(HandSpec(2, joint_spaces=True)).with_level("PIP3", "narrowing", 3), SIZE)
+    assert not np.array_equal(plain.twin, spaced.twin)  # another look of the same hand
+    assert np.array_equal(spaced.twin, render_pair(Scene(HandSpec(2, joint_spaces=True)), SIZE).image)
+    differ = np.argwhere(spaced.image != spaced.twin)
+    assert len(differ) > 0
+    # Narrowing moves the bones beyond the joint (the finger), never the other rays.
+    mcp5 = spaced.ground_truth["joints"]["MCP5"]
+    (cx, cy), r = mcp5["center"], mcp5["radius_px"]
+    assert np.hypot(differ[:, 1] - cx, differ[:, 0] - cy).min() > r
+
+
 def test_per_marker_logit_changes_with_the_tiny_model(tmp_path):
     from ra_desktop.model import load_model
     from tests.tiny_model import make_tiny_model_folder

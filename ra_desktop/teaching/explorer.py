@@ -53,6 +53,12 @@ MARKER_TITLES: dict[str, str] = {
     "osteoarthritis": "Osteoarthritis (DIP)",
 }
 MARKERS: tuple[str, ...] = tuple(MARKER_TITLES)
+#: Short names, for a chart's labels.
+MARKER_SHORT: dict[str, str] = {
+    "erosion": "Erosion", "narrowing": "Narrowing", "osteopenia": "Osteopenia", "swelling": "Swelling",
+    "subluxation": "Subluxation", "deviation": "Ulnar deviation", "ankylosis": "Ankylosis",
+    "osteoarthritis": "DIP OA",
+}
 #: The markers that are RA's (osteoarthritis is the contrast, not RA).
 RA_MARKERS: tuple[str, ...] = MARKERS[:-1]
 
@@ -92,10 +98,13 @@ def _interp(level: float, table) -> float:
 
 @dataclass(frozen=True)
 class HandSpec:
-    """Which hand: the seed draws the anatomy, placement and acquisition; ``side`` mirrors it."""
+    """Which hand: the seed draws the anatomy, placement and acquisition; ``side`` mirrors it;
+    ``joint_spaces`` draws radiographic joint spaces at the finger joints (narrowing then shows as
+    a thinner gap; the bundled demo model was trained on hands without them)."""
 
     seed: int = 0
     side: str = "R"
+    joint_spaces: bool = False
 
     def __post_init__(self) -> None:
         if self.side not in ("R", "L"):
@@ -272,7 +281,7 @@ def render_scene(scene: Scene, size: int) -> PhantomCase:
     """The pixels and ground truth of ``scene`` at long side ``size`` (placed as its twin)."""
     seed_info = [int(scene.hand.seed), 0, f"explorer {GENERATOR_VERSION}"]
     return _render_case(plan_for(scene), scene.hand.anatomy_seed, scene.hand.side, int(size), seed_info,
-                        placement_plan=healthy_plan())
+                        placement_plan=healthy_plan(), joint_spaces=scene.hand.joint_spaces)
 
 
 _TWINS: OrderedDict[tuple[HandSpec, int], np.ndarray] = OrderedDict()

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ra_desktop.cancel import CancelToken, check
-from ra_desktop.teaching.explorer import MARKER_TITLES, RenderedPair, render_scene
+from ra_desktop.teaching.explorer import MARKER_SHORT, RenderedPair, render_scene
 from ra_desktop.values.radiograph import Radiograph
 
 CAPTION = "demo model trained on synthetic phantoms — its behaviour, not a diagnosis"
@@ -133,5 +133,5 @@ def model_readout(model: Any, pair: RenderedPair, *, markers: bool = True,
 
 
 def bar_labels(readout: Readout) -> list[tuple[str, float]]:
-    """(marker title, logit change) in display order, for a chart."""
-    return [(MARKER_TITLES[m], v) for m, v in readout.marker_changes.items()]
+    """(short marker name, logit change) in display order, for a chart."""
+    return [(MARKER_SHORT[m], v) for m, v in readout.marker_changes.items()]

@@ -12,7 +12,9 @@ Presentation mode (F5): full screen, large type, keys step through :data:`SEQUEN
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from collections import OrderedDict
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton,
@@ -25,15 +27,14 @@ from ra_desktop.teaching.explorer import (
 )
 from ra_desktop.teaching.lane import LatestWins, RenderLane
 from ra_desktop.teaching.readout import CAPTION, as_radiograph, bar_labels, model_readout
-from ra_desktop.ui.explorer_chart import MarkerBars
+from ra_desktop.ui.explorer_parts import MarkerBars, PresentationKeys
 from ra_desktop.ui.plain import plain_children
 from ra_desktop.ui.viewer._toolbar import scope_shortcuts_to_viewer
 from ra_desktop.ui.viewer.view import ZoomMode
 from ra_desktop.ui.viewer_host import make_viewer
 
+READOUT_CACHE = 8  # each holds a full-size Grad-CAM (3 MB at 1000 px)
 STEPS = 30  # slider steps per 3 levels: tenths of a severity
-NEXT_KEYS = (Qt.Key.Key_PageDown, Qt.Key.Key_Space, Qt.Key.Key_Right)
-PREV_KEYS = (Qt.Key.Key_PageUp, Qt.Key.Key_Backspace, Qt.Key.Key_Left)
 PRESENTATION_STYLE = "QWidget { font-size: 20pt; } QSlider { min-height: 36px; } QPushButton { padding: 10px; }"
 
 
@@ -53,6 +54,7 @@ class ExplorerWindow(QWidget):
         self.scene = Scene()
         self.shown: RenderedPair | None = None  # on screen now
         self.readout = None
+        self._readout_cache: OrderedDict = OrderedDict()  # (scene, size) -> Readout: re-shown hands cost nothing
         self.presenting = False
         self.sequence_index = 0
         self._model_lane = model_lane
@@ -75,13 +77,25 @@ class ExplorerWindow(QWidget):
         self.side = QComboBox()
         self.side.addItem("Right hand", "R")
         self.side.addItem("Left hand", "L")
-        for w in (self.seed, self.side):
-            (w.valueChanged if w is self.seed else w.currentIndexChanged).connect(lambda _v: self._hand_changed())
+        self.joint_spaces = QCheckBox("Draw joint spaces")
+        self.joint_spaces.setToolTip("Radiographic joint spaces at the finger joints: narrowing shows as a thinner "
+                                     "gap. The demo model was trained on hands without them.")
+        self.size_box = QComboBox()
+        for size in sorted({self.full_size, 1000, 1500, 2000}):
+            self.size_box.addItem(f"{size} px", size)
+        self.size_box.setCurrentIndex(self.size_box.findData(self.full_size))
+        self.size_box.setToolTip("Long side of the full-size image (the preview while a slider moves is smaller)")
+        self.seed.valueChanged.connect(lambda _v: self._hand_changed())
+        self.side.currentIndexChanged.connect(lambda _v: self._hand_changed())
+        self.joint_spaces.toggled.connect(lambda _v: self._hand_changed())
+        self.size_box.currentIndexChanged.connect(lambda _v: self._size_changed())
         hand = QGroupBox("Hand")
-        hl = QHBoxLayout(hand)
-        hl.addWidget(QLabel("Seed"))
-        hl.addWidget(self.seed)
-        hl.addWidget(self.side)
+        hl = QGridLayout(hand)
+        hl.addWidget(QLabel("Seed"), 0, 0)
+        hl.addWidget(self.seed, 0, 1)
+        hl.addWidget(self.side, 0, 2)
+        hl.addWidget(self.joint_spaces, 1, 0, 1, 2)
+        hl.addWidget(self.size_box, 1, 2)
         presets = QGroupBox("Presets")
         pl = QGridLayout(presets)
         self.preset_buttons: dict[str, QPushButton] = {}
@@ -131,6 +145,10 @@ class ExplorerWindow(QWidget):
             bl.addWidget(QLabel(title, objectName="muted"))
             bl.addWidget(v, 1)
             views.addWidget(box)
+        views.setStretchFactor(0, 1)
+        views.setStretchFactor(1, 1)
+        for v in (self.lesion_view, self.twin_view):
+            v.view.viewport().installEventFilter(self)  # a double click on the hand picks a joint
         for src, dst in ((self.lesion_view, self.twin_view), (self.twin_view, self.lesion_view)):
             src.view.view_changed.connect(lambda s=src, d=dst: self._sync_view(s, d))
             src.window_changed.connect(lambda c, w, d=dst: self._sync_window(d, c, w))
@@ -151,6 +169,7 @@ class ExplorerWindow(QWidget):
         self.cam_check = QCheckBox("Grad-CAM (where the model looked)", checked=True)
         self.cam_check.toggled.connect(self._cam_toggled)
         self.bars = MarkerBars()
+        self.bars.setMaximumHeight(360)
         self.caption = QLabel(f"{CAPTION[:1].upper()}{CAPTION[1:]}. Bars: change in the RA log-odds when "
                               "that marker is removed from this hand.", wordWrap=True, objectName="muted")
         self.present_button = QPushButton("Presentation mode (F5)")
@@ -164,6 +183,7 @@ class ExplorerWindow(QWidget):
         rl.addWidget(self.cam_check)
         rl.addWidget(self.bars, 1)
         rl.addWidget(self.caption)
+        rl.addStretch(1)
         rl.addWidget(self.present_button)
         right.setFixedWidth(340)
         self.readout_panel = right
@@ -174,13 +194,18 @@ class ExplorerWindow(QWidget):
         lay.addWidget(right)
         plain_children(self)
         QShortcut(QKeySequence(Qt.Key.Key_F5), self, self.enter_presentation)
-        self._keys = _PresentationKeys(self)
+        self._keys = PresentationKeys(self)
         if self._readouts is None:
             self._no_readout(self._no_model)
 
     # ---- hand, joints and sliders ----------------------------------------------------------------
     def _hand_changed(self) -> None:
-        self.scene = self.scene.with_hand(HandSpec(self.seed.value(), self.side.currentData()))
+        self.scene = self.scene.with_hand(HandSpec(self.seed.value(), self.side.currentData(),
+                                                   self.joint_spaces.isChecked()))
+        self.request(full=True)
+
+    def _size_changed(self) -> None:
+        self.full_size = int(self.size_box.currentData())
         self.request(full=True)
 
     def select_joint(self, joint: str) -> None:
@@ -243,14 +268,22 @@ class ExplorerWindow(QWidget):
             return
         self.status.setText(f"{pair.size} px · {pair.ground_truth['label']} · synthetic phantom "
                             f"(seed {pair.scene.hand.seed}, {pair.scene.hand.side})")
-        if self._readouts is not None:
-            self.model_label.setText("The model is reading the hand…")
-            self._readouts.request(lambda token, model: self._read(token, model, pair))
+        if self._readouts is None:
+            return
+        cached = self._readout_cache.get((pair.scene, pair.size))
+        if cached is not None:
+            self._on_readout(pair, cached, "")
+            return
+        self.model_label.setText("The model is reading the hand…")
+        self._readouts.request(lambda token, model: self._read(token, model, pair))
 
     def _read(self, token, model, pair: RenderedPair) -> None:
         """On the model lane: P(RA) and Grad-CAM first, then the per-marker bars (one render each)."""
         if model is None:
             self.readout_ready.emit(pair, None, self._no_model)
+            return
+        if not pair.scene.present():  # no marker: nothing to measure beyond P(RA) and the map
+            self.readout_ready.emit(pair, model_readout(model, pair, markers=False, cancel=token), "")
             return
         self.readout_ready.emit(pair, model_readout(model, pair, markers=False, cancel=token), "partial")
         token.check()
@@ -287,6 +320,10 @@ class ExplorerWindow(QWidget):
             v.markers.set_markers({self.joint: (c[0], c[1])} if c else {}, {self.joint: self.joint})
 
     def _on_readout(self, pair: RenderedPair, readout, reason: str) -> None:
+        if readout is not None and reason != "partial":  # valid for its hand even if no longer shown
+            self._readout_cache[(pair.scene, pair.size)] = readout
+            while len(self._readout_cache) > READOUT_CACHE:
+                self._readout_cache.popitem(last=False)
         if self.shown is None or pair.scene != self.scene:
             return  # stale: the hand has changed since
         if readout is None:
@@ -350,6 +387,24 @@ class ExplorerWindow(QWidget):
         finally:
             self._syncing = False
 
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.MouseButtonDblClick and self.shown is not None:
+            for v in (self.lesion_view, self.twin_view):
+                if obj is v.view.viewport():
+                    p = v.view.mapToScene(event.position().toPoint())
+                    joint = self.nearest_joint(p.x(), p.y())
+                    if joint is not None:
+                        self.select_joint(joint)
+                        return True
+        return super().eventFilter(obj, event)
+
+    def nearest_joint(self, x: float, y: float) -> str | None:
+        """The explorer joint nearest image point (x, y) of the shown hand, within twice its radius."""
+        joints = self.shown.ground_truth["joints"]
+        best = min(EXPLORER_JOINTS, key=lambda j: (joints[j]["center"][0] - x) ** 2 + (joints[j]["center"][1] - y) ** 2)
+        cx, cy = joints[best]["center"]
+        return best if (cx - x) ** 2 + (cy - y) ** 2 <= (2 * joints[best]["radius_px"]) ** 2 else None
+
     # ---- presentation mode -----------------------------------------------------------------------
     def enter_presentation(self) -> None:
         """Full screen, large type, the hand and the readout only; keys step through SEQUENCE."""
@@ -362,12 +417,13 @@ class ExplorerWindow(QWidget):
         for v in (self.lesion_view, self.twin_view):
             v.toolbar.hide()
         self.readout_panel.setFixedWidth(520)
+        self.bars.setMaximumHeight(620)
         self.title.show()
         self.setStyleSheet(PRESENTATION_STYLE)
         self.title.setStyleSheet("font-size: 30pt; font-weight: bold;")
         QApplication.instance().installEventFilter(self._keys)
         self.showFullScreen()
-        self.views.setSizes([1, 1])  # two equal halves
+        QTimer.singleShot(0, self._equal_views)
         self.go_to(0)
 
     def leave_presentation(self) -> None:
@@ -382,8 +438,14 @@ class ExplorerWindow(QWidget):
         for v in (self.lesion_view, self.twin_view):
             v.toolbar.show()
         self.readout_panel.setFixedWidth(340)
+        self.bars.setMaximumHeight(360)
         self.showNormal()
         self.setGeometry(self._normal_geometry)
+        QTimer.singleShot(0, self._equal_views)
+
+    def _equal_views(self) -> None:
+        half = max(self.views.width() // 2, 1)
+        self.views.setSizes([half, half])
 
     def go_to(self, index: int) -> None:
         """Show hand ``index`` of the prepared sequence (clamped), on the current hand."""
@@ -403,31 +465,6 @@ class ExplorerWindow(QWidget):
             self._readouts.cancel()
         self._render.shutdown(wait=True)
         super().closeEvent(event)
-
-
-class _PresentationKeys(QObject):
-    """While presenting: PageDown/Space/Right next, PageUp/Backspace/Left back, Esc leaves; these
-    keys are taken before any shortcut of the viewers (which would otherwise pan or pick a tool)."""
-
-    def __init__(self, window: ExplorerWindow) -> None:
-        super().__init__(window)
-        self.window = window
-
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802
-        kind = event.type()
-        if kind not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride) or not self.window.presenting:
-            return False
-        key = event.key()
-        if key not in (*NEXT_KEYS, *PREV_KEYS, Qt.Key.Key_Escape):
-            return False
-        if kind == QEvent.Type.ShortcutOverride:
-            event.accept()  # deliver it as a key press (to this filter), not as a viewer's shortcut
-            return True
-        if key == Qt.Key.Key_Escape:
-            self.window.leave_presentation()
-        else:
-            self.window.step(1 if key in NEXT_KEYS else -1)
-        return True
 
 
 def open_explorer(window) -> ExplorerWindow:

@@ -52,10 +52,17 @@ def test_a_slider_changes_the_image_and_the_score_and_the_twin_stays(qtbot, mode
     assert after.shape == before.shape and not np.array_equal(after, before)
     assert np.array_equal(w.twin_view.radiograph.pixels, twin_before)  # the twin is the same hand
     assert w.readout[1].probability != p_before
-    assert [label for label, _ in w.bars.rows()][:2] == ["Erosion", "Periarticular osteopenia"]
+    assert [label for label, _ in w.bars.rows()][:2] == ["Erosion", "Osteopenia"]
     assert w.lesion_view.layer_item("gradcam") is not None and w.lesion_view.layer_item("gradcam").isVisible()
     w.cam_check.setChecked(False)
     assert not w.lesion_view.layer_item("gradcam").isVisible()
+    # Back to the first hand: its readout is remembered, the model does not run again.
+    runs = w._readouts.runs
+    w.set_level("erosion", 0)
+    w.set_level("osteopenia", 0)
+    qtbot.waitUntil(lambda: _settled(w), timeout=20000)
+    assert w.readout[1].probability == p_before and w._readouts.runs == runs
+    assert np.array_equal(w.lesion_view.radiograph.pixels, before)
     # Ulnar deviation is not drawn at a PIP: its slider is off there.
     w.select_joint("PIP3")
     assert not w.sliders["deviation"].isEnabled() and w.sliders["erosion"].isEnabled()
@@ -74,6 +81,13 @@ def test_zoom_pan_and_window_stay_linked_across_updates(qtbot, model_lane):
     assert w.lesion_view.view.view_state()[0] == pytest.approx(2.5, abs=1e-3)
     assert w.twin_view.view.view_state() == pytest.approx(w.lesion_view.view.view_state(), abs=1e-3)
     assert w.twin_view.window() == pytest.approx((1500.0, 900.0))
+    # A double click on a joint of either hand selects it.
+    w.twin_view.view.fit()
+    x, y = w.shown.ground_truth["joints"]["PIP4"]["center"]
+    where = w.twin_view.view.mapFromScene(x, y)
+    qtbot.mouseDClick(w.twin_view.view.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert w.joint == "PIP4" and w.joints.currentItem().text() == "PIP4"
+    assert w.nearest_joint(0, 0) is None  # far from every joint: nothing picked
 
 
 def test_presentation_mode_steps_through_the_sequence_and_esc_leaves(qtbot, model_lane):

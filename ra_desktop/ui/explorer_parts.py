@@ -1,17 +1,20 @@
-"""The explorer's small chart: how each marker moves the demo model's RA logit.
+"""Parts of the marker explorer's window: the per-marker chart and presentation mode's keys.
 
-A plain QPainter widget, not pyqtgraph: the CPU installer excludes pyqtgraph (installer/README.md),
-as the radiogrammetry profile plot does; a few horizontal bars need no plotting library.
+The chart (how each marker moves the demo model's RA logit) is a plain QPainter widget, not
+pyqtgraph: the CPU installer excludes pyqtgraph (installer/README.md), as the radiogrammetry
+profile plot does; a few horizontal bars need no plotting library.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 _UP, _DOWN, _TOTAL = QColor(235, 120, 60), QColor(80, 160, 230), QColor(170, 170, 170)
 _INK, _AXIS = QColor(225, 225, 225), QColor(120, 120, 120)
-TOTAL_LABEL = "All markers (vs healthy twin)"
+TOTAL_LABEL = "All (vs twin)"
+NEXT_KEYS = (Qt.Key.Key_PageDown, Qt.Key.Key_Space, Qt.Key.Key_Right)
+PREV_KEYS = (Qt.Key.Key_PageUp, Qt.Key.Key_Backspace, Qt.Key.Key_Left)
 
 
 class MarkerBars(QWidget):
@@ -76,3 +79,28 @@ class MarkerBars(QWidget):
                        f"{value:+.1f}")
         p.setPen(QPen(_AXIS, 1))
         p.drawLine(int(zero), int(plot.top()), int(zero), int(plot.bottom()))
+
+
+class PresentationKeys(QObject):
+    """While presenting: PageDown/Space/Right next, PageUp/Backspace/Left back, Esc leaves; these
+    keys are taken before any shortcut of the viewers (which would otherwise pan or pick a tool)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride) or not self.window.presenting:
+            return False
+        key = event.key()
+        if key not in (*NEXT_KEYS, *PREV_KEYS, Qt.Key.Key_Escape):
+            return False
+        if kind == QEvent.Type.ShortcutOverride:
+            event.accept()  # deliver it as a key press (to this filter), not as a viewer's shortcut
+            return True
+        if key == Qt.Key.Key_Escape:
+            self.window.leave_presentation()
+        else:
+            self.window.step(1 if key in NEXT_KEYS else -1)
+        return True

@@ -176,7 +176,7 @@ class QuizWindow(QMainWindow):
             plain.message(self, QMessageBox.Icon.Warning, "Quiz deck", str(exc))
             return None
         self.start(deck)
-        return deck
+        return deck if self.deck is deck else None  # None: not started (no learner name yet)
 
     def save_deck(self, path: str | None = None) -> Path | None:
         """Save the deck on screen for a class (no results in it)."""

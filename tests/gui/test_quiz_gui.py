@@ -101,14 +101,17 @@ def test_a_quiz_case_scored_submitted_drawn_saved_and_exported(quiz, qtbot, tmp_
 
 
 def test_a_deck_file_opens_and_a_bad_one_is_named(quiz, qtbot, tmp_path):
+    deck = make_deck(9, "hard", 1, 400)
+    deck_file = save_deck(deck, tmp_path / "deck.json")
+    assert quiz.open_deck(str(deck_file)) is None and quiz.deck is None  # no learner name yet
+    assert "name" in quiz.statusBar().currentMessage()
     qtbot.keyClicks(quiz.learner, "Bo")
     bad = tmp_path / "broken-deck.json"
     bad.write_text('{"format": "ra-desktop quiz deck", "vers')
     assert quiz.open_deck(str(bad)) is None
     assert str(bad) in quiz.messages[-1] and "not valid JSON" in quiz.messages[-1]
     assert quiz.deck is None
-    deck = make_deck(9, "hard", 1, 400)
-    assert quiz.open_deck(str(save_deck(deck, tmp_path / "deck.json"))) == deck
+    assert quiz.open_deck(str(deck_file)) == deck
     qtbot.waitUntil(lambda: quiz.loaded, timeout=20000)
     assert quiz.viewer.radiograph.pixels.shape[0] == 400 and "Case 1 of 1" in quiz.panel.case_label.text()
     assert quiz.save_deck(str(tmp_path / "again.json")).read_text() == (tmp_path / "deck.json").read_text()

@@ -92,6 +92,13 @@ def markers_at(joint: str) -> tuple[str, ...]:
     return tuple(m for m in MARKERS if joint in MARKER_JOINTS[m])
 
 
+def nearest_joint(ground_truth: dict, x: float, y: float) -> str | None:
+    """The explorer joint nearest image point (x, y) of a rendered hand, if within twice its radius."""
+    joints = ground_truth["joints"]
+    best = min(EXPLORER_JOINTS, key=lambda j: math.dist(joints[j]["center"], (x, y)))
+    return best if math.dist(joints[best]["center"], (x, y)) <= 2 * joints[best]["radius_px"] else None
+
+
 def _interp(level: float, table) -> float:
     return float(np.interp(level, _LEVELS, table))
 

@@ -8,13 +8,32 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QLayout, QSizePolicy, QVBoxLayout, QWidget
 
 _UP, _DOWN, _TOTAL = QColor(235, 120, 60), QColor(80, 160, 230), QColor(170, 170, 170)
 _INK, _AXIS = QColor(225, 225, 225), QColor(120, 120, 120)
 TOTAL_LABEL = "All (vs twin)"
+P_STYLE = "font-size: %dpt; font-weight: bold;"  # P(RA): 22 pt, 40 pt when presenting
+PRESENTATION_STYLE = "QWidget { font-size: 20pt; } QSlider { min-height: 36px; } QPushButton { padding: 10px; }"
 NEXT_KEYS = (Qt.Key.Key_PageDown, Qt.Key.Key_Space, Qt.Key.Key_Right)
 PREV_KEYS = (Qt.Key.Key_PageUp, Qt.Key.Key_Backspace, Qt.Key.Key_Left)
+
+
+def column(*parts) -> QWidget:
+    """A widget stacking ``parts`` without margins: widgets, layouts, (widget, stretch), or an int (a stretch)."""
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for part in parts:
+        if isinstance(part, int):
+            lay.addStretch(part)
+        elif isinstance(part, QLayout):
+            lay.addLayout(part)
+        elif isinstance(part, tuple):
+            lay.addWidget(*part)
+        else:
+            lay.addWidget(part)
+    return box
 
 
 class MarkerBars(QWidget):

@@ -18,24 +18,24 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton,
-    QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget,
+    QSlider, QSpinBox, QSplitter, QWidget,
 )
 
 from ra_desktop.teaching.explorer import (
     EXPLORER_JOINTS, FULL_SIZE, MARKER_TITLES, MARKERS, PREVIEW_SIZE, SEQUENCE, HandSpec, RenderedPair, Scene,
-    markers_at, preset_scene, render_pair,
+    markers_at, nearest_joint, preset_scene, render_pair,
 )
 from ra_desktop.teaching.lane import LatestWins, RenderLane
 from ra_desktop.teaching.readout import CAPTION, as_radiograph, bar_labels, model_readout
-from ra_desktop.ui.explorer_parts import MarkerBars, PresentationKeys
+from ra_desktop.ui.explorer_parts import P_STYLE, PRESENTATION_STYLE, MarkerBars, PresentationKeys, column
 from ra_desktop.ui.plain import plain_children
 from ra_desktop.ui.viewer._toolbar import scope_shortcuts_to_viewer
+from ra_desktop.ui.viewer.controls import CAPTION as LAYER_CAPTION
 from ra_desktop.ui.viewer.view import ZoomMode
 from ra_desktop.ui.viewer_host import make_viewer
 
 READOUT_CACHE = 8  # each holds a full-size Grad-CAM (3 MB at 1000 px)
 STEPS = 30  # slider steps per 3 levels: tenths of a severity
-PRESENTATION_STYLE = "QWidget { font-size: 20pt; } QSlider { min-height: 36px; } QPushButton { padding: 10px; }"
 
 
 class ExplorerWindow(QWidget):
@@ -118,18 +118,11 @@ class ExplorerWindow(QWidget):
             s.valueChanged.connect(lambda v, m=m: self._slider_moved(m, v))
             s.sliderReleased.connect(lambda: self._settle.start(0))
             value = QLabel("0", minimumWidth=40)
-            ml.addWidget(QLabel(MARKER_TITLES[m]), 2 * i, 0, 1, 2)
-            ml.addWidget(s, 2 * i + 1, 0)
-            ml.addWidget(value, 2 * i + 1, 1)
+            ml.addWidget(QLabel(MARKER_TITLES[m], wordWrap=True), i, 0)  # one row each: fits 768 px
+            ml.addWidget(s, i, 1)
+            ml.addWidget(value, i, 2)
             self.sliders[m], self.slider_labels[m] = s, value
-        self.controls = QWidget()
-        cl = QVBoxLayout(self.controls)
-        cl.setContentsMargins(0, 0, 0, 0)
-        cl.addWidget(hand)
-        cl.addWidget(presets)
-        cl.addWidget(QLabel("Joint"))
-        cl.addWidget(self.joints, 1)
-        cl.addWidget(self.marker_box)
+        self.controls = column(hand, presets, QLabel("Joint"), (self.joints, 1), self.marker_box)
         self.controls.setFixedWidth(320)
 
         self.lesion_view, self.twin_view = make_viewer(), make_viewer()
@@ -139,12 +132,7 @@ class ExplorerWindow(QWidget):
             scope_shortcuts_to_viewer(v)
             v.controls.hide()  # the explorer's own Grad-CAM toggle; no SHAP here
             v.markers.editable = False
-            box = QWidget()
-            bl = QVBoxLayout(box)
-            bl.setContentsMargins(0, 0, 0, 0)
-            bl.addWidget(QLabel(title, objectName="muted"))
-            bl.addWidget(v, 1)
-            views.addWidget(box)
+            views.addWidget(column(QLabel(title, objectName="muted"), (v, 1)))
         views.setStretchFactor(0, 1)
         views.setStretchFactor(1, 1)
         for v in (self.lesion_view, self.twin_view):
@@ -155,36 +143,29 @@ class ExplorerWindow(QWidget):
         self.title = QLabel("", objectName="title")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.hide()
-        middle = QWidget()
-        mid = QVBoxLayout(middle)
-        mid.setContentsMargins(0, 0, 0, 0)
-        mid.addWidget(self.title)
-        mid.addWidget(views, 1)
         self.status = QLabel("Rendering…", objectName="muted")
-        mid.addWidget(self.status)
+        middle = column(self.title, (views, 1), self.status)
 
         self.model_label = QLabel("", wordWrap=True, objectName="muted")
         self.p_label = QLabel("P(RA) —")
-        self.p_label.setStyleSheet("font-size: 22pt; font-weight: bold;")
+        self.p_label.setStyleSheet(P_STYLE % 22)
         self.cam_check = QCheckBox("Grad-CAM (where the model looked)", checked=True)
         self.cam_check.toggled.connect(self._cam_toggled)
+        self.cam_opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=35)
+        self.cam_opacity.setToolTip("Opacity of the Grad-CAM layer (one value for the whole layer)")
+        self.cam_opacity.valueChanged.connect(lambda v: self._put_cam_opacity())
         self.bars = MarkerBars()
         self.bars.setMaximumHeight(360)
         self.caption = QLabel(f"{CAPTION[:1].upper()}{CAPTION[1:]}. Bars: change in the RA log-odds when "
-                              "that marker is removed from this hand.", wordWrap=True, objectName="muted")
+                              f"that marker is removed from this hand. Grad-CAM: {LAYER_CAPTION[:1].lower()}"
+                              f"{LAYER_CAPTION[1:]}", wordWrap=True, objectName="muted")
         self.present_button = QPushButton("Presentation mode (F5)")
         self.present_button.clicked.connect(self.enter_presentation)
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(QLabel("What the demo model makes of it"))
-        rl.addWidget(self.model_label)
-        rl.addWidget(self.p_label)
-        rl.addWidget(self.cam_check)
-        rl.addWidget(self.bars, 1)
-        rl.addWidget(self.caption)
-        rl.addStretch(1)
-        rl.addWidget(self.present_button)
+        opacity = QHBoxLayout()
+        opacity.addWidget(QLabel("Opacity"))
+        opacity.addWidget(self.cam_opacity, 1)
+        right = column(QLabel("What the demo model makes of it"), self.model_label, self.p_label, self.cam_check,
+                       opacity, (self.bars, 1), self.caption, 1, self.present_button)
         right.setFixedWidth(340)
         self.readout_panel = right
 
@@ -251,6 +232,10 @@ class ExplorerWindow(QWidget):
         scene, size = self.scene, self.full_size if full else self.preview_size
         if full:
             self._settle.stop()
+            if self.shown is not None and self.shown.scene == scene and self.shown.size == size:
+                self._render.latest.cancel()  # already on screen: any older request is stale now
+                self.status.setText(self._full_status(self.shown))
+                return
         self.status.setText("Rendering…" if full else "Preview…")
 
         def work(token) -> None:
@@ -266,8 +251,7 @@ class ExplorerWindow(QWidget):
         if not full:
             self.status.setText("Preview — full size when the slider rests")
             return
-        self.status.setText(f"{pair.size} px · {pair.ground_truth['label']} · synthetic phantom "
-                            f"(seed {pair.scene.hand.seed}, {pair.scene.hand.side})")
+        self.status.setText(self._full_status(pair))
         if self._readouts is None:
             return
         cached = self._readout_cache.get((pair.scene, pair.size))
@@ -276,6 +260,11 @@ class ExplorerWindow(QWidget):
             return
         self.model_label.setText("The model is reading the hand…")
         self._readouts.request(lambda token, model: self._read(token, model, pair))
+
+    @staticmethod
+    def _full_status(pair: RenderedPair) -> str:
+        hand = pair.scene.hand
+        return f"{pair.size} px · {pair.ground_truth['label']} · synthetic phantom (seed {hand.seed}, {hand.side})"
 
     def _read(self, token, model, pair: RenderedPair) -> None:
         """On the model lane: P(RA) and Grad-CAM first, then the per-marker bars (one render each)."""
@@ -315,7 +304,7 @@ class ExplorerWindow(QWidget):
     def _mark_joint(self) -> None:
         if self.shown is None:
             return
-        c = self.shown.ground_truth["joints"].get(self.joint, {}).get("center")
+        c = None if self.presenting else self.shown.ground_truth["joints"].get(self.joint, {}).get("center")
         for v in (self.lesion_view, self.twin_view):
             v.markers.set_markers({self.joint: (c[0], c[1])} if c else {}, {self.joint: self.joint})
 
@@ -357,6 +346,11 @@ class ExplorerWindow(QWidget):
         if cam is not None and cam.shape == self.shown.image.shape:
             self.lesion_view.set_layer("gradcam", cam)
             self.lesion_view.set_layer_visible("gradcam", self.cam_check.isChecked())
+            self._put_cam_opacity()
+
+    def _put_cam_opacity(self) -> None:
+        if self.lesion_view.layer_item("gradcam") is not None:
+            self.lesion_view.set_layer_opacity("gradcam", self.cam_opacity.value() / 100.0)
 
     def _cam_toggled(self, on: bool) -> None:
         if self.lesion_view.layer_item("gradcam") is not None:
@@ -374,7 +368,10 @@ class ExplorerWindow(QWidget):
             return
         self._syncing = True
         try:
-            dst.view.set_view_state(*src.view.view_state())
+            if src.view.zoom_mode is ZoomMode.FIT:
+                dst.view.fit()  # both stay fitted through resizes (presentation mode, the splitter)
+            else:
+                dst.view.set_view_state(*src.view.view_state())
         finally:
             self._syncing = False
 
@@ -399,11 +396,8 @@ class ExplorerWindow(QWidget):
         return super().eventFilter(obj, event)
 
     def nearest_joint(self, x: float, y: float) -> str | None:
-        """The explorer joint nearest image point (x, y) of the shown hand, within twice its radius."""
-        joints = self.shown.ground_truth["joints"]
-        best = min(EXPLORER_JOINTS, key=lambda j: (joints[j]["center"][0] - x) ** 2 + (joints[j]["center"][1] - y) ** 2)
-        cx, cy = joints[best]["center"]
-        return best if (cx - x) ** 2 + (cy - y) ** 2 <= (2 * joints[best]["radius_px"]) ** 2 else None
+        """The explorer joint at image point (x, y) of the shown hand (None: none near)."""
+        return nearest_joint(self.shown.ground_truth, x, y)
 
     # ---- presentation mode -----------------------------------------------------------------------
     def enter_presentation(self) -> None:
@@ -421,6 +415,7 @@ class ExplorerWindow(QWidget):
         self.title.show()
         self.setStyleSheet(PRESENTATION_STYLE)
         self.title.setStyleSheet("font-size: 30pt; font-weight: bold;")
+        self.p_label.setStyleSheet(P_STYLE % 40)
         QApplication.instance().installEventFilter(self._keys)
         self.showFullScreen()
         QTimer.singleShot(0, self._equal_views)
@@ -431,7 +426,9 @@ class ExplorerWindow(QWidget):
             return
         self.presenting = False
         QApplication.instance().removeEventFilter(self._keys)
+        self._mark_joint()
         self.setStyleSheet("")
+        self.p_label.setStyleSheet(P_STYLE % 22)
         self.title.hide()
         self.controls.show()
         self.present_button.show()

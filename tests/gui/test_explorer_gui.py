@@ -54,6 +54,8 @@ def test_a_slider_changes_the_image_and_the_score_and_the_twin_stays(qtbot, mode
     assert w.readout[1].probability != p_before
     assert [label for label, _ in w.bars.rows()][:2] == ["Erosion", "Osteopenia"]
     assert w.lesion_view.layer_item("gradcam") is not None and w.lesion_view.layer_item("gradcam").isVisible()
+    w.cam_opacity.setValue(60)
+    assert w.lesion_view.layer_item("gradcam").opacity() == pytest.approx(0.6)
     w.cam_check.setChecked(False)
     assert not w.lesion_view.layer_item("gradcam").isVisible()
     # Back to the first hand: its readout is remembered, the model does not run again.

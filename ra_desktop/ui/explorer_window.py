@@ -359,6 +359,7 @@ class ExplorerWindow(QWidget):
     def refresh_readout(self, _info=None) -> None:
         """A (new) model is ready: read the hand on screen again."""
         self._no_model = "no model is loaded"
+        self._readout_cache.clear()  # another model's readouts
         if self.shown is not None and self.shown.size == self.full_size:
             self._on_rendered(self.shown, True)
 

@@ -116,3 +116,28 @@ def test_without_a_model_the_images_work_and_it_says_why(qtbot):
     qtbot.waitUntil(lambda: w.shown is not None and w.shown.size == FULL, timeout=20000)
     assert "no model is loaded (test)" in w.model_label.text() and w.p_label.text() == "P(RA) —"
     assert w.readout is None and w.lesion_view.radiograph is not None
+
+
+def test_open_explorer_reads_through_the_windows_lane_and_again_when_a_model_is_ready(qtbot, model_lane):
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QWidget
+
+    from ra_desktop.ui.explorer_window import open_explorer
+
+    class Jobs(QObject):  # the main window's JobController, as far as the explorer uses it
+        model_ready = Signal(object)
+        thread = model_lane
+        has_model = True
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.jobs = Jobs()
+    explorer = open_explorer(window)
+    assert window._explorer is explorer and explorer.isVisible() and explorer.parent() is window
+    explorer.full_size = FULL
+    explorer.request(full=True)
+    qtbot.waitUntil(lambda: _settled(explorer), timeout=20000)
+    runs = explorer._readouts.runs
+    window.jobs.model_ready.emit(None)  # a new model: the hand on screen is read again
+    qtbot.waitUntil(lambda: explorer._readouts.runs == runs + 1, timeout=20000)
+    explorer.close()

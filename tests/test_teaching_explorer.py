@@ -87,7 +87,7 @@ def test_per_marker_logit_changes_with_the_tiny_model(tmp_path):
     from tests.tiny_model import make_tiny_model_folder
 
     model = load_model(make_tiny_model_folder(tmp_path), "cpu")
-    scene = preset_scene("established RA", HandSpec(1, "R"))
+    scene = Scene(HandSpec(1, "R")).with_level("MCP2", "erosion", 3).with_level("PIP3", "swelling", 3)
     pair = render_pair(scene, SIZE)
     ro = model_readout(model, pair)
     assert ro.verdict and 0.0 <= ro.probability <= 1.0
@@ -133,3 +133,15 @@ def test_latest_wins_runs_only_the_newest_pending_request():
     assert seen == [True] and len(scheduled) == 1
     scheduled.pop()()
     assert ran == ["c", "d"]
+
+
+def test_out_of_distribution_there_is_no_verdict(bundled_model):
+    from ra_desktop.teaching.explorer import RenderedPair
+
+    real = render_pair(Scene(HandSpec(3)).with_level("MCP2", "erosion", 2), SIZE)
+    blank = np.zeros_like(real.image)  # nothing a hand radiograph model can read
+    pair = RenderedPair(real.scene, SIZE, blank, blank, real.ground_truth, real.mask)
+    ro = model_readout(bundled_model, pair)
+    assert not ro.verdict and ro.probability is None and ro.in_distribution is False
+    assert ro.gradcam is None and ro.marker_changes == {} and "out of the model's distribution" in ro.reason
+    assert ro.summary().startswith("No verdict") and "synthetic phantoms" in ro.summary()

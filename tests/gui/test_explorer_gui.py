@@ -116,6 +116,12 @@ def test_without_a_model_the_images_work_and_it_says_why(qtbot):
     qtbot.waitUntil(lambda: w.shown is not None and w.shown.size == FULL, timeout=20000)
     assert "no model is loaded (test)" in w.model_label.text() and w.p_label.text() == "P(RA) —"
     assert w.readout is None and w.lesion_view.radiograph is not None
+    # A readout without a verdict (out of distribution) shows no P(RA), no bars and no map.
+    from ra_desktop.teaching.readout import Readout
+
+    w._on_readout(w.shown, Readout("demo 1.0", None, None, 3.2, False, None, reason="out of distribution"), "")
+    assert w.p_label.text() == "No verdict" and w.bars.rows() == [] and "out of distribution" in w.bars.note
+    assert w.lesion_view.layer_item("gradcam") is None
 
 
 def test_open_explorer_reads_through_the_windows_lane_and_again_when_a_model_is_ready(qtbot, model_lane):

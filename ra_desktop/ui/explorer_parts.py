@@ -74,7 +74,8 @@ class MarkerBars(QWidget):
         label_w = min(max(fm.horizontalAdvance(label) for label, _ in rows) + 8, rect.width() * 0.5)
         value_w = fm.horizontalAdvance("+00.0") + 6
         top_h = fm.height() + 2
-        plot = QRectF(rect.left() + label_w, rect.top() + top_h, rect.width() - label_w - value_w, rect.height() - top_h)
+        plot = QRectF(rect.left() + label_w, rect.top() + top_h, rect.width() - label_w - value_w,
+                      rect.height() - top_h)
         span = max(max(abs(v) for _, v in rows), 0.5)
         zero = plot.left() + plot.width() / 2
         scale = (plot.width() / 2) / span

@@ -5,8 +5,9 @@ before, so every move is a new hand and nothing comes from the window's remember
 the slider's new value to: the preview on screen (goal 1 s), the full-size image on screen
 (includes the window's rest delay, ``settle_ms``, that tells "still moving" from "stopped"), the
 demo model's P(RA) and Grad-CAM, and its per-marker bars (one render and network input per marker
-set); and the preview again for a move made while the model is still reading the last hand. Medians of ``repeats`` moves, after one untimed; offscreen Qt, the bundled model on
-its own lane (the main window uses its inference lane instead), CPU.
+set); and the preview again for a move made while the model is still reading the last hand.
+Medians of ``repeats`` moves, after one untimed; offscreen Qt, the bundled model on its own lane
+(the main window uses its inference lane instead), CPU.
 """
 from __future__ import annotations
 

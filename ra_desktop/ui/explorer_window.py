@@ -472,6 +472,7 @@ def open_explorer(window) -> ExplorerWindow:
     lane = getattr(jobs, "thread", None)
     reason = "" if jobs is None or jobs.has_model else "no model is loaded (see the main window)"
     explorer = ExplorerWindow(lane, no_model_reason=reason, parent=window)
+    explorer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # its render lane ends with it
     if jobs is not None:
         jobs.model_ready.connect(explorer.refresh_readout)
     window._explorer = explorer  # one at a time; the window keeps it alive

@@ -72,11 +72,16 @@ def build(window) -> None:
     v.addSeparator()
     add(v, "Reset layout", w.reset_layout,
         tip="Default window size and position for this screen, and default panel widths")
+    t = mb.addMenu("&Teaching")
+    add(t, "Marker explorer…", lambda: teaching_actions.show_explorer(w), "Ctrl+Shift+M",
+        "Set each RA marker at any joint of a phantom hand and see it beside the healthy twin")
+    add(t, "Scoring quiz…", lambda: teaching_actions.show_quiz(w), tip=(
+        "Score a deck of phantoms on the Sharp/van der Heijde worksheet; feedback against the known truth"))
+    add(t, "Marker atlas (PDF)…", lambda: teaching_actions.write_atlas(w),
+        tip="Each radiographic marker of RA at each severity on one phantom hand, beside the normal hand")
     h = mb.addMenu("&Help")
     add(h, "Keyboard shortcuts", lambda: menu_actions.show_shortcuts(w), QKeySequence.StandardKey.HelpContents,
         "Every key of the window and the viewer")
-    add(h, "Marker atlas for teaching (PDF)…", lambda: teaching_actions.write_atlas(w),
-        tip="Each radiographic marker of RA at each severity on one phantom hand, beside the normal hand")
     add(h, "About / intended use", lambda: menu_actions.show_about(w))
     tb = w.addToolBar("Main")
     tb.setObjectName("mainToolbar")

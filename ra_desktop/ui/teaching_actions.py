@@ -1,4 +1,7 @@
-"""Teaching actions of the window: the marker atlas handout (Help > Marker atlas).
+"""The window's Teaching menu: the marker explorer, the scoring quiz and the marker atlas handout.
+
+The explorer and the quiz are windows of their own, imported when first opened (they pull in the
+phantom generator), so the reading window starts no slower for them.
 
 The atlas renders about 20 phantoms (several seconds), so it runs on a task thread: the window
 keeps painting, the status line counts the markers, and a message names the PDF or why it failed.
@@ -36,3 +39,26 @@ def write_atlas(window, folder: str | None = None, seed: int = 0, side: str = "R
     window.show_status("Marker atlas: rendering phantoms…")
     task.start()
     return task
+
+
+def show_explorer(window):
+    """Open the marker explorer, or bring back the one already open (it shares the model lane)."""
+    from ra_desktop.ui.explorer_window import open_explorer
+
+    current = getattr(window, "_explorer", None)
+    try:
+        if current is not None and current.isVisible():
+            current.showNormal()
+            current.raise_()
+            current.activateWindow()
+            return current
+    except RuntimeError:  # its C++ side was deleted with the window it belonged to
+        pass
+    return open_explorer(window)
+
+
+def show_quiz(window):
+    """Open a scoring quiz window (one per learner session; several may be open)."""
+    from ra_desktop.ui.quiz_window import open_quiz
+
+    return open_quiz(window)

@@ -53,23 +53,38 @@ def metacarpal_truth(b: Tapered, sp: float) -> dict:
 
 
 def _field(b: Tapered, origin: np.ndarray, u: np.ndarray, t: np.ndarray, after: float | None) -> np.ndarray:
-    pts = origin[None, :] + t[:, None] * u[None, :]
-    sdf = tapered_sdf(b, pts[:, 0], pts[:, 1])[0]
+    """The bone's field along origin + t·u; ``origin`` (2,) for one line or (n, 2) for n lines."""
+    o = np.asarray(origin, float)
+    pts = o[..., None, :] + t[:, None] * u[None, :]
+    sdf = tapered_sdf(b, pts[..., 0], pts[..., 1])[0]
     return sdf if after is None else np.where(t > after, sdf, 1.0)
 
 
-def _edge(b: Tapered, origin: np.ndarray, u: np.ndarray, t: np.ndarray, last: bool,
-          after: float | None = None) -> float | None:
-    """Where the line origin + t·u leaves (``last``) or enters ``b``: coarse, then refined."""
-    pair = _bracket(_field(b, origin, u, t, after), last)
-    if pair is None:
-        return None
-    k, j = pair
-    if not 0 <= j < len(t):
-        return float(t[k])
-    lo, hi = sorted((t[k], t[j]))
-    fine = np.arange(lo, hi + _FINE_MM / 2, _FINE_MM)
-    return _inside_run(_field(b, origin, u, fine, after), fine, last)
+def _edges(b: Tapered, origins: np.ndarray, u: np.ndarray, t: np.ndarray, coarse: np.ndarray, last: bool,
+           after: float | None = None) -> list[float | None]:
+    """Where each line origins[i] + t·u leaves (``last``) or enters ``b``: the bracket on the
+    coarse field, then every 1 um between its two samples (all lines' fine samples in one call)."""
+    out: list[float | None] = [None] * len(origins)
+    fines: list[tuple[int, np.ndarray]] = []
+    for i, row in enumerate(coarse):
+        pair = _bracket(row, last)
+        if pair is None:
+            continue
+        k, j = pair
+        if not 0 <= j < len(t):
+            out[i] = float(t[k])
+            continue
+        lo, hi = sorted((t[k], t[j]))
+        fines.append((i, np.arange(lo, hi + _FINE_MM / 2, _FINE_MM)))
+    if fines:
+        pts = np.concatenate([origins[i][None, :] + f[:, None] * u[None, :] for i, f in fines])
+        sdf = tapered_sdf(b, pts[:, 0], pts[:, 1])[0]
+        start = 0
+        for i, f in fines:
+            part = sdf[start:start + len(f)]
+            start += len(f)
+            out[i] = _inside_run(part if after is None else np.where(f > after, part, 1.0), f, last)
+    return out
 
 
 def _bracket(sdf: np.ndarray, last: bool) -> tuple[int, int] | None:
@@ -96,6 +111,28 @@ def _inside_run(sdf: np.ndarray, t: np.ndarray, last: bool) -> float | None:
 # Each line is sampled every 10 um to find the edge, then every 1 um between the two samples
 # around it, where the field is interpolated linearly: the 1 um answer at a tenth of the cost.
 _COARSE_MM, _FINE_MM = 0.01, 0.001
+_SPARSE = 10  # the coarse grid is first read every 0.1 mm (see _coarse)
+
+
+def _coarse(b: Tapered, origins: np.ndarray, u: np.ndarray, t: np.ndarray, after: float | None) -> np.ndarray:
+    """The field on the coarse grid ``t`` of every line, exact where an edge can be.
+
+    All lines in one call, first on every ``_SPARSE``-th sample; the full grid is then evaluated only
+    around each place where two sparse samples differ in sign (a bone is millimetres wide, a sparse
+    step 0.1 mm). Elsewhere the sparse sample's sign stands for its neighbours, which is all
+    :func:`_bracket` reads: the edges found are those of the full grid.
+    """
+    sparse = _field(b, origins, u, t[::_SPARSE], None)
+    field = np.repeat(sparse, _SPARSE, axis=1)[:, :len(t)]
+    rows, steps = np.nonzero((sparse[:, 1:] < 0) != (sparse[:, :-1] < 0))
+    if rows.size:  # the edge lies between full samples SPARSE*steps and SPARSE*(steps+1): one step more each side
+        cols = _SPARSE * steps[:, None] + np.arange(-_SPARSE, 2 * _SPARSE + 1)[None, :]
+        rows = np.broadcast_to(rows[:, None], cols.shape)
+        keep = (cols >= 0) & (cols < len(t))
+        rows, cols = rows[keep], cols[keep]
+        pts = origins[rows] + t[cols, None] * u[None, :]
+        field[rows, cols] = tapered_sdf(b, pts[:, 0], pts[:, 1])[0]
+    return field if after is None else np.where(t > after, field, 1.0)
 
 
 def joint_truth(prox: Tapered, dist: Tapered, axis: np.ndarray, sp: float) -> dict:
@@ -105,14 +142,11 @@ def joint_truth(prox: Tapered, dist: Tapered, axis: np.ndarray, sp: float) -> di
     half = prox.r_head
     reach = 2.0 * (prox.r_head + dist.r_base)
     t = np.arange(-reach, reach, _COARSE_MM)
-    widths = []
-    for e in np.linspace(-JSW_CENTRAL * half, JSW_CENTRAL * half, 41):
-        origin = prox.p1 + e * n
-        ta = _edge(prox, origin, u, t, last=True)
-        tb = _edge(dist, origin, u, t, last=False, after=-half)
-        if ta is None or tb is None:
-            continue
-        widths.append(tb - ta)
+    origins = prox.p1[None, :] + np.linspace(-JSW_CENTRAL * half, JSW_CENTRAL * half, 41)[:, None] * n[None, :]
+    coarse_p, coarse_d = _coarse(prox, origins, u, t, None), _coarse(dist, origins, u, t, -half)
+    ends = _edges(prox, origins, u, t, coarse_p, last=True)
+    starts = _edges(dist, origins, u, t, coarse_d, last=False, after=-half)
+    widths = [tb - ta for ta, tb in zip(ends, starts) if ta is not None and tb is not None]
     if not widths:
         return {"visible": False}
     lo, mean = float(np.min(widths)), float(np.mean(widths))

@@ -15,6 +15,18 @@ from ra_desktop.results import Heatmap
 from tests.tiny_model import make_tiny_model_folder
 
 
+# The teaching step renders six phantoms and writes a PDF (seconds per run). It runs for real in the
+# tests named here (and in the installers' self-test); elsewhere it is replaced by a line, so the
+# other steps' tests do not pay for it nine times over.
+REAL_TEACHING = {"test_as_the_frozen_app_runs_it_bundled_model_and_demo_folder", "test_teaching_step_failure_names_the_step"}
+
+
+@pytest.fixture(autouse=True)
+def _teaching_step(request, monkeypatch):
+    if request.node.originalname not in REAL_TEACHING:
+        monkeypatch.setattr("ra_desktop.cli.self_test_teaching.check", lambda model, tmp: "not run in this test")
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     return make_tiny_model_folder(tmp_path_factory.mktemp("model"))
@@ -92,6 +104,9 @@ def test_as_the_frozen_app_runs_it_bundled_model_and_demo_folder(bundled_model_d
     analysis = next(line for line in out.splitlines() if line.startswith("[ok] analysis"))
     assert "P(RA)=" in analysis and "gradcam" in analysis and "shap" in analysis, analysis
     assert "OOD check: distance" in analysis and "in distribution" in analysis, analysis
+    teaching = next(line for line in out.splitlines() if line.startswith("[ok] teaching"))
+    assert "explorer: P(RA) " in teaching and "demo model trained on synthetic phantoms" in teaching, teaching
+    assert "marker bars; quiz: case 1 total difference" in teaching and "quiz.pdf written" in teaching, teaching
     densenet = next(line for line in out.splitlines() if line.startswith("[ok] densenet"))
     if self_test._torchvision():  # the development environment and the full installer
         assert "torchvision.ops.nms ok; DenseNet121 + attention" in densenet and "analysed on cpu" in densenet
@@ -233,3 +248,15 @@ def test_dicom_echo_failure_names_the_step_and_loopback(model_dir, case_png, fak
     err = capsys.readouterr().err
     assert "self-test FAILED at step 'dicom': C-ECHO" in err and "Network is unreachable" in err, err
     assert "loopback interface must be up" in err, err
+
+
+def test_teaching_step_failure_names_the_step(model_dir, case_png, fake_explain, capsys, monkeypatch):
+    # A bundle without the quiz's PDF page (say) fails the teaching step by name, and stops there.
+    def broken(*a, **k):
+        raise ModuleNotFoundError("No module named 'ra_desktop.report.quiz'")
+
+    monkeypatch.setattr("ra_desktop.report.quiz.write_quiz_pdf", broken)
+    assert self_test.run(_args(model=model_dir, case=case_png)) == 1
+    captured = capsys.readouterr()
+    assert "self-test FAILED at step 'teaching': ModuleNotFoundError" in captured.err, captured.err
+    assert "[ok] scoring" in captured.out and "[ok] dicom" not in captured.out

@@ -16,7 +16,9 @@ Runs, in order, and stops at the first failure:
                     and the device the app would pick;
 6. ``report``       writes a PDF report into a new temporary folder;
 7. ``scoring``      a Sharp/van der Heijde sheet: totals, markers, scores CSV, a report with it;
-8. ``dicom``        the case's results as DICOM (SR, Secondary Capture, Encapsulated PDF, built by
+8. ``teaching``     the marker explorer's hand, twin and model readout, and a scoring-quiz case
+                    scored, saved, exported as CSV and PDF; both windows importable;
+9. ``dicom``        the case's results as DICOM (SR, Secondary Capture, Encapsulated PDF, built by
                     highdicom as "Save as DICOM" builds them), then the DICOM node on loopback: a
                     store listener on 127.0.0.1 (any free port) with an inbox in the temporary
                     folder, a C-ECHO to it and a C-STORE of the case (when it is a DICOM file) and
@@ -332,6 +334,15 @@ def _scoring(args: argparse.Namespace, state: dict[str, Any]) -> str:
     return f"{hand} hand total {t.total}/{t.total_max}, {len(markers)} markers, CSV round trip, {Path(out).name}"
 
 
+def _teaching(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    from ra_desktop.cli.self_test_teaching import check
+
+    try:
+        return check(state["model"], state["tmp"] / "teaching")
+    except Exception as exc:  # noqa: BLE001 - any failure is this step's
+        raise StepFailed(f"{type(exc).__name__}: {exc}") from exc
+
+
 SELF_TEST_AET = "RASELFTEST"
 SELF_TEST_CALLER = "RASELFTESTSCU"
 
@@ -416,6 +427,7 @@ STEPS: tuple[tuple[str, Callable[[argparse.Namespace, dict[str, Any]], str]], ..
     ("densenet", _densenet),
     ("report", _report),
     ("scoring", _scoring),
+    ("teaching", _teaching),
     ("dicom", _dicom),
 )
 

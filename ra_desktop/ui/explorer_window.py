@@ -25,6 +25,7 @@ from ra_desktop.teaching.explorer import (
     EXPLORER_JOINTS, FULL_SIZE, MARKER_TITLES, MARKERS, PREVIEW_SIZE, SEQUENCE, HandSpec, RenderedPair, Scene,
     markers_at, nearest_joint, preset_scene, render_pair,
 )
+from ra_desktop.errors import Cancelled
 from ra_desktop.teaching.lane import LatestWins, RenderLane
 from ra_desktop.teaching.readout import CAPTION, as_radiograph, bar_labels, model_readout
 from ra_desktop.ui.explorer_parts import P_STYLE, PRESENTATION_STYLE, MarkerBars, PresentationKeys, column
@@ -45,6 +46,7 @@ class ExplorerWindow(QWidget):
 
     rendered = Signal(object, bool)  # RenderedPair, full size (emitted on the render thread)
     readout_ready = Signal(object, object, str)  # RenderedPair, Readout or None, reason
+    render_failed = Signal(str)  # why the hand could not be drawn (the last good one stays)
 
     def __init__(self, model_lane=None, *, no_model_reason: str = "", preview_size: int = PREVIEW_SIZE,
                  full_size: int = FULL_SIZE, settle_ms: int = 300, parent=None) -> None:
@@ -66,6 +68,7 @@ class ExplorerWindow(QWidget):
         self._syncing = False
         self.rendered.connect(self._on_rendered)
         self.readout_ready.connect(self._on_readout)
+        self.render_failed.connect(lambda reason: self.status.setText(f"The hand could not be drawn: {reason}"))
         self._build()
         self.select_joint(EXPLORER_JOINTS[1])  # MCP2: where RA starts
         self.request(full=True)
@@ -240,7 +243,12 @@ class ExplorerWindow(QWidget):
 
         def work(token) -> None:
             token.check()
-            self.rendered.emit(render_pair(scene, size), full)
+            try:
+                pair = render_pair(scene, size)
+            except Exception as exc:  # noqa: BLE001 - said on screen; the lane and the window go on
+                self.render_failed.emit(f"{type(exc).__name__}: {exc}")
+                return
+            self.rendered.emit(pair, full)
 
         self._render.request(work)
 
@@ -271,6 +279,14 @@ class ExplorerWindow(QWidget):
         if model is None:
             self.readout_ready.emit(pair, None, self._no_model)
             return
+        try:
+            self._read_with(token, model, pair)
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - said in the panel instead of "reading…" for ever
+            self.readout_ready.emit(pair, None, f"the model could not read this hand ({type(exc).__name__}: {exc})")
+
+    def _read_with(self, token, model, pair: RenderedPair) -> None:
         if not pair.scene.present():  # no marker: nothing to measure beyond P(RA) and the map
             self.readout_ready.emit(pair, model_readout(model, pair, markers=False, cancel=token), "")
             return

@@ -147,3 +147,30 @@ def test_open_explorer_reads_through_the_windows_lane_and_again_when_a_model_is_
     window.jobs.model_ready.emit(None)  # a new model: the hand on screen is read again
     qtbot.waitUntil(lambda: explorer._readouts.runs == runs + 1, timeout=20000)
     explorer.close()
+
+
+def test_a_failing_model_or_renderer_is_said_and_the_window_goes_on(qtbot, monkeypatch):
+    from ra_desktop.teaching.lane import ModelLane
+
+    class Broken:  # a model whose forward pass raises (a damaged install, say)
+        def __getattr__(self, name):
+            raise RuntimeError("weights damaged")
+
+    lane = ModelLane(Broken())
+    try:
+        w = _open(qtbot, lane)
+        qtbot.waitUntil(lambda: "could not read this hand" in w.model_label.text(), timeout=20000)
+        assert "weights damaged" in w.model_label.text() and w.p_label.text() == "P(RA) —"
+        assert w.shown is not None  # the hand is still drawn
+        shown = w.shown
+
+        def no_render(*a, **k):
+            raise MemoryError("no memory for the image")
+
+        monkeypatch.setattr("ra_desktop.ui.explorer_window.render_pair", no_render)
+        w.select_joint("MCP2")
+        w.set_level("erosion", 2)
+        qtbot.waitUntil(lambda: "could not be drawn" in w.status.text(), timeout=20000)
+        assert "no memory for the image" in w.status.text() and w.shown is shown  # the last good hand stays
+    finally:
+        lane.shutdown()

@@ -21,8 +21,11 @@ setup: $(STAMP) sysdeps
 run: setup
 	$(PY) main.py resources/demo
 
+# Two workers, one test file each at a time (module fixtures are built once); one BLAS/OpenMP thread
+# each, so two workers do not fight over two cores. `pytest` alone still runs everything serially.
+TEST_WORKERS ?= 2
 test: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 	$(VENV)/bin/lint-imports
 
 bench: setup

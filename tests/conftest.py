@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-# The real home, as found before the session home replaces it (see test_user_home.py).
-REAL_HOME = Path(os.path.expanduser("~"))
+# The real home, as found before the session home replaces it (see test_user_home.py). pytest-xdist's
+# workers start with the controller's environment, whose HOME is already the session home: the
+# controller passes the real one on.
+REAL_HOME = Path(os.environ.get("RA_TEST_REAL_HOME") or os.path.expanduser("~"))
 WATCHED = (".config", ".local", ".cache")  # what the real-home check lists, to this depth
 WATCH_DEPTH = 4
 _SESSION_ENV = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR",
@@ -48,8 +50,22 @@ def real_home_listing() -> dict[str, dict[str, tuple[int, int]]]:
     return {name: listing(REAL_HOME / name) for name in WATCHED}
 
 
+def _changes(before: dict, now: dict) -> list[str]:
+    out = []
+    for name in WATCHED:
+        b, a = before[name], now[name]
+        out += [f"new      ~/{name}/{p}" for p in sorted(set(a) - set(b))]
+        out += [f"changed  ~/{name}/{p}" for p in sorted(set(a) & set(b)) if a[p] != b[p]]
+    return out
+
+
+def _is_xdist_controller(config) -> bool:
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
 def pytest_configure(config):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["RA_TEST_REAL_HOME"] = str(REAL_HOME)
     _state["before"] = real_home_listing()
     home = Path(tempfile.mkdtemp(prefix="ra-test-home-"))
     _state["home"] = home
@@ -60,6 +76,16 @@ def pytest_configure(config):
         "MPLCONFIGDIR": str(home / ".cache" / "matplotlib"),
         "TORCHINDUCTOR_CACHE_DIR": str(home / ".cache" / "torchinductor"),
     })
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # With workers, test_real_home_untouched_by_the_run sees only its own worker's tests: the
+    # controller, which outlives them all, checks the whole run.
+    if _is_xdist_controller(session.config):
+        changes = _changes(_state["before"], real_home_listing())
+        if changes:
+            print(f"\nthe test run wrote to the real home {REAL_HOME}:\n" + "\n".join(changes[:50]))
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_unconfigure(config):
@@ -88,7 +114,8 @@ def session_home() -> Path:
 def real_home() -> dict:
     """The real home (``path``), the folders watched in it, their listing when the session started
     (``before``) and a function that lists them now (``listing``)."""
-    return {"path": REAL_HOME, "watched": WATCHED, "before": _state["before"], "listing": real_home_listing}
+    return {"path": REAL_HOME, "watched": WATCHED, "before": _state["before"], "listing": real_home_listing,
+            "changes": _changes}
 
 
 @pytest.fixture(autouse=True)

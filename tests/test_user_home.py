@@ -9,6 +9,7 @@ from pathlib import Path
 
 def test_the_session_has_its_own_home(session_home, real_home, _isolated_user_dirs):
     assert Path.home() == session_home != real_home["path"]
+    assert real_home["path"] != Path(os.environ["HOME"])  # a worker's real home is not the session's
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR"):
         assert session_home in Path(os.environ[var]).parents, var
     assert Path(os.environ["RA_DESKTOP_HOME"]) == _isolated_user_dirs
@@ -18,10 +19,5 @@ def test_the_session_has_its_own_home(session_home, real_home, _isolated_user_di
 def test_real_home_untouched_by_the_run(real_home):
     """Run last (conftest moves it there): nothing appeared or changed in the real ~/.config,
     ~/.local or ~/.cache while the tests ran (a process running beside the tests could also trip this)."""
-    now = real_home["listing"]()
-    changes = []
-    for name in real_home["watched"]:
-        before, after = real_home["before"][name], now[name]
-        changes += [f"new      ~/{name}/{p}" for p in sorted(set(after) - set(before))]
-        changes += [f"changed  ~/{name}/{p}" for p in sorted(set(after) & set(before)) if after[p] != before[p]]
+    changes = real_home["changes"](real_home["before"], real_home["listing"]())
     assert not changes, f"the test run wrote to the real home {real_home['path']}:\n" + "\n".join(changes[:50])

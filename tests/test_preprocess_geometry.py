@@ -93,12 +93,17 @@ def test_seen_mask_excludes_exactly_the_cropped_borders(shape):
     np.testing.assert_array_equal(np.isnan(m), ~seen)
     # About 1/16 of each side is cut away (16 of 256 pixels).
     assert abs((~kept(W)[: W // 2]).sum() - W * 16 / 256) <= 1
+    # The viewer hatches outside seen_box: exactly the mask's pixels, as a box.
+    x0, y0, x1, y1 = g.seen_box()
+    box = np.zeros(shape, bool)
+    box[y0:y1, x0:x1] = True
+    np.testing.assert_array_equal(box, seen)
 
 
 @pytest.mark.parametrize("shape", [(300, 200), (200, 300)])
 def test_letterbox_sees_the_whole_image(shape):
     g = geometry_for(shape, PreprocessConfig(mode="letterbox"))
-    assert g.seen_mask().all()
+    assert g.seen_mask().all() and g.seen_box() == (0, 0, shape[1], shape[0])
     assert not np.isnan(g.map_to_image(np.ones((224, 224), np.float32))).any()
 
 

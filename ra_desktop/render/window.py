@@ -54,8 +54,17 @@ class WindowLut:
     def render(self, center: float, width: float, invert: bool, function: str = voi.LINEAR_EXACT,
                lut: voi.VoiLut | None = None) -> np.ndarray:
         """H×W uint8 display image for this window (or VOI LUT); inversion happens after the VOI step."""
-        # mode="clip" skips numpy's bounds check and is the fastest gather here (~7 ms on 5 MP).
-        return self.table(center, width, invert, function, lut).take(self.index, mode="clip")
+        # mode="clip" skips numpy's bounds check and is the fastest gather here (~7 ms on 5 MP). In
+        # bands of rows: one gather of 5 MP holds the GIL for several ms, and the GUI thread waits
+        # for it while a lane renders ahead; bands let it in between (and are no slower).
+        table = self.table(center, width, invert, function, lut)
+        out = np.empty(self.index.shape, np.uint8)
+        for r in range(0, self.index.shape[0], _BAND_ROWS):
+            table.take(self.index[r:r + _BAND_ROWS], mode="clip", out=out[r:r + _BAND_ROWS])
+        return out
+
+
+_BAND_ROWS = 256
 
 
 def preset_window(name: str, pixels: np.ndarray, *, dicom: tuple[float | None, float | None] = (None, None),

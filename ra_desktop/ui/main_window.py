@@ -309,7 +309,7 @@ class MainWindow(QMainWindow):
                 self.viewer.set_layer(name, hm.values, hm.signed)
                 self._shown_layers[name] = hm.values
         if result.heatmaps and not self._shown_layers.get("seen") and result.geometry is not None:
-            self.viewer.set_seen_mask(result.geometry.seen_mask())
+            self.viewer.set_seen_box(result.geometry.seen_box() or (0, 0, 0, 0))
             self._shown_layers["seen"] = True
 
     def _on_research_requested(self) -> None:

@@ -113,6 +113,17 @@ class Geometry:
         seen_y = self._axis(H, h, self.scale_y, self.offset_y)[3]
         return seen_y[:, None] & seen_x[None, :]
 
+    def seen_box(self) -> tuple[int, int, int, int] | None:
+        """The seen pixels as a box ``(x0, y0, x1, y1)``, ends exclusive (``seen_mask`` is exactly
+        this box: each axis's seen pixels are one run); None when the model saw none of them."""
+        H, W = self.image_shape
+        h, w = self.model_shape
+        xs = np.flatnonzero(self._axis(W, w, self.scale_x, self.offset_x)[3])
+        ys = np.flatnonzero(self._axis(H, h, self.scale_y, self.offset_y)[3])
+        if xs.size == 0 or ys.size == 0:
+            return None
+        return int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1
+
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

@@ -8,7 +8,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ra_desktop.io.radiograph import Radiograph
-from ra_desktop.render import colormaps
+from ra_desktop.render import colormaps, overlay
 from ra_desktop.ui import qt_image
 from ra_desktop.ui.viewer import ViewerWidget
 from ra_desktop.ui.viewer import _display
@@ -133,12 +133,33 @@ def test_seen_mask_hatch_toggle(viewer):
     seen[:, 40:120] = True
     viewer.set_seen_mask(seen)
     item = viewer.seen_item()
-    rgba = qt_image.qimage_to_array(item.pixmap().toImage())
-    assert rgba[:, 40:120, 3].max() == 0 and rgba[:, :40, 3].max() > 0
+    assert item.box == (40, 0, 120, H) and viewer.controls.seen_check.isChecked()
+    rgba = _painted(item)
+    assert rgba[:, 40:120, 3].max() == 0  # nothing over what the model saw
+    # The unseen strips: the same stripes as overlay.unseen_mask_rgba, pixel for pixel.
+    reference = overlay.unseen_mask_rgba(seen)
+    for part in (np.s_[:, :40], np.s_[:, 120:]):
+        np.testing.assert_array_equal(rgba[part][..., 3] > 0, reference[part][..., 3] > 0)
+        assert abs(int(rgba[part][..., 3].max()) - 70) <= 1 and (rgba[part][rgba[part][..., 3] > 0][:, 0] == 255).all()
     viewer.controls.seen_check.setChecked(False)
     assert not item.isVisible()
     viewer.set_seen_mask(None)
     assert viewer.seen_item() is None
+    with pytest.raises(ValueError, match="not a box"):
+        viewer.set_seen_mask(np.eye(H, W, dtype=bool))
+
+
+def _painted(item) -> np.ndarray:
+    """What an item paints at 1:1, as straight RGBA (the scene's pixel grid is the image's)."""
+    from PySide6 import QtGui, QtWidgets
+
+    rect = item.boundingRect().toAlignedRect()
+    image = QtGui.QImage(rect.right() + 1, rect.bottom() + 1, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(0)
+    painter = QtGui.QPainter(image)
+    item.paint(painter, QtWidgets.QStyleOptionGraphicsItem(), None)
+    painter.end()
+    return qt_image.qimage_to_array(image)
 
 
 def test_educator_outlines_only_with_ground_truth(viewer, tmp_path):

@@ -15,7 +15,7 @@ from ra_desktop.render.window import display_ahead, opening_window
 from ra_desktop.ui import qt_image
 from ra_desktop.ui.viewer import _display, _toolbar, controls, view_tools
 from ra_desktop.ui.viewer.annotations import AnnotationLayer, add_tool_button
-from ra_desktop.ui.viewer.items import GroundTruthItem, MeasurementItem, OverlayLayer
+from ra_desktop.ui.viewer.items import GroundTruthItem, MeasurementItem, OverlayLayer, UnseenHatchItem
 from ra_desktop.ui.viewer.markers import MarkerLayer
 from ra_desktop.ui.viewer.view import ImageView, Tool
 
@@ -71,7 +71,7 @@ class ViewerWidget(QtWidgets.QWidget):
         self._layers: dict[str, OverlayLayer] = {}
         self._layer_state = {n: {"visible": _DEFAULT_VISIBLE[n], "opacity": _DEFAULT_OPACITY,
                                  "cmap": _DEFAULT_CMAP[n]} for n in controls.LAYERS}
-        self._seen_item: QtWidgets.QGraphicsPixmapItem | None = None
+        self._seen_item: UnseenHatchItem | None = None
         self._gt_item: GroundTruthItem | None = None
         self._measurements: list[MeasurementItem] = []
         self.markers = MarkerLayer(self.scene, self.view)
@@ -435,15 +435,28 @@ class ViewerWidget(QtWidgets.QWidget):
         self.controls.sync(name, visible=s["visible"], opacity=s["opacity"], cmap=s["cmap"])
 
     def set_seen_mask(self, mask: np.ndarray | None) -> None:
+        """Hatch the pixels the model never saw (``mask``: H×W bool of those it saw, a box)."""
+        if mask is None:
+            self.set_seen_box(None)
+            return
+        self._check_shape(mask, "seen mask")
+        mask = np.asarray(mask, dtype=bool)
+        cols, rows = np.flatnonzero(mask.any(axis=0)), np.flatnonzero(mask.any(axis=1))
+        box = (0, 0, 0, 0) if cols.size == 0 else (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+        if int(mask.sum()) != (box[2] - box[0]) * (box[3] - box[1]):
+            raise ValueError("the seen mask is not a box (the preprocessing only crops and pads)")
+        self.set_seen_box(box)
+
+    def set_seen_box(self, box: tuple[int, int, int, int] | None) -> None:
+        """Hatch the image outside ``box`` = (x0, y0, x1, y1), ends exclusive, the part the model
+        saw (:meth:`~ra_desktop.values.geometry.Geometry.seen_box`); None removes the hatch."""
         if self._seen_item is not None:
             self.scene.removeItem(self._seen_item)
             self._seen_item = None
-        if mask is None:
+        if box is None or self._radiograph is None:
             self.controls.sync_check(self.controls.seen_check, enabled=False, checked=False)
             return
-        self._check_shape(mask, "seen mask")
-        self._seen_item = QtWidgets.QGraphicsPixmapItem(
-            qt_image.to_pixmap(overlay.unseen_mask_rgba(np.asarray(mask, dtype=bool))))
+        self._seen_item = UnseenHatchItem(self._radiograph.pixels.shape[:2], box)
         self._seen_item.setZValue(20)
         self.scene.addItem(self._seen_item)
         self.controls.sync_check(self.controls.seen_check, enabled=True, checked=True)
@@ -464,5 +477,5 @@ class ViewerWidget(QtWidgets.QWidget):
     def ground_truth_item(self) -> GroundTruthItem | None:
         return self._gt_item
 
-    def seen_item(self) -> QtWidgets.QGraphicsPixmapItem | None:
+    def seen_item(self) -> UnseenHatchItem | None:
         return self._seen_item

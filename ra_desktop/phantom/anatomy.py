@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ra_desktop.phantom.carpus import CARPAL_OUTLINES, forearm_bones, outline_bone
+from ra_desktop.phantom.carpus import CARPAL_OUTLINES, FOREARM_SHIFT, forearm_bones, outline_bone
 from ra_desktop.phantom.lesions import CasePlan, JointLesion
 
 _NORMAL_GAP_MM = 1.6  # radiographic joint space of MCP/PIP joints (cartilage of both sides)
@@ -169,7 +169,8 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame,
     anatomy : {1, 2}
         1 (default, every phantom made before): super-ellipse carpals, a plane-cut radius.
         2: carpal outlines and a shaped distal radius (:mod:`~ra_desktop.phantom.carpus`); the
-        same draws, joint centres and lesion sites, so the fingers are the same as with 1.
+        same draws, so the fingers, joints and lesions are those of 1 (the forearm and its two
+        joints sit ``carpus.FOREARM_SHIFT`` further back).
 
     Returns
     -------
@@ -227,6 +228,8 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame,
     rc = J["radiocarpal"]
     lunate_bottom = carp["lunate"][0][1] + 7.6
     fore = np.array([0.0, lunate_bottom - 16.5 - 1.8 * rc.narrowing * gap_var])
+    if anatomy == 2:  # its larger proximal row needs the forearm further back for a joint space
+        fore = fore + FOREARM_SHIFT
     tilt = np.array([0.385, -0.923])  # radial inclination ~22 degrees
     sty_tip = fore + (14.0, 12.5)
     if anatomy == 2:

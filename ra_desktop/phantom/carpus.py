@@ -7,7 +7,8 @@ capitate head, wedge-shaped hamate, pisiform over the triquetrum), and the radiu
 outline of its articular surface (scaphoid and lunate fossae, radial styloid, ulnar notch).
 
 Outlines are in the hand frame of :mod:`~ra_desktop.phantom.anatomy` (mm, x ulnar, y proximal),
-placed around the same centres as anatomy 1, so joint centres and lesion sites do not move.
+placed around the same centres as anatomy 1, so carpal joint centres and lesion sites do not
+move; the forearm sits :data:`FOREARM_SHIFT` further back to leave a radiocarpal joint space.
 """
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ import numpy as np
 
 # Control polygons (hand frame, mm), smoothed by corner cutting. Centres are anatomy 1's.
 CARPAL_OUTLINES = {
-    "scaphoid": [(-11.0, 13.0), (-13.6, 14.6), (-16.8, 13.8), (-18.6, 10.8), (-19.6, 6.6),
-                 (-21.6, 3.2), (-24.0, 0.0), (-24.4, -3.4), (-22.0, -5.4), (-18.0, -5.4),
-                 (-14.0, -5.0), (-12.0, -4.6), (-10.4, -3.0), (-10.8, -0.8), (-11.8, 0.8),
-                 (-12.4, 3.2), (-11.2, 6.0), (-10.6, 9.6)],
+    "scaphoid": [(-11.0, 13.5), (-13.9, 14.6), (-16.9, 13.2), (-18.1, 10.0), (-18.4, 5.7),
+                 (-19.8, 2.0), (-21.6, -1.6), (-21.4, -5.0), (-18.7, -6.6), (-14.7, -5.9),
+                 (-10.9, -4.8), (-9.0, -4.1), (-7.7, -2.2), (-8.4, -0.1), (-9.7, 1.3),
+                 (-10.7, 3.6), (-10.0, 6.5), (-10.1, 10.2)],
     "lunate": [(-8.2, 1.2), (-4.6, 3.4), (-1.4, 3.9), (1.8, 3.0), (5.0, 0.4), (6.6, 4.2),
                (6.3, 10.2), (3.8, 14.4), (-1.4, 16.3), (-6.0, 15.2), (-8.8, 11.2), (-9.2, 5.6)],
     "triquetrum": [(8.4, 2.6), (11.6, -0.4), (15.4, -3.6), (18.6, -2.4), (19.4, 1.6), (17.0, 6.6),
@@ -37,11 +38,11 @@ CARPAL_OUTLINES = {
 }
 # Distal radius cut, relative to the forearm origin ``fore``: the styloid tip, the scaphoid and
 # lunate fossae, the ulnar corner and notch; the proximal part lies outside the shaft.
-RADIUS_OUTLINE = [(-27.6, 5.0), (-27.0, 5.0), (-24.6, 9.6), (-21.6, 13.8), (-18.2, 16.2),
-                  (-14.6, 16.8), (-11.8, 16.0), (-10.6, 16.2), (-8.4, 18.0), (-4.6, 19.0),
-                  (-1.4, 18.8), (1.6, 19.0), (3.2, 19.8), (3.4, 21.8), (2.2, 24.6), (1.2, 27.6),
-                  (1.4, 31.0), (5.0, 42.0), (5.0, 80.0), (-40.0, 80.0), (-40.0, 30.0), (-30.4, 18.0),
-                  (-29.6, 10.0)]
+RADIUS_OUTLINE = [(-26.4, 9.6), (-25.4, 7.6), (-24.0, 7.4), (-22.6, 9.4), (-20.4, 12.6),
+                  (-18.2, 15.0), (-14.6, 16.0), (-11.8, 15.6), (-10.6, 16.0), (-8.0, 17.6),
+                  (-3.6, 18.6), (0.6, 18.6), (3.6, 18.8), (5.0, 19.6), (5.2, 21.8), (4.0, 24.6),
+                  (3.0, 27.6), (2.6, 31.0), (6.0, 42.0), (6.0, 80.0), (-40.0, 80.0), (-40.0, 30.0),
+                  (-27.6, 19.0), (-27.0, 13.0)]
 
 
 @dataclass
@@ -90,6 +91,8 @@ def polygon_sdf(pts: np.ndarray, xs, ys) -> np.ndarray:
 
 CARPUS_CENTROID = np.array([-3.0, -2.0])
 CARPUS_SCALE = 1.12  # the outlines' carpus, enlarged to fill anatomy 1's (a larger adult hand)
+FOREARM_SHIFT = np.array([0.0, 2.2])  # radius and ulna moved proximally (mm): a ~2 mm joint space
+BONE_SCALE = 1.06  # each bone inflated about its centre: they touch and overlap as on a PA view
 
 
 def outline_bone(name, c0, centre_hand, ang_jitter_deg, F, dens) -> Outline:
@@ -99,18 +102,19 @@ def outline_bone(name, c0, centre_hand, ang_jitter_deg, F, dens) -> Outline:
     c0 = np.asarray(c0, float)
     c0s = CARPUS_CENTROID + (c0 - CARPUS_CENTROID) * CARPUS_SCALE
     pts = pts - c0s
+    pts = pts - pts.mean(axis=0) * (1 - 1 / BONE_SCALE)  # inflate about its own centroid
+    pts = pts * BONE_SCALE
     th = np.deg2rad(ang_jitter_deg)
     rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     pts = pts @ rot.T + c0s + (np.asarray(centre_hand) - c0)
     img = np.array([F.p(q) for q in pts])
     # Half extents along / across the principal axis (what a super-ellipse's a, b would be).
     d = pts - pts.mean(axis=0)
-    w, v = np.linalg.eigh(d.T @ d)
+    _, v = np.linalg.eigh(d.T @ d)  # ascending: column 1 is the long axis
     proj = d @ v
     half = (proj.max(axis=0) - proj.min(axis=0)) / 2 * F.s
     return Outline(name, F.p(centre_hand), img, float(half[1]), float(half[0]), cortex=0.6 * F.s,
                    trab=0.42, density=dens)
-
 
 
 def trabecular_texture(rng: np.random.Generator, shape, sp: float):
@@ -137,8 +141,8 @@ def trabecular_texture(rng: np.random.Generator, shape, sp: float):
 
     slow = ndimage.gaussian_filter(n[::-1, ::-1], 2.5 / spf)  # marrow density, a few mm across
     slow *= 0.12 / (slow.std() + 1e-6)
-    long_ = 1.0 + 0.5 * lattice((1.0 / spf, 0.3 / spf), 0.08) + slow
-    iso = 1.0 + 0.55 * lattice(0.5 / spf, 0.08) + slow
+    long_ = 1.0 + 0.45 * lattice((0.9 / spf, 0.26 / spf), 0.08) + slow
+    iso = 1.0 + 0.5 * lattice(0.4 / spf, 0.08) + slow
     out = []
     for t in (long_, iso):
         if f > 1:
@@ -151,8 +155,8 @@ def forearm_bones(add_long, F, fore, sty_tip):
     """Anatomy 2's radius (cut to :data:`RADIUS_OUTLINE`; wider, so the lunate sits on it and the
     ulnar head overlaps its notch as on a PA view), ulna, and a styloid growing out of the head."""
     cut = np.array([F.p(fore + q) for q in smooth_closed(RADIUS_OUTLINE)])
-    box = np.array([F.p(fore + q) for q in ((-42, -12), (7, -12), (7, 44), (-42, 44))])
-    add_long("radius", fore + (-12.5, 160), fore + (-12.0, 6.0), 10.2, 9.7, 15.2, cap_head=1.0,
+    box = np.array([F.p(fore + q) for q in ((-42, -12), (8, -12), (8, 44), (-42, 44))])
+    add_long("radius", fore + (-12.0, 160), fore + (-11.0, 6.0), 10.4, 9.8, 16.2, cap_head=1.0,
              cortex_mid=2.6, cortex_end=0.7, trab_end=0.38,
              outline=(cut, (*box.min(axis=0), *box.max(axis=0))))
     add_long("ulna", fore + (9.5, 160), fore + (9.0, 21.5), 7.0, 6.5, 8.0, cap_head=0.8,

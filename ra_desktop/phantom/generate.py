@@ -182,7 +182,8 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
     geo_seed = int(rng.integers(2**63))
     # Build once at the origin to measure the hand, then again placed in the field (same seed).
     place = placement_plan or plan
-    probe = build_hand(np.random.default_rng(geo_seed), place, Frame(scale, angle, side == "L"), joint_spaces, anatomy)
+    probe = build_hand(np.random.default_rng(geo_seed), place, Frame(scale, angle, side == "L"), joint_spaces,
+                       anatomy)
     xmin, ymin, xmax, _ = probe.extent
     top = rng.uniform(6.0, 16.0)
     cx = (w * sp) / 2 + rng.uniform(-0.04, 0.04) * w * sp
@@ -277,18 +278,19 @@ def _case_params(seed: int, index: int, ra_fraction: float, severity_range: tupl
 
 
 def _job(args) -> list[dict]:
-    out_dir, seed, index, ra_fraction, sev_range, size, formats, twins, spare_wrist, joint_spaces = args
+    out_dir, seed, index, ra_fraction, sev_range, size, formats, twins, spare_wrist, joint_spaces, anatomy = args
     if twins:  # index is even: the RA case; index + 1: its healthy twin, the same patient
         rng = case_rng(seed, index // 2)
         sev = int(rng.integers(sev_range[0], sev_range[1] + 1))
         side = "R" if rng.random() < 0.5 else "L"
         # seed records how to regenerate the pair: generate_twins(case_rng(seed, index // 2), ...)
-        pair = generate_twins(rng, sev, side, size, seed_info=[seed, index // 2], spare_wrist=spare_wrist)
+        pair = generate_twins(rng, sev, side, size, seed_info=[seed, index // 2], spare_wrist=spare_wrist,
+                              anatomy=anatomy)
         return [write_case(Path(out_dir), case, seed, index + k, formats, patient=patient_id(seed, index))
                 for k, case in enumerate(pair)]
     rng, label, sev, side = _case_params(seed, index, ra_fraction, sev_range)
     case = generate_case(rng, label, sev, side, size, seed_info=[seed, index], spare_wrist=spare_wrist,
-                         joint_spaces=joint_spaces)
+                         joint_spaces=joint_spaces, anatomy=anatomy)
     return [write_case(Path(out_dir), case, seed, index, formats)]
 
 
@@ -296,7 +298,7 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
                      severity_range: tuple[int, int] = (1, 3), size: int = DEFAULT_SIZE,
                      formats: tuple[str, ...] = ("png",), workers: int = 2, start_index: int = 0,
                      progress: bool = True, twins: bool = False, spare_wrist: bool = False,
-                     joint_spaces: bool = False) -> list[dict]:
+                     joint_spaces: bool = False, anatomy: int = 1) -> list[dict]:
     """Generate ``n`` cases into ``out_dir`` (RA/, Normal/, ground_truth/, labels.csv).
 
     Parameters
@@ -328,6 +330,8 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
         joints reset (fingers unchanged); with ``twins``, the RA member of each pair.
     joint_spaces : bool
         Draw radiographic joint spaces at the finger joints (not with ``twins``).
+    anatomy : {1, 2}
+        1 (default) or 2 (:mod:`~ra_desktop.phantom.carpus`), see :func:`generate_case`.
 
     Returns
     -------
@@ -339,7 +343,7 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out_dir), int(seed), i, float(ra_fraction), tuple(severity_range), int(size),
-             tuple(formats), bool(twins), bool(spare_wrist), bool(joint_spaces))
+             tuple(formats), bool(twins), bool(spare_wrist), bool(joint_spaces), int(anatomy))
             for i in range(start_index, start_index + n, 2 if twins else 1)]
     try:
         from tqdm import tqdm

@@ -20,7 +20,7 @@ import numpy as np
 CARPAL_OUTLINES = {
     "scaphoid": [(-11.0, 13.5), (-13.9, 14.6), (-16.9, 13.2), (-18.1, 10.0), (-18.4, 5.7),
                  (-19.8, 2.0), (-21.6, -1.6), (-21.4, -5.0), (-18.7, -6.6), (-14.7, -5.9),
-                 (-10.9, -4.8), (-9.0, -4.1), (-7.7, -2.2), (-8.4, -0.1), (-9.7, 1.3),
+                 (-10.0, -4.8), (-7.9, -4.1), (-6.5, -2.2), (-7.3, -0.1), (-9.2, 1.5),
                  (-10.7, 3.6), (-10.0, 6.5), (-10.1, 10.2)],
     "lunate": [(-8.2, 1.2), (-4.6, 3.4), (-1.4, 3.9), (1.8, 3.0), (5.0, 0.4), (6.6, 4.2),
                (6.3, 10.2), (3.8, 14.4), (-1.4, 16.3), (-6.0, 15.2), (-8.8, 11.2), (-9.2, 5.6)],
@@ -33,8 +33,8 @@ CARPAL_OUTLINES = {
     "capitate": [(-1.0, 2.4), (2.6, 1.2), (4.2, -2.0), (3.9, -5.5), (5.2, -9.5), (6.2, -14.5),
                  (5.5, -18.8), (2.0, -20.3), (-2.5, -20.0), (-6.4, -19.2), (-7.0, -14.5),
                  (-6.4, -9.0), (-5.6, -5.0), (-5.4, -1.5), (-4.0, 1.3)],
-    "hamate": [(7.6, 0.4), (11.0, -1.6), (15.0, -5.6), (18.2, -10.0), (18.0, -13.6), (14.0, -16.4),
-               (9.0, -17.4), (7.3, -15.4), (7.4, -9.5), (6.6, -3.0)],
+    "hamate": [(7.0, 0.4), (11.0, -1.6), (15.0, -5.6), (18.2, -10.0), (18.0, -13.6), (14.0, -16.4),
+               (8.6, -17.4), (6.3, -15.4), (6.2, -9.5), (5.8, -3.0)],
 }
 # Distal radius cut, relative to the forearm origin ``fore``: the styloid tip, the scaphoid and
 # lunate fossae, the ulnar corner and notch; the proximal part lies outside the shaft.
@@ -93,6 +93,7 @@ CARPUS_CENTROID = np.array([-3.0, -2.0])
 CARPUS_SCALE = 1.12  # the outlines' carpus, enlarged to fill anatomy 1's (a larger adult hand)
 FOREARM_SHIFT = np.array([0.0, 2.2])  # radius and ulna moved proximally (mm): a ~2 mm joint space
 BONE_SCALE = 1.06  # each bone inflated about its centre: they touch and overlap as on a PA view
+_OWN_SCALE = {"trapezium": 1.12, "trapezoid": 1.1}  # these two overlap each other and the MC bases
 
 
 def outline_bone(name, c0, centre_hand, ang_jitter_deg, F, dens) -> Outline:
@@ -102,8 +103,9 @@ def outline_bone(name, c0, centre_hand, ang_jitter_deg, F, dens) -> Outline:
     c0 = np.asarray(c0, float)
     c0s = CARPUS_CENTROID + (c0 - CARPUS_CENTROID) * CARPUS_SCALE
     pts = pts - c0s
-    pts = pts - pts.mean(axis=0) * (1 - 1 / BONE_SCALE)  # inflate about its own centroid
-    pts = pts * BONE_SCALE
+    k = BONE_SCALE * _OWN_SCALE.get(name, 1.0)
+    pts = pts - pts.mean(axis=0) * (1 - 1 / k)  # inflate about its own centroid
+    pts = pts * k
     th = np.deg2rad(ang_jitter_deg)
     rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     pts = pts @ rot.T + c0s + (np.asarray(centre_hand) - c0)

@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="RA cases with a healthy wrist: each the standard case of its seed with the wrist "
                              "joints reset, so only finger joints carry disease (an evaluation set; with --twins, "
                              "the RA member of each pair)")
+    parser.add_argument("--anatomy", type=int, choices=(1, 2), default=1,
+                        help="1: the anatomy every phantom so far was drawn with (default); 2: shaped carpal bones, "
+                             "distal radius and ulnar styloid, oriented trabeculae (a new look: not what the demo "
+                             "model was trained on)")
     parser.add_argument("--joint-spaces", action="store_true",
                         help="draw radiographic joint spaces at the finger joints (a gap between the head and the "
                              "phalanx's concave base; without it the bones overlap there, as in every earlier set): "
@@ -92,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                             severity_range=args.severity, size=args.size, formats=args.formats,
                             workers=max(1, args.workers), start_index=args.start_index,
                             progress=not args.quiet, twins=args.twins, spare_wrist=args.spare_wrist,
-                            joint_spaces=args.joint_spaces)
+                            joint_spaces=args.joint_spaces, anatomy=args.anatomy)
     n_ra = sum(r["label"] == "RA" for r in rows)
     dt = time.perf_counter() - t0
     print(f"{len(rows)} synthetic phantoms ({n_ra} RA, {len(rows) - n_ra} normal) in {args.out} "

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ra_desktop.phantom.carpus import CARPAL_OUTLINES, FOREARM_SHIFT, forearm_bones, outline_bone
 from ra_desktop.phantom.lesions import CasePlan, JointLesion
 
 _NORMAL_GAP_MM = 1.6  # radiographic joint space of MCP/PIP joints (cartilage of both sides)
@@ -53,6 +54,7 @@ class Tapered:
     clip: tuple[np.ndarray, np.ndarray] | None = None  # (point, outward normal) half-plane cut
     tuft: float = 0.0  # extra half-width at the head end (distal phalanx tuft)
     socket: float = 0.0  # > 0: concave base, a sphere of this radius (mm) with its pole at p0
+    outline: tuple | None = None  # (polygon, box) anatomy 2: cut to the polygon inside the box
 
 
 @dataclass
@@ -150,7 +152,7 @@ _CARPALS = {
 
 
 def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame,
-               joint_spaces: bool = False) -> HandModel:
+               joint_spaces: bool = False, anatomy: int = 1) -> HandModel:
     """Sample anatomical variation and build the hand's geometry with the plan's lesions.
 
     Parameters
@@ -164,6 +166,11 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame,
         Finger joints with a radiographic joint space: each phalanx's concave base sits the
         joint's gap beyond the head before it (default False: the base overlaps the head, as in
         every phantom made before; those pixels never change).
+    anatomy : {1, 2}
+        1 (default, every phantom made before): super-ellipse carpals, a plane-cut radius.
+        2: carpal outlines and a shaped distal radius (:mod:`~ra_desktop.phantom.carpus`); the
+        same draws, so the fingers, joints and lesions are those of 1 (the forearm and its two
+        joints sit ``carpus.FOREARM_SHIFT`` further back).
 
     Returns
     -------
@@ -200,14 +207,19 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame,
     contract = 1.0 - 0.12 * ic.narrowing
     centroid = np.array([-3.0, -2.0])
     carp = {}
-    for name, (c, ang, a, b, pw) in _CARPALS.items():
-        c = centroid + (np.array(c) + rng.normal(0, 0.3, 2) - centroid) * contract
-        carp[name] = (c, ang + rng.normal(0, 2), a, b, pw)
+    for name, (c0, ang, a, b, pw) in _CARPALS.items():
+        c = centroid + (np.array(c0) + rng.normal(0, 0.3, 2) - centroid) * contract
+        jitter = rng.normal(0, 2)
+        carp[name] = (c, ang + jitter, a, b, pw)
+        if anatomy == 2 and name in CARPAL_OUTLINES:
+            m.bones.append(outline_bone(name, c0, c, jitter, F, dens))
+            continue
         a, b = a * 1.08, b * 1.1  # crowd the carpus: ~1-1.5 mm intercarpal spaces
-        m.bones.append(Blob(name, F.p(c), F.v(_dir(ang)), a * s, b * s, pw, cortex=0.6 * s,
+        at = c + (3.0, 0.0) if anatomy == 2 else c  # anatomy 2: the pisiform over the triquetrum
+        m.bones.append(Blob(name, F.p(at), F.v(_dir(ang)), a * s, b * s, pw, cortex=0.6 * s,
                             trab=0.42, density=dens))
     # Hook of the hamate: seen end-on as a dense ring over the hamate body.
-    hc = carp["hamate"][0] + np.array([1.5, 2.5])
+    hc = carp["hamate"][0] + (np.array([3.5, -0.5]) if anatomy == 2 else np.array([1.5, 2.5]))
     m.bones.append(Blob("hamate_hook", F.p(hc), F.v(_dir(20)), 3.2 * s, 2.3 * s, 2.0, cortex=0.9 * s,
                         trab=0.2, density=dens * 0.8))
     ray_shift = np.array([0.0, (1.0 - contract) * 22.0])  # distal row sinks with carpal collapse
@@ -216,14 +228,19 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame,
     rc = J["radiocarpal"]
     lunate_bottom = carp["lunate"][0][1] + 7.6
     fore = np.array([0.0, lunate_bottom - 16.5 - 1.8 * rc.narrowing * gap_var])
+    if anatomy == 2:  # its larger proximal row needs the forearm further back for a joint space
+        fore = fore + FOREARM_SHIFT
     tilt = np.array([0.385, -0.923])  # radial inclination ~22 degrees
-    add_long("radius", fore + (-13.5, 160), fore + (-13.5, 6.0), 10.0, 9.5, 14.2, cap_head=0.35,
-             cortex_mid=2.6, cortex_end=0.7, clip=(fore + (-14.0, 14.5), tilt), trab_end=0.38)
-    add_long("ulna", fore + (9.5, 160), fore + (9.0, 21.5), 7.0, 6.5, 8.0, cap_head=0.8,
-             cortex_mid=2.2, cortex_end=0.6)
     sty_tip = fore + (14.0, 12.5)
-    add_long("ulnar_styloid", fore + (12.5, 24.0), sty_tip, 3.4, 2.2, 1.5, cap_head=1.0,
-             cortex_mid=0.7, cortex_end=0.5, trab_mid=0.4)
+    if anatomy == 2:
+        forearm_bones(add_long, F, fore, sty_tip)
+    else:
+        add_long("radius", fore + (-13.5, 160), fore + (-13.5, 6.0), 10.0, 9.5, 14.2, cap_head=0.35,
+                 cortex_mid=2.6, cortex_end=0.7, clip=(fore + (-14.0, 14.5), tilt), trab_end=0.38)
+        add_long("ulna", fore + (9.5, 160), fore + (9.0, 21.5), 7.0, 6.5, 8.0, cap_head=0.8,
+                 cortex_mid=2.2, cortex_end=0.6)
+        add_long("ulnar_styloid", fore + (12.5, 24.0), sty_tip, 3.4, 2.2, 1.5, cap_head=1.0,
+                 cortex_mid=0.7, cortex_end=0.5, trab_mid=0.4)
     joint("radiocarpal", (-8.0, fore[1] + 14.0), 17.0, _dir(0))
     joint("intercarpal", carp["capitate"][0] + (0, 6.0), 16.0, _dir(0))
     joint("ulnar_styloid", sty_tip + (0, 2.0), 8.0, _dir(0))

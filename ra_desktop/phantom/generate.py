@@ -82,7 +82,7 @@ def _lesion_mask(shape, joints_px: dict, erosions, sp) -> np.ndarray:
 def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str = "R",
                   size: int = DEFAULT_SIZE, *, seed_info=None,
                   force_findings: tuple[str, ...] = (), spare_wrist: bool = False,
-                  joint_spaces: bool = False, pose: dict | None = None) -> PhantomCase:
+                  joint_spaces: bool = False, pose: dict | None = None, anatomy: int = 1) -> PhantomCase:
     """Generate one synthetic PA hand/wrist radiograph.
 
     Parameters
@@ -109,6 +109,9 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
         The same hand repositioned (a precision test): ``rotation_deg`` added to the hand's
         rotation, ``shift_mm`` (dx, dy) added to its placement, ``noise_seed`` for new texture
         and noise under the same acquisition.
+    anatomy : {1, 2}
+        1 (default): the anatomy every phantom so far was drawn with (pixels never change).
+        2: shaped carpal bones, distal radius and oriented trabeculae (phantom.carpus).
 
     Returns
     -------
@@ -131,11 +134,12 @@ def generate_case(seed_or_rng, label: str = "RA", severity: int = 1, side: str =
         plan.dip_oa = {"DIP2": 2.0, "DIP3": 3.0, "DIP4": 2.0}
     if "fracture" in force_findings and not plan.fracture:
         plan.fracture = {"ray": 5, "t": 0.62, "angle_deg": 9.0}  # old boxer's-type fracture
-    return _render_case(plan, anatomy_seed, side, size, seed_info, joint_spaces=joint_spaces, pose=pose)
+    return _render_case(plan, anatomy_seed, side, size, seed_info, joint_spaces=joint_spaces, pose=pose,
+                        anatomy=anatomy)
 
 
 def generate_twins(seed_or_rng, severity: int = 2, side: str = "R", size: int = DEFAULT_SIZE, *,
-                   seed_info=None, spare_wrist: bool = False) -> tuple[PhantomCase, PhantomCase]:
+                   seed_info=None, spare_wrist: bool = False, anatomy: int = 1) -> tuple[PhantomCase, PhantomCase]:
     """An RA case and its healthy twin: same hand, acquisition and noise; only the lesions differ.
 
     Trained on such pairs, a classifier has nothing but the RA lesions to tell the classes apart
@@ -154,17 +158,20 @@ def generate_twins(seed_or_rng, severity: int = 2, side: str = "R", size: int = 
     plan = sample_plan(np.random.default_rng(plan_seed), "RA", severity, spare_wrist)
     healthy = CasePlan(label="Normal", severity=0, joints={j: JointLesion() for j in JOINT_NAMES},
                        dip_oa=dict(plan.dip_oa), fracture=plan.fracture)
-    return (_render_case(plan, anatomy_seed, side, size, seed_info, placement_plan=healthy),
-            _render_case(healthy, anatomy_seed, side, size, seed_info))
+    return (_render_case(plan, anatomy_seed, side, size, seed_info, placement_plan=healthy, anatomy=anatomy),
+            _render_case(healthy, anatomy_seed, side, size, seed_info, anatomy=anatomy))
 
 
 def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_info,
                  placement_plan: CasePlan | None = None, joint_spaces: bool = False,
-                 pose: dict | None = None) -> PhantomCase:
+                 pose: dict | None = None, anatomy: int = 1) -> PhantomCase:
     """Pixels and ground truth of ``plan`` on the hand drawn from ``anatomy_seed``.
 
     ``placement_plan``: position the hand in the field as if it had this plan (twins share it).
+    ``anatomy``: 1 (default) or 2 (:mod:`~ra_desktop.phantom.carpus`).
     """
+    if anatomy not in (1, 2):
+        raise ValueError(f"anatomy must be 1 or 2, not {anatomy!r}")
     rng = np.random.default_rng(anatomy_seed)
     h = int(size)
     w = int(round(h * ASPECT))
@@ -175,7 +182,8 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
     geo_seed = int(rng.integers(2**63))
     # Build once at the origin to measure the hand, then again placed in the field (same seed).
     place = placement_plan or plan
-    probe = build_hand(np.random.default_rng(geo_seed), place, Frame(scale, angle, side == "L"), joint_spaces)
+    probe = build_hand(np.random.default_rng(geo_seed), place, Frame(scale, angle, side == "L"), joint_spaces,
+                       anatomy)
     xmin, ymin, xmax, _ = probe.extent
     top = rng.uniform(6.0, 16.0)
     cx = (w * sp) / 2 + rng.uniform(-0.04, 0.04) * w * sp
@@ -183,11 +191,12 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
     if pose:
         offset = (offset[0] + float(pose["shift_mm"][0]), offset[1] + float(pose["shift_mm"][1]))
     frame = Frame(scale, angle, side == "L", offset)
-    model = build_hand(np.random.default_rng(geo_seed), plan, frame, joint_spaces)
+    model = build_hand(np.random.default_rng(geo_seed), plan, frame, joint_spaces, anatomy)
     if placement_plan is not None:  # collimation follows the shared outline, not the swelling
-        model.extent = build_hand(np.random.default_rng(geo_seed), placement_plan, frame, joint_spaces).extent
+        model.extent = build_hand(np.random.default_rng(geo_seed), placement_plan, frame, joint_spaces,
+                                  anatomy).extent
     noise_rng = np.random.default_rng(int(pose["noise_seed"])) if pose else None
-    image, acq = render(model, (h, w), sp, rng, side, noise_rng=noise_rng)
+    image, acq = render(model, (h, w), sp, rng, side, noise_rng=noise_rng, anatomy=anatomy)
 
     joints_px = {}
     ic = plan.joints["intercarpal"]
@@ -208,6 +217,7 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
     gt = {
         "synthetic": True,
         "generator": f"ra_desktop.phantom {GENERATOR_VERSION}",
+        **({"anatomy": anatomy} if anatomy != 1 else {}),
         "label": plan.label,
         "severity": int(plan.severity),
         "laterality": side,
@@ -268,18 +278,19 @@ def _case_params(seed: int, index: int, ra_fraction: float, severity_range: tupl
 
 
 def _job(args) -> list[dict]:
-    out_dir, seed, index, ra_fraction, sev_range, size, formats, twins, spare_wrist, joint_spaces = args
+    out_dir, seed, index, ra_fraction, sev_range, size, formats, twins, spare_wrist, joint_spaces, anatomy = args
     if twins:  # index is even: the RA case; index + 1: its healthy twin, the same patient
         rng = case_rng(seed, index // 2)
         sev = int(rng.integers(sev_range[0], sev_range[1] + 1))
         side = "R" if rng.random() < 0.5 else "L"
         # seed records how to regenerate the pair: generate_twins(case_rng(seed, index // 2), ...)
-        pair = generate_twins(rng, sev, side, size, seed_info=[seed, index // 2], spare_wrist=spare_wrist)
+        pair = generate_twins(rng, sev, side, size, seed_info=[seed, index // 2], spare_wrist=spare_wrist,
+                              anatomy=anatomy)
         return [write_case(Path(out_dir), case, seed, index + k, formats, patient=patient_id(seed, index))
                 for k, case in enumerate(pair)]
     rng, label, sev, side = _case_params(seed, index, ra_fraction, sev_range)
     case = generate_case(rng, label, sev, side, size, seed_info=[seed, index], spare_wrist=spare_wrist,
-                         joint_spaces=joint_spaces)
+                         joint_spaces=joint_spaces, anatomy=anatomy)
     return [write_case(Path(out_dir), case, seed, index, formats)]
 
 
@@ -287,7 +298,7 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
                      severity_range: tuple[int, int] = (1, 3), size: int = DEFAULT_SIZE,
                      formats: tuple[str, ...] = ("png",), workers: int = 2, start_index: int = 0,
                      progress: bool = True, twins: bool = False, spare_wrist: bool = False,
-                     joint_spaces: bool = False) -> list[dict]:
+                     joint_spaces: bool = False, anatomy: int = 1) -> list[dict]:
     """Generate ``n`` cases into ``out_dir`` (RA/, Normal/, ground_truth/, labels.csv).
 
     Parameters
@@ -319,6 +330,8 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
         joints reset (fingers unchanged); with ``twins``, the RA member of each pair.
     joint_spaces : bool
         Draw radiographic joint spaces at the finger joints (not with ``twins``).
+    anatomy : {1, 2}
+        1 (default) or 2 (:mod:`~ra_desktop.phantom.carpus`), see :func:`generate_case`.
 
     Returns
     -------
@@ -330,7 +343,7 @@ def generate_dataset(out_dir, n: int, seed: int, *, ra_fraction: float = 0.5,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out_dir), int(seed), i, float(ra_fraction), tuple(severity_range), int(size),
-             tuple(formats), bool(twins), bool(spare_wrist), bool(joint_spaces))
+             tuple(formats), bool(twins), bool(spare_wrist), bool(joint_spaces), int(anatomy))
             for i in range(start_index, start_index + n, 2 if twins else 1)]
     try:
         from tqdm import tqdm

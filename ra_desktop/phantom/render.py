@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from ra_desktop.phantom.anatomy import Blob, HandModel, SoftShape, Tapered
+from ra_desktop.phantom.carpus import Outline, polygon_sdf, trabecular_texture
 
 MAX_VALUE = 4095  # 12-bit
 
@@ -75,6 +76,14 @@ def tapered_sdf(b: Tapered, xs, ys):
     if b.clip is not None:
         q, n = b.clip
         sdf = np.maximum(sdf, (xs - q[0]) * n[0] + (ys - q[1]) * n[1])
+    if b.outline is not None:  # anatomy 2: cut to the polygon, only inside its box (speed)
+        pts, (x0, y0, x1, y1) = b.outline
+        cols = np.nonzero((xs[0] >= x0) & (xs[0] <= x1))[0]
+        rows = np.nonzero((ys[:, 0] >= y0) & (ys[:, 0] <= y1))[0]
+        if cols.size and rows.size:
+            sl = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            sdf = np.broadcast_to(sdf, np.broadcast_shapes(xs.shape, ys.shape)).copy()
+            sdf[sl] = np.maximum(sdf[sl], polygon_sdf(pts, xs[:, sl[1]], ys[sl[0]]))
     return sdf, r, sc, L, eb, eh
 
 
@@ -117,6 +126,18 @@ def _render_blob(b: Blob, B, tex, sp):
     depth = (1.0 - e) * R
     val = _tube(np.maximum(depth, 0.0), R, b.cortex, b.trab, tex[sl])
     B[sl] += b.density * val
+
+
+def _render_outline(b: Outline, B, tex, sp):
+    x0, y0 = b.pts.min(axis=0) - 1.0
+    x1, y1 = b.pts.max(axis=0) + 1.0
+    box = _box(x0, y0, x1, y1, sp, B.shape)
+    if box is None:
+        return
+    sl, xs, ys = box
+    depth = np.maximum(-polygon_sdf(b.pts, xs, ys), 0.0)
+    R = max(float(depth.max()), sp)  # a tube as thick as the bone is wide at its widest
+    B[sl] += b.density * _tube(depth, R, b.cortex, b.trab, tex[sl])
 
 
 def _soft_thickness(shapes: list[SoftShape], shape, sp):
@@ -191,7 +212,8 @@ def _letter(draw: ImageDraw.ImageDraw, ch: str, x: float, y: float, h: float, lw
 
 
 def render(model: HandModel, shape: tuple[int, int], sp: float, rng: np.random.Generator,
-           side: str, noise_rng: np.random.Generator | None = None) -> tuple[np.ndarray, dict]:
+           side: str, noise_rng: np.random.Generator | None = None,
+           anatomy: int = 1) -> tuple[np.ndarray, dict]:
     """Render the model to a uint16 image with 12-bit values.
 
     Parameters
@@ -209,6 +231,9 @@ def render(model: HandModel, shape: tuple[int, int], sp: float, rng: np.random.G
     noise_rng : numpy.random.Generator, optional
         Source of the texture and noise alone (a repositioning series: the acquisition from
         ``rng`` stays, the noise changes). None: ``rng``, as always before.
+    anatomy : {1, 2}
+        2: oriented, networked trabeculae (:func:`carpus.trabecular_texture`) instead of the
+        isotropic speckle of 1 (the default, every phantom made before).
 
     Returns
     -------
@@ -219,17 +244,23 @@ def render(model: HandModel, shape: tuple[int, int], sp: float, rng: np.random.G
     h, w = shape
     # Trabecular texture: fine + coarse filtered noise, mean 1.
     nrng = rng if noise_rng is None else noise_rng
-    n = nrng.standard_normal(shape, dtype=np.float32)
-    fine = ndimage.gaussian_filter(n, 0.16 / sp)
-    fine /= fine.std() + 1e-6
-    coarse = ndimage.gaussian_filter(n[::4, ::4], 0.35 / sp / 4 * 1.5)
-    coarse /= coarse.std() + 1e-6
-    coarse = np.asarray(Image.fromarray(coarse).resize((w, h), Image.BILINEAR))
-    tex = np.clip(1.0 + 0.35 * fine + 0.25 * coarse, 0.2, None)
+    if anatomy == 2:
+        tex, tex_iso = trabecular_texture(nrng, shape, sp)
+    else:
+        n = nrng.standard_normal(shape, dtype=np.float32)
+        fine = ndimage.gaussian_filter(n, 0.16 / sp)
+        fine /= fine.std() + 1e-6
+        coarse = ndimage.gaussian_filter(n[::4, ::4], 0.35 / sp / 4 * 1.5)
+        coarse /= coarse.std() + 1e-6
+        coarse = np.asarray(Image.fromarray(coarse).resize((w, h), Image.BILINEAR))
+        tex = tex_iso = np.clip(1.0 + 0.35 * fine + 0.25 * coarse, 0.2, None)
 
     B = np.zeros(shape, np.float32)
     for b in model.bones:
-        (_render_tapered if isinstance(b, Tapered) else _render_blob)(b, B, tex, sp)
+        if isinstance(b, Tapered):
+            _render_tapered(b, B, tex, sp)
+        else:
+            (_render_outline if isinstance(b, Outline) else _render_blob)(b, B, tex_iso, sp)
     # Periarticular osteopenia (gaussian, broad) and erosions (sharp-edged bites).
     _local_factor(B, model.osteopenia, sp, lambda r: np.exp(-0.5 * r * r))
     _local_factor(B, model.erosions, sp, lambda r: np.clip(1.2 * (1.0 - r ** 4), 0.0, 1.0))

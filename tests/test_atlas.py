@@ -64,7 +64,9 @@ def test_cli_writes_the_atlas(atlas, tmp_path, capsys, monkeypatch):
     asked = []
     monkeypatch.setattr(atlas_mod, "plates", lambda *a: asked.append(a) or iter(atlas))  # rendered once above
     assert main(["atlas", "--out", str(tmp_path), "--size", "1500", "--seed", "1"]) == 0
-    assert asked == [(1, "R", 1500)]
+    assert asked == [(1, "R", 1500, 2)]  # the shaped wrist unless asked otherwise
     assert (tmp_path / "RA-marker-atlas_1R.pdf").is_file()
+    assert main(["atlas", "--out", str(tmp_path), "--size", "1500", "--anatomy", "1"]) == 0
+    assert asked[-1] == (0, "R", 1500, 1)
     assert main(["atlas", "--out", str(tmp_path), "--size", "900"]) == 2
     assert "--size must be 1500-3000" in capsys.readouterr().err

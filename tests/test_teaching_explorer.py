@@ -69,6 +69,18 @@ def test_the_twin_is_the_same_hand_pixel_for_pixel_outside_the_lesion():
 
 
 
+def test_the_shaped_wrist_is_another_look_of_the_same_hand_and_keeps_the_twin_aligned():
+    plain = render_pair(Scene(HandSpec(5)), SIZE)
+    scene = Scene(HandSpec(5, anatomy=2)).with_level("radiocarpal", "erosion", 2)
+    shaped = render_pair(scene, SIZE)
+    assert shaped.ground_truth["anatomy"] == 2 and not np.array_equal(plain.twin, shaped.twin)
+    assert np.array_equal(shaped.twin, render_pair(Scene(HandSpec(5, anatomy=2)), SIZE).image)
+    differ = np.argwhere(shaped.image != shaped.twin)
+    joint = shaped.ground_truth["joints"]["radiocarpal"]
+    (cx, cy), r = joint["center"], joint["radius_px"]
+    assert len(differ) > 0 and np.hypot(differ[:, 1] - cx, differ[:, 0] - cy).max() < 2 * r  # only at the wrist
+
+
 def test_drawn_joint_spaces_show_narrowing_and_keep_the_twin_aligned():
     plain = render_pair(Scene(HandSpec(2)).with_level("PIP3", "narrowing", 3), SIZE)
     spaced = render_pair(Scene(HandSpec(2, joint_spaces=True)).with_level("PIP3", "narrowing", 3), SIZE)

@@ -211,3 +211,24 @@ def test_the_session_pdf(tmp_path):
     assert len(reader.pages) == 1
     for expected in ("Dr Ada", "standard", "seed 2", "0.42", "not patients", "Learner total", "-2"):
         assert expected in text, expected
+
+
+def test_new_decks_draw_the_shaped_wrist_and_old_deck_files_keep_theirs(tmp_path):
+    import json
+
+    from ra_desktop.teaching.deck import load_deck, make_deck, render_case, save_deck
+
+    deck = make_deck(4, "easy", n=2, size=400)
+    assert {c.anatomy for c in deck.cases} == {2}
+    assert render_case(deck.cases[0]).ground_truth["anatomy"] == 2
+    path = save_deck(deck, tmp_path / "deck.json")
+    assert load_deck(path) == deck
+    data = json.loads(path.read_text())
+    for case in data["cases"]:
+        del case["anatomy"]  # a deck file written before anatomy 2
+    path.write_text(json.dumps(data))
+    assert {c.anatomy for c in load_deck(path).cases} == {1}
+    data["cases"][0]["anatomy"] = 3
+    path.write_text(json.dumps(data))
+    with pytest.raises(deckmod.DeckFileError, match="case 1.*anatomy"):
+        load_deck(path)

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--side", choices=("R", "L"), default="R", help="right or left hand (default: R)")
     parser.add_argument("--size", type=int, default=1800,
                         help="phantom height in pixels, 1500-3000 (default: 1800)")
+    parser.add_argument("--anatomy", type=int, choices=(1, 2), default=2,
+                        help="phantom anatomy: 2 shaped carpus and distal radius (default), 1 the plain wrist "
+                             "the demo model was trained on")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{n + 1}/{len(MARKERS)}] {title}", file=sys.stderr, flush=True)
 
     try:
-        out = write_atlas(plates(args.seed, args.side, args.size), args.out, seed=args.seed, side=args.side,
+        out = write_atlas(plates(args.seed, args.side, args.size, args.anatomy), args.out, seed=args.seed, side=args.side,
                           progress=progress)
     except OSError as exc:
         print(f"error: the atlas could not be written to {args.out}: {exc}", file=sys.stderr)

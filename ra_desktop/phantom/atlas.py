@@ -141,7 +141,7 @@ def _grades(gt: dict, marker: Marker) -> str:
     return "; ".join(out)
 
 
-def plates(seed: int = 0, side: str = "R", size: int = 1800,
+def plates(seed: int = 0, side: str = "R", size: int = 1800, anatomy: int = 2,
            markers: tuple[Marker, ...] = MARKERS) -> Iterator[Plate]:
     """Yield one plate per marker (each renders 1 + its severities phantoms; about 1 s each)."""
     rng = case_rng(seed, 0)
@@ -150,7 +150,7 @@ def plates(seed: int = 0, side: str = "R", size: int = 1800,
     seed_info = [int(seed), 0, f"atlas {GENERATOR_VERSION}"]
 
     def render(plan: CasePlan):
-        case = _render_case(plan, anatomy_seed, side, size, seed_info, placement_plan=healthy_plan)
+        case = _render_case(plan, anatomy_seed, side, size, seed_info, placement_plan=healthy_plan, anatomy=anatomy)
         return case.image, case.ground_truth
 
     normal_img, normal_gt = render(healthy_plan)

@@ -28,6 +28,7 @@ from ra_desktop.errors import DataError
 
 DECK_FORMAT = "ra-desktop quiz deck"
 DECK_VERSION = 1
+DEFAULT_ANATOMY = 2  # the shaped wrist: no model reads quiz phantoms, so realism is all that matters
 DEFAULT_SIZE = 1000  # ~0.25 s a case: a laptop without a GPU steps through a deck without waiting
 MAX_CASES = 200
 MAX_FILE_BYTES = 1_000_000
@@ -63,6 +64,7 @@ class CaseSpec:
     side: str  # "R" or "L"
     size: int  # long side in pixels
     findings: tuple[str, ...] = ()  # RA-unrelated findings forced in: "dip_oa", "fracture"
+    anatomy: int = 1  # the generator's anatomy (2: shaped carpus and radius); 1 in decks that predate it
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ def _plan_findings(seed: int, index: int, label: str, severity: int) -> bool:
     return bool(plan.dip_oa or plan.fracture)
 
 
-def make_deck(seed: int, difficulty: str = "standard", n: int = 10, size: int = DEFAULT_SIZE) -> Deck:
+def make_deck(seed: int, difficulty: str = "standard", n: int = 10, size: int = DEFAULT_SIZE,
+              anatomy: int = DEFAULT_ANATOMY) -> Deck:
     """A deck of ``n`` cases drawn from ``seed`` at ``difficulty`` (the same deck every time).
 
     Parameters
@@ -104,7 +107,11 @@ def make_deck(seed: int, difficulty: str = "standard", n: int = 10, size: int = 
         Number of cases, 1..MAX_CASES.
     size : int
         Long side of each phantom in pixels.
+    anatomy : {1, 2}
+        The generator's anatomy; 2 (default) draws the carpus and distal radius with their shapes.
     """
+    if anatomy not in (1, 2):
+        raise ValueError(f"anatomy must be 1 or 2, not {anatomy!r}")
     if difficulty not in DIFFICULTIES:
         raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {difficulty!r}")
     if not 1 <= int(n) <= MAX_CASES:
@@ -128,7 +135,7 @@ def make_deck(seed: int, difficulty: str = "standard", n: int = 10, size: int = 
         while difficulty == "easy" and label == "Normal" and _plan_findings(seed, index, label, severity):
             index += 1
         cases.append(CaseSpec(int(seed), index, label, severity, str(rng.choice(["R", "L"])), int(size),
-                              tuple(findings)))
+                              tuple(findings), int(anatomy)))
         index += 1
     return Deck(int(seed), difficulty, tuple(cases))
 
@@ -138,7 +145,7 @@ def render_case(spec: CaseSpec):
     from ra_desktop.phantom.generate import case_rng, generate_case  # the generator loads when a case is shown
 
     return generate_case(case_rng(spec.seed, spec.index), spec.label, spec.severity or 1, spec.side, spec.size,
-                         seed_info=[spec.seed, spec.index], force_findings=spec.findings)
+                         seed_info=[spec.seed, spec.index], force_findings=spec.findings, anatomy=spec.anatomy)
 
 
 # ---- the file ------------------------------------------------------------------------------------
@@ -180,8 +187,9 @@ def spec_from_dict(c, number: int = 1) -> CaseSpec:
         if not isinstance(findings, list) or any(f not in ("dip_oa", "fracture") for f in findings):
             raise ValueError(f"\"findings\" must be a list of dip_oa/fracture, got {findings!r}")
         severity = _int(c, "severity", 1, 3) if label == "RA" else _int(c, "severity", 0, 0)
+        anatomy = _int(c, "anatomy", 1, 2) if "anatomy" in c else 1  # decks written before anatomy 2
         return CaseSpec(_int(c, "seed", 0), _int(c, "index", 0), label, severity, side,
-                        _int(c, "size", *SIZES), tuple(findings))
+                        _int(c, "size", *SIZES), tuple(findings), anatomy)
     except ValueError as exc:
         raise ValueError(f"case {number}: {exc}") from None
 

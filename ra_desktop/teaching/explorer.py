@@ -107,11 +107,13 @@ def _interp(level: float, table) -> float:
 class HandSpec:
     """Which hand: the seed draws the anatomy, placement and acquisition; ``side`` mirrors it;
     ``joint_spaces`` draws radiographic joint spaces at the finger joints (narrowing then shows as
-    a thinner gap; the bundled demo model was trained on hands without them)."""
+    a thinner gap; the bundled demo model was trained on hands without them); ``anatomy`` 2 draws
+    the shaped carpus and distal radius of :mod:`ra_desktop.phantom.carpus` (nor on those)."""
 
     seed: int = 0
     side: str = "R"
     joint_spaces: bool = False
+    anatomy: int = 1
 
     def __post_init__(self) -> None:
         if self.side not in ("R", "L"):
@@ -288,7 +290,8 @@ def render_scene(scene: Scene, size: int) -> PhantomCase:
     """The pixels and ground truth of ``scene`` at long side ``size`` (placed as its twin)."""
     seed_info = [int(scene.hand.seed), 0, f"explorer {GENERATOR_VERSION}"]
     return _render_case(plan_for(scene), scene.hand.anatomy_seed, scene.hand.side, int(size), seed_info,
-                        placement_plan=healthy_plan(), joint_spaces=scene.hand.joint_spaces)
+                        placement_plan=healthy_plan(), joint_spaces=scene.hand.joint_spaces,
+                        anatomy=scene.hand.anatomy)
 
 
 _TWINS: OrderedDict[tuple[HandSpec, int], np.ndarray] = OrderedDict()

@@ -83,6 +83,9 @@ class ExplorerWindow(QWidget):
         self.joint_spaces = QCheckBox("Draw joint spaces")
         self.joint_spaces.setToolTip("Radiographic joint spaces at the finger joints: narrowing shows as a thinner "
                                      "gap. The demo model was trained on hands without them.")
+        self.wrist = QCheckBox("Shaped wrist")
+        self.wrist.setToolTip("Carpal bones, distal radius and styloids drawn with their shapes (phantom anatomy 2). "
+                              "The demo model was trained on the plain wrist: its readout may differ.")
         self.size_box = QComboBox()
         for size in sorted({self.full_size, 1000, 1500, 2000}):
             self.size_box.addItem(f"{size} px", size)
@@ -91,6 +94,7 @@ class ExplorerWindow(QWidget):
         self.seed.valueChanged.connect(lambda _v: self._hand_changed())
         self.side.currentIndexChanged.connect(lambda _v: self._hand_changed())
         self.joint_spaces.toggled.connect(lambda _v: self._hand_changed())
+        self.wrist.toggled.connect(lambda _v: self._hand_changed())
         self.size_box.currentIndexChanged.connect(lambda _v: self._size_changed())
         hand = QGroupBox("Hand")
         hl = QGridLayout(hand)
@@ -98,6 +102,7 @@ class ExplorerWindow(QWidget):
         hl.addWidget(self.seed, 0, 1)
         hl.addWidget(self.side, 0, 2)
         hl.addWidget(self.joint_spaces, 1, 0, 1, 2)
+        hl.addWidget(self.wrist, 2, 0, 1, 2)
         hl.addWidget(self.size_box, 1, 2)
         presets = QGroupBox("Presets")
         pl = QGridLayout(presets)
@@ -185,7 +190,7 @@ class ExplorerWindow(QWidget):
     # ---- hand, joints and sliders ----------------------------------------------------------------
     def _hand_changed(self) -> None:
         self.scene = self.scene.with_hand(HandSpec(self.seed.value(), self.side.currentData(),
-                                                   self.joint_spaces.isChecked()))
+                                                   self.joint_spaces.isChecked(), 2 if self.wrist.isChecked() else 1))
         self.request(full=True)
 
     def _size_changed(self) -> None:

@@ -48,6 +48,7 @@ class Readout:
     gradcam: np.ndarray | None
     marker_changes: dict[str, float] = field(default_factory=dict)
     total_change: float | None = None
+    shap: np.ndarray | None = None  # image-space SHAP (signed; NaN where unseen), when asked for
     reason: str = ""
     caption: str = CAPTION
 
@@ -80,7 +81,7 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def model_readout(model: Any, pair: RenderedPair, *, markers: bool = True,
+def model_readout(model: Any, pair: RenderedPair, *, markers: bool = True, shap: bool = False,
                   cancel: CancelToken | None = None) -> Readout:
     """P(RA), Grad-CAM and (``markers``) the per-marker logit changes of ``pair``'s hand.
 
@@ -92,6 +93,8 @@ def model_readout(model: Any, pair: RenderedPair, *, markers: bool = True,
         The scene and its twin; each marker's counterfactual is rendered at the same size.
     markers : bool
         Also the per-marker bars (one render and one network input per marker set).
+    shap : bool
+        Also the SHAP map (the app's default SHAP, a few hundred ms more).
     cancel : CancelToken, optional
         Checked between renders and before the network (raises Cancelled).
 
@@ -99,7 +102,7 @@ def model_readout(model: Any, pair: RenderedPair, *, markers: bool = True,
     -------
     Readout
     """
-    from ra_desktop.explain import place_map, predict_batch  # lazy: torch
+    from ra_desktop.explain import explain_case, place_map, predict_batch  # lazy: torch
     from ra_desktop.preprocess import prepare
 
     cfg = model.preprocess_config
@@ -127,9 +130,10 @@ def model_readout(model: Any, pair: RenderedPair, *, markers: bool = True,
     if pred.gradcam is not None:
         cam = place_map(pred.gradcam[0], geometry, "gradcam")[0].values
     changes = {m: logits[0] - logits[2 + k] for k, m in enumerate(present)}
+    shap_map = explain_case(model, x, geometry, "shap", cancel=cancel)[0].values if shap else None
     return Readout(name, float(pred.probabilities[0]), logits[0], distance,
                    None if ood is None else True, cam, changes,
-                   total_change=(logits[0] - logits[1]) if present else 0.0)
+                   total_change=(logits[0] - logits[1]) if present else 0.0, shap=shap_map)
 
 
 def bar_labels(readout: Readout) -> list[tuple[str, float]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QLayout, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 _UP, _DOWN, _TOTAL = QColor(235, 120, 60), QColor(80, 160, 230), QColor(170, 170, 170)
 _INK, _AXIS = QColor(225, 225, 225), QColor(120, 120, 120)
@@ -124,3 +124,35 @@ class PresentationKeys(QObject):
         else:
             self.window.step(1 if key in NEXT_KEYS else -1)
         return True
+
+
+class MapLayers:
+    """The readout's maps on the hand with the markers: Grad-CAM (on by default) and SHAP (signed,
+    for and against RA), each a checkbox, one opacity for both (as the viewer has one per layer)."""
+
+    LAYERS = (("gradcam", "Grad-CAM (where the model looked)", True),
+              ("shap", "SHAP (red for RA, blue against)", False))
+
+    def __init__(self, view) -> None:
+        self.view = view
+        self.checks = {name: QCheckBox(text, checked=on) for name, text, on in self.LAYERS}
+        self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=35)
+        self.opacity.setToolTip("Opacity of the map layers (one value for the whole layer)")
+        self.opacity.valueChanged.connect(lambda _v: self._opacity())
+        for name, box in self.checks.items():
+            box.toggled.connect(lambda on, n=name: self.view.layer_item(n) is not None
+                                and self.view.set_layer_visible(n, on))
+
+    def put(self, readout, shape) -> None:
+        """Show ``readout``'s maps where they match the image on screen."""
+        for name, _text, _on in self.LAYERS:
+            values = getattr(readout, name, None) if readout is not None else None
+            if values is not None and values.shape == shape:
+                self.view.set_layer(name, values, signed=name == "shap")
+                self.view.set_layer_visible(name, self.checks[name].isChecked())
+        self._opacity()
+
+    def _opacity(self) -> None:
+        for name, _text, _on in self.LAYERS:
+            if self.view.layer_item(name) is not None:
+                self.view.set_layer_opacity(name, self.opacity.value() / 100.0)

@@ -28,7 +28,7 @@ from ra_desktop.teaching.explorer import (
 from ra_desktop.errors import Cancelled
 from ra_desktop.teaching.lane import LatestWins, RenderLane
 from ra_desktop.teaching.readout import CAPTION, as_radiograph, bar_labels, model_readout
-from ra_desktop.ui.explorer_parts import P_STYLE, PRESENTATION_STYLE, MarkerBars, PresentationKeys, column
+from ra_desktop.ui.explorer_parts import P_STYLE, PRESENTATION_STYLE, MapLayers, MarkerBars, PresentationKeys, column
 from ra_desktop.ui.plain import plain_children
 from ra_desktop.ui.viewer._toolbar import scope_shortcuts_to_viewer
 from ra_desktop.ui.viewer.controls import CAPTION as LAYER_CAPTION
@@ -157,15 +157,13 @@ class ExplorerWindow(QWidget):
         self.model_label = QLabel("", wordWrap=True, objectName="muted")
         self.p_label = QLabel("P(RA) —")
         self.p_label.setStyleSheet(P_STYLE % 22)
-        self.cam_check = QCheckBox("Grad-CAM (where the model looked)", checked=True)
-        self.cam_check.toggled.connect(self._cam_toggled)
-        self.cam_opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=35)
-        self.cam_opacity.setToolTip("Opacity of the Grad-CAM layer (one value for the whole layer)")
-        self.cam_opacity.valueChanged.connect(lambda v: self._put_cam_opacity())
+        self.maps = MapLayers(self.lesion_view)
+        self.cam_check, self.shap_check, self.cam_opacity = (self.maps.checks["gradcam"], self.maps.checks["shap"],
+                                                             self.maps.opacity)
         self.bars = MarkerBars()
         self.bars.setMaximumHeight(360)
         self.caption = QLabel(f"{CAPTION[:1].upper()}{CAPTION[1:]}. Bars: change in the RA log-odds when "
-                              f"that marker is removed from this hand. Grad-CAM: {LAYER_CAPTION[:1].lower()}"
+                              f"that marker is removed from this hand. Maps: {LAYER_CAPTION[:1].lower()}"
                               f"{LAYER_CAPTION[1:]}", wordWrap=True, objectName="muted")
         self.present_button = QPushButton("Presentation mode (F5)")
         self.present_button.clicked.connect(self.enter_presentation)
@@ -173,7 +171,7 @@ class ExplorerWindow(QWidget):
         opacity.addWidget(QLabel("Opacity"))
         opacity.addWidget(self.cam_opacity, 1)
         right = column(QLabel("What the demo model makes of it"), self.model_label, self.p_label, self.cam_check,
-                       opacity, (self.bars, 1), self.caption, 1, self.present_button)
+                       self.shap_check, opacity, (self.bars, 1), self.caption, 1, self.present_button)
         right.setFixedWidth(340)
         self.readout_panel = right
 
@@ -292,12 +290,11 @@ class ExplorerWindow(QWidget):
             self.readout_ready.emit(pair, None, f"the model could not read this hand ({type(exc).__name__}: {exc})")
 
     def _read_with(self, token, model, pair: RenderedPair) -> None:
-        if not pair.scene.present():  # no marker: nothing to measure beyond P(RA) and the map
-            self.readout_ready.emit(pair, model_readout(model, pair, markers=False, cancel=token), "")
-            return
+        # P(RA) and Grad-CAM first (one pass); SHAP and the per-marker bars follow in the final readout
         self.readout_ready.emit(pair, model_readout(model, pair, markers=False, cancel=token), "partial")
         token.check()
-        self.readout_ready.emit(pair, model_readout(model, pair, markers=True, cancel=token), "")
+        self.readout_ready.emit(pair, model_readout(model, pair, markers=bool(pair.scene.present()), shap=True,
+                                                    cancel=token), "")
 
     def _show(self, pair: RenderedPair) -> None:
         first = self.shown is None
@@ -363,19 +360,7 @@ class ExplorerWindow(QWidget):
         self.bars.clear(f"No readout: {reason}.")
 
     def _put_cam(self) -> None:
-        cam = self.readout[1].gradcam if self.readout else None
-        if cam is not None and cam.shape == self.shown.image.shape:
-            self.lesion_view.set_layer("gradcam", cam)
-            self.lesion_view.set_layer_visible("gradcam", self.cam_check.isChecked())
-            self._put_cam_opacity()
-
-    def _put_cam_opacity(self) -> None:
-        if self.lesion_view.layer_item("gradcam") is not None:
-            self.lesion_view.set_layer_opacity("gradcam", self.cam_opacity.value() / 100.0)
-
-    def _cam_toggled(self, on: bool) -> None:
-        if self.lesion_view.layer_item("gradcam") is not None:
-            self.lesion_view.set_layer_visible("gradcam", on)
+        self.maps.put(self.readout[1] if self.readout else None, self.shown.image.shape)
 
     def refresh_readout(self, _info=None) -> None:
         """A (new) model is ready: read the hand on screen again."""

@@ -33,7 +33,8 @@ def _settled(w: ExplorerWindow) -> bool:
     """The full image of the current scene is on screen with its complete readout."""
     ro = w.readout
     return (w.shown is not None and w.shown.size == FULL and w.shown.scene == w.scene and ro is not None
-            and ro[0] is w.shown and (bool(w.bars.rows()) or not w.scene.present()))
+            and ro[0] is w.shown and (bool(w.bars.rows()) or not w.scene.present())
+            and ro[1].shap is not None)  # the final readout (SHAP follows P(RA) and Grad-CAM)
 
 
 def test_a_slider_changes_the_image_and_the_score_and_the_twin_stays(qtbot, model_lane):
@@ -174,3 +175,17 @@ def test_a_failing_model_or_renderer_is_said_and_the_window_goes_on(qtbot, monke
         assert "no memory for the image" in w.status.text() and w.shown is shown  # the last good hand stays
     finally:
         lane.shutdown()
+
+
+def test_shap_follows_grad_cam_and_has_its_own_switch(qtbot, model_lane):
+    w = _open(qtbot, model_lane)
+    w.select_joint("MCP3")
+    w.set_level("erosion", 2)
+    qtbot.waitUntil(lambda: _settled(w) and w.readout[1].shap is not None, timeout=30000)
+    shap = w.lesion_view.layer_item("shap")
+    assert shap is not None and not shap.isVisible()  # off until asked for: Grad-CAM is the default map
+    assert w.readout[1].shap.shape == w.shown.image.shape and np.isnan(w.readout[1].shap).any()  # unseen border
+    w.shap_check.setChecked(True)
+    assert shap.isVisible() and w.lesion_view.layer_item("gradcam").isVisible()
+    w.cam_opacity.setValue(50)
+    assert shap.opacity() == pytest.approx(0.5)

@@ -9,6 +9,7 @@ import pytest
 
 from ra_desktop.phantom.lesions import _NARROWING, _OSTEOPENIA, _SWELLING_MM, JOINT_NAMES
 from ra_desktop.teaching.explorer import (
+    DENSITIES,
     MARKER_JOINTS, PRESETS, SEQUENCE, HandSpec, Scene, markers_at, plan_for, preset_scene, render_pair,
 )
 from ra_desktop.teaching.lane import LatestWins
@@ -79,6 +80,20 @@ def test_the_shaped_wrist_is_another_look_of_the_same_hand_and_keeps_the_twin_al
     joint = shaped.ground_truth["joints"]["radiocarpal"]
     (cx, cy), r = joint["center"], joint["radius_px"]
     assert len(differ) > 0 and np.hypot(differ[:, 1] - cx, differ[:, 0] - cy).max() < 2 * r  # only at the wrist
+
+
+def test_an_older_hand_is_the_same_hand_with_fainter_bone():
+    drawn = render_pair(Scene(HandSpec(7)), SIZE)
+    older = render_pair(Scene(HandSpec(7, density=DENSITIES["low (older hand)"])), SIZE)
+    assert older.ground_truth["bone_density"] == 0.7 and "bone_density" not in drawn.ground_truth
+    assert older.ground_truth["joints"] == drawn.ground_truth["joints"]  # same hand, same place
+    bone = drawn.mask == 0  # compare the bones' brightness away from any lesion
+    mc3 = drawn.ground_truth["radiogrammetry"]["metacarpals"]["MC3"]
+    (x0, y0), (x1, y1) = mc3["base_end_px"], mc3["head_end_px"]
+    cx, cy = int(round((x0 + x1) / 2)), int(round((y0 + y1) / 2))
+    patch = np.s_[cy - 3:cy + 4, cx - 3:cx + 4]  # mid-shaft of the third metacarpal
+    assert bone[patch].all() and older.image[patch].mean() < drawn.image[patch].mean()
+    assert np.array_equal(older.twin, older.image)  # no marker: the twin is the hand itself
 
 
 def test_drawn_joint_spaces_show_narrowing_and_keep_the_twin_aligned():

@@ -152,7 +152,7 @@ _CARPALS = {
 
 
 def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame,
-               joint_spaces: bool = False, anatomy: int = 1) -> HandModel:
+               joint_spaces: bool = False, anatomy: int = 1, density: float | None = None) -> HandModel:
     """Sample anatomical variation and build the hand's geometry with the plan's lesions.
 
     Parameters
@@ -182,6 +182,8 @@ def build_hand(rng: np.random.Generator, plan: CasePlan, frame: Frame,
     spread = rng.uniform(-2.0, 6.0)  # degrees of extra finger abduction
     gap_var = rng.uniform(0.85, 1.15)  # individual cartilage thickness
     dens = rng.uniform(0.82, 1.15)  # bone mineral density
+    if density is not None:  # set by the caller (teaching: an older hand); drawn all the same, so
+        dens = float(density)  # every later draw, and so the rest of the hand, stays as it was
     tissue_r = rng.uniform(3.2, 4.6)  # soft tissue beyond the bone edge of the fingers
     # Lesion placement draws from its own stream, so the anatomy stream is the same whatever the
     # plan: a healthy twin (same seed, no lesions) differs from its RA case only by the lesions.

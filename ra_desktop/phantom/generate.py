@@ -164,12 +164,16 @@ def generate_twins(seed_or_rng, severity: int = 2, side: str = "R", size: int = 
 
 def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_info,
                  placement_plan: CasePlan | None = None, joint_spaces: bool = False,
-                 pose: dict | None = None, anatomy: int = 1) -> PhantomCase:
+                 pose: dict | None = None, anatomy: int = 1, density: float | None = None) -> PhantomCase:
     """Pixels and ground truth of ``plan`` on the hand drawn from ``anatomy_seed``.
 
     ``placement_plan``: position the hand in the field as if it had this plan (twins share it).
     ``anatomy``: 1 (default) or 2 (:mod:`~ra_desktop.phantom.carpus`).
+    ``density``: the bones' mineral density instead of the drawn one (0.82-1.15; lower looks like
+    an older, osteoporotic hand); recorded in the ground truth as ``bone_density``.
     """
+    if density is not None and not 0.4 <= float(density) <= 1.5:
+        raise ValueError(f"bone density must be 0.4-1.5, not {density!r}")
     if anatomy not in (1, 2):
         raise ValueError(f"anatomy must be 1 or 2, not {anatomy!r}")
     rng = np.random.default_rng(anatomy_seed)
@@ -191,7 +195,7 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
     if pose:
         offset = (offset[0] + float(pose["shift_mm"][0]), offset[1] + float(pose["shift_mm"][1]))
     frame = Frame(scale, angle, side == "L", offset)
-    model = build_hand(np.random.default_rng(geo_seed), plan, frame, joint_spaces, anatomy)
+    model = build_hand(np.random.default_rng(geo_seed), plan, frame, joint_spaces, anatomy, density)
     if placement_plan is not None:  # collimation follows the shared outline, not the swelling
         model.extent = build_hand(np.random.default_rng(geo_seed), placement_plan, frame, joint_spaces,
                                   anatomy).extent
@@ -233,6 +237,7 @@ def _render_case(plan: CasePlan, anatomy_seed: int, side: str, size: int, seed_i
         "joint_names": list(GT_JOINT_NAMES),
         "acquisition": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in acq.items()},
         "hand_scale": round(scale, 4),
+        **({"bone_density": round(float(density), 4)} if density is not None else {}),
         "rotation_deg": round(angle, 3),
         # Widths at the metacarpals' mid-shaft and joint space widths, from the drawn geometry.
         "radiogrammetry": radiogrammetry_truth(model, sp, (plan.fracture or {}).get("ray"), joint_spaces),

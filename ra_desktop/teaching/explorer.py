@@ -103,17 +103,24 @@ def _interp(level: float, table) -> float:
     return float(np.interp(level, _LEVELS, table))
 
 
+#: Bone density choices for a hand (the generator draws 0.82-1.15 per seed, all the demo model saw):
+#: the seed's own, a dense young hand, or an older, osteoporotic one (thinner cortices look fainter).
+DENSITIES: dict[str, float | None] = {"as drawn": None, "high (young adult)": 1.15, "low (older hand)": 0.7}
+
+
 @dataclass(frozen=True)
 class HandSpec:
     """Which hand: the seed draws the anatomy, placement and acquisition; ``side`` mirrors it;
     ``joint_spaces`` draws radiographic joint spaces at the finger joints (narrowing then shows as
     a thinner gap; the bundled demo model was trained on hands without them); ``anatomy`` 2 draws
-    the shaped carpus and distal radius of :mod:`ra_desktop.phantom.carpus` (nor on those)."""
+    the shaped carpus and distal radius of :mod:`ra_desktop.phantom.carpus` (nor on those);
+    ``density`` sets the bones' mineral density instead of the seed's (:data:`DENSITIES`)."""
 
     seed: int = 0
     side: str = "R"
     joint_spaces: bool = False
     anatomy: int = 1
+    density: float | None = None
 
     def __post_init__(self) -> None:
         if self.side not in ("R", "L"):
@@ -291,7 +298,7 @@ def render_scene(scene: Scene, size: int) -> PhantomCase:
     seed_info = [int(scene.hand.seed), 0, f"explorer {GENERATOR_VERSION}"]
     return _render_case(plan_for(scene), scene.hand.anatomy_seed, scene.hand.side, int(size), seed_info,
                         placement_plan=healthy_plan(), joint_spaces=scene.hand.joint_spaces,
-                        anatomy=scene.hand.anatomy)
+                        anatomy=scene.hand.anatomy, density=scene.hand.density)
 
 
 _TWINS: OrderedDict[tuple[HandSpec, int], np.ndarray] = OrderedDict()

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ra_desktop.teaching.explorer import (
-    EXPLORER_JOINTS, FULL_SIZE, MARKER_TITLES, MARKERS, PREVIEW_SIZE, SEQUENCE, HandSpec, RenderedPair, Scene,
+    DENSITIES, EXPLORER_JOINTS, FULL_SIZE, MARKER_TITLES, MARKERS, PREVIEW_SIZE, SEQUENCE, HandSpec, RenderedPair, Scene,
     markers_at, nearest_joint, preset_scene, render_pair,
 )
 from ra_desktop.errors import Cancelled
@@ -86,6 +86,11 @@ class ExplorerWindow(QWidget):
         self.wrist = QCheckBox("Shaped wrist")
         self.wrist.setToolTip("Carpal bones, distal radius and styloids drawn with their shapes (phantom anatomy 2). "
                               "The demo model was trained on the plain wrist: its readout may differ.")
+        self.density = QComboBox()
+        for label, value in DENSITIES.items():
+            self.density.addItem(f"Bone density: {label}", value)
+        self.density.setToolTip("Mineral density of every bone. 'Low' is below anything the demo model was "
+                                "trained on: its readout may then say the hand is out of distribution.")
         self.size_box = QComboBox()
         for size in sorted({self.full_size, 1000, 1500, 2000}):
             self.size_box.addItem(f"{size} px", size)
@@ -95,6 +100,7 @@ class ExplorerWindow(QWidget):
         self.side.currentIndexChanged.connect(lambda _v: self._hand_changed())
         self.joint_spaces.toggled.connect(lambda _v: self._hand_changed())
         self.wrist.toggled.connect(lambda _v: self._hand_changed())
+        self.density.currentIndexChanged.connect(lambda _v: self._hand_changed())
         self.size_box.currentIndexChanged.connect(lambda _v: self._size_changed())
         hand = QGroupBox("Hand")
         hl = QGridLayout(hand)
@@ -102,7 +108,8 @@ class ExplorerWindow(QWidget):
         hl.addWidget(self.seed, 0, 1)
         hl.addWidget(self.side, 0, 2)
         hl.addWidget(self.joint_spaces, 1, 0, 1, 2)
-        hl.addWidget(self.wrist, 2, 0, 1, 2)
+        hl.addWidget(self.wrist, 2, 0, 1, 1)
+        hl.addWidget(self.density, 2, 1, 1, 2)
         hl.addWidget(self.size_box, 1, 2)
         presets = QGroupBox("Presets")
         pl = QGridLayout(presets)
@@ -188,7 +195,8 @@ class ExplorerWindow(QWidget):
     # ---- hand, joints and sliders ----------------------------------------------------------------
     def _hand_changed(self) -> None:
         self.scene = self.scene.with_hand(HandSpec(self.seed.value(), self.side.currentData(),
-                                                   self.joint_spaces.isChecked(), 2 if self.wrist.isChecked() else 1))
+                                                   self.joint_spaces.isChecked(), 2 if self.wrist.isChecked() else 1,
+                                                   self.density.currentData()))
         self.request(full=True)
 
     def _size_changed(self) -> None:

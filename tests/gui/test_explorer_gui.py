@@ -189,3 +189,21 @@ def test_shap_follows_grad_cam_and_has_its_own_switch(qtbot, model_lane):
     assert shap.isVisible() and w.lesion_view.layer_item("gradcam").isVisible()
     w.cam_opacity.setValue(50)
     assert shap.opacity() == pytest.approx(0.5)
+
+
+def test_the_hand_controls_change_the_hand_not_the_markers(qtbot):
+    w = ExplorerWindow(None, preview_size=PREVIEW, full_size=FULL, settle_ms=30)
+    qtbot.addWidget(w)
+    w.show()
+    w.select_joint("MCP2")
+    w.set_level("erosion", 2)
+    qtbot.waitUntil(lambda: w.shown is not None and w.shown.scene == w.scene and w.shown.size == FULL, timeout=20000)
+    before = np.array(w.lesion_view.radiograph.pixels)
+    w.wrist.setChecked(True)
+    w.density.setCurrentIndex(w.density.findData(0.7))
+    assert w.scene.hand.anatomy == 2 and w.scene.hand.density == 0.7
+    assert w.scene.level("MCP2", "erosion") == 2.0  # the markers stay with the new hand
+    qtbot.waitUntil(lambda: w.shown.scene == w.scene and w.shown.size == FULL, timeout=20000)
+    assert w.shown.ground_truth["anatomy"] == 2 and w.shown.ground_truth["bone_density"] == 0.7
+    assert not np.array_equal(w.lesion_view.radiograph.pixels, before)
+    assert "trained on the plain wrist" in w.wrist.toolTip() and "out of distribution" in w.density.toolTip()

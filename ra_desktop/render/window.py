@@ -19,6 +19,7 @@ from ra_desktop.render import greyscale, voi
 PRESETS = ("dicom", "auto", "bone", "full")
 PRESET_LABELS = {"dicom": "From file", "auto": "Automatic", "bone": "Bone", "full": "Full range"}
 _LUT_SIZE = 65536
+_BAND_ROWS = 256  # rows per gather in WindowLut.render (the GIL is let go between bands)
 
 
 class WindowLut:
@@ -63,8 +64,6 @@ class WindowLut:
             table.take(self.index[r:r + _BAND_ROWS], mode="clip", out=out[r:r + _BAND_ROWS])
         return out
 
-
-_BAND_ROWS = 256
 
 
 def preset_window(name: str, pixels: np.ndarray, *, dicom: tuple[float | None, float | None] = (None, None),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from ra_desktop.render import overlay
 from ra_desktop.render.window import display_ahead, opening_window
 from ra_desktop.ui import qt_image
 from ra_desktop.ui.viewer import _display, _toolbar, controls, view_tools

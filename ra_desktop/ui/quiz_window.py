@@ -336,30 +336,24 @@ class QuizWindow(QMainWindow):
 
     def export_csv(self, path: str | None = None) -> Path | None:
         """The session as CSV, one row per case × area."""
-        path = self._export_path(path, "Export the quiz results (CSV)", ".csv", "CSV (*.csv)")
-        if not path:
-            return None
-        try:
-            out = write_csv(self.session, path)
-        except OSError as exc:
-            plain.message(self, QMessageBox.Icon.Warning, "Quiz results", f"{path}: {exc.strerror or exc}")
-            return None
-        self._status(f"CSV written: {out}")
-        return out
+        return self._export(path, "Export the quiz results (CSV)", ".csv", "CSV (*.csv)", "CSV", write_csv)
 
     def export_pdf(self, path: str | None = None) -> Path | None:
         """The session's one-page PDF."""
-        path = self._export_path(path, "The quiz session as a PDF page", ".pdf", "PDF (*.pdf)")
-        if not path:
-            return None
         from ra_desktop.report.quiz import write_quiz_pdf  # fpdf loads when a page is asked for
 
+        return self._export(path, "The quiz session as a PDF page", ".pdf", "PDF (*.pdf)", "PDF", write_quiz_pdf)
+
+    def _export(self, path: str | None, caption: str, suffix: str, pattern: str, what: str, write) -> Path | None:
+        path = self._export_path(path, caption, suffix, pattern)
+        if not path:
+            return None
         try:
-            out = write_quiz_pdf(self.session, path)
+            out = write(self.session, path)
         except OSError as exc:
             plain.message(self, QMessageBox.Icon.Warning, "Quiz results", f"{path}: {exc.strerror or exc}")
             return None
-        self._status(f"PDF written: {out}")
+        self._status(f"{what} written: {out}")
         return out
 
     # ---- state ---------------------------------------------------------------------------------------

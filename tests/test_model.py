@@ -122,6 +122,13 @@ def test_every_relu_is_distinct_and_not_inplace(arch):
     assert mutating_ops(model.eval(), torch.randn(1, 3, 32, 32)) == []
 
 
+def test_empty_vgg8_has_no_storage_and_no_random_init(monkeypatch):
+    called = []
+    monkeypatch.setattr(torch.nn.init, "normal_", lambda *a, **k: called.append(1))
+    module = build_model("vgg8", empty=True)
+    assert all(p.is_meta for p in module.parameters()) and not called
+
+
 def test_unknown_architecture():
     with pytest.raises(UnknownArchitecture, match="resnet50.*vgg8"):
         build_model("resnet50")
@@ -167,6 +174,9 @@ def test_save_load_round_trip(tmp_path, dtype):
     loaded = load_model(tmp_path / "m", "cpu")
     assert loaded.display_name == "m 1.2.3" and loaded.threshold == 0.4
     assert not loaded.module.training and loaded.device.type == "cpu"
+    # built empty (meta) for the load: every tensor must now be the file's, trainable as before
+    tensors = list(loaded.module.parameters()) + list(loaded.module.buffers())
+    assert not any(t.is_meta for t in tensors) and all(p.requires_grad for p in loaded.module.parameters())
     for (k, a), b in zip(module.state_dict().items(), loaded.module.state_dict().values()):
         assert b.dtype == a.dtype, k
         tol = 0 if dtype == "float32" else 1e-3 * (a.abs().max().item() + 1e-6)

@@ -12,11 +12,32 @@ Results (:mod:`ra_desktop.measure.results`) are frozen dataclasses; a rejected r
 no number, only the reason and the checks. These are measurements, not a diagnosis; reference
 ranges are not bundled.
 """
-from ra_desktop.measure.definitions import JSW_CENTRAL, JSW_JOINTS, MC_REGION, MCI_BONES
-from ra_desktop.measure.hand import bone_bright, measure_hand
-from ra_desktop.measure.joints import measure_joint
-from ra_desktop.measure.metacarpal import measure_bone
-from ra_desktop.measure.results import NOTICE, BoneResult, Check, HandResult, JointResult, ProfileEdges
+from __future__ import annotations
 
-__all__ = ["JSW_CENTRAL", "JSW_JOINTS", "MCI_BONES", "MC_REGION", "NOTICE", "BoneResult", "Check", "HandResult",
-           "JointResult", "ProfileEdges", "bone_bright", "measure_bone", "measure_hand", "measure_joint"]
+import importlib
+from typing import TYPE_CHECKING
+
+# Loaded on first use (PEP 562): the viewer imports measure.roi with the window, and this package's
+# analysis modules pull in scipy (0.2 s) that the window does not need to appear.
+_WHERE = {
+    "JSW_CENTRAL": "definitions", "JSW_JOINTS": "definitions", "MCI_BONES": "definitions", "MC_REGION": "definitions",
+    "bone_bright": "hand", "measure_hand": "hand", "measure_joint": "joints", "measure_bone": "metacarpal",
+    "NOTICE": "results", "BoneResult": "results", "Check": "results", "HandResult": "results",
+    "JointResult": "results", "ProfileEdges": "results",
+}
+__all__ = sorted(_WHERE)
+
+if TYPE_CHECKING:
+    from ra_desktop.measure.definitions import JSW_CENTRAL, JSW_JOINTS, MC_REGION, MCI_BONES
+    from ra_desktop.measure.hand import bone_bright, measure_hand
+    from ra_desktop.measure.joints import measure_joint
+    from ra_desktop.measure.metacarpal import measure_bone
+    from ra_desktop.measure.results import NOTICE, BoneResult, Check, HandResult, JointResult, ProfileEdges
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value

@@ -30,7 +30,7 @@ class VGG8(nn.Module):
     Penultimate features: ``classifier.relu2`` (512-d).
     """
 
-    def __init__(self, num_classes: int = NUM_CLASSES, dropout: float = 0.5) -> None:
+    def __init__(self, num_classes: int = NUM_CLASSES, dropout: float = 0.5, initialise: bool = True) -> None:
         super().__init__()
         blocks = OrderedDict()
         in_ch = 3
@@ -55,7 +55,8 @@ class VGG8(nn.Module):
                 fc3=nn.Linear(512, num_classes),
             )
         )
-        self._init_weights()
+        if initialise:  # not when built empty for loaded weights (normal_ on meta tensors imports dynamo)
+            self._init_weights()
 
     def _init_weights(self) -> None:
         # torchvision's VGG initialisation (Kaiming for convs, small normal for linear layers).

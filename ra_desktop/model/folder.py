@@ -269,7 +269,8 @@ def load_model(model_dir: str | Path, device: str = "auto") -> LoadedModel:
             f"{manifest.architecture} (manifest from another model?)",
         )
     try:
-        module = build_model(manifest.architecture)
+        # empty: the file's tensors replace the weights below (assign=True, strict: none left unset)
+        module = build_model(manifest.architecture, empty=True)
     except RADesktopError as exc:
         raise ModelUnavailable(model_dir, str(exc)) from exc
     try:
@@ -285,7 +286,7 @@ def load_model(model_dir: str | Path, device: str = "auto") -> LoadedModel:
         raise ModelUnavailable(
             model_dir, f"weights do not match architecture {manifest.architecture}: {problem}"
         )
-    module.load_state_dict(state, strict=True)
+    module.load_state_dict(state, strict=True, assign=True)
     try:
         dev = pick_device(device)
     except RADesktopError as exc:

@@ -22,10 +22,8 @@ from PySide6.QtCore import QEvent, QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QScrollArea
 
 from ra_desktop import audit
-from ra_desktop.measure import bone_bright, measure_bone, measure_hand, measure_joint
-from ra_desktop.measure.definitions import METHOD_VERSION
 from ra_desktop.measure.change import PRECISION_SOURCE, measurement_change
-from ra_desktop.measure.offload import HandMeasurer, bone_profile
+from ra_desktop.measure.definitions import METHOD_VERSION
 from ra_desktop.ui.compare_window import prior_of, study_text
 from ra_desktop.ui.measure_panel import MeasurePanel
 from ra_desktop.ui.viewer.measure_layer import MeasureLayer
@@ -60,7 +58,7 @@ class MeasureController(QObject):
                  rows: Callable[[], list[CaseRow]], markers: Callable[[], dict] | None = None, parent=None,
                  use_process: bool = False) -> None:
         super().__init__(parent)
-        self.measurer = HandMeasurer(use_process=use_process)
+        self._use_process, self._measurer = use_process, None
         self.panel, self.viewer, self.book = panel, viewer, book
         self._reader, self._record, self._status, self._rows = reader, record, status, rows
         self._markers = markers or (lambda: {})
@@ -112,11 +110,26 @@ class MeasureController(QObject):
             handler(job, out)
 
     @property
+    def measurer(self):
+        """Made at the first measurement: the measuring modules load scipy, which the window does
+        not need to appear (they are imported on the worker thread, in ``start``'s work)."""
+        if self._measurer is None:
+            from ra_desktop.measure.offload import HandMeasurer
+
+            self._measurer = HandMeasurer(use_process=self._use_process)
+        return self._measurer
+
+    @measurer.setter
+    def measurer(self, value) -> None:
+        self._measurer = value
+
+    @property
     def _bone_busy(self) -> bool:  # the name tests and callers knew
         return self._busy
 
     def shutdown(self) -> None:
-        self.measurer.shutdown()
+        if self._measurer is not None:
+            self._measurer.shutdown()
         self._thread.quit()
         self._thread.wait(10000)
 
@@ -165,10 +178,12 @@ class MeasureController(QObject):
         radiograph, stored = self.radiograph, (None if force else self.stored)
         joints = {s: (m.x, m.y) for s, m in self._markers().items() if s in _JOINT_MARKERS and m.source == "reader"}
 
-        measurer = self.measurer
-
         def work():
+            from ra_desktop.measure.hand import bone_bright
+            from ra_desktop.measure.offload import bone_profile
+
             t0 = time.perf_counter()
+            measurer = self.measurer
             img, sp = bone_bright(radiograph)
             fresh = stored is None or not stored.current
             if fresh:
@@ -198,6 +213,8 @@ class MeasureController(QObject):
             self.book.save_hand(row_id, hand)
             self.stored = self.book.load(row_id)
             if manual:  # the reader's bones stay as placed
+                from ra_desktop.measure.offload import bone_profile  # loaded by the work above
+
                 hand = self.stored.hand
                 self.profiles.update({k: bone_profile(self.image, self.spacing, hand.bones[k]) for k in manual
                                       if k in hand.bones})
@@ -335,12 +352,17 @@ class MeasureController(QObject):
         a, b = (tuple(map(float, p)) for p in points)
         if site in _BONES:
             def work():
+                from ra_desktop.measure.metacarpal import measure_bone
+                from ra_desktop.measure.offload import bone_profile
+
                 res = measure_bone(img, a, b, sp, bone=site, source="manual")
                 return res, bone_profile(img, sp, res)
         else:
             sigma = self._sigma()
 
             def work():
+                from ra_desktop.measure.joints import measure_joint
+
                 return measure_joint(img, a, sp, toward=b, joint=site, source="manual", sigma=sigma), None
 
         self._run(work, lambda job, out: self._on_site(row_id, site, final, t0, out))
@@ -380,6 +402,8 @@ class MeasureController(QObject):
         self.stored = self.book.load(self.row.id)
         self.hand = self.stored.hand
         if bone and self.image is not None and site in self.hand.bones:
+            from ra_desktop.measure.offload import bone_profile  # loaded: the image was measured
+
             self.profiles[site] = bone_profile(self.image, self.spacing, self.hand.bones[site])
         if self.layer is not None:
             self.layer.ends.pop(site, None)  # the handles go back to the automatic result's points
@@ -433,6 +457,8 @@ class MeasureController(QObject):
         prior = self._prior(row)
 
         def measure(case):
+            from ra_desktop.measure.hand import measure_hand
+
             hand = measure_hand(case.radiograph)
             self.book.save_hand(row.id, hand)
             return RadiogrammetryData(hand, METHOD_VERSION, {},

@@ -55,10 +55,11 @@ def test_window_appears_before_torch_loads():
         "from ra_desktop.app import create_window\n"
         "from ra_desktop.settings import Settings\n"
         "w = create_window(Settings(model_dir='/nonexistent')); w.show(); app.processEvents()\n"
-        "print('torch' in sys.modules, 'ra_desktop.pipeline' in sys.modules)\n"
+        "print('torch' in sys.modules, 'ra_desktop.pipeline' in sys.modules, 'scipy.ndimage' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["False", "False"], out.stderr
+    # scipy (radiogrammetry's measuring modules) loads at the first measurement, not with the window
+    assert out.stdout.split() == ["False", "False", "False"], out.stderr
 
 
 def test_cli_gui_arguments():

@@ -1,9 +1,10 @@
 """One study, as the reader sees it (2k x 2.5k DICOM, bundled model, CPU).
 
-Rows: a click on a case whose image is already decoded, until probability + Grad-CAM are ready
-(goal 0.3 s), against the two-pass path this replaced (a prediction pass, then a Grad-CAM pass);
-until SHAP is ready too (goal 2 s); the whole analysis of one study from its file (decode,
-preprocess, prediction + OOD, Grad-CAM, SHAP) against decoding alone.
+Rows: a click on a case whose image is already decoded, until probability + Grad-CAM are ready,
+and until SHAP is ready too, each against the model's forward pass at batch 1 measured in the same
+run (issue 24's goals: 1.5x and 4x the forward pass); the whole analysis of one study from its file
+(decode, preprocess, prediction + OOD, Grad-CAM, SHAP) against decoding alone. The two-pass path
+the one-pass analysis replaced (a prediction pass, then a Grad-CAM pass) is timed for the note.
 """
 from __future__ import annotations
 
@@ -24,7 +25,13 @@ def _stages(gen):
         out[st.stage] = (time.perf_counter() - t0) * 1000.0
 
 
+def med(s):
+    return sorted(s)[len(s) // 2]
+
+
 def run(repeats: int = 7) -> list[dict]:
+    import torch
+
     import ra_desktop.explain as explain
     from ra_desktop.io import load_radiograph
     from ra_desktop.pipeline import analyse
@@ -48,21 +55,28 @@ def run(repeats: int = 7) -> list[dict]:
         to_shap.append(st["shap"])
         two_pass.append(old)
     decode = timed(lambda: load_radiograph(files[1]), 3)
+    x1 = torch.randn(1, 3, 224, 224).contiguous(memory_format=torch.channels_last)
+
+    def forward():
+        with torch.inference_mode():
+            model.module(x1)
+
+    fwd = med(timed(forward, repeats))
 
     def one_study():
         _stages(analyse(files[2], model, explanations=("gradcam", "shap")))
 
     whole = timed(one_study, max(3, repeats // 2))
 
-    def med(s):
-        return sorted(s)[len(s) // 2]
-
     shape = f"{images[0].pixels.shape[0]}x{images[0].pixels.shape[1]}"
     return [
         row("analysis", "click_to_probability_gradcam", None, "ms", samples=to_cam,
-            ratio=med(to_cam) / med(two_pass), baseline="two-pass path (before)", goal="<= 300 ms",
-            ok=med(to_cam) <= 300.0, note=f"{note}; image decoded ({shape}); preprocess + one pass + map on image"),
-        row("analysis", "click_to_shap", None, "ms", samples=to_shap, goal="<= 2000 ms", ok=med(to_shap) <= 2000.0,
+            ratio=med(to_cam) / fwd, baseline=f"forward b1 ({fwd:.0f} ms)", goal="<= 1.5x forward",
+            ok=med(to_cam) <= 1.5 * fwd,
+            note=f"{note}; image decoded ({shape}); preprocess + one pass + map on image; "
+                 f"{med(to_cam) / med(two_pass):.2f}x the former two-pass path ({med(two_pass):.0f} ms)"),
+        row("analysis", "click_to_shap", None, "ms", samples=to_shap, ratio=med(to_shap) / fwd,
+            baseline=f"forward b1 ({fwd:.0f} ms)", goal="<= 4x forward", ok=med(to_shap) <= 4.0 * fwd,
             note="from the click until the SHAP map is placed"),
         row("analysis", "whole_study_from_file", None, "ms", samples=whole, ratio=med(whole) / med(decode),
             baseline="decoding alone", note="decode + preprocess + prediction/OOD + Grad-CAM + SHAP"),

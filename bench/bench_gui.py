@@ -1,9 +1,11 @@
-"""GUI responsiveness during a batch: the longest event-loop stall (goal < 50 ms).
+"""GUI responsiveness: the longest event-loop stall (issue 24's goal: under 33 ms, two frames).
 
 A QTimer ticks every 5 ms on the GUI thread and records the largest gap between ticks, first
-while the window is idle (baseline, same run, same machine) and then while "Analyse all" runs
-the model on a folder of generated radiographs (and while the folder is scanned). The ratio to
-the idle baseline says how much the work costs the reader, independent of machine speed.
+while the window is idle (baseline, same run, same machine) and then while the reader works: adding
+a folder of 200 studies (and showing its first case), "Analyse all" on it, opening a case,
+re-opening one, holding the down arrow through the worklist, the Radiogrammetry tab measuring and
+the DICOM listener receiving. The ratio to the idle baseline says how much the work costs the
+reader, independent of machine speed.
 
 ``python -m bench.bench_gui`` prints the rows; ``run()`` returns them for ``python -m bench``.
 """
@@ -16,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-GOAL_MS = 50.0
+GOAL_MS = 33.0
 TICK_MS = 5
 
 
@@ -66,7 +68,7 @@ def _images(folder: Path, n: int) -> str:
     return f"{ds.Columns}x{ds.Rows}"
 
 
-def run(n_images: int = 24, explanations: tuple[str, ...] = ("gradcam",)) -> list[dict]:
+def run(n_images: int = 200, explanations: tuple[str, ...] = ("gradcam",)) -> list[dict]:
     home = Path(tempfile.mkdtemp(prefix="ra-bench-gui-"))
     old_home = os.environ.get("RA_DESKTOP_HOME")
     os.environ["RA_DESKTOP_HOME"] = str(home)  # a throw-away worklist, never the user's
@@ -167,6 +169,7 @@ def _run(home: Path, n_images: int, explanations: tuple[str, ...]) -> list[dict]
     reopen_s, reopen_max, _ = phase(lambda: (w.worklist.select_row(first.id), w.worklist._emit_now()),
                                     lambda: w.current_result is not None and w.current_row_id == first.id
                                     and not w.findings.stage_label.text())
+    arrows = _arrow_keys(w, phase, first.id)
     done = sum(1 for r in w.store.rows() if r.probability is not None)
     failed = sum(1 for r in w.store.rows() if r.status == "failed")
     receive = _receive(w, phase, folder, home / "push")
@@ -191,6 +194,9 @@ def _run(home: Path, n_images: int, explanations: tuple[str, ...]) -> list[dict]
             f"opening a {size} case: image + Grad-CAM layer drawn on the GUI thread ({open_s:.1f} s)"),
         row("reopen_case", reopen_s * 1000.0, "ms", ratio=reopen_s / max(open_s, 1e-6), baseline="first open",
             note=f"re-opening a case opened before (result cache); max stall {reopen_max:.0f} ms"),
+        row("arrow_keys_max_stall", arrows[1], "ms", GOAL_MS, ratio=arrows[1] / max(idle_max, 1e-3),
+            baseline="idle", note=f"the down arrow held through {arrows[2]} analysed cases (a key every "
+                                  f"{ARROW_MS} ms, then the last case shown; {arrows[0]:.1f} s)"),
         row("gui_batch_throughput", done / batch_s, "studies/s",
             note=f"Analyse all in the app: {done} analysed, {failed} failed in {batch_s:.1f} s"),
         row("measure_tab_max_stall", measure[1], "ms", GOAL_MS, ratio=measure[1] / max(idle_max, 1e-3),
@@ -201,6 +207,34 @@ def _run(home: Path, n_images: int, explanations: tuple[str, ...]) -> list[dict]
             note=f"DCMTK storescu pushes {receive[2]} of these studies (new UIDs) to the window's listener over "
                  f"loopback; rows appear live ({receive[0]:.1f} s)"),
     ]
+
+
+ARROW_MS = 60  # about a held key's auto-repeat rate
+
+
+def _arrow_keys(w, phase, first_id: int, presses: int = 12):
+    """Down-arrow presses through the worklist from the first case: (seconds, max stall, presses)."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    w.worklist.select_row(first_id)
+    w.worklist._emit_now()
+    table = w.worklist.table
+    table.setFocus()
+    sent: list[int] = []
+
+    def press() -> None:
+        QTest.keyClick(table, Qt.Key.Key_Down)
+        sent.append(1)
+        if len(sent) < presses:
+            QTimer.singleShot(ARROW_MS, press)
+
+    def shown_last() -> bool:
+        return (len(sent) >= presses and w.current_result is not None and not w.findings.stage_label.text()
+                and w.current_row_id == w.worklist.current_row_id())
+
+    seconds, max_stall, _ = phase(press, shown_last, min_s=presses * ARROW_MS / 1000.0)
+    return seconds, max_stall, presses
 
 
 def _measure_tab(w, phase):

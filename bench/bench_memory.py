@@ -4,7 +4,7 @@ The child loads the model, analyses one study fully (Grad-CAM + SHAP, as an open
 runs ``analyse_many`` over 48 bench studies (2k x 2.5k DICOM, Grad-CAM), and reports its peak
 resident set (``VmHWM``; ``ru_maxrss`` would include the benchmark parent's peak, inherited
 across fork + exec). Baseline: the same interpreter after ``import torch``.
-Goal: under 1.5 GB.
+Goal: at most 1.2 GB (issue 24).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sys
 
 from bench._common import ROOT, row
 
-GOAL_MB = 1536.0
+GOAL_MB = 1200.0
 
 CHILD = r"""
 import json, resource, sys
@@ -57,7 +57,7 @@ def run(n: int = 48) -> list[dict]:
         row("memory", "rss_model_loaded", r["model_loaded_mb"], "MB", ratio=r["model_loaded_mb"] / r["torch_only_mb"],
             baseline="torch imported"),
         row("memory", "rss_peak_batch", r["peak_mb"], "MB", ratio=r["peak_mb"] / r["torch_only_mb"],
-            baseline="torch imported", goal=f"< {GOAL_MB:.0f} MB", ok=r["peak_mb"] < GOAL_MB,
+            baseline="torch imported", goal=f"<= {GOAL_MB:.0f} MB", ok=r["peak_mb"] <= GOAL_MB,
             note=f"model + one full case (Grad-CAM, SHAP) + batch of {n} studies ({r['failed']} failed); VmHWM"),
     ]
 

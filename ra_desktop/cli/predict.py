@@ -2,6 +2,9 @@
 
 Exit status: 0 all files analysed, 2 some file failed (the others are still reported),
 1 the model could not be loaded.
+
+Under ``torchrun`` each rank analyses every n-th file and rank 0 prints the merged lines in the
+order one process prints them; rank 0 exits with the status above, the other ranks with 0.
 """
 from __future__ import annotations
 
@@ -12,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from ra_desktop import audit, paths
-from ra_desktop.errors import ModelUnavailable, RADesktopError
+from ra_desktop.errors import RADesktopError
 from ra_desktop.results import NO_VERDICT, ood_no_verdict, probability_texts
 from ra_desktop.settings import load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``predict`` options."""
+    from ra_desktop.cli.sharded import EPILOG
+
+    parser.epilog = EPILOG.format(command="predict")
     parser.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER", help="images or folders of images")
     parser.add_argument("--model", metavar="DIR", default=None,
                         help="model folder (manifest.json + weights); default: the bundled model")
@@ -85,35 +91,51 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     # torch loads here, not at import: `ra-desktop --help` stays fast.
+    from ra_desktop.cli import sharded
     from ra_desktop.io import iter_image_files
-    from ra_desktop.model import load_model
     from ra_desktop.pipeline import predict_file
+    from ra_desktop.shard import map_ordered
 
+    info = sharded.join(args.device)
     try:
-        model = load_model(model_dir, args.device)
-    except ModelUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if not args.json:
-        print(f"model: {model.display_name} ({model.manifest.architecture}) on {model.device}; {model.manifest.notice}")
+        # Alone: the folder walk streams; under torchrun rank 0 lists once for every rank.
+        files = (sharded.list_files(info, args.paths, args.recursive) if info.enabled
+                 else iter_image_files([Path(p) for p in args.paths], recursive=args.recursive))
+        model = sharded.load_everywhere(info, model_dir, args.device)
+        if model is None:
+            return 1 if info.is_main else 0
+        if not args.json and info.is_main:
+            print(f"model: {model.display_name} ({model.manifest.architecture}) on {model.device}; "
+                  f"{model.manifest.notice}")
+        reader = load_settings().reader_name
 
-    reader = load_settings().reader_name
-    any_failed = False
-    n = 0
-    for path in iter_image_files([Path(p) for p in args.paths], recursive=args.recursive):
-        n += 1
-        try:
-            result = predict_file(path, model)
-            rec = _record(path, result, model=model)
+        def analyse(path: Path) -> dict[str, Any]:
+            try:
+                result = predict_file(path, model)
+            except RADesktopError as exc:
+                return _record(path, error=getattr(exc, "reason", None) or str(exc))
+            # Each rank audits its own files: audit.record appends one O_APPEND write per event.
             audit.record(audit.ANALYSED, result.radiograph.case_id, reader=reader, source="cli predict",
                          model=audit.model_label(model.manifest), model_sha256=model.manifest.weights_sha256)
-        except RADesktopError as exc:
-            rec = _record(path, error=getattr(exc, "reason", None) or str(exc))
-        except (OSError, ValueError) as exc:  # anything else a broken file can throw: report, go on
-            rec = _record(path, error=f"{type(exc).__name__}: {exc}")
-        any_failed |= not rec["ok"]
-        print(json.dumps(rec) if args.json else _text(rec), flush=True)
-    if n == 0:
+            return _record(path, result, model=model)
+
+        def failed(path: Path, exc: Exception) -> dict[str, Any]:
+            # anything else a broken file can throw: report, go on
+            return _record(path, error=f"{type(exc).__name__}: {exc}")
+
+        outcome = {"n": 0, "failed": False}
+
+        def show(_i: int, rec: dict[str, Any]) -> None:
+            outcome["n"] += 1
+            outcome["failed"] |= not rec["ok"]
+            print(json.dumps(rec) if args.json else _text(rec), flush=True)
+
+        map_ordered(info, files, analyse, failed, show)
+    finally:
+        sharded.leave(info)
+    if not info.is_main:
+        return 0
+    if outcome["n"] == 0:
         print("error: no image files found in " + ", ".join(args.paths), file=sys.stderr)
         return 2
-    return 2 if any_failed else 0
+    return 2 if outcome["failed"] else 0

@@ -3,7 +3,8 @@
     QT_QPA_PLATFORM=offscreen RA_BENCH_CACHE=.bench-cache .venv/bin/python scripts/stall_sampler.py open|add [N]
 
 ``open``: opens N cases of the bench folder one after another in the real window (default 11);
-``add``: adds the folder to an empty worklist and waits for its first case (N repetitions). A
+``add``: adds a folder of 200 studies (issue 24's size) to an empty worklist and waits for its
+first case (N repetitions). A
 2 ms timer on the GUI thread is the heartbeat; a thread checks it every 2 ms and, when it is over
 10 ms late, records the GUI thread's stack, or, when the GUI thread is in the event loop itself
 (C++ work or waiting for the GIL), what the other threads are running. Prints the longest gaps and
@@ -21,6 +22,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ADD_STUDIES = 200
 sys.path.insert(0, str(ROOT))
 
 
@@ -91,7 +93,7 @@ def main(mode: str, n: int) -> None:
     heartbeat.start()
     for _ in range(1 if mode == "open" else n):
         os.environ["RA_DESKTOP_HOME"] = home = tempfile.mkdtemp(prefix="ra-stalls-")
-        w = window(Path(home) / "images", max(n + 1, 12) if mode == "open" else 24)
+        w = window(Path(home) / "images", max(n + 1, 12) if mode == "open" else ADD_STUDIES)
         first_case_done = lambda: (not w._scans and w.current_result is not None  # noqa: E731
                                    and not w.findings.stage_label.text())
         if mode == "open":
@@ -105,7 +107,7 @@ def main(mode: str, n: int) -> None:
         else:
             sampling[0] = True
             w.add_paths([str(Path(home) / "images")])
-            spin(lambda: w.worklist.model.rowCount() >= 25 and first_case_done())
+            spin(lambda: w.worklist.model.rowCount() >= ADD_STUDIES + 1 and first_case_done())
         sampling[0] = False
         w.close()
     g = sorted(gaps)

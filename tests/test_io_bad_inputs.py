@@ -205,3 +205,42 @@ def test_inspect_batch_reports_each_broken_file(batch_folder, capsys):
         assert ("error" in rec) != case.accepted, (case.name, rec)
         for word in () if case.accepted else case.words:
             assert word in rec["error"], (case.name, rec["error"])
+
+
+# What only decoding finds: a folder scan lists these (read_header), and the study fails when opened.
+DECODE_STAGE = ("could not decode", "Modality LUT", "unexpected shape", "not enough memory to decode")
+
+
+def test_the_header_read_refuses_what_the_loader_refuses_before_decoding(corpus_folder, monkeypatch):
+    """``read_header`` (the folder scan) against ``load_radiograph`` on every case of the corpus:
+    the same refusal with the same reason, except a failure only decoding can find; and where both
+    read the file, the same worklist fields."""
+    from ra_desktop.io import load_radiograph, read_header
+
+    folder, cases, paths, good = corpus_folder
+    _deny_if_root(monkeypatch, cases, paths)
+    listed_then_failed = []
+    for case in cases:
+        path = paths[case.name]
+        try:
+            full = load_radiograph(path)
+        except ImageLoadError as exc:
+            full = exc
+        try:
+            head = read_header(path)
+        except ImageLoadError as exc:
+            head = exc
+        if isinstance(head, ImageLoadError):
+            assert isinstance(full, ImageLoadError), (case.name, head.reason)
+            assert head.reason == full.reason and head.path == path, case.name
+        elif isinstance(full, ImageLoadError):
+            assert any(w in full.reason for w in DECODE_STAGE), (case.name, full.reason)
+            listed_then_failed.append(case.name)
+        else:
+            for field in ("case_id", "format", "patient_id", "patient_name", "study_date", "laterality",
+                          "view_position"):
+                assert getattr(head, field) == getattr(full, field), (case.name, field)
+    # the corpus has corrupt codestreams: the scan lists them, the loader refuses them
+    print("listed by the scan, refused when decoded:", listed_then_failed)
+    assert listed_then_failed, "no decode-stage case in the corpus: this test checks nothing of it"
+    assert len(listed_then_failed) < len(cases) // 3, listed_then_failed

@@ -132,10 +132,10 @@ def test_log_names_cases_by_id_never_by_patient(patient_dicom, tmp_path, app_log
     monkeypatch.setattr(pipeline, "analyse", real_analyse)
     assert failed
     # an unexpected loader error (logged by the loader with the file's path)
-    real_load = loader._load
-    monkeypatch.setattr(loader, "_load", lambda path, *a: (_ for _ in ()).throw(ValueError(f"odd {path}")))
+    real_read = loader._read_bytes  # under both the scan's header read and the full load
+    monkeypatch.setattr(loader, "_read_bytes", lambda path, *a: (_ for _ in ()).throw(ValueError(f"odd {path}")))
     assert describe(patient_dicom).error
-    monkeypatch.setattr(loader, "_load", real_load)
+    monkeypatch.setattr(loader, "_read_bytes", real_read)
     # the headless report of the same file
     assert main(["report", str(patient_dicom), "--out", str(tmp_path / "out"), "--device", "cpu"]) == 0
     capsys.readouterr()

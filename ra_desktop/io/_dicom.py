@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import io
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder, pixel_array
+from pydicom.pixels import apply_color_lut, apply_modality_lut, pixel_array
 from pydicom.uid import (
     UID,
-    DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -20,12 +18,23 @@ from pydicom.uid import (
 from ra_desktop.errors import ImageLoadError
 from ra_desktop.io import _display_tags
 from ra_desktop.io._common import (
-    check_inflation,
     check_pixel_count,
     content_case_id,
     read_only,
     rgb_to_grey,
 )
+from ra_desktop.io._dicom_checks import (
+    PIXEL_KEYWORDS,
+    check_decodable,
+    check_decoder,
+    check_deflated_size,
+    check_encapsulated,
+    check_native_length,
+)
+from ra_desktop.io._dicom_checks import describe_exc as _describe_exc
+from ra_desktop.io._dicom_checks import get as _get
+from ra_desktop.io._dicom_checks import short as _short
+from ra_desktop.io._dicom_checks import to_int as _int
 from ra_desktop.io._header_limits import (
     MAX_ELEMENTS,
     TooManyElements,
@@ -35,7 +44,6 @@ from ra_desktop.io._header_limits import (
 )
 from ra_desktop.io.radiograph import Radiograph
 
-_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _MAX_WARNING_NOTES = 3
 
 
@@ -62,7 +70,24 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
     ImageLoadError
         Unreadable header, no pixel data, too large, no decoder, or a decode failure.
     """
-    _check_deflated_size(path, data, max_pixels)
+    ds, tsyntax, n_frames, cut = _parse(path, data, force=force, max_pixels=max_pixels)
+    return _decode(path, data, ds, tsyntax, n_frames, cut)
+
+
+def read_dicom_header(path: Path, data: bytes, *, force: bool, max_pixels: int) -> dict:
+    """The worklist's fields of a DICOM file, after every check :func:`read_dicom` makes before
+    decoding, without decoding: a folder of 200 JPEG 2000 studies is listed in a second, not in
+    100 s. A codestream that fails to decode is reported when the study is opened or analysed."""
+    ds, _tsyntax, _n_frames, _cut = _parse(path, data, force=force, max_pixels=max_pixels)
+    case_id, _note = _case_id(ds, data)
+    return {"case_id": case_id, "patient_id": _text(_get(ds, "PatientID")),
+            "patient_name": _text(_get(ds, "PatientName")), "study_date": _date(_get(ds, "StudyDate")),
+            "laterality": _laterality(ds), "view_position": _text(_get(ds, "ViewPosition")), "format": "DICOM"}
+
+
+def _parse(path: Path, data: bytes, *, force: bool, max_pixels: int):
+    """The header, read and checked: (dataset, transfer syntax, frames, text elements cut)."""
+    check_deflated_size(path, data, max_pixels)
     try:
         # Header quirks are tolerated (decode is what counts); kept to explain a failure.
         with warnings.catch_warnings(record=True) as header_warnings, element_budget(MAX_ELEMENTS):
@@ -80,7 +105,7 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         raise ImageLoadError(path, f"not a readable DICOM file ({_short(exc)})") from None
 
     cut = cap_text_elements(ds)
-    if not any(kw in ds for kw in _PIXEL_KEYWORDS):
+    if not any(kw in ds for kw in PIXEL_KEYWORDS):
         if force and len(ds) == 0:
             raise ImageLoadError(path, "not an image: no recognisable DICOM or image header")
         eof = [w for w in header_warnings if "end of file" in str(w.message).lower()]
@@ -108,13 +133,27 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a malformed UID value is judged by the decoder check
         tsyntax = _transfer_syntax(ds)
-    _check_decoder(path, tsyntax)
+    check_decoder(path, tsyntax)
     n_frames = _int(_get(ds, "NumberOfFrames"), 1)
     if tsyntax.is_encapsulated:
-        _check_encapsulated(path, ds, rows, cols, n_frames)
+        check_encapsulated(path, ds, rows, cols, n_frames)
     else:
-        _check_native_length(path, ds)
+        check_native_length(path, ds)
+    check_decodable(path, ds, tsyntax)
+    return ds, tsyntax, n_frames, cut
 
+
+def _case_id(ds: pydicom.Dataset, data: bytes) -> tuple[str, str | None]:
+    """The SOP Instance UID, or a hash of the file's bytes when it is not a valid UID (with why)."""
+    sop_uid = str(_get(ds, "SOPInstanceUID") or "").strip().rstrip("\0")
+    if sop_uid and not is_valid_uid(sop_uid):
+        # The case id names audit lines, worklist rows and reports: never NUL, "../" or 100 KB.
+        return content_case_id(data), ("SOP Instance UID is not a valid DICOM UID: the study is named by a "
+                                       "hash of its content")
+    return sop_uid or content_case_id(data), None
+
+
+def _decode(path: Path, data: bytes, ds: pydicom.Dataset, tsyntax: UID, n_frames: int, cut) -> Radiograph:
     photometric = str(_get(ds, "PhotometricInterpretation") or "MONOCHROME2").strip().upper()
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
@@ -181,17 +220,14 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         presentation_inverse, shape_notes = _display_tags.presentation_inverse(ds, photometric)
         notes += voi_notes + lut_notes + shape_notes
     notes += [f"{name} is longer than DICOM allows: cut to {n} characters" for name, n in cut[:_MAX_WARNING_NOTES]]
-    sop_uid = str(_get(ds, "SOPInstanceUID") or "").strip().rstrip("\0")
-    if sop_uid and not is_valid_uid(sop_uid):
-        # The case id names audit lines, worklist rows and reports: never NUL, "../" or 100 KB.
-        notes.append("SOP Instance UID is not a valid DICOM UID: the study is named by a hash of its content")
-        sop_uid = ""
+    case_id, uid_note = _case_id(ds, data)
+    notes += [uid_note] if uid_note else []
     study_date = _date(_get(ds, "StudyDate"))
     return Radiograph(
         pixels=read_only(arr),
         source_path=path,
         format="DICOM",
-        case_id=sop_uid or content_case_id(data),
+        case_id=case_id,
         bits_stored=bits,
         photometric=photometric,
         patient_id=_text(_get(ds, "PatientID")),
@@ -212,16 +248,6 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         transfer_syntax=str(tsyntax),
         notes=tuple(notes),
     )
-
-
-def _get(ds: pydicom.Dataset, keyword: str):
-    """Element value, or None when absent or malformed (pydicom converts values lazily)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ds.get(keyword)
-    except Exception:  # a malformed value must not stop the image from loading
-        return None
 
 
 def _describe(ds: pydicom.Dataset) -> str:
@@ -252,152 +278,6 @@ def _transfer_syntax(ds: pydicom.Dataset) -> UID:
     ds.file_meta = ds.file_meta if meta is not None else pydicom.dataset.FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = uid
     return UID(uid)
-
-
-def _check_decoder(path: Path, tsyntax: UID) -> None:
-    """Refuse, with the syntax named, before decoding when nothing installed can decode it."""
-    try:
-        decoder = get_decoder(tsyntax)
-    except (NotImplementedError, ValueError):
-        raise ImageLoadError(
-            path, f"transfer syntax {tsyntax.name} ({tsyntax}): no decoder is installed for it"
-        ) from None
-    if not decoder.is_available:
-        missing = "; ".join(decoder.missing_dependencies) or "a decoding plugin"
-        raise ImageLoadError(
-            path,
-            f"transfer syntax {tsyntax.name} ({tsyntax}): no decoder is installed for it "
-            f"(needs {missing})",
-        )
-
-
-def _check_deflated_size(path: Path, data: bytes, max_pixels: int) -> None:
-    """Refuse a deflated data set that would inflate absurdly, before pydicom inflates it whole.
-
-    pydicom calls ``zlib.decompress`` on the rest of the file with no limit: a 1 MB file of
-    deflated zeros becomes 1 GB. Here the size is counted in bounded steps, keeping nothing.
-    """
-    if DeflatedExplicitVRLittleEndian.encode() not in data[:4096]:
-        return  # the transfer syntax UID sits in the file meta, near the start
-    try:
-        from pydicom.filereader import _read_file_meta_info, read_preamble
-
-        fp = io.BytesIO(data)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # header quirks: dcmread records them below
-            read_preamble(fp, False)
-            meta = _read_file_meta_info(fp)
-            if str(meta.get("TransferSyntaxUID", "")).strip("\0 ") != DeflatedExplicitVRLittleEndian:
-                return
-        start = fp.tell()
-    except Exception:  # not parseable here: dcmread will report it properly
-        return
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    # Generous: the largest accepted image at 32 bits plus 64 MB of other elements.
-    limit = 4 * max_pixels + (64 << 20)
-    total, pending = 0, data[start:]
-    try:
-        while not inflater.eof and total <= limit:
-            out = inflater.decompress(pending, 1 << 20)  # at most 1 MB at a time, then dropped
-            pending = inflater.unconsumed_tail
-            total += len(out)
-            if not out and not pending:
-                break  # input ends before the stream does: dcmread reports the truncation
-    except zlib.error:
-        return  # corrupt: dcmread says so
-    if total > limit:
-        raise ImageLoadError(
-            path,
-            f"refused as a possible decompression bomb: the deflated DICOM data set inflates "
-            f"to more than {limit / 1e6:.0f} MB",
-        )
-    reason = check_inflation(total, len(data))
-    if reason:
-        raise ImageLoadError(path, f"deflated DICOM data set {reason}")
-
-
-def _check_native_length(path: Path, ds: pydicom.Dataset) -> None:
-    """Refuse uncompressed pixel data much longer than the header describes.
-
-    Trailing padding (a byte, a row) is common and harmless: pydicom drops it with a warning.
-    More than a row, or a sixteenth of the image if larger, means Rows, Columns, Bits Allocated or Number
-    of Frames are wrong (often 2x or Nx), and the image would be shown cut or scrambled.
-    """
-    from pydicom.pixels.utils import get_expected_length
-
-    try:
-        element = next(kw for kw in _PIXEL_KEYWORDS if kw in ds)
-        actual = len(ds[element].value)
-        expected = int(get_expected_length(ds, "bytes"))
-        bits = _int(_get(ds, "BitsAllocated"), 8)
-        row = _int(_get(ds, "Columns"), 0) * _int(_get(ds, "SamplesPerPixel"), 1) * max(bits, 8) // 8
-        frames = _int(_get(ds, "NumberOfFrames"), 1)
-    except Exception:  # malformed header values: the decoder gives the precise reason
-        return
-    if bits not in (1, 8, 16, 32, 64) or frames < 1 or expected <= 0:
-        return  # invalid values: the decoder names the element
-    header = (f"the header ({_int(_get(ds, 'Rows'), 0)} x {_int(_get(ds, 'Columns'), 0)}, "
-              f"{bits} bits, {frames} frame(s)) needs {expected}")
-    if actual < expected:
-        raise ImageLoadError(
-            path, f"pixel data is {actual} bytes but {header}: the file is truncated or the "
-                  "header is wrong"
-        )
-    if row > 0 and actual - expected > max(row, expected // 16):
-        raise ImageLoadError(
-            path, f"pixel data is {actual} bytes but {header}: wrong pixel data length, refused "
-                  "rather than shown cut or scrambled"
-        )
-
-
-def _check_encapsulated(path: Path, ds: pydicom.Dataset, rows: int, cols: int, n_frames: int) -> None:
-    """Refuse compressed frames that would decode to far more than the header describes.
-
-    Decoders size their output from the codestream, not from Rows/Columns: a 600-byte
-    JPEG 2000 frame whose SIZ marker says 9000 x 9000 inside a 64 x 64 header made the decoder
-    allocate 650 MB before the shape mismatch was noticed.
-    """
-    try:
-        pixel_bytes = bytes(ds["PixelData"].value[:65536]) if "PixelData" in ds else b""
-        total = len(ds["PixelData"].value) if "PixelData" in ds else 0
-        spp = max(_int(_get(ds, "SamplesPerPixel"), 1), 1)
-    except Exception:  # malformed: the decoder reports it
-        return
-    size = _codestream_size(pixel_bytes)
-    if size is not None and size[0] * size[1] > rows * cols:
-        raise ImageLoadError(
-            path,
-            f"compressed frame is {size[0]} x {size[1]} but the header says {cols} x {rows}: "
-            "refused before decoding (corrupt or hostile file)",
-        )
-    # 4 bytes a sample: what the decoders allocate while decoding, whatever the bit depth.
-    reason = check_inflation(rows * cols * spp * 4, total // max(n_frames, 1))
-    if reason:
-        raise ImageLoadError(path, reason)
-
-
-def _codestream_size(head: bytes) -> tuple[int, int] | None:
-    """(width, height) from the first JPEG 2000 SIZ or JPEG SOF marker in ``head``, or None."""
-    j2k = head.find(b"\xff\x4f\xff\x51")  # SOC then SIZ, as the standard requires
-    if 0 <= j2k and j2k + 24 <= len(head):
-        x, y, x0, y0 = (int.from_bytes(head[j2k + o : j2k + o + 4], "big") for o in (8, 12, 16, 20))
-        return max(x - x0, 0), max(y - y0, 0)
-    soi = head.find(b"\xff\xd8\xff")
-    if soi < 0:
-        return None
-    i = soi + 2
-    while i + 9 <= len(head) and head[i] == 0xFF:  # walk the marker segments to the frame header
-        marker = head[i + 1]
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
-                      0xCF, 0xF7):  # SOFn and JPEG-LS SOF55
-            height = int.from_bytes(head[i + 5 : i + 7], "big")
-            width = int.from_bytes(head[i + 7 : i + 9], "big")
-            return width, height
-        if marker == 0xFF:
-            i += 1  # fill byte
-            continue
-        i += 2 + int.from_bytes(head[i + 2 : i + 4], "big")
-    return None
 
 
 def _modality_units(arr: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
@@ -468,13 +348,6 @@ def _float(value, default):
         return default
 
 
-def _int(value, default: int) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except (TypeError, ValueError):
-        return default
-
-
 def _date(value) -> str | None:
     """A DA value as YYYYMMDD, or None when absent or malformed (never cut: DA is bounded raw)."""
     text = str(value or "").strip()
@@ -484,14 +357,3 @@ def _date(value) -> str | None:
 def _text(value) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
-
-
-def _describe_exc(exc: BaseException) -> str:
-    if isinstance(exc, Exception):
-        return _short(exc)
-    return f"the decoder failed ({type(exc).__name__}: {_short(exc)})"
-
-
-def _short(exc: object) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."

@@ -4,12 +4,15 @@ from __future__ import annotations
 import errno
 import logging
 import stat
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ra_desktop.errors import ImageLoadError
 from ra_desktop.io import _detect
 from ra_desktop.io._common import MAX_FILE_BYTES, MAX_PIXELS
-from ra_desktop.io._dicom import read_dicom
+from ra_desktop.io._dicom import read_dicom, read_dicom_header
 from ra_desktop.io._raster import read_raster
 from ra_desktop.io.radiograph import Radiograph
 
@@ -20,6 +23,20 @@ _RASTER = ("PNG", "JPEG", "BMP", "TIFF")
 UNEXPECTED = "unexpected error while reading the file"
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the worklist lists of a file, read without decoding a DICOM file's pixels."""
+
+    case_id: str
+    format: str
+    patient_id: str | None = None
+    patient_name: str | None = None
+    study_date: str | None = None
+    laterality: str | None = None
+    view_position: str | None = None
 
 
 def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiograph:
@@ -49,8 +66,33 @@ def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiog
         Nothing else escapes: an unanticipated failure is reported as ``UNEXPECTED``.
     """
     path = Path(path)
+    return _guarded(path, lambda: _load(path, max_pixels))
+
+
+def read_header(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> ImageHeader:
+    """The worklist's fields of an image file, with every check :func:`load_radiograph` makes
+    before decoding (file, format, header limits, decoder, pixel data length). DICOM pixels are
+    not decoded, so a codestream that cannot be decoded is only found when the image is loaded;
+    other formats are small and are loaded whole. Raises ImageLoadError as ``load_radiograph``."""
+    path = Path(path)
+
+    def read() -> ImageHeader:
+        data = _read_bytes(path)
+        kind = _detect.sniff(data[:132])
+        if kind in (_detect.DICOM, "DICOM?"):
+            return ImageHeader(**read_dicom_header(path, data, force=kind != _detect.DICOM, max_pixels=max_pixels))
+        r = _load(path, max_pixels)  # the last-resort DICOM and every refusal: as load_radiograph
+        return ImageHeader(case_id=r.case_id, format=r.format, patient_id=r.patient_id,
+                           patient_name=r.patient_name, study_date=r.study_date, laterality=r.laterality,
+                           view_position=r.view_position)
+
+    return _guarded(path, read)
+
+
+def _guarded(path: Path, read: Callable[[], T]) -> T:
+    """``read()``, with every failure an ImageLoadError naming the file and the reason."""
     try:
-        return _load(path, max_pixels)
+        return read()
     except ImageLoadError:
         raise
     except MemoryError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import warnings
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from pydicom.uid import (
 )
 
 from ra_desktop.errors import ImageLoadError
-from ra_desktop.io import _display_tags
+from ra_desktop.io import _display_tags, preview
+from ra_desktop.io._codestream import codestream_size as _codestream_size
 from ra_desktop.io._common import (
     check_inflation,
     check_pixel_count,
@@ -39,7 +41,8 @@ _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _MAX_WARNING_NOTES = 3
 
 
-def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radiograph:
+def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int,
+               on_preview: Callable[[preview.Preview], None] | None = None) -> Radiograph:
     """Decode a DICOM file already read into ``data``.
 
     Parameters
@@ -52,6 +55,9 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         Parse without the ``DICM`` preamble (last resort for old files written without one).
     max_pixels : int
         Refuse images whose Rows x Columns exceed this, checked before decoding.
+    on_preview : callable, optional
+        Given a reduced-resolution :class:`~ra_desktop.io.preview.Preview` of a JPEG 2000 frame,
+        after the header checks and before the full decode (display only; never fails the read).
 
     Returns
     -------
@@ -116,6 +122,9 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         _check_native_length(path, ds)
 
     photometric = str(_get(ds, "PhotometricInterpretation") or "MONOCHROME2").strip().upper()
+    if on_preview is not None and tsyntax in preview.SYNTAXES:
+        preview.offer(ds, rows, cols, photometric,
+                      lambda arr: _finish(path, data, ds, arr, photometric, tsyntax, 1, cut, []), on_preview)
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -135,7 +144,12 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
             ) from None
     for w in caught[:_MAX_WARNING_NOTES]:
         notes.append(f"decoder warning: {_short(w.message)}")
+    return _finish(path, data, ds, arr, photometric, tsyntax, n_frames, cut, notes)
 
+
+def _finish(path: Path, data: bytes, ds: pydicom.Dataset, arr: np.ndarray, photometric: str, tsyntax: UID,
+            n_frames: int, cut: list, notes: list[str]) -> Radiograph:
+    """Decoded stored values to a Radiograph: grey, modality units, spacing, display tags, ids."""
     arr = _native_byte_order(arr)
     if n_frames > 1:
         notes.append(f"multi-frame ({n_frames} frames): first frame shown")
@@ -374,30 +388,6 @@ def _check_encapsulated(path: Path, ds: pydicom.Dataset, rows: int, cols: int, n
     reason = check_inflation(rows * cols * spp * 4, total // max(n_frames, 1))
     if reason:
         raise ImageLoadError(path, reason)
-
-
-def _codestream_size(head: bytes) -> tuple[int, int] | None:
-    """(width, height) from the first JPEG 2000 SIZ or JPEG SOF marker in ``head``, or None."""
-    j2k = head.find(b"\xff\x4f\xff\x51")  # SOC then SIZ, as the standard requires
-    if 0 <= j2k and j2k + 24 <= len(head):
-        x, y, x0, y0 = (int.from_bytes(head[j2k + o : j2k + o + 4], "big") for o in (8, 12, 16, 20))
-        return max(x - x0, 0), max(y - y0, 0)
-    soi = head.find(b"\xff\xd8\xff")
-    if soi < 0:
-        return None
-    i = soi + 2
-    while i + 9 <= len(head) and head[i] == 0xFF:  # walk the marker segments to the frame header
-        marker = head[i + 1]
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
-                      0xCF, 0xF7):  # SOFn and JPEG-LS SOF55
-            height = int.from_bytes(head[i + 5 : i + 7], "big")
-            width = int.from_bytes(head[i + 7 : i + 9], "big")
-            return width, height
-        if marker == 0xFF:
-            i += 1  # fill byte
-            continue
-        i += 2 + int.from_bytes(head[i + 2 : i + 4], "big")
-    return None
 
 
 def _modality_units(arr: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:

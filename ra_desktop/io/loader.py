@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import logging
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from ra_desktop.errors import ImageLoadError
@@ -11,6 +12,7 @@ from ra_desktop.io import _detect
 from ra_desktop.io._common import MAX_FILE_BYTES, MAX_PIXELS
 from ra_desktop.io._dicom import read_dicom
 from ra_desktop.io._raster import read_raster
+from ra_desktop.io.preview import Preview
 from ra_desktop.io.radiograph import Radiograph
 
 _RASTER = ("PNG", "JPEG", "BMP", "TIFF")
@@ -22,7 +24,8 @@ UNEXPECTED = "unexpected error while reading the file"
 log = logging.getLogger(__name__)
 
 
-def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiograph:
+def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS,
+                    on_preview: Callable[[Preview], None] | None = None) -> Radiograph:
     """Load a radiograph from a DICOM, PNG, JPEG, BMP or TIFF file.
 
     The format is detected from the file's bytes (a JPEG named ``.png`` loads as JPEG).
@@ -35,6 +38,10 @@ def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiog
     max_pixels : int, optional
         Largest accepted Rows x Columns, checked from the header before decoding
         (default 100 megapixels).
+    on_preview : callable, optional
+        Called with a reduced-resolution :class:`~ra_desktop.io.preview.Preview` of a JPEG 2000
+        DICOM study before its full decode, for display only; other files get none, and a
+        preview that cannot be made is logged, never the reason the load fails.
 
     Returns
     -------
@@ -50,7 +57,7 @@ def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiog
     """
     path = Path(path)
     try:
-        return _load(path, max_pixels)
+        return _load(path, max_pixels, on_preview)
     except ImageLoadError:
         raise
     except MemoryError:
@@ -65,15 +72,15 @@ def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiog
         raise ImageLoadError(path, f"{UNEXPECTED} ({type(exc).__name__}: {text})") from exc
 
 
-def _load(path: Path, max_pixels: int) -> Radiograph:
+def _load(path: Path, max_pixels: int, on_preview: Callable[[Preview], None] | None) -> Radiograph:
     data = _read_bytes(path)
     kind = _detect.sniff(data[:132])
     if kind == _detect.DICOM:
-        return read_dicom(path, data, force=False, max_pixels=max_pixels)
+        return read_dicom(path, data, force=False, max_pixels=max_pixels, on_preview=on_preview)
     if kind in _RASTER:
         return read_raster(path, data, kind=kind, max_pixels=max_pixels)
     if kind == "DICOM?":
-        return read_dicom(path, data, force=True, max_pixels=max_pixels)
+        return read_dicom(path, data, force=True, max_pixels=max_pixels, on_preview=on_preview)
     if kind == "text":
         raise ImageLoadError(path, "not an image: the file contains text")
     if kind != _detect.UNKNOWN:

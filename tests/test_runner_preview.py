@@ -66,6 +66,18 @@ def test_the_lane_waits_for_the_paint_only_briefly(tmp_path, monkeypatch):
     assert time.perf_counter() - t0 < 5
 
 
+def test_a_job_cancelled_while_its_preview_shows_skips_the_full_decode(tmp_path):
+    class Leaving(_Events):
+        def image_preview(self, job_id, p) -> None:
+            super().image_preview(job_id, p)
+            job.token.cancel()  # the reader opens another case
+
+    events = Leaving()
+    job = Job(1, 1, str(j2k_dicom(tmp_path / "a.dcm")), OPEN)
+    Runner(Schedule(), events).run_job(job)
+    assert [e[0] for e in events.seen] == ["job_started", "image_preview", "job_cancelled"]
+
+
 def test_a_job_cancelled_during_its_decode_shows_no_preview(tmp_path):
     events = _Events()
     job = Job(1, 1, str(j2k_dicom(tmp_path / "a.dcm")), OPEN)

@@ -7,7 +7,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from ra_desktop.errors import ImageLoadError
+from ra_desktop.errors import Cancelled, ImageLoadError
 from ra_desktop.io import _detect
 from ra_desktop.io._common import MAX_FILE_BYTES, MAX_PIXELS
 from ra_desktop.io._dicom import read_dicom
@@ -58,7 +58,7 @@ def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS,
     path = Path(path)
     try:
         return _load(path, max_pixels, on_preview)
-    except ImageLoadError:
+    except (ImageLoadError, Cancelled):  # Cancelled: from on_preview, the job was cancelled
         raise
     except MemoryError:
         raise ImageLoadError(path, "not enough memory to read the image") from None

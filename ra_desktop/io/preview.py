@@ -12,12 +12,14 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from ra_desktop.errors import Cancelled
 from ra_desktop.io._codestream import j2k_header
 from ra_desktop.values.radiograph import Radiograph
 
@@ -57,7 +59,8 @@ def choose_level(rows: int, cols: int, levels: int, min_side: int = MIN_SIDE) ->
 def _frame(ds: Any) -> bytes:
     from pydicom.encaps import generate_fragmented_frames
 
-    return b"".join(next(generate_fragmented_frames(ds.PixelData, number_of_frames=1)))
+    frames = int(ds.get("NumberOfFrames") or 1)  # the fragments of frame 1 of a multi-frame object
+    return b"".join(next(generate_fragmented_frames(ds.PixelData, number_of_frames=frames)))
 
 
 def reduced_pixels(frame: bytes, rows: int, cols: int, bits_allocated: int) -> tuple[np.ndarray, int] | None:
@@ -73,10 +76,12 @@ def reduced_pixels(frame: bytes, rows: int, cols: int, bits_allocated: int) -> t
         return None
     from PIL import Image  # Pillow's OpenJPEG decodes reduced levels; pylibjpeg does not
 
-    with Image.open(io.BytesIO(frame), formats=["JPEG2000"]) as im:
-        im.reduce = level
-        im.load()
-        arr = np.asarray(im)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the loader caps the size
+        with Image.open(io.BytesIO(frame), formats=["JPEG2000"]) as im:
+            im.reduce = level
+            im.load()
+            arr = np.asarray(im)
     if arr.ndim != 2 or abs(arr.shape[0] - rows / 2**level) > 1 or abs(arr.shape[1] - cols / 2**level) > 1:
         return None
     if arr.dtype == np.uint16 and head.precision > 8:
@@ -91,7 +96,8 @@ def offer(ds: Any, rows: int, cols: int, photometric: str, finish: Callable[[np.
           on_preview: Callable[[Preview], None]) -> None:
     """Decode a reduced level of ``ds``'s first frame and pass it to ``on_preview``. ``finish`` is
     the loader's own step from stored values to a Radiograph (Modality LUT, VOI tags, inversion),
-    so the preview looks like the full image. Never raises: a failure only means no preview."""
+    so the preview looks like the full image. Never raises but ``Cancelled`` (from ``on_preview``:
+    the reader left the case, so the full decode is not wanted): a failure only means no preview."""
     try:
         if photometric not in ("MONOCHROME1", "MONOCHROME2") or int(ds.get("SamplesPerPixel") or 1) != 1:
             return
@@ -104,7 +110,7 @@ def offer(ds: Any, rows: int, cols: int, photometric: str, finish: Callable[[np.
         if spacing is not None:  # the preview's own pixels are 2^level times larger
             radiograph = replace(radiograph, pixel_spacing_mm=(spacing[0] * 2**level, spacing[1] * 2**level))
         on_preview(Preview(radiograph, (rows, cols), level))
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, Cancelled):
         raise
     except BaseException:  # noqa: BLE001 - a decoder's panic too; the full decode decides the case
         log.warning("no reduced-resolution preview of this study; waiting for the full decode", exc_info=True)

@@ -135,6 +135,7 @@ class Runner:
             _render_ahead(preview.radiograph)
             emit(job.job_id, preview)
             preview.painted.wait(PREVIEW_PAINT_WAIT_S)
+            job.token.check()  # the reader left meanwhile: skip the full decode
 
         return show
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from io_fixtures import j2k_dicom, write_dicom
 
+from ra_desktop.errors import Cancelled
 from ra_desktop.io import preview
 from ra_desktop.worker import runner as runner_module
 from ra_desktop.worker.runner import Runner
@@ -78,11 +79,11 @@ def test_a_job_cancelled_while_its_preview_shows_skips_the_full_decode(tmp_path)
     assert [e[0] for e in events.seen] == ["job_started", "image_preview", "job_cancelled"]
 
 
-def test_a_job_cancelled_during_its_decode_shows_no_preview(tmp_path):
+def test_a_job_cancelled_during_its_reduced_decode_shows_no_preview(tmp_path):
     events = _Events()
     job = Job(1, 1, str(j2k_dicom(tmp_path / "a.dcm")), OPEN)
-    runner = Runner(Schedule(), events)
-    show = runner._previewer(job)
+    show = Runner(Schedule(), events)._previewer(job)
     job.token.cancel()  # the reader opened another case meanwhile
-    show(object())
+    with pytest.raises(Cancelled):
+        show(object())
     assert events.seen == []

@@ -127,11 +127,10 @@ class Runner:
         """The loader's ``on_preview`` for an open job: show the reduced level, let it paint."""
         emit = getattr(self.events, "image_preview", None)
         if job.kind != OPEN or not self.previews or emit is None:
-            return None  # a batch or a replay: nothing on screen to paint first
+            return None  # a batch job: nothing on screen to paint first
 
         def show(preview: Any) -> None:
-            if job.token.cancelled:
-                return
+            job.token.check()  # the reader left: neither the preview nor the full decode is wanted
             _render_ahead(preview.radiograph)
             emit(job.job_id, preview)
             preview.painted.wait(PREVIEW_PAINT_WAIT_S)

@@ -8,8 +8,9 @@ largest change of P(RA) when the model reads the reduced image through the publi
 preprocessing instead of the full one. The issue's bound is 0.005; the app does not use the
 reduced levels for analysis until it is met. It does show one first (io.preview, display only):
 ``first_paint`` times an open job on the lane from ``Runner.run_job`` to the preview event, against
-the same job with previews off (to ``image_ready``, the full decode's first paint). Pillow returns 12-bit samples scaled to 16 bits; they
-are shifted back (exactly: the full level equals pydicom's pixels bit for bit, checked here).
+the same job with previews off (to ``image_ready``, the full decode's first paint). Pillow returns
+12-bit samples scaled to 16 bits; they are shifted back (exactly: the full level equals pydicom's
+pixels bit for bit, checked here).
 """
 from __future__ import annotations
 

@@ -56,7 +56,8 @@ class InferenceThread(QThread):
         super().__init__(parent)
         self._schedule = Schedule()
         events = SimpleNamespace(**{name: getattr(self, name).emit for name in (
-            "job_started", "image_preview", "image_ready", "stage_ready", "job_finished", "job_failed", "job_cancelled")})
+            "job_started", "image_preview", "image_ready", "stage_ready", "job_finished", "job_failed",
+            "job_cancelled")})
         self._runner = Runner(self._schedule, events)
 
     @property

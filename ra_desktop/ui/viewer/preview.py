@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtGui
 
 from ra_desktop.render.window import WindowLut, display_ahead, opening_window
 from ra_desktop.ui import qt_image
+from ra_desktop.ui.viewer.view import ZoomMode
 
 NOTE = "Preview at reduced resolution: decoding full resolution…"
 
@@ -44,6 +45,4 @@ def hand_over(viewer, shape: tuple[int, int]):
     centre, None while it fits), or False when no preview of this image shows (a fresh open)."""
     if viewer.preview_shape != tuple(shape):
         return False
-    from ra_desktop.ui.viewer.view import ZoomMode
-
     return None if viewer.view.zoom_mode is ZoomMode.FIT else viewer.view.view_state()

@@ -98,7 +98,7 @@ def run() -> list[dict]:
     import pydicom
 
     from ra_desktop.explain import predict_batch
-    from ra_desktop.io import load_radiograph
+    from ra_desktop.io import load_radiograph, preview
     from ra_desktop.preprocess import prepare
 
     bench = j2k_studies()
@@ -139,6 +139,6 @@ def run() -> list[dict]:
     out.append(row("j2k", "first_paint", None, "ms", samples=first, ratio=paint / base,
                    baseline="full-decode first paint", goal="<= 300 ms", ok=paint <= 300,
                    note=f"open job, Runner.run_job to the reduced-level preview (io.preview, longest side >= "
-                        f"1000 px), {len(bench)} bench studies x 2; full decode's first paint {base:.0f} ms; "
+                        f"{preview.MIN_SIDE} px), {len(bench)} bench studies x 2; full decode's first paint {base:.0f} ms; "
                         f"the full image then follows at {float(np.median(full_after)):.0f} ms"))
     return out

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pydicom
 import pytest
-from io_fixtures import j2k_dicom, write_dicom
+from io_fixtures import j2k_dicom, real_dicom, write_dicom
 
 from ra_desktop.errors import ImageLoadError
 from ra_desktop.io import load_radiograph, preview
@@ -40,6 +40,7 @@ def _display(r) -> np.ndarray:
 
 def test_choose_level_keeps_a_screen_sized_image_within_the_codestream_levels():
     assert preview.choose_level(2500, 2000, 5, 1000) == 1  # 1250 x 1000
+    assert preview.choose_level(1955, 1841, 5, 900) == 1  # a real CR: 977 x 920
     assert preview.choose_level(5000, 4000, 5, 1000) == 2
     assert preview.choose_level(5000, 4000, 1, 1000) == 1  # never beyond the decomposition levels
     assert preview.choose_level(1500, 1200, 5, 1000) == 0  # small: the full decode is quick
@@ -141,9 +142,30 @@ def test_odd_codestream_headers_give_no_preview(tmp_path):
     cod = frame.find(b"\xff\x52")
     no_levels = frame[: cod + 9] + b"\x00" + frame[cod + 10 :]
     assert j2k_header(no_levels).levels == 0
-    assert preview.reduced_pixels(no_levels, 512, 400, 16) is None  # nothing to reduce
-    assert preview.reduced_pixels(frame, 256, 400, 16) is None  # SIZ disagrees with the header
+    assert preview.reduced_pixels(no_levels, 512, 400, 16, 12) is None  # nothing to reduce
+    assert preview.reduced_pixels(frame, 256, 400, 16, 12) is None  # SIZ disagrees with the header
+    assert preview.reduced_pixels(frame, 512, 400, 16, 16) is None  # precision disagrees with BitsStored
+    assert preview.reduced_pixels(frame, 512, 400, 16, 12)[1] == 2
     assert j2k_header(frame[: cod + 6]) is None and j2k_header(b"\xff\x4f\xff\x51" + b"\xff" * 60) is None
     signed = bytearray(frame)
     signed[42] |= 0x80
-    assert preview.reduced_pixels(bytes(signed), 512, 400, 16) is None
+    assert preview.reduced_pixels(bytes(signed), 512, 400, 16, 12) is None
+
+
+def test_a_real_monochrome1_cr_previews_like_its_full_decode(monkeypatch):
+    # RG1_J2KR (pydicom-data): 1955 x 1841, 15-bit MONOCHROME1, encoded by others
+    monkeypatch.setattr(preview, "MIN_SIDE", 900)
+    full, got = _open(real_dicom("RG1_J2KR.dcm"))
+    p = got[0]
+    assert p.level == 1 and p.radiograph.pixels.shape == (978, 921) and p.radiograph.display_inverted
+    err = np.abs(p.radiograph.pixels[:977, :920] - _down(full.pixels, 1))
+    assert err.mean() < 0.01 * float(np.ptp(full.pixels))
+    shown, expected = _display(p.radiograph)[:977, :920].astype(float), _down(_display(full), 1)
+    assert np.abs(shown - expected).mean() < 3
+
+
+def test_a_header_that_disagrees_with_the_codestreams_sign_gets_no_preview():
+    # PixelRepresentation 1 over an unsigned codestream: the full decode reconciles it, the preview
+    # would show other values, so there is none
+    full, got = _open(real_dicom("J2K_pixelrep_mismatch.dcm"))
+    assert got == [] and full.pixels.dtype == np.int16

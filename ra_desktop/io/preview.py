@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 # (2.5 and later) reads it; a codestream it cannot read only means no preview.
 SYNTAXES = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
                       "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"})
-# The preview's longest side: about a screen's, so the fitted image looks sharp; a smaller image
-# gets no preview (its full decode is already quick).
-MIN_SIDE = 1000
+# The preview's longest side: about a screen's, so the fitted image looks sharp (a 1955-px CR gets
+# a 977-px preview); a smaller image gets no preview (its full decode is already quick).
+MIN_SIDE = 900
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,15 @@ def _frame(ds: Any) -> bytes:
     return b"".join(next(generate_fragmented_frames(ds.PixelData, number_of_frames=frames)))
 
 
-def reduced_pixels(frame: bytes, rows: int, cols: int, bits_allocated: int) -> tuple[np.ndarray, int] | None:
-    """(stored pixel values at a reduced level, the level) of a one-component JPEG 2000 frame, or
-    None where no reduced level helps or the codestream is not one this handles exactly."""
+def reduced_pixels(frame: bytes, rows: int, cols: int, bits_allocated: int,
+                   bits_stored: int) -> tuple[np.ndarray, int] | None:
+    """(stored pixel values at a reduced level, the level) of a one-component unsigned JPEG 2000
+    frame, or None where no reduced level helps or the codestream is not one this reads exactly."""
     head = j2k_header(frame[:65536])
     if head is None or head.components != 1 or head.signed or head.subsampled or head.precision > 16:
         return None
+    if head.precision != bits_stored:
+        return None  # the full decode reconciles such a mismatch with the header; not guessed here
     if (head.width, head.height) != (cols, rows):
         return None  # the loader refuses or reports this mismatch; no preview of it
     level = choose_level(rows, cols, head.levels, MIN_SIDE)
@@ -101,7 +104,10 @@ def offer(ds: Any, rows: int, cols: int, photometric: str, finish: Callable[[np.
     try:
         if photometric not in ("MONOCHROME1", "MONOCHROME2") or int(ds.get("SamplesPerPixel") or 1) != 1:
             return
-        got = reduced_pixels(_frame(ds), rows, cols, int(ds.get("BitsAllocated") or 16))
+        if int(ds.get("PixelRepresentation") or 0) != 0:
+            return  # signed: Pillow reads JPEG 2000 as unsigned only
+        allocated = int(ds.get("BitsAllocated") or 16)
+        got = reduced_pixels(_frame(ds), rows, cols, allocated, int(ds.get("BitsStored") or allocated))
         if got is None:
             return
         arr, level = got

@@ -79,3 +79,25 @@ def write_dicom(
         ds.file_meta = FileMetaDataset()
         ds.save_as(path, implicit_vr=False, little_endian=True)
     return path
+
+
+def j2k_dicom(path: Path, shape: tuple[int, int] = (512, 400), *, photometric: str = "MONOCHROME2",
+              lossy: bool = False, **tags) -> Path:
+    """A 12-bit JPEG 2000 DICOM of a smooth phantom (a bright bar, discs, a gradient), encoded by
+    pylibjpeg-openjpeg through pydicom; ``tags`` are set by keyword before compressing."""
+    from pydicom.uid import JPEG2000, JPEG2000Lossless
+
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = 400 + 1200 * yy / h + 2000 * np.exp(-(((xx - w / 2) / (w / 8)) ** 2))
+    for k in range(3):
+        img += 600 * (((yy - h * (k + 1) / 4) ** 2 + (xx - w / 3) ** 2) < (h / 12) ** 2)
+    pixels = np.clip(img, 0, 4095).astype(np.uint16)
+    write_dicom(path, pixels, PhotometricInterpretation=photometric, BitsStored=12, HighBit=11, **tags)
+    ds = pydicom.dcmread(path)
+    if lossy:
+        ds.compress(JPEG2000, j2k_cr=[20])
+    else:
+        ds.compress(JPEG2000Lossless)
+    ds.save_as(path, enforce_file_format=True)
+    return path

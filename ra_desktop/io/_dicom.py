@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from pydicom.uid import (
 )
 
 from ra_desktop.errors import ImageLoadError
-from ra_desktop.io import _display_tags
+from ra_desktop.io import _display_tags, preview
 from ra_desktop.io._common import (
     check_pixel_count,
     content_case_id,
@@ -47,7 +48,8 @@ from ra_desktop.io.radiograph import Radiograph
 _MAX_WARNING_NOTES = 3
 
 
-def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radiograph:
+def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int,
+               on_preview: Callable[[preview.Preview], None] | None = None) -> Radiograph:
     """Decode a DICOM file already read into ``data``.
 
     Parameters
@@ -60,6 +62,9 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         Parse without the ``DICM`` preamble (last resort for old files written without one).
     max_pixels : int
         Refuse images whose Rows x Columns exceed this, checked before decoding.
+    on_preview : callable, optional
+        Given a reduced-resolution :class:`~ra_desktop.io.preview.Preview` of a JPEG 2000 frame,
+        after the header checks and before the full decode (display only; never fails the read).
 
     Returns
     -------
@@ -71,7 +76,7 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int) -> Radi
         Unreadable header, no pixel data, too large, no decoder, or a decode failure.
     """
     ds, tsyntax, n_frames, cut = _parse(path, data, force=force, max_pixels=max_pixels)
-    return _decode(path, data, ds, tsyntax, n_frames, cut)
+    return _decode(path, data, ds, tsyntax, n_frames, cut, on_preview)
 
 
 def read_dicom_header(path: Path, data: bytes, *, force: bool, max_pixels: int) -> dict:
@@ -153,8 +158,13 @@ def _case_id(ds: pydicom.Dataset, data: bytes) -> tuple[str, str | None]:
     return sop_uid or content_case_id(data), None
 
 
-def _decode(path: Path, data: bytes, ds: pydicom.Dataset, tsyntax: UID, n_frames: int, cut) -> Radiograph:
+def _decode(path: Path, data: bytes, ds: pydicom.Dataset, tsyntax: UID, n_frames: int, cut,
+            on_preview: Callable[[preview.Preview], None] | None) -> Radiograph:
     photometric = str(_get(ds, "PhotometricInterpretation") or "MONOCHROME2").strip().upper()
+    if on_preview is not None and tsyntax in preview.SYNTAXES:
+        rows, cols = _int(_get(ds, "Rows"), 0), _int(_get(ds, "Columns"), 0)
+        preview.offer(ds, rows, cols, photometric,
+                      lambda arr: _finish(path, data, ds, arr, photometric, tsyntax, 1, cut, []), on_preview)
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -174,7 +184,12 @@ def _decode(path: Path, data: bytes, ds: pydicom.Dataset, tsyntax: UID, n_frames
             ) from None
     for w in caught[:_MAX_WARNING_NOTES]:
         notes.append(f"decoder warning: {_short(w.message)}")
+    return _finish(path, data, ds, arr, photometric, tsyntax, n_frames, cut, notes)
 
+
+def _finish(path: Path, data: bytes, ds: pydicom.Dataset, arr: np.ndarray, photometric: str, tsyntax: UID,
+            n_frames: int, cut: list, notes: list[str]) -> Radiograph:
+    """Decoded stored values to a Radiograph: grey, modality units, spacing, display tags, ids."""
     arr = _native_byte_order(arr)
     if n_frames > 1:
         notes.append(f"multi-frame ({n_frames} frames): first frame shown")

@@ -15,6 +15,7 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from ra_desktop.errors import ImageLoadError
+from ra_desktop.io._codestream import codestream_size
 from ra_desktop.io._common import check_inflation
 
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
@@ -158,30 +159,6 @@ def check_encapsulated(path: Path, ds: pydicom.Dataset, rows: int, cols: int, n_
     reason = check_inflation(rows * cols * spp * 4, total // max(n_frames, 1))
     if reason:
         raise ImageLoadError(path, reason)
-
-
-def codestream_size(head: bytes) -> tuple[int, int] | None:
-    """(width, height) from the first JPEG 2000 SIZ or JPEG SOF marker in ``head``, or None."""
-    j2k = head.find(b"\xff\x4f\xff\x51")  # SOC then SIZ, as the standard requires
-    if 0 <= j2k and j2k + 24 <= len(head):
-        x, y, x0, y0 = (int.from_bytes(head[j2k + o : j2k + o + 4], "big") for o in (8, 12, 16, 20))
-        return max(x - x0, 0), max(y - y0, 0)
-    soi = head.find(b"\xff\xd8\xff")
-    if soi < 0:
-        return None
-    i = soi + 2
-    while i + 9 <= len(head) and head[i] == 0xFF:  # walk the marker segments to the frame header
-        marker = head[i + 1]
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
-                      0xCF, 0xF7):  # SOFn and JPEG-LS SOF55
-            height = int.from_bytes(head[i + 5 : i + 7], "big")
-            width = int.from_bytes(head[i + 7 : i + 9], "big")
-            return width, height
-        if marker == 0xFF:
-            i += 1  # fill byte
-            continue
-        i += 2 + int.from_bytes(head[i + 2 : i + 4], "big")
-    return None
 
 
 def check_decodable(path: Path, ds: pydicom.Dataset, tsyntax: UID) -> None:

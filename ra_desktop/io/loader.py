@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ra_desktop.errors import ImageLoadError
+from ra_desktop.errors import Cancelled, ImageLoadError
 from ra_desktop.io import _detect
 from ra_desktop.io._common import MAX_FILE_BYTES, MAX_PIXELS
 from ra_desktop.io._dicom import read_dicom, read_dicom_header
 from ra_desktop.io._raster import read_raster
+from ra_desktop.io.preview import Preview
 from ra_desktop.io.radiograph import Radiograph
 
 _RASTER = ("PNG", "JPEG", "BMP", "TIFF")
@@ -39,7 +40,8 @@ class ImageHeader:
     view_position: str | None = None
 
 
-def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiograph:
+def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS,
+                    on_preview: Callable[[Preview], None] | None = None) -> Radiograph:
     """Load a radiograph from a DICOM, PNG, JPEG, BMP or TIFF file.
 
     The format is detected from the file's bytes (a JPEG named ``.png`` loads as JPEG).
@@ -52,6 +54,10 @@ def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiog
     max_pixels : int, optional
         Largest accepted Rows x Columns, checked from the header before decoding
         (default 100 megapixels).
+    on_preview : callable, optional
+        Called with a reduced-resolution :class:`~ra_desktop.io.preview.Preview` of a JPEG 2000
+        DICOM study before its full decode, for display only; other files get none, and a
+        preview that cannot be made is logged, never the reason the load fails.
 
     Returns
     -------
@@ -66,7 +72,7 @@ def load_radiograph(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Radiog
         Nothing else escapes: an unanticipated failure is reported as ``UNEXPECTED``.
     """
     path = Path(path)
-    return _guarded(path, lambda: _load(path, max_pixels))
+    return _guarded(path, lambda: _load(path, max_pixels, on_preview))
 
 
 def read_header(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> ImageHeader:
@@ -81,7 +87,7 @@ def read_header(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> ImageHeade
         kind = _detect.sniff(data[:132])
         if kind in (_detect.DICOM, "DICOM?"):
             return ImageHeader(**read_dicom_header(path, data, force=kind != _detect.DICOM, max_pixels=max_pixels))
-        r = _load(path, max_pixels)  # the last-resort DICOM and every refusal: as load_radiograph
+        r = _load(path, max_pixels, None)  # the last-resort DICOM and every refusal: as load_radiograph
         return ImageHeader(case_id=r.case_id, format=r.format, patient_id=r.patient_id,
                            patient_name=r.patient_name, study_date=r.study_date, laterality=r.laterality,
                            view_position=r.view_position)
@@ -93,7 +99,7 @@ def _guarded(path: Path, read: Callable[[], T]) -> T:
     """``read()``, with every failure an ImageLoadError naming the file and the reason."""
     try:
         return read()
-    except ImageLoadError:
+    except (ImageLoadError, Cancelled):  # Cancelled: from on_preview, the job was cancelled
         raise
     except MemoryError:
         raise ImageLoadError(path, "not enough memory to read the image") from None
@@ -107,15 +113,15 @@ def _guarded(path: Path, read: Callable[[], T]) -> T:
         raise ImageLoadError(path, f"{UNEXPECTED} ({type(exc).__name__}: {text})") from exc
 
 
-def _load(path: Path, max_pixels: int) -> Radiograph:
+def _load(path: Path, max_pixels: int, on_preview: Callable[[Preview], None] | None) -> Radiograph:
     data = _read_bytes(path)
     kind = _detect.sniff(data[:132])
     if kind == _detect.DICOM:
-        return read_dicom(path, data, force=False, max_pixels=max_pixels)
+        return read_dicom(path, data, force=False, max_pixels=max_pixels, on_preview=on_preview)
     if kind in _RASTER:
         return read_raster(path, data, kind=kind, max_pixels=max_pixels)
     if kind == "DICOM?":
-        return read_dicom(path, data, force=True, max_pixels=max_pixels)
+        return read_dicom(path, data, force=True, max_pixels=max_pixels, on_preview=on_preview)
     if kind == "text":
         raise ImageLoadError(path, "not an image: the file contains text")
     if kind != _detect.UNKNOWN:

@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self.batch_status.cancel_requested.connect(self.cancel_batch)
         if hasattr(self.viewer, "pixel_info"):
             self.viewer.pixel_info.connect(self.pixel_label.setText)
+        j.open_preview.connect(self._on_preview)
         j.open_image.connect(self._on_image)
         j.open_stage.connect(self._on_stage)
         j.open_finished.connect(self._on_open_finished)
@@ -274,6 +275,10 @@ class MainWindow(QMainWindow):
                             colormaps={m: self.viewer.layer_state(m)["cmap"] for m in self.settings.explanations
                                        if m in LAYERS})
 
+    def _on_preview(self, row_id: int, preview) -> None:  # JPEG 2000: a reduced level, display only
+        self.viewer.show_preview(preview)
+        self.findings.set_stage("Decoding full resolution…")
+
     def _on_image(self, row_id: int, radiograph, gt) -> None:
         self.viewer.set_radiograph(radiograph)
         self.viewer.set_ground_truth(gt)
@@ -346,6 +351,7 @@ class MainWindow(QMainWindow):
         return "" if self.jobs.has_model else "No model installed: image only"
 
     def _on_open_failed(self, row_id: int, reason: str) -> None:  # reason: in the case header and status bar
+        self.viewer.drop_preview()  # the full decode failed: no picture of a case that did not open
         self.findings.set_stage("Could not be analysed.")
 
     # ---- results into the database ---------------------------------------------------------------

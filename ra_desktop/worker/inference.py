@@ -45,6 +45,7 @@ class InferenceThread(QThread):
     model_ready = Signal(object)  # ModelInfo
     model_failed = Signal(str, bool)  # reason, whether a previous model is still in use
     job_started = Signal(int)  # job id
+    image_preview = Signal(int, object)  # job id, io.preview.Preview (JPEG 2000: display only)
     image_ready = Signal(int, object, object)  # job id, Radiograph, ground truth dict | None
     stage_ready = Signal(int, str, object)  # job id, stage name, StageResult (partial CaseResult)
     job_finished = Signal(int, object)  # job id, final CaseResult (None when analyse=False)
@@ -55,7 +56,8 @@ class InferenceThread(QThread):
         super().__init__(parent)
         self._schedule = Schedule()
         events = SimpleNamespace(**{name: getattr(self, name).emit for name in (
-            "job_started", "image_ready", "stage_ready", "job_finished", "job_failed", "job_cancelled")})
+            "job_started", "image_preview", "image_ready", "stage_ready", "job_finished", "job_failed",
+            "job_cancelled")})
         self._runner = Runner(self._schedule, events)
 
     @property

@@ -55,6 +55,7 @@ class BatchProgress:
 
 class JobController(QObject):
     # the case on screen (row id first): only the current open job gets through
+    open_preview = Signal(int, object)  # row id, io.preview.Preview: a picture until open_image
     open_image = Signal(int, object, object)  # row id, Radiograph, ground truth
     open_stage = Signal(int, str, object)  # row id, stage name, StageResult
     open_finished = Signal(int, object)  # row id, CaseResult | None
@@ -90,6 +91,7 @@ class JobController(QObject):
         # Signals emitted on the worker thread reach these slots through queued connections,
         # because this object lives on the GUI thread (AutoConnection picks queued).
         t.job_started.connect(self._on_started)
+        t.image_preview.connect(self._on_preview)
         t.image_ready.connect(self._on_image)
         t.stage_ready.connect(self._on_stage)
         t.job_finished.connect(self._on_finished)
@@ -229,6 +231,13 @@ class JobController(QObject):
         job = self._jobs.get(job_id)
         if job is not None and job.analyse:
             self.row_started.emit(job.row_id)
+
+    def _on_preview(self, job_id: int, preview) -> None:
+        try:
+            if job_id == self.current_open_id:  # a stale preview never shows over the next case
+                self.open_preview.emit(self._jobs[job_id].row_id, preview)
+        finally:
+            preview.painted.set()  # shown (the slots paint it) or dropped: the lane decodes on
 
     def _on_image(self, job_id: int, radiograph, gt) -> None:
         if job_id == self.current_open_id:

@@ -1,7 +1,8 @@
 """What the inference lane does with a job, in plain Python (no Qt): the one-case path with the
 open-case cache, and the batch path (groups, decoding ahead, one network pass per group).
 
-Outcomes go to ``events``, an object with the callables ``job_started(id)``, ``image_ready(id,
+Outcomes go to ``events``, an object with the callables ``job_started(id)``, ``image_preview(id,
+preview)`` (optional: a JPEG 2000 study's reduced level, display only), ``image_ready(id,
 radiograph, ground truth)``, ``stage_ready(id, name, stage)``, ``job_finished(id, result)``,
 ``job_failed(id, reason)`` and ``job_cancelled(id)``; the QThread passes its signals' ``emit``.
 """
@@ -21,6 +22,9 @@ from ra_desktop.render import overlay, window
 from ra_desktop.worker.schedule import OPEN, Job, OpenCache, Schedule
 
 log = logging.getLogger(__name__)
+# How long the lane waits for the GUI to paint a preview before the full decode, which holds the
+# GIL for its whole length (OpenJPEG reads through Python callbacks: ~0.5 s on 5 MP here).
+PREVIEW_PAINT_WAIT_S = 0.2
 
 
 def _render_ahead(radiograph: Any) -> None:
@@ -52,6 +56,7 @@ class Runner:
         self.events = events
         self.model: Any = None  # LoadedModel, touched only on the lane's thread
         self.cache = OpenCache()
+        self.previews = True  # reduced-level previews of JPEG 2000 opens (the bench turns them off)
 
     def set_model(self, loaded: Any) -> None:
         self.model = loaded
@@ -78,7 +83,7 @@ class Runner:
                 job.from_cache = True
                 ev.job_finished(job.job_id, result)
                 return
-            radiograph = load_radiograph(job.path)
+            radiograph = load_radiograph(job.path, on_preview=self._previewer(job))
             gt = ground_truth_for(job.path) if job.kind == OPEN else None
             if job.kind == OPEN:
                 _render_ahead(radiograph)
@@ -117,6 +122,21 @@ class Runner:
             # exc_info, not a formatted traceback: the log filter hashes the paths it carries
             log.error("analysis of worklist row %d (case %s) failed", job.row_id, case, exc_info=True)
             ev.job_failed(job.job_id, f"unexpected error: {type(exc).__name__}: {exc}")
+
+    def _previewer(self, job: Job) -> Any:
+        """The loader's ``on_preview`` for an open job: show the reduced level, let it paint."""
+        emit = getattr(self.events, "image_preview", None)
+        if job.kind != OPEN or not self.previews or emit is None:
+            return None  # a batch job: nothing on screen to paint first
+
+        def show(preview: Any) -> None:
+            job.token.check()  # the reader left: neither the preview nor the full decode is wanted
+            _render_ahead(preview.radiograph)
+            emit(job.job_id, preview)
+            preview.painted.wait(PREVIEW_PAINT_WAIT_S)
+            job.token.check()  # the reader left meanwhile: skip the full decode
+
+        return show
 
     # ---- batch: groups of jobs, one network pass, decoding ahead on a helper thread -------------
     def _future(self, job: Job) -> Any:

@@ -8,9 +8,10 @@ from PySide6.QtCore import SIGNAL
 from tests.gui.conftest import wait_rows
 
 THREAD = ("model_loading(QString)", "model_ready(PyObject)", "model_failed(QString,bool)", "job_started(int)",
-          "image_ready(int,PyObject,PyObject)", "stage_ready(int,QString,PyObject)",
+          "image_preview(int,PyObject)", "image_ready(int,PyObject,PyObject)", "stage_ready(int,QString,PyObject)",
           "job_finished(int,PyObject)", "job_failed(int,QString)", "job_cancelled(int)")
-WINDOW = ("open_stage(int,QString,PyObject)", "open_finished(int,PyObject)", "open_failed(int,QString)",
+WINDOW = ("open_preview(int,PyObject)", "open_stage(int,QString,PyObject)", "open_finished(int,PyObject)",
+          "open_failed(int,QString)",
           "result_ready(int,PyObject,bool)", "analysis_failed(int,QString)", "row_started(int)",
           "batch_progress(PyObject)", "batch_finished(PyObject,bool)", "model_loading(QString)",
           "model_ready(PyObject)", "model_failed(QString,bool)")

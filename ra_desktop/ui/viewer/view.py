@@ -59,6 +59,7 @@ class ImageView(QtWidgets.QGraphicsView):
         self.flip_v = False
         self.zoom_mode = ZoomMode.FIT
         self.tool = Tool.WINDOW
+        self.tools_enabled = True  # False while a preview shows: pan and zoom only
         self._space_down = False
         self._drag: tuple[str, QtCore.QPoint] | None = None
         self.loupe = Loupe(self)
@@ -195,7 +196,8 @@ class ImageView(QtWidgets.QGraphicsView):
         if self._pan_requested(event):
             self._drag = ("pan", pos)
             self.viewport().setCursor(QtCore.Qt.CursorShape.ClosedHandCursor)
-        elif event.button() == QtCore.Qt.MouseButton.LeftButton and not self.image_rect.isEmpty():
+        elif (event.button() == QtCore.Qt.MouseButton.LeftButton and not self.image_rect.isEmpty()
+              and self.tools_enabled):
             if self.tool in (Tool.MEASURE, Tool.MARK, Tool.ANNOTATE):
                 kind = self.tool.value
                 self._drag = (kind, pos)

@@ -8,11 +8,12 @@ transform only.
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ra_desktop.render.window import display_ahead, opening_window
 from ra_desktop.ui import qt_image
 from ra_desktop.ui.viewer import _display, _toolbar, controls, view_tools
+from ra_desktop.ui.viewer import preview as _preview
 from ra_desktop.ui.viewer.annotations import AnnotationLayer, add_tool_button
 from ra_desktop.ui.viewer.items import GroundTruthItem, MeasurementItem, OverlayLayer, UnseenHatchItem
 from ra_desktop.ui.viewer.markers import MarkerLayer
@@ -62,6 +63,7 @@ class ViewerWidget(QtWidgets.QWidget):
         lay.addWidget(self.readout)
 
         self._radiograph = None
+        self.preview_shape: tuple[int, int] | None = None  # (rows, cols) while a preview shows
         self._lut: _display.WindowLut | None = None
         self._display: np.ndarray | None = None
         self._center, self._width = 0.0, 1.0
@@ -100,7 +102,9 @@ class ViewerWidget(QtWidgets.QWidget):
 
     # ---- image -----------------------------------------------------------------------------
     def set_radiograph(self, radiograph) -> None:
-        """Show a new image; layers, hatch, ground truth and measurements of the last one go."""
+        """Show a new image; layers, hatch, ground truth and measurements of the last one go. The
+        view the reader set on this image's preview (zoom, pan, rotation, flips) stays."""
+        keep = _preview.hand_over(self, radiograph.pixels.shape)
         self.clear()
         self._radiograph = radiograph
         self.annotations.set_image(radiograph.pixels, radiograph.pixel_spacing_mm)
@@ -109,9 +113,21 @@ class ViewerWidget(QtWidgets.QWidget):
         self.view.set_image_rect(QtCore.QRectF(0, 0, w, h))
         self._user_invert = False
         self.actions["invert"].setChecked(False)
-        self.view.reset_orientation()
+        if keep is False:
+            self.view.reset_orientation()
         self.apply_preset("dicom")
-        self.view.fit()
+        if keep:
+            self.view.set_view_state(*keep)
+        else:
+            self.view.fit()
+
+    def show_preview(self, preview) -> None:
+        """A JPEG 2000 study's reduced level, a picture only until :meth:`set_radiograph` (preview.py)."""
+        _preview.show(self, preview)
+
+    def drop_preview(self) -> None:
+        if self.preview_shape is not None:
+            self.clear()
 
     def clear(self) -> None:
         self._render_timer.stop()
@@ -122,8 +138,10 @@ class ViewerWidget(QtWidgets.QWidget):
         self.clear_measurements()
         self.markers.set_markers({})
         self.annotations.reset()
-        self._radiograph = self._lut = self._display = None
+        self._radiograph = self._lut = self._display = self.preview_shape = None
         self.image_item.setPixmap(qt_image.to_pixmap(np.zeros((1, 1), np.uint8)))
+        self.image_item.setTransform(QtGui.QTransform())  # a preview's scale-up goes
+        self.view.tools_enabled = True
         self.image_item.setVisible(False)
         self.view.set_image_rect(QtCore.QRectF())
         self.readout.setText(" ")

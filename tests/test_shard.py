@@ -152,6 +152,9 @@ def test_two_process_report_summary_equals_one_process(archive, tmp_path):
     (csv1,), (csv2,) = out1.glob("RA-report-summary_*.csv"), out2.glob("RA-report-summary_*.csv")
     assert len(list(out2.glob("RA-report-summary_*.pdf"))) == 1  # written once, by rank 0
     # the same bytes but for the folder named in the report_file column
-    assert csv2.read_bytes().replace(str(out2).encode(), b"OUT") == csv1.read_bytes().replace(str(out1).encode(), b"OUT")
-    assert two.stdout.replace(str(out2), "OUT").splitlines()[:3] == one.stdout.replace(str(out1), "OUT").splitlines()[:3]
+    def same(data: bytes, out: Path) -> bytes:
+        return data.replace(str(out).encode(), b"OUT")
+
+    assert same(csv2.read_bytes(), out2) == same(csv1.read_bytes(), out1)
+    assert same(two.stdout.encode(), out2).splitlines()[:3] == same(one.stdout.encode(), out1).splitlines()[:3]
     assert f"{archive / 'a' / 'broken.png'}: FAILED:" in two.stderr

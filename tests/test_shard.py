@@ -158,3 +158,11 @@ def test_two_process_report_summary_equals_one_process(archive, tmp_path):
     assert same(csv2.read_bytes(), out2) == same(csv1.read_bytes(), out1)
     assert same(two.stdout.encode(), out2).splitlines()[:3] == same(one.stdout.encode(), out1).splitlines()[:3]
     assert f"{archive / 'a' / 'broken.png'}: FAILED:" in two.stderr
+
+
+@pytest.mark.slow
+def test_a_model_that_does_not_load_stops_every_rank_with_exit_1(archive, tmp_path):
+    two = _run(["predict", str(archive), "--model", str(tmp_path / "no-model"), "--json"], 2)
+    assert _rank0_exit_code(two) == 1
+    assert two.stdout == ""
+    assert two.stderr.count("error: rank 0: ") == two.stderr.count("error: rank 1: ") == 1  # by rank 0

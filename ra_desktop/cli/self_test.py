@@ -158,7 +158,22 @@ def _decoders(args: argparse.Namespace, state: dict[str, Any]) -> str:
         raise StepFailed(f"JPEG 2000 round trip through pylibjpeg failed: {type(exc).__name__}: {exc}") from exc
     if back.shape != arr.shape or not np.array_equal(back, arr):
         raise StepFailed("JPEG 2000 lossless round trip changed the pixels")
-    return "pylibjpeg decodes JPEG 2000, JPEG lossless and RLE; JPEG 2000 round trip exact"
+    # The window decodes JPEG 2000 in a worker process (io.offdecode): it must start, also frozen.
+    from ra_desktop.io import offdecode
+
+    was = offdecode.enabled()
+    offdecode.enable()
+    try:
+        before = offdecode.counts()["process"]
+        there, _ = offdecode.run(offdecode.frame_pixels, buf.getvalue(), False, None)
+        if offdecode.counts()["process"] != before + 1:
+            raise StepFailed(f"the JPEG 2000 decoding process did not run ({offdecode._WORKER.fallback_reason})")
+    finally:
+        offdecode.enable(was)
+    if not np.array_equal(there, arr):
+        raise StepFailed("the JPEG 2000 decoding process changed the pixels")
+    return ("pylibjpeg decodes JPEG 2000, JPEG lossless and RLE; JPEG 2000 round trip exact, also in the "
+            "decoding process")
 
 
 def _model(args: argparse.Namespace, state: dict[str, Any]) -> str:

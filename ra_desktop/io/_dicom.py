@@ -17,7 +17,7 @@ from pydicom.uid import (
 )
 
 from ra_desktop.errors import ImageLoadError
-from ra_desktop.io import _display_tags, preview
+from ra_desktop.io import _display_tags, offdecode, preview
 from ra_desktop.io._common import (
     check_pixel_count,
     content_case_id,
@@ -76,7 +76,7 @@ def read_dicom(path: Path, data: bytes, *, force: bool, max_pixels: int,
         Unreadable header, no pixel data, too large, no decoder, or a decode failure.
     """
     ds, tsyntax, n_frames, cut = _parse(path, data, force=force, max_pixels=max_pixels)
-    return _decode(path, data, ds, tsyntax, n_frames, cut, on_preview)
+    return _decode(path, data, force, ds, tsyntax, n_frames, cut, on_preview)
 
 
 def read_dicom_header(path: Path, data: bytes, *, force: bool, max_pixels: int) -> dict:
@@ -158,7 +158,7 @@ def _case_id(ds: pydicom.Dataset, data: bytes) -> tuple[str, str | None]:
     return sop_uid or content_case_id(data), None
 
 
-def _decode(path: Path, data: bytes, ds: pydicom.Dataset, tsyntax: UID, n_frames: int, cut,
+def _decode(path: Path, data: bytes, force: bool, ds: pydicom.Dataset, tsyntax: UID, n_frames: int, cut,
             on_preview: Callable[[preview.Preview], None] | None) -> Radiograph:
     photometric = str(_get(ds, "PhotometricInterpretation") or "MONOCHROME2").strip().upper()
     if on_preview is not None and tsyntax in preview.SYNTAXES:
@@ -169,7 +169,13 @@ def _decode(path: Path, data: bytes, ds: pydicom.Dataset, tsyntax: UID, n_frames
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            arr = pixel_array(ds, index=0 if n_frames > 1 else None)
+            index = 0 if n_frames > 1 else None
+            if offdecode.enabled() and tsyntax in offdecode.SLOW_SYNTAXES:  # the window keeps the GIL
+                arr, messages = offdecode.run(offdecode.frame_pixels, data, force, index)
+                for message in messages:
+                    warnings.warn(message, stacklevel=1)
+            else:
+                arr = pixel_array(ds, index=index)
             if photometric == "PALETTE COLOR":
                 arr = apply_color_lut(arr, ds)
         except MemoryError:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ra_desktop.errors import Cancelled
+from ra_desktop.io import offdecode
 from ra_desktop.io._codestream import j2k_header
 from ra_desktop.values.radiograph import Radiograph
 
@@ -64,7 +65,7 @@ def _frame(ds: Any) -> bytes:
 
 
 def reduced_pixels(frame: bytes, rows: int, cols: int, bits_allocated: int,
-                   bits_stored: int) -> tuple[np.ndarray, int] | None:
+                   bits_stored: int, min_side: int | None = None) -> tuple[np.ndarray, int] | None:
     """(stored pixel values at a reduced level, the level) of a one-component unsigned JPEG 2000
     frame, or None where no reduced level helps or the codestream is not one this reads exactly."""
     head = j2k_header(frame[:65536])
@@ -74,7 +75,7 @@ def reduced_pixels(frame: bytes, rows: int, cols: int, bits_allocated: int,
         return None  # the full decode reconciles such a mismatch with the header; not guessed here
     if (head.width, head.height) != (cols, rows):
         return None  # the loader refuses or reports this mismatch; no preview of it
-    level = choose_level(rows, cols, head.levels, MIN_SIDE)
+    level = choose_level(rows, cols, head.levels, min_side or MIN_SIDE)
     if level == 0:
         return None
     from PIL import Image  # Pillow's OpenJPEG decodes reduced levels; pylibjpeg does not
@@ -107,7 +108,9 @@ def offer(ds: Any, rows: int, cols: int, photometric: str, finish: Callable[[np.
         if int(ds.get("PixelRepresentation") or 0) != 0:
             return  # signed: Pillow reads JPEG 2000 as unsigned only
         allocated = int(ds.get("BitsAllocated") or 16)
-        got = reduced_pixels(_frame(ds), rows, cols, allocated, int(ds.get("BitsStored") or allocated))
+        # in the decoding process where the window runs it: OpenJPEG holds the GIL (io.offdecode)
+        got = offdecode.run(reduced_pixels, _frame(ds), rows, cols, allocated, int(ds.get("BitsStored") or allocated),
+                            MIN_SIDE)
         if got is None:
             return
         arr, level = got

@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ra_desktop.io import offdecode
 from ra_desktop.worker.inference import BATCH, OPEN, InferenceThread, Job, ModelInfo
 from ra_desktop.worker.task import TaskThread
 
@@ -104,6 +105,7 @@ class JobController(QObject):
     def start(self, model_dir: str, device: str) -> None:
         if not self.thread.isRunning():
             self.thread.start()
+        offdecode.enable()  # JPEG 2000 decodes in a worker process: the window keeps painting
         self.thread.request_model(model_dir, device)
 
     def load_model(self, model_dir: str, device: str) -> None:
@@ -111,6 +113,7 @@ class JobController(QObject):
 
     def shutdown(self) -> None:
         self.thread.stop()
+        offdecode.enable(False)
 
     @property
     def has_model(self) -> bool:

@@ -122,3 +122,7 @@ def test_the_window_paints_the_preview_before_the_image(make_window, qtbot, tmp_
     # the preview was on screen (connected after the window's slots) and then the image replaced it
     assert order[-2:] == [("preview", (512, 400)), ("image", None)]
     assert w.viewer.preview_shape is None and w.viewer.radiograph.pixels.shape == (512, 400)
+    from ra_desktop.io import offdecode
+
+    # the window decoded it in its decoding process (the GIL stays free for painting)
+    assert offdecode.enabled() and offdecode.counts()["process"] >= 2  # the preview and the image

@@ -268,7 +268,7 @@ def analyse_many(
     model: LoadedModel,
     *,
     explanations: Iterable[str] = ("gradcam",),
-    batch_size: int = 8,
+    batch_size: int = 4,  # the window's group (worker.schedule.GROUP): why 4 is said there
     cancel: CancelToken | None = None,
 ) -> Generator[tuple[int, CaseResult | Exception], None, None]:
     """Analyse many studies: ``(index, CaseResult or the exception that failed it)`` in order.

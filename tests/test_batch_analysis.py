@@ -135,3 +135,20 @@ def test_region_scores_match_full_size_masks(shape):
         assert set(got) == set(expected)
         for name, value in expected.items():
             assert got[name] == pytest.approx(value, abs=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (7, 5), (301, 203), (2500, 2000)])
+def test_grid_sums_are_the_row_reduceat_sums_bit_for_bit(shape):
+    # the faster band sums must not move a single stored region score (reports, CSVs, the cache)
+    from ra_desktop.explain.regions import GRID, _region_sums
+
+    pos = np.abs(np.random.default_rng(2).standard_normal(shape)).astype(np.float32)
+    rows, cols = (np.arange(shape[0]) * GRID) // shape[0], (np.arange(shape[1]) * GRID) // shape[1]
+    r_ok = [r for r in range(GRID) if (rows == r).any()]
+    c_ok = [c for c in range(GRID) if (cols == c).any()]
+    r_start, c_start = np.searchsorted(rows, np.arange(GRID)), np.searchsorted(cols, np.arange(GRID))
+    old = np.add.reduceat(np.add.reduceat(pos, r_start[r_ok], axis=0, dtype=np.float64), c_start[c_ok], axis=1)
+    got = _region_sums(pos, None)
+    for i, r in enumerate(r_ok):
+        for j, c in enumerate(c_ok):
+            assert got[f"row {r + 1}, col {c + 1}"] == float(old[i, j])

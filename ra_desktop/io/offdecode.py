@@ -21,7 +21,6 @@ import concurrent.futures as cf
 import io
 import logging
 import multiprocessing
-import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -29,6 +28,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 import numpy as np
+
+from ra_desktop.environ import ONE_THREAD, overridden
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,7 +39,6 @@ T = TypeVar("T")
 SLOW_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
                            "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203", "1.2.840.10008.1.2.4.80",
                            "1.2.840.10008.1.2.4.81"})
-_ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class _Worker:
@@ -52,18 +52,10 @@ class _Worker:
     def pool(self) -> cf.ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                saved = {k: os.environ.get(k) for k in _ONE_THREAD}
-                os.environ.update(_ONE_THREAD)  # the child takes the environment when it starts
-                try:
+                with overridden(ONE_THREAD):  # the child takes the environment when it starts
                     self._pool = cf.ProcessPoolExecutor(max_workers=1,
                                                         mp_context=multiprocessing.get_context("spawn"))
                     self._pool.submit(int).result()  # start it now, under this environment
-                finally:
-                    for k, v in saved.items():
-                        if v is None:
-                            os.environ.pop(k, None)
-                        else:
-                            os.environ[k] = v
             return self._pool
 
     def shutdown(self) -> None:

@@ -24,13 +24,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import multiprocessing
-import os
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from ra_desktop.environ import ONE_THREAD, overridden
 from ra_desktop.measure.hand import measure_hand
 from ra_desktop.measure.metacarpal import mm_per_px
 from ra_desktop.measure.profiles import across, normal, unit
@@ -62,10 +62,6 @@ def measure_with_profiles(img: np.ndarray, spacing, joints: dict | None):
     if any("inverted" in n for n in hand.notes):
         img = np.float32(np.nanmax(img)) - img
     return hand, {k: bone_profile(img, spacing, b) for k, b in hand.bones.items()}
-
-
-# The worker's BLAS runs single-threaded (OpenBLAS's own threads would compete with the window).
-_ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def _warm() -> None:
@@ -103,16 +99,8 @@ class HandMeasurer:
             try:
                 pool = self._get_pool()
                 if first:  # the process starts at the first submit and takes its environment then
-                    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
-                    os.environ.update(_ONE_THREAD)
-                    try:
+                    with overridden(ONE_THREAD):
                         future = pool.submit(measure_with_profiles, np.ascontiguousarray(img), spacing, joints)
-                    finally:
-                        for k, v in saved.items():
-                            if v is None:
-                                os.environ.pop(k, None)
-                            else:
-                                os.environ[k] = v
                 else:
                     future = pool.submit(measure_with_profiles, np.ascontiguousarray(img), spacing, joints)
                 out = future.result()

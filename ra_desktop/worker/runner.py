@@ -22,8 +22,9 @@ from ra_desktop.render import overlay, window
 from ra_desktop.worker.schedule import OPEN, Job, OpenCache, Schedule
 
 log = logging.getLogger(__name__)
-# How long the lane waits for the GUI to paint a preview before the full decode, which holds the
-# GIL for its whole length (OpenJPEG reads through Python callbacks: ~0.5 s on 5 MP here).
+# How long the lane waits for the GUI to paint a preview before the full decode. Decoded in-process,
+# OpenJPEG holds the GIL for its whole length (~0.5 s on 5 MP here); the window's decoding process
+# (io.offdecode) frees it, and then the GUI's "painted" comes within a frame.
 PREVIEW_PAINT_WAIT_S = 0.2
 
 

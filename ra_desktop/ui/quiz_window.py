@@ -185,15 +185,7 @@ class QuizWindow(QMainWindow):
             return None
         path = path or QFileDialog.getSaveFileName(self, "Save the quiz deck", f"quiz-deck-{self.deck.difficulty}-"
                                                    f"{self.deck.seed}.json", "Quiz decks (*.json)")[0]
-        if not path:
-            return None
-        try:
-            out = save_deck(self.deck, path)
-        except OSError as exc:
-            plain.message(self, QMessageBox.Icon.Warning, "Quiz deck", f"{path}: {exc.strerror or exc}")
-            return None
-        self._status(f"Deck saved: {out}")
-        return out
+        return self._write(path, lambda p: save_deck(self.deck, p), "Quiz deck", "Deck saved")
 
     def start(self, deck: Deck) -> None:
         """A new session of ``deck`` for the learner named above (asked for first)."""
@@ -346,14 +338,18 @@ class QuizWindow(QMainWindow):
 
     def _export(self, path: str | None, caption: str, suffix: str, pattern: str, what: str, write) -> Path | None:
         path = self._export_path(path, caption, suffix, pattern)
+        return self._write(path, lambda p: write(self.session, p), "Quiz results", f"{what} written")
+
+    def _write(self, path: str | None, write, title: str, done: str) -> Path | None:
+        """``write(path)`` for a file the reader named: where it went, or what went wrong, said."""
         if not path:
             return None
         try:
-            out = write(self.session, path)
+            out = write(path)
         except OSError as exc:
-            plain.message(self, QMessageBox.Icon.Warning, "Quiz results", f"{path}: {exc.strerror or exc}")
+            plain.message(self, QMessageBox.Icon.Warning, title, f"{path}: {exc.strerror or exc}")
             return None
-        self._status(f"{what} written: {out}")
+        self._status(f"{done}: {out}")
         return out
 
     # ---- state ---------------------------------------------------------------------------------------

@@ -88,7 +88,8 @@ def mutating_ops(model: nn.Module, x: torch.Tensor) -> list[str]:
     return seen
 
 
-@pytest.mark.parametrize("arch", ["densenet121", "densenet169"])
+@pytest.mark.parametrize("arch", ["densenet121", "densenet169", "densenet121-no-attention",
+                                  "densenet169-no-attention"])
 def test_densenet_forward_small_input_and_no_inplace_relu(arch):
     torch.manual_seed(0)
     model = build_model(arch).eval()

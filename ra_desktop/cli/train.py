@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ra_desktop.errors import DataError, RADesktopError
 
-ARCH_CHOICES = ("vgg8", "densenet121", "densenet169")  # == ra_desktop.model.ARCHITECTURES (no torch here)
+# == ra_desktop.model.ARCHITECTURES (no torch here); "-no-attention": the ablation of the comparison
+ARCH_CHOICES = ("vgg8", "densenet121", "densenet169", "densenet121-no-attention", "densenet169-no-attention")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

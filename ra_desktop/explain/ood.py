@@ -49,6 +49,8 @@ INTERMEDIATE_LAYERS = {
     "vgg8": ("features.block3", "features.block4"),
     "densenet121": ("features.denseblock2", "features.denseblock3"),
     "densenet169": ("features.denseblock2", "features.denseblock3"),
+    "densenet121-no-attention": ("features.denseblock2", "features.denseblock3"),
+    "densenet169-no-attention": ("features.denseblock2", "features.denseblock3"),
 }
 #: Below this standard deviation (model-input units, ImageNet-normalised) an image is blank.
 MIN_INPUT_STD = 0.05

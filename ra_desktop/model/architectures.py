@@ -112,6 +112,9 @@ class CBAM(nn.Module):
 class DenseNetCBAM(nn.Module):
     """torchvision DenseNet features + ReLU + CBAM + global average pool + 2-way linear.
 
+    ``attention=False`` puts an identity where the CBAM block was (the ablation): same layer names,
+    so Grad-CAM and the OOD check read the same places.
+
     torchvision's own forward uses ``F.relu(inplace=True)``; this forward uses the ``relu`` module
     instead, and every ReLU inside ``features`` is switched to ``inplace=False``.
 
@@ -119,14 +122,15 @@ class DenseNetCBAM(nn.Module):
     Penultimate features: ``pool`` (pooled attended features, 1024-d for 121, 1664-d for 169).
     """
 
-    def __init__(self, features: nn.Module, channels: int, num_classes: int = NUM_CLASSES) -> None:
+    def __init__(self, features: nn.Module, channels: int, num_classes: int = NUM_CLASSES,
+                 attention: bool = True) -> None:
         super().__init__()
         for m in features.modules():
             if isinstance(m, nn.ReLU):
                 m.inplace = False
         self.features = features
         self.relu = nn.ReLU(inplace=False)
-        self.attention = CBAM(channels)
+        self.attention = CBAM(channels) if attention else nn.Identity()
         self.pool = nn.AdaptiveAvgPool2d((1, 1))
         self.classifier = nn.Linear(channels, num_classes)
         nn.init.zeros_(self.classifier.bias)
@@ -139,7 +143,7 @@ class DenseNetCBAM(nn.Module):
         return self.classifier(self.embed(x))
 
 
-def build_densenet(depth: int) -> DenseNetCBAM:
+def build_densenet(depth: int, attention: bool = True) -> DenseNetCBAM:
     """DenseNet121/169 with random weights (``weights=None``: no download, ever)."""
     # Imported here only: the small CPU installer ships without torchvision.
     import torchvision
@@ -154,4 +158,4 @@ def build_densenet(depth: int) -> DenseNetCBAM:
     for m in net.features.modules():
         if hasattr(m, "memory_efficient"):
             m.memory_efficient = False
-    return DenseNetCBAM(net.features, net.classifier.in_features)
+    return DenseNetCBAM(net.features, net.classifier.in_features, attention=attention)

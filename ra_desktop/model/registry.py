@@ -37,7 +37,17 @@ ARCHITECTURES: dict[str, ArchitectureInfo] = {
         "densenet169", "DenseNet169 + CBAM attention, 2-way linear head",
         "attention", "pool", 1664,
     ),
+    # The ablation of the seeds' comparison: the same networks without the attention block.
+    "densenet121-no-attention": ArchitectureInfo(
+        "densenet121-no-attention", "DenseNet121 without attention (ablation), 2-way linear head",
+        "attention", "pool", 1024,
+    ),
+    "densenet169-no-attention": ArchitectureInfo(
+        "densenet169-no-attention", "DenseNet169 without attention (ablation), 2-way linear head",
+        "attention", "pool", 1664,
+    ),
 }
+NO_ATTENTION = "-no-attention"
 
 
 class UnknownArchitecture(RADesktopError):
@@ -55,7 +65,7 @@ def architecture_info(arch: str) -> ArchitectureInfo:
 
 
 def build_model(arch: str, *, empty: bool = False) -> nn.Module:
-    """A freshly initialised network for ``arch`` ("vgg8", "densenet121", "densenet169").
+    """A freshly initialised network for ``arch`` (a key of :data:`ARCHITECTURES`).
 
     Outputs two logits (normal, RA). No pretrained weights are ever downloaded. ``empty``: for
     weights about to be loaded with ``load_state_dict(..., assign=True)``; VGG8 is then built on
@@ -73,6 +83,7 @@ def build_model(arch: str, *, empty: bool = False) -> nn.Module:
                 return VGG8(initialise=False)
         return VGG8()
     try:
-        return build_densenet(int(arch.removeprefix("densenet")))
+        depth = int(arch.removeprefix("densenet").removesuffix(NO_ATTENTION))
+        return build_densenet(depth, attention=not arch.endswith(NO_ATTENTION))
     except ImportError as exc:  # torchvision: left out of the small CPU installer
         raise UnknownArchitecture(f"{arch} needs torchvision, which is not installed: {exc}") from exc

@@ -3,8 +3,11 @@
 # DenseNet without it (the ablation), trained from scratch by one recipe on the same phantoms,
 # split, augmentation and epoch budget; evaluated on the same 400 held-out phantoms.
 # Usage: scripts/train_comparison.sh STAGE WORK_DIR
-#   STAGE = data     -> WORK_DIR/train (1,000 phantoms, seed 1, as the demo model's 1.0.0 base) and
-#                       WORK_DIR/test (400 held-out phantoms, seed 500000, as its model card)
+#   STAGE = data     -> WORK_DIR/train (1,000 phantoms, seed 1, as the demo model's 1.0.0 base),
+#                       WORK_DIR/test (400 held-out phantoms, seed 500000, as its model card),
+#                       WORK_DIR/spared (200 wrist-spared RA, seed 530000: the pointing game where
+#                       the wrist is healthy) and WORK_DIR/test_twins (40 held-out twin pairs, seed
+#                       540000: deletion with the healthy twin as the removed state)
 #   STAGE = train    -> WORK_DIR/models/ARCH for every ARCH in $ARCHS (default: all five)
 #   STAGE = evaluate -> WORK_DIR/eval/ARCH: evaluate, explain-eval and the comparison table
 # Identical flags for every network; only --arch changes. --dropout-warmup is a no-op for the
@@ -19,6 +22,10 @@ case "$STAGE" in
   data)
     $RA phantom --n 1000 --seed 1 --size 1500 --out "$WORK/train" --workers "$JOBS" --quiet
     $RA phantom --n 400 --seed 500000 --size 1800 --out "$WORK/test" --workers "$JOBS" --quiet
+    $RA phantom --n 200 --seed 530000 --ra-fraction 1 --severity 2-3 --size 1800 --spare-wrist \
+        --out "$WORK/spared" --workers "$JOBS" --quiet
+    $RA phantom --n 80 --seed 540000 --twins --severity 2-3 --size 1800 --out "$WORK/test_twins" \
+        --workers "$JOBS" --quiet
     ;;
   train)
     for arch in $ARCHS; do
@@ -36,6 +43,11 @@ case "$STAGE" in
       $RA evaluate "$WORK/models/$arch" "$WORK/test" --out "$out"
       $RA explain-eval "$WORK/models/$arch" "$WORK/test" --n 40 --json "$out/explain.json" \
           | tee "$out/explain_table.txt"
+      $RA explain-eval "$WORK/models/$arch" "$WORK/spared" --n 40 --no-insertion --randomisation-cases 0 --json "$out/explain_spared.json" \
+          | tee "$out/explain_table_spared.txt"
+      $RA explain-eval "$WORK/models/$arch" "$WORK/test_twins" --n 40 --removal twin --no-insertion \
+          --randomisation-cases 0 --pointing-n 0 | tee "$out/explain_table_twins.txt"
+      python3 scripts/model_checks.py "$WORK/models/$arch" --test "$WORK/test" --out "$out"
     done
     ;;
   *) echo "unknown stage $STAGE (data|train|evaluate)" >&2; exit 2 ;;

@@ -1,16 +1,16 @@
-"""Settings: device, model folder, reader, institution, default overlay and opacity, theme; DICOM."""
+"""Settings: device, model, reader, institution, default overlay and opacity, theme; DICOM."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-    QLineEdit, QMessageBox, QPushButton, QSlider, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+    QLineEdit, QMessageBox, QSlider, QTabWidget, QVBoxLayout, QWidget,
 )
 from PySide6.QtCore import Qt
 
-from ra_desktop import paths
 from ra_desktop.settings import DEVICES, OVERLAYS, THEMES, Settings
 from ra_desktop.ui import plain
 from ra_desktop.ui.dicom_settings import DicomSettingsPage
+from ra_desktop.ui.model_choice import ModelChoice
 
 
 class SettingsDialog(QDialog):
@@ -22,17 +22,7 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(settings.device)
-        self.model_dir = QLineEdit(settings.model_dir, placeholderText=f"bundled: {paths.default_model_dir()}")
-        browse = QPushButton("Import model folder…")
-        browse.clicked.connect(self._browse)
-        reset = QPushButton("Use bundled")
-        reset.clicked.connect(lambda: self.model_dir.setText(""))
-        model_row = QWidget()
-        ml = QHBoxLayout(model_row)
-        ml.setContentsMargins(0, 0, 0, 0)
-        ml.addWidget(self.model_dir, 1)
-        ml.addWidget(browse)
-        ml.addWidget(reset)
+        self.model = ModelChoice(settings.model_dir)
         self.reader = QLineEdit(settings.reader_name, placeholderText="e.g. Dr A. Reader")
         self.institution = QLineEdit(settings.institution)
         self.overlay = QComboBox()
@@ -60,7 +50,7 @@ class SettingsDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Device", self.device)
-        form.addRow("Model folder", model_row)
+        form.addRow("Model", self.model)
         form.addRow("", QLabel("A new model is checked (loaded and verified) before it replaces the current one.",
                                objectName="muted", wordWrap=True))
         form.addRow("Reader name", self.reader)
@@ -98,15 +88,10 @@ class SettingsDialog(QDialog):
         self.dicom.wait()
         super().reject()
 
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder (manifest.json + weights)")
-        if folder:
-            self.model_dir.setText(folder)
-
     def result_settings(self) -> Settings:
         explanations = ("gradcam", "shap") if self.shap_on_open.isChecked() else ("gradcam",)
         return self._settings.replace(
-            device=self.device.currentText(), model_dir=self.model_dir.text().strip(),
+            device=self.device.currentText(), model_dir=self.model.folder(),
             reader_name=self.reader.text().strip(), institution=self.institution.text().strip(),
             default_overlay=OVERLAYS[self.overlay.currentIndex()],
             overlay_opacity=self.opacity.value() / 100.0, theme=self.theme.currentText(),

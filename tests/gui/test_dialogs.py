@@ -90,3 +90,37 @@ def test_gallery_lists_demo_cases_and_opens_one(make_window, tmp_path, qtbot):
     qtbot.waitUntil(lambda: w.viewer.radiograph is not None, timeout=10000)
     assert Path(w.viewer.radiograph.source_path).parent.name == "Normal"
     dlg.close()
+
+
+def test_settings_lists_model_folders_by_name(make_window, tmp_path, monkeypatch, qtbot):
+    from ra_desktop import catalogue, paths
+    from ra_desktop.ui.settings_dialog import SettingsDialog
+
+    user = tmp_path / "user-models"
+    for name, arch in (("clinic-vgg8", "vgg8"), ("clinic-densenet", "densenet121")):
+        (user / name).mkdir(parents=True)
+        (user / name / "manifest.json").write_text(
+            f'{{"name": "{name}", "version": "2.0", "architecture": "{arch}", "synthetic_training_data": false}}')
+    monkeypatch.setattr(catalogue, "user_models_dir", lambda: user)
+    monkeypatch.setattr(catalogue, "has_torchvision", lambda: False)  # as in the small CPU installer
+    w = make_window(None)
+    dlg = SettingsDialog(w.settings.replace(model_dir=""), w)
+    qtbot.addWidget(dlg)
+    combo = dlg.model.combo
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    assert combo.currentData() == str(paths.default_model_dir()) and dlg.result_settings().model_dir == ""
+    dense = next(i for i, t in enumerate(labels) if t.startswith("clinic-densenet"))
+    assert "need the full build" in labels[dense] and not combo.model().item(dense).isEnabled()
+    vgg = next(i for i, t in enumerate(labels) if t.startswith("clinic-vgg8"))
+    assert combo.model().item(vgg).isEnabled()
+    combo.setCurrentIndex(vgg)
+    assert dlg.result_settings().model_dir == str(user / "clinic-vgg8")
+    # A folder chosen with "Import model folder…" joins the list and is selected.
+    dlg.model.choose(str(tmp_path / "elsewhere"))
+    assert combo.currentText().endswith("(no manifest.json)")
+    assert dlg.result_settings().model_dir == str(tmp_path / "elsewhere")
+    # A saved folder that has gone stays visible rather than silently becoming the bundled model.
+    gone = SettingsDialog(w.settings.replace(model_dir=str(tmp_path / "gone")), w)
+    qtbot.addWidget(gone)
+    assert gone.model.combo.currentText().endswith("(not found)")
+    assert gone.result_settings().model_dir == str(tmp_path / "gone")

@@ -23,4 +23,4 @@ JSW_JOINTS: dict[str, tuple[str, str]] = {
 }
 #: Version of the measuring method, stored with every value (worklist database, reports): raise it
 #: whenever a change to ``ra_desktop.measure`` can change a value, so old and new values are told apart.
-METHOD_VERSION: str = "4"
+METHOD_VERSION: str = "5"

@@ -195,9 +195,13 @@ def locate_hand(wk: Working) -> Hand:
     lines, offs = _cross_lines(mask, centre, major, minor, ts, half)
     mm = wk.mm_per_px or WORK_MM
     min_run = max(2, int(round(4.0 / mm)))  # a finger is at least 4 mm wide
+    need = max(3, int(round(10.0 / mm / 2.0)))  # 10 mm of lines across three or more fingers
     counts = np.array([len(_runs(row, min_run)) for row in lines])
     many = counts >= 3
-    if many.sum() < max(3, int(round(10.0 / mm / 2.0))):
+    if many.sum() < need:
+        counts = _counts_with_fingers_touching(wk, mask, centre, major, minor, ts, half, min_run, need)
+        many = counts >= 3
+    if many.sum() < need:
         raise NotMeasurable("no fingers found: this does not look like a PA hand radiograph")
     distal = major if ts[many].mean() > 0 else -major
     # Finger webs: the most proximal line that still crosses three or more fingers.
@@ -207,6 +211,24 @@ def locate_hand(wk: Working) -> Hand:
     thumb = _thumb_side(mask, centre, distal, lateral, finger_line, min_run, half, mm)
     reach = float(np.max((xs - centre[0]) * distal[0] + (ys - centre[1]) * distal[1])) - finger_line
     return Hand(mask, distal, centre, thumb, lateral, finger_line, int(np.median(counts[many])), reach)
+
+
+def _counts_with_fingers_touching(wk, mask, centre, major, minor, ts, half, min_run, need) -> np.ndarray:
+    """Runs per line where the fingers' soft tissue touches (no air between them).
+
+    Between two touching fingers the soft tissue is thinner than across either, so a threshold
+    raised above the outline's separates them long before it splits the palm, whose soft tissue
+    is twice as thick. The lowest raised threshold that shows the fingers wins; none: zeros.
+    """
+    img = ndimage.gaussian_filter(wk.image, 1.0)
+    inside = img[mask]
+    for q in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3):
+        raised = ndimage.binary_opening(mask & (img > np.quantile(inside, q)), iterations=1)
+        lines, _ = _cross_lines(raised, centre, major, minor, ts, half)
+        counts = np.array([len(_runs(row, min_run)) for row in lines])
+        if (counts >= 3).sum() >= need:
+            return counts
+    return np.zeros(len(ts), int)
 
 
 def _thumb_side(mask, centre, distal, lateral, finger_line, min_run, half, mm) -> int:

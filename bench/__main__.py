@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["io", "j2k", "inference", "explain", "analysis", "batch", "shard", "gui", "teaching", "startup", "memory", "gpu"]
+ORDER = ["io", "j2k", "inference", "models", "explain", "analysis", "batch", "shard", "gui", "teaching", "startup", "memory", "gpu"]
 
 
 def _fmt(v) -> str:

@@ -29,9 +29,8 @@ class ModelEntry:
 
     @property
     def label(self) -> str:
-        text = f"{self.name} {self.version} ({self.architecture}"
-        text += ", synthetic training data)" if self.synthetic else ")"
-        return f"{text}: {self.problem}" if self.problem else text
+        text = f"{self.name} {self.version} · {self.architecture}" + (" · synthetic" if self.synthetic else "")
+        return f"{text} · unavailable: {self.problem.split(' (')[0]}" if self.problem else text
 
 
 def user_models_dir() -> Path:
@@ -58,7 +57,7 @@ def read_entry(folder: Path, torchvision: bool | None = None) -> ModelEntry | No
         return ModelEntry(folder, folder.name, "?", "?", False, f"unreadable manifest ({exc})")
     problem = ""
     if arch.startswith("densenet") and not (has_torchvision() if torchvision is None else torchvision):
-        problem = "DenseNet models need the full build (this installation has no torchvision)"
+        problem = "needs the full build (DenseNet models need torchvision, which this installation lacks)"
     return ModelEntry(folder, name, version, arch, synthetic, problem)
 
 

@@ -30,8 +30,8 @@ def test_bundled_then_user_models_and_a_densenet_without_torchvision(tmp_path, m
     entries = catalogue.find_models(tmp_path / "bundled" / "ra-vgg8-phantom", torchvision=False)
     assert [e.path.name for e in entries] == ["ra-densenet121-phantom", "ra-vgg8-phantom", "broken", "clinic-model"]
     by_name = {e.path.name: e for e in entries}
-    assert "need the full build" in by_name["ra-densenet121-phantom"].problem
-    assert by_name["ra-vgg8-phantom"].problem == "" and "synthetic training data" in by_name["ra-vgg8-phantom"].label
+    assert "needs the full build" in by_name["ra-densenet121-phantom"].problem
+    assert by_name["ra-vgg8-phantom"].problem == "" and "synthetic" in by_name["ra-vgg8-phantom"].label
     assert "unreadable manifest" in by_name["broken"].problem
     assert catalogue.find_models(torchvision=True)[0].problem == ""  # the full build offers it
 

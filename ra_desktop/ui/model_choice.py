@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtGui import QColor, QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPushButton, QStyledItemDelegate, QWidget
 
 from ra_desktop import paths
 from ra_desktop.catalogue import find_models, read_entry
@@ -23,6 +23,10 @@ class ModelChoice(QWidget):
         self.combo = QComboBox()
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(30)
+        # The default menu-style delegate paints every item in the style sheet's colour: this one
+        # honours an item's own colour, so an unusable model is greyed out.
+        self.combo.setItemDelegate(QStyledItemDelegate(self.combo))
+        self.combo.currentIndexChanged.connect(lambda _i: self.combo.setToolTip(self.combo.currentText()))
         browse = QPushButton("Import model folder…")
         browse.clicked.connect(self._browse)
         layout = QHBoxLayout(self)
@@ -30,7 +34,7 @@ class ModelChoice(QWidget):
         layout.addWidget(self.combo, 1)
         layout.addWidget(browse)
         for entry in find_models(*([current] if current else [])):
-            self._add(entry.label, entry.path, enabled=not entry.problem)
+            self._add(entry.label, entry.path, enabled=not entry.problem, detail=entry.problem)
         if not current:
             self._select(paths.default_model_dir())
         elif not self._select(Path(current)):  # no manifest there (moved, deleted): keep the setting visible
@@ -43,14 +47,15 @@ class ModelChoice(QWidget):
             return ""
         return str(path)
 
-    def _add(self, label: str, path: Path, enabled: bool) -> None:
+    def _add(self, label: str, path: Path, enabled: bool, detail: str = "") -> None:
         self.combo.addItem(label, str(path))
         index = self.combo.count() - 1
-        self.combo.setItemData(index, str(path), Qt.ItemDataRole.ToolTipRole)
+        self.combo.setItemData(index, f"{path}\n{detail}".strip(), Qt.ItemDataRole.ToolTipRole)
         if not enabled:
             item = self.combo.model().item(index) if isinstance(self.combo.model(), QStandardItemModel) else None
             if item is not None:
                 item.setEnabled(False)
+                item.setForeground(QColor("#7c858f"))
 
     def _select(self, path: Path) -> bool:
         for i in range(self.combo.count()):
@@ -69,5 +74,6 @@ class ModelChoice(QWidget):
         if not self._select(Path(folder)):
             entry = read_entry(Path(folder))
             label = entry.label if entry else f"{folder} (no manifest.json)"
-            self._add(label, Path(folder), enabled=entry is None or not entry.problem)
+            self._add(label, Path(folder), enabled=entry is None or not entry.problem,
+                      detail=entry.problem if entry else "")
             self._select(Path(folder))

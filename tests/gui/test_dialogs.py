@@ -110,7 +110,7 @@ def test_settings_lists_model_folders_by_name(make_window, tmp_path, monkeypatch
     labels = [combo.itemText(i) for i in range(combo.count())]
     assert combo.currentData() == str(paths.default_model_dir()) and dlg.result_settings().model_dir == ""
     dense = next(i for i, t in enumerate(labels) if t.startswith("clinic-densenet"))
-    assert "need the full build" in labels[dense] and not combo.model().item(dense).isEnabled()
+    assert "unavailable: needs the full build" in labels[dense] and not combo.model().item(dense).isEnabled()
     vgg = next(i for i, t in enumerate(labels) if t.startswith("clinic-vgg8"))
     assert combo.model().item(vgg).isEnabled()
     combo.setCurrentIndex(vgg)

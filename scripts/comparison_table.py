@@ -107,7 +107,7 @@ def table(work: Path, bench: dict | None) -> str:
         out.append(f"| {NAMES[arch]} | {d['n']} | " + " | ".join(_ci(m[k]) for k in
                    ("accuracy", "sensitivity", "specificity", "precision", "f1", "auc")) +
                    f" | {sev} | {brier:.3f} / {ece:.3f} |")
-        held = json.loads((ev / "explain.json").read_text())
+        held = json.loads((ev / "explain_test.json").read_text()) if (ev / "explain_test.json").is_file() else {}
         spared = json.loads((ev / "explain_spared.json").read_text()) if (ev / "explain_spared.json").is_file() else {}
         fixed = spared.get("pointing_all", {}).get("fixed_point")
         twins = (ev / "explain_table_twins.txt").read_text() if (ev / "explain_table_twins.txt").is_file() else ""

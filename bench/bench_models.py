@@ -3,8 +3,8 @@
 Each network is built with seeded random weights (time and memory do not depend on the weights)
 in a fresh process, so that one network's memory does not count against the next. Rows per
 architecture: GFLOPs per 224 x 224 image, the forward pass at batch 1 (inference mode, channels-last
-input, as the app runs it), Grad-CAM (forward + backward to the target layer), and the process's
-peak memory growth over the load and one Grad-CAM; time as a ratio to VGG8 measured in the same
+input, as the app runs it), Grad-CAM (forward + backward to the target layer), the process's
+peak memory growth over the load and one Grad-CAM, and training images/s (steps of 16, bf16 autocast); time as a ratio to VGG8 measured in the same
 run, memory in MB. Where torchvision is missing (the small CPU installer), the DenseNet rows say so.
 """
 from __future__ import annotations
@@ -32,10 +32,10 @@ x = torch.randn(1, 3, 224, 224)
 flops = forward_flops(module, x)
 xc = x.contiguous(memory_format=torch.channels_last)
 
-def timed(fn):
+def timed(fn, n=repeats):
     fn()
     out = []
-    for _ in range(repeats):
+    for _ in range(n):
         t0 = time.perf_counter(); fn(); out.append((time.perf_counter() - t0) * 1000.0)
     return out
 
@@ -46,9 +46,23 @@ def forward():
 fwd = timed(forward)
 cam = timed(lambda: grad_cam(module, x, ARCHITECTURES[arch].gradcam_target_layer))
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# One training step as `ra-desktop train` takes it on a CPU with bf16: batch 16, autocast, Adam.
+module.train()
+opt = torch.optim.Adam(module.parameters(), lr=1e-4)
+xb = torch.randn(16, 3, 224, 224).contiguous(memory_format=torch.channels_last)
+yb = torch.arange(16) % 2
+
+def step():
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = torch.nn.functional.cross_entropy(module(xb), yb)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+train = timed(step, max(3, repeats // 3))
 params = sum(p.numel() for p in module.parameters())
 print(json.dumps({"flops": flops, "forward": fwd, "gradcam": cam, "mb": (peak - before) / 1024.0,
-                  "params": params}))
+                  "params": params, "train_images_per_s": [16000.0 / t for t in train]}))
 """
 
 
@@ -89,6 +103,13 @@ def run(repeats: int = 9) -> list[dict]:
             row("models", f"{arch}_peak_memory", round(got["mb"], 1), "MB",
                 note="peak resident growth of a fresh process over building the network and Grad-CAM"),
         ]
+        rates = sorted(got["train_images_per_s"])
+        med_t = rates[len(rates) // 2]
+        if arch == "vgg8":
+            base["train"] = med_t
+        rows.append(row("models", f"{arch}_train_images_per_s", None, "images/s", samples=rates,
+                        ratio=med_t / base["train"] if base else None, baseline="VGG8 training" if base else None,
+                        note="training steps of 16 images, bf16 autocast, Adam (as ra-desktop train on a CPU)"))
     return rows
 
 

@@ -7,7 +7,7 @@ Per network: n, accuracy, sensitivity, specificity, precision, F1, AUC with thei
 error over ten bins), the explanation measures (`explain-eval`: pointing game on the held-out and
 wrist-spared sets against the image-blind point, deletion with the healthy twin as removed
 state, ratio to a random order), the OOD check on held-out phantoms and real images
-(scripts/model_checks.py), training images/s and epochs; then paired bootstrap differences of
+(scripts/model_checks.py), the epoch kept; then paired bootstrap differences of
 AUC (attention against none, each against VGG8) on the same 400 cases.
 """
 from __future__ import annotations
@@ -75,14 +75,9 @@ def _twin_ratio(text: str, column: int) -> str:
     return found[0][column] if found else "–"
 
 
-def _training(model: Path) -> tuple[str, str]:
-    log_file = model / "training_log.json"
-    log = json.loads(log_file.read_text()).get("epochs", []) if log_file.is_file() else []
-    manifest = json.loads((model / "manifest.json").read_text())
-    rates = [e.get("images_per_s") for e in log if e.get("images_per_s")]
-    best = manifest.get("training", {}).get("best_epoch")
-    run = manifest.get("training", {}).get("epochs_run")
-    return (f"{np.median(rates):.1f}" if rates else "–"), f"{best} of {run}"
+def _training(model: Path) -> str:
+    training = json.loads((model / "manifest.json").read_text()).get("training", {})
+    return f"{training.get('best_epoch')} of {training.get('epochs_run')}"
 
 
 def table(work: Path, bench: dict | None) -> str:
@@ -92,8 +87,8 @@ def table(work: Path, bench: dict | None) -> str:
     out += [head, "|---" * (head.count("|") - 1) + "|"]
     explain = ["| network | pointing held-out Grad-CAM / SHAP | pointing wrist-spared Grad-CAM / SHAP "
                "(image-blind point) | twin deletion map/random Grad-CAM / SHAP | OOD held-out flagged | "
-               "OOD real images flagged | training img/s | best epoch |",
-               "|---|---|---|---|---|---|---|---|"]
+               "OOD real images flagged | best epoch of those run |",
+               "|---|---|---|---|---|---|---|"]
     for arch in ARCHS:
         ev = work / "eval" / arch
         if not (ev / "evaluation.json").is_file():
@@ -115,13 +110,13 @@ def table(work: Path, bench: dict | None) -> str:
         ood_h = checks.get("ood_heldout", {})
         real = checks.get("ood_real", [])
         flagged_real = sum(1 for r in real if r.get("flagged"))
-        rate, best = _training(work / "models" / arch)
+        best = _training(work / "models" / arch)
         blind = f" ({fixed['hits']}/{fixed['n']})" if fixed else ""
         explain.append(f"| {NAMES[arch]} | {_pointing(held, 'gradcam')} / {_pointing(held, 'shap')} | "
                        f"{_pointing(spared, 'gradcam')} / {_pointing(spared, 'shap')}{blind} | ")
         explain[-1] += (f"{_twin_ratio(twins, 0)} / {_twin_ratio(twins, 1)} | "
                         f"{ood_h.get('flagged', '–')}/{ood_h.get('n', '–')} | {flagged_real}/{len(real)} | "
-                        f"{rate} | {best} |")
+                        f"{best} |")
     lines = out + [""] + explain + ["", "Paired differences of AUC on the same cases (95% bootstrap CI, 2000 "
                                         "resamples stratified by label):", ""]
     pairs = [("densenet121", "densenet121-no-attention"), ("densenet169", "densenet169-no-attention"),
@@ -133,14 +128,16 @@ def table(work: Path, bench: dict | None) -> str:
             lines.append(f"- AUC {NAMES[a]} − {NAMES[b]}: {diff:+.4f} ({lo:+.4f} to {hi:+.4f})")
     if bench:
         lines += ["", "Cost per study (`make bench`, module `models`; random weights, 224 × 224, this machine):", "",
-                  "| network | forward (ms) | × VGG8 | Grad-CAM (ms) | × VGG8 | peak memory (MB) | note |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| network | forward (ms) | × VGG8 | Grad-CAM (ms) | × VGG8 | peak memory (MB) | training "
+                  "(images/s) | × VGG8 | note |", "|---|---|---|---|---|---|---|---|---|"]
         rows = {r["name"]: r for b in bench["benchmarks"] if b["module"] == "bench_models" for r in b["rows"]}
         for arch in ARCHS:
             f, c, mem = rows.get(f"{arch}_forward_b1"), rows.get(f"{arch}_gradcam"), rows.get(f"{arch}_peak_memory")
-            if f and f.get("value") is not None and c and mem:
+            t = rows.get(f"{arch}_train_images_per_s")
+            if f and f.get("value") is not None and c and mem and t:
                 lines.append(f"| {NAMES[arch]} | {f['value']:.0f} | {f['ratio'] or 1:.2f} | {c['value']:.0f} | "
-                             f"{c['ratio'] or 1:.2f} | {mem['value']:.0f} | {f['note'].split(';')[0]} |")
+                             f"{c['ratio'] or 1:.2f} | {mem['value']:.0f} | {t['value']:.1f} | {t['ratio'] or 1:.2f} | "
+                             f"{f['note'].split(';')[0]} |")
     return "\n".join(lines) + "\n"
 
 

@@ -307,3 +307,18 @@ def test_model_folder_files_are_readable_by_everyone(tmp_path):
     folder = make_tiny_model_folder(tmp_path)
     for name in ("manifest.json", "weights.safetensors"):
         assert (folder / name).stat().st_mode & 0o444 == 0o444, name
+
+
+def test_densenet_without_torchvision_says_it_needs_the_full_build(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torchvision(name, *args, **kwargs):
+        if name == "torchvision" or name.startswith("torchvision."):
+            raise ImportError("No module named 'torchvision'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torchvision)
+    with pytest.raises(UnknownArchitecture, match="DenseNet models need the full build"):
+        build_model("densenet121-no-attention")

@@ -86,4 +86,5 @@ def build_model(arch: str, *, empty: bool = False) -> nn.Module:
         depth = int(arch.removeprefix("densenet").removesuffix(NO_ATTENTION))
         return build_densenet(depth, attention=not arch.endswith(NO_ATTENTION))
     except ImportError as exc:  # torchvision: left out of the small CPU installer
-        raise UnknownArchitecture(f"{arch} needs torchvision, which is not installed: {exc}") from exc
+        raise UnknownArchitecture(f"{arch} needs torchvision, which this installation does not have: DenseNet "
+                                  f"models need the full build ({exc})") from exc

@@ -101,7 +101,7 @@ def _gap_dip(x: np.ndarray, Y: np.ndarray, surfaces: np.ndarray) -> float:
     """How much darker the space between the fitted surfaces is than the bone just beyond either,
     as a share of each line's range (median over the lines). A joint space is darker than both
     bone ends; where the bones overlap on the projection, the "space" found is the brighter
-    double layer of bone, or the edge of one, and this is negative."""
+    double layer of bone, or the edge of one, and this is small or negative."""
     dips = []
     for row, (a, b) in zip(Y, surfaces):
         width = max(b - a, 2 * (x[1] - x[0]))

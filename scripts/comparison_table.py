@@ -26,9 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from ra_desktop.evaluate.metrics import roc_auc  # noqa: E402
 
-ARCHS = ("vgg8", "densenet121", "densenet169", "densenet121-no-attention", "densenet169-no-attention")
-NAMES = {"vgg8": "VGG8", "densenet121": "DenseNet121-attn", "densenet169": "DenseNet169-attn",
-         "densenet121-no-attention": "DenseNet121 (no attn)", "densenet169-no-attention": "DenseNet169 (no attn)"}
+ARCHS = ("vgg8-bundled", "vgg8", "densenet121", "densenet169", "densenet121-no-attention",
+         "densenet169-no-attention")
+NAMES = {"vgg8-bundled": "VGG8 1.3.0 (bundled; reference)", "vgg8": "VGG8", "densenet121": "DenseNet121-attn",
+         "densenet169": "DenseNet169-attn", "densenet121-no-attention": "DenseNet121 (no attn)", "densenet169-no-attention": "DenseNet169 (no attn)"}
 
 
 def _ci(m: dict) -> str:
@@ -36,7 +37,10 @@ def _ci(m: dict) -> str:
 
 
 def _predictions(folder: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    with open(folder / "predictions.csv", newline="") as fh:
+    found = [p for p in (folder / "test" / "predictions.csv", folder / "predictions.csv") if p.is_file()]
+    if not found:
+        raise FileNotFoundError(f"no predictions.csv in {folder} or {folder / 'test'}")
+    with open(found[0], newline="") as fh:
         rows = list(csv.DictReader(fh))
     paths = [Path(r["path"]).name for r in rows]
     y = np.array([r["label"] == "RA" for r in rows], float)
@@ -85,8 +89,8 @@ def table(work: Path, bench: dict | None) -> str:
     head = ("| network | n | Accuracy | Sensitivity | Specificity | Precision | F1 | AUC | detected at severity 1, 2, 3 "
             "| Brier / ECE |")
     out += [head, "|---" * (head.count("|") - 1) + "|"]
-    explain = ["| network | pointing held-out Grad-CAM / SHAP | pointing wrist-spared Grad-CAM / SHAP "
-               "(image-blind point) | twin deletion map/random Grad-CAM / SHAP | OOD held-out flagged | "
+    explain = ["| network | pointing held-out Grad-CAM / SHAP (image-blind point) | pointing wrist-spared "
+               "Grad-CAM / SHAP (image-blind point) | twin deletion map/random Grad-CAM / SHAP | OOD held-out flagged | "
                "OOD real images flagged | best epoch of those run |",
                "|---|---|---|---|---|---|---|"]
     for arch in ARCHS:
@@ -103,6 +107,7 @@ def table(work: Path, bench: dict | None) -> str:
                    ("accuracy", "sensitivity", "specificity", "precision", "f1", "auc")) +
                    f" | {sev} | {brier:.3f} / {ece:.3f} |")
         held = json.loads((ev / "explain_test.json").read_text()) if (ev / "explain_test.json").is_file() else {}
+        held_blind = held.get("pointing_all", {}).get("fixed_point")
         spared = json.loads((ev / "explain_spared.json").read_text()) if (ev / "explain_spared.json").is_file() else {}
         fixed = spared.get("pointing_all", {}).get("fixed_point")
         twins = (ev / "explain_table_twins.txt").read_text() if (ev / "explain_table_twins.txt").is_file() else ""
@@ -112,7 +117,8 @@ def table(work: Path, bench: dict | None) -> str:
         flagged_real = sum(1 for r in real if r.get("flagged"))
         best = _training(work / "models" / arch)
         blind = f" ({fixed['hits']}/{fixed['n']})" if fixed else ""
-        explain.append(f"| {NAMES[arch]} | {_pointing(held, 'gradcam')} / {_pointing(held, 'shap')} | "
+        held_ref = f" ({held_blind['hits']}/{held_blind['n']})" if held_blind else ""
+        explain.append(f"| {NAMES[arch]} | {_pointing(held, 'gradcam')} / {_pointing(held, 'shap')}{held_ref} | "
                        f"{_pointing(spared, 'gradcam')} / {_pointing(spared, 'shap')}{blind} | ")
         explain[-1] += (f"{_twin_ratio(twins, 0)} / {_twin_ratio(twins, 1)} | "
                         f"{ood_h.get('flagged', '–')}/{ood_h.get('n', '–')} | {flagged_real}/{len(real)} | "

@@ -9,7 +9,11 @@
 #                       the wrist is healthy) and WORK_DIR/test_twins (40 held-out twin pairs, seed
 #                       540000: deletion with the healthy twin as the removed state)
 #   STAGE = train    -> WORK_DIR/models/ARCH for every ARCH in $ARCHS (default: all five)
-#   STAGE = evaluate -> WORK_DIR/eval/ARCH: evaluate, explain-eval and the comparison table
+#   STAGE = evaluate -> WORK_DIR/eval/ARCH: evaluate, explain-eval, model checks; then
+#                       python scripts/comparison_table.py WORK_DIR --bench bench/results/bench.json
+#                       prints the table. The bundled model as a reference row, evaluated alike:
+#                       ln -s "$PWD/models/ra-vgg8-phantom" WORK_DIR/models/vgg8-bundled and
+#                       ARCHS=vgg8-bundled scripts/train_comparison.sh evaluate WORK_DIR
 # Identical flags for every network; only --arch changes. --dropout-warmup is a no-op for the
 # DenseNets (no dropout) and lets VGG8 (no batch norm) leave its initial plateau.
 set -euo pipefail

@@ -29,7 +29,8 @@ from ra_desktop.evaluate.metrics import roc_auc  # noqa: E402
 ARCHS = ("vgg8-bundled", "vgg8", "densenet121", "densenet169", "densenet121-no-attention",
          "densenet169-no-attention")
 NAMES = {"vgg8-bundled": "VGG8 1.3.0 (bundled; reference)", "vgg8": "VGG8", "densenet121": "DenseNet121-attn",
-         "densenet169": "DenseNet169-attn", "densenet121-no-attention": "DenseNet121 (no attn)", "densenet169-no-attention": "DenseNet169 (no attn)"}
+         "densenet169": "DenseNet169-attn", "densenet121-no-attention": "DenseNet121 (no attn)",
+         "densenet169-no-attention": "DenseNet169 (no attn)"}
 
 
 def _ci(m: dict) -> str:
@@ -129,7 +130,8 @@ def table(work: Path, bench: dict | None) -> str:
              ("densenet121", "vgg8"), ("densenet169", "vgg8")]
     for a, b in pairs:
         if a in preds and b in preds:
-            assert preds[a][0] == preds[b][0], "the evaluations must list the same cases in the same order"
+            if preds[a][0] != preds[b][0]:
+                raise ValueError(f"{a} and {b} were not evaluated on the same cases in the same order")
             diff, lo, hi = paired_auc_difference(preds[a][1], preds[a][2], preds[b][2])
             lines.append(f"- AUC {NAMES[a]} − {NAMES[b]}: {diff:+.4f} ({lo:+.4f} to {hi:+.4f})")
     if bench:

@@ -79,20 +79,17 @@ def throwaway_user_folders():
     in a temporary RA_DESKTOP_HOME, removed at the end: benchmarks never touch the user's."""
     names = ("RA_DESKTOP_HOME", "MPLCONFIGDIR", "XDG_CACHE_HOME", "RA_DESKTOP_OWN_XDG_CACHE_HOME",
              "TORCHINDUCTOR_CACHE_DIR")
-    saved = {k: os.environ.get(k) for k in names}
-    home = tempfile.mkdtemp(prefix="ra-bench-home-")
-    os.environ["RA_DESKTOP_HOME"] = home
-    try:
-        from ra_desktop import paths
+    from ra_desktop.environ import restored
 
-        paths.redirect_library_caches()  # inherited by the app processes bench_startup launches
-        yield Path(home)
+    home = tempfile.mkdtemp(prefix="ra-bench-home-")
+    try:
+        with restored(names):
+            os.environ["RA_DESKTOP_HOME"] = home
+            from ra_desktop import paths
+
+            paths.redirect_library_caches()  # inherited by the app processes bench_startup launches
+            yield Path(home)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -3,7 +3,7 @@ them (the decoding and measuring processes start single-threaded beside the app'
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 #: BLAS and OpenMP in a worker process: one thread, the app's process has the others.
@@ -11,10 +11,9 @@ ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_N
 
 
 @contextmanager
-def overridden(values: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` with ``values`` set inside the block, as it was after it."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
+def restored(names: Iterable[str]) -> Iterator[None]:
+    """``os.environ``'s ``names`` after the block as they were before it, whatever it set."""
+    saved = {k: os.environ.get(k) for k in names}
     try:
         yield
     finally:
@@ -23,3 +22,11 @@ def overridden(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextmanager
+def overridden(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set inside the block, as it was after it."""
+    with restored(values):
+        os.environ.update(values)
+        yield
